@@ -1,0 +1,57 @@
+// Live push over socket.io. Admission emits one summary per second (never every message); the API forwards it
+// to the rooms a client may see: admin and bureau the whole prefecture, an engineer only their firm.
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import mqtt from 'mqtt';
+import { Server } from 'socket.io';
+import { LIVE_TOPIC } from '../common/contract/topics.ts';
+import type { Registry } from '../common/registry/registry.ts';
+import type { LiveDevice, LiveSummary } from '../broker/admission.ts';
+import type { Logger } from '../common/log.ts';
+
+export type { LiveSummary, LiveDevice };
+
+/** Something that emits 'live' (LiveSummary): the in-process admission, or the broker over MQTT. */
+export type LiveSource = EventEmitter;
+
+/** The broker's live summaries over MQTT, for an API running in its own process. */
+export function mqttLiveSource(url: string, serviceSecret: string, log: Logger): { source: LiveSource; close(): Promise<void> } {
+  const source = new EventEmitter();
+  const client = mqtt.connect(url, { username: 'svc:api', password: serviceSecret, clientId: `svc-api-${process.pid}`, clean: true, reconnectPeriod: 1000 });
+  client.on('connect', () => client.subscribe(LIVE_TOPIC, { qos: 0 }));
+  client.on('message', (_topic, payload) => {
+    try {
+      source.emit('live', JSON.parse(payload.toString('utf8')) as LiveSummary);
+    } catch (err) {
+      log.warn({ err }, 'unreadable live summary');
+    }
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'live feed connection problem'));
+  return { source, close: () => client.endAsync().then(() => undefined) };
+}
+
+export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger): Server {
+  const io = new Server(server, { serveClient: true, cors: { origin: false } });
+  io.use((socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown }).token;
+    if (typeof token !== 'string') return next(new Error('send your API token as auth.token'));
+    registry.verifyApiToken(token).then((p) => {
+      if (!p) return next(new Error('unknown API token'));
+      socket.data.principal = p;
+      void socket.join(p.role === 'engineer' ? `firm:${p.firmId}` : 'all');
+      next();
+    }, (err: Error) => next(err));
+  });
+  source.on('live', (summary: LiveSummary) => {
+    io.to('all').emit('live', summary);
+    const byFirm = new Map<string, LiveDevice[]>();
+    for (const d of summary.devices) {
+      const list = byFirm.get(d.firmId) ?? [];
+      list.push(d);
+      byFirm.set(d.firmId, list);
+    }
+    for (const [firmId, devices] of byFirm) io.to(`firm:${firmId}`).emit('live', { at: summary.at, devices });
+  });
+  log.debug('socket.io live feed attached');
+  return io;
+}

@@ -1,0 +1,69 @@
+// Devices, their telemetry read back from InfluxDB, and their rejected messages.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
+import type { Registry } from '../../common/registry/registry.ts';
+import type { Spool } from '../../common/spool/spool.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { HttpProblem, mayReadFirm, assertFirmReadable } from '../auth.ts';
+import { Device, DeviceParams, ErrorBody, FirmParams } from '../schemas.ts';
+
+const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
+
+function toMs(v: number | string | undefined, def: number): number {
+  if (v === undefined) return def;
+  return typeof v === 'number' ? v : Date.parse(v);
+}
+
+const DeadLetter = Type.Object({
+  id: Type.Integer(), receivedAt: Type.Integer(), firmId: Type.String(), deviceId: Type.String(), topic: Type.String(),
+  field: Type.String(), rule: Type.String(), reason: Type.String(), payload: Type.String(),
+});
+
+export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store: TelemetryStore; spool: Spool }> = async (app, { registry, store, spool }) => {
+  async function readableDevice(req: { principal: Parameters<typeof mayReadFirm>[0] }, id: string) {
+    const device = await registry.getDevice(id);
+    if (!device || !mayReadFirm(req.principal, device.firmId)) throw new HttpProblem(404, `device ${id} not found`);
+    return device;
+  }
+
+  app.get('/devices', { schema: { tags: ['devices'], summary: 'All devices you may see', response: { 200: Type.Array(Device) } } }, async (req) => {
+    return registry.listDevices(req.principal.role === 'engineer' ? (req.principal.firmId ?? '') : undefined);
+  });
+
+  app.get('/devices/:id', { schema: { tags: ['devices'], params: DeviceParams, response: { 200: Device, 404: ErrorBody } } }, async (req) => readableDevice(req, req.params.id));
+
+  app.get('/devices/:id/telemetry', {
+    schema: {
+      tags: ['telemetry'], summary: 'One metric of a device over a time range (default: the last hour)',
+      params: DeviceParams,
+      querystring: Type.Object({ metric: Type.String({ minLength: 1 }), from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }) }),
+      response: {
+        200: Type.Object({ deviceId: Type.String(), metric: Type.String(), unit: Type.String(), from: Type.Integer(), to: Type.Integer(), points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Number() })) }),
+        400: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const device = await readableDevice(req, req.params.id);
+    const spec = metricSpec(device.type, req.query.metric);
+    const type = deviceType(device.type);
+    if (!spec || !type) throw new HttpProblem(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
+    const to = toMs(req.query.to, Date.now());
+    const from = toMs(req.query.from, to - 3_600_000);
+    if (!(from <= to)) throw new HttpProblem(400, 'from must not be after to');
+    const points = await store.deviceSeries(type.measurement, device.id, spec.name, from, to, req.query.limit);
+    return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
+  });
+
+  app.get('/firms/:firmId/rejected', {
+    schema: {
+      tags: ['devices'], summary: 'Rejected messages of a firm, newest first, with the reason',
+      params: FirmParams,
+      querystring: Type.Object({ deviceId: Type.Optional(Type.String()), beforeId: Type.Optional(Type.Integer()), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      response: { 200: Type.Array(DeadLetter), 404: ErrorBody },
+    },
+  }, async (req) => {
+    assertFirmReadable(req, req.params.firmId);
+    return spool.listDeadLetters({ firmId: req.params.firmId, limit: req.query.limit, ...(req.query.deviceId ? { deviceId: req.query.deviceId } : {}), ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}) });
+  });
+};

@@ -1,0 +1,69 @@
+// Catalogue, KPI and API tokens.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
+import { platformConnectionKpi } from '../../common/kpi.ts';
+import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
+import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
+import { HttpProblem, requireRole } from '../auth.ts';
+import { ErrorBody } from '../schemas.ts';
+
+const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
+
+export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; connectedWindowDays: number }> = async (app, { registry, connectedWindowDays }) => {
+  app.get('/catalogue', {
+    schema: {
+      tags: ['contract'], summary: 'Device types and their metrics: name, unit, plausible range, counter flag',
+      response: {
+        200: Type.Object({
+          contractVersion: Type.Integer(), topics: Type.String(), states: Type.Array(Type.String()),
+          deviceTypes: Type.Array(Type.Object({
+            type: Type.String(), zh: Type.String(), en: Type.String(), measurement: Type.String(),
+            metrics: Type.Array(Type.Object({ name: Type.String(), unit: Type.String(), min: Type.Number(), max: Type.Number(), counter: Type.Boolean(), zh: Type.String(), en: Type.String() })),
+          })),
+        }),
+      },
+    },
+  }, async () => ({ contractVersion: 1, topics: 'dh/v1/{firmId}/{deviceId}/telemetry|state|status|errors', states: [...MACHINE_STATES], deviceTypes: CATALOGUE.map((t) => ({ ...t, metrics: [...t.metrics] })) }));
+
+  app.get('/places', {
+    schema: {
+      tags: ['contract'], summary: 'Counties, parks and segments of the cluster',
+      response: { 200: Type.Object({ counties: Type.Array(Type.Object({ code: Type.String(), zh: Type.String(), en: Type.String() })), parks: Type.Array(Type.Object({ id: Type.String(), county: Type.String(), zh: Type.String(), en: Type.String(), role: Type.String() })), segments: Type.Array(Type.Object({ id: Type.String(), zh: Type.String(), en: Type.String() })) }) },
+    },
+  }, async () => ({ counties: [...COUNTIES], parks: [...PARKS], segments: [...SEGMENTS] }));
+
+  app.get('/kpi/platform-connection', {
+    schema: {
+      tags: ['kpi'], summary: 'Share of above-scale firms connected to the platform, against the 50% goal for 2027',
+      response: {
+        200: Type.Object({
+          ...ShareRow, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
+          byCounty: Type.Array(Type.Object({ county: Type.String(), name: Type.String(), ...ShareRow })),
+        }),
+        403: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    requireRole(req, 'admin', 'bureau');
+    return platformConnectionKpi(await registry.firmConnectivity(), Date.now(), connectedWindowDays);
+  });
+
+  app.post('/tokens', {
+    schema: {
+      tags: ['tokens'], summary: 'Create an API token (admin); shown only in this response',
+      body: Type.Object({ role: Type.Union(ROLES.map((r) => Type.Literal(r))), firmId: Type.Optional(Type.String()), name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ token: Type.String(), tokenId: Type.String(), role: Type.String(), firmId: Type.Union([Type.String(), Type.Null()]), name: Type.String() }), 400: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req, reply) => {
+    requireRole(req, 'admin');
+    if (req.body.role === 'engineer' && !req.body.firmId) throw new HttpProblem(400, 'an engineer token needs firmId');
+    try {
+      const { token, principal } = await registry.createApiToken(req.body.role, req.body.firmId ?? null, req.body.name);
+      return reply.code(201).send({ token, ...principal });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new HttpProblem(400, err.message);
+      throw err;
+    }
+  });
+};

@@ -1,0 +1,48 @@
+// Response and request schemas shared by the routes (TypeBox; serialised by Fastify, documented by swagger).
+import { Type } from '@sinclair/typebox';
+import { SMART_FACTORY_TIERS, countyCodes, parkIds, segmentIds } from '../common/places.ts';
+import { deviceTypes } from '../common/contract/catalogue.ts';
+import { DEVICE_ID_PATTERN } from '../common/contract/topics.ts';
+
+const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+
+export const ErrorBody = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
+
+export const NewFirmBody = Type.Object({
+  id: Type.String({ minLength: 18, maxLength: 18, description: '18-character unified social credit code (统一社会信用代码)' }),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  county: lit(countyCodes),
+  park: lit(parkIds),
+  segment: lit(segmentIds),
+  aboveScale: Type.Boolean({ description: '规上企业: annual main-business revenue ≥ 20 million yuan' }),
+  employees: Type.Integer({ minimum: 0, default: 0 }),
+  landMu: Type.Number({ minimum: 0, default: 0, description: 'land area in mu (亩)' }),
+  smartFactoryTier: Type.Optional(lit(SMART_FACTORY_TIERS)),
+  demo: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+export const Firm = Type.Object({
+  id: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(),
+  aboveScale: Type.Boolean(), employees: Type.Integer(), landMu: Type.Number(), smartFactoryTier: Type.String(), demo: Type.Boolean(),
+  createdAt: Type.Integer(),
+});
+
+export const NewDeviceBody = Type.Object({
+  type: lit(deviceTypes),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  location: Type.Optional(Type.String({ maxLength: 200, description: 'workshop or line' })),
+  id: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id (lower case, digits, - and _); generated when absent' })),
+}, { additionalProperties: false });
+
+export const Device = Type.Object({
+  id: Type.String(), firmId: Type.String(), type: Type.String(), name: Type.String(), location: Type.String(),
+  createdAt: Type.Integer(), lastSeenAt: Type.Union([Type.Integer(), Type.Null()]), lastTelemetryAt: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const ProvisionedDevice = Type.Intersect([Device, Type.Object({
+  token: Type.String({ description: 'MQTT password; shown only in this response' }),
+  mqtt: Type.Object({ username: Type.String(), clientId: Type.String(), topicPrefix: Type.String() }),
+})]);
+
+export const FirmParams = Type.Object({ firmId: Type.String({ maxLength: 18 }) });
+export const DeviceParams = Type.Object({ id: Type.String({ pattern: DEVICE_ID_PATTERN }) });

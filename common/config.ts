@@ -1,0 +1,109 @@
+// One place that reads the environment. Every variable has a documented default (README "Configuration");
+// a bad value stops start-up with a message that names the variable.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  httpPort: number;
+  httpHost: string;
+  mqttPort: number;
+  mqttHost: string;
+  dataDir: string;
+  /** Unset = start a private influxd under dataDir. */
+  influxUrl: string | undefined;
+  influxPort: number;
+  influxDb: string;
+  influxUser: string | undefined;
+  influxPassword: string | undefined;
+  simulate: number;
+  simulateIntervalMs: number;
+  adminToken: string | undefined;
+  logLevel: string;
+  /** Milliseconds a device clock may run ahead of ours before a message is rejected. */
+  maxClockAheadMs: number;
+  /** Oldest device timestamp accepted (store-and-forward window), in days. */
+  maxAgeDays: number;
+  /** Window of the "connected to the platform" KPI, in days. */
+  connectedWindowDays: number;
+  /** Largest number of spool rows the ingest writer sends in one InfluxDB write. */
+  writeBatchRows: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function port(env: Env, name: string, def: number): number {
+  return int(env, name, def, 0, 65535);
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: "${raw}" (expected e.g. http://127.0.0.1:8086)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(name, `must be http:// or https://, got "${u.protocol}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+function word(env: Env, name: string, def: string, pattern: RegExp, what: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!pattern.test(raw)) throw new ConfigError(name, `${what}, got "${raw}"`);
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
+  return {
+    httpPort: port(env, 'HTTP_PORT', 8080),
+    httpHost: word(env, 'HTTP_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
+    mqttPort: port(env, 'MQTT_PORT', 1883),
+    mqttHost: word(env, 'MQTT_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
+    dataDir: path.resolve(env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './data'),
+    influxUrl: url(env, 'INFLUX_URL'),
+    influxPort: port(env, 'INFLUX_PORT', 8086),
+    influxDb: word(env, 'INFLUX_DB', 'dehong', /^[A-Za-z_][\w-]{0,63}$/, 'expected a database name of letters, digits, _ and -'),
+    influxUser: env.INFLUX_USER || undefined,
+    influxPassword: env.INFLUX_PASSWORD || undefined,
+    simulate: int(env, 'SIMULATE', 12, 0, 100000),
+    simulateIntervalMs: int(env, 'SIMULATE_INTERVAL_MS', 1000, 10, 3600000),
+    adminToken,
+    logLevel: word(env, 'LOG_LEVEL', 'info', /^(fatal|error|warn|info|debug|trace|silent)$/, 'expected fatal, error, warn, info, debug, trace or silent'),
+    maxClockAheadMs: int(env, 'MAX_CLOCK_AHEAD_MS', 5 * 60_000, 0, 86_400_000),
+    maxAgeDays: int(env, 'MAX_AGE_DAYS', 30, 1, 3650),
+    connectedWindowDays: int(env, 'CONNECTED_WINDOW_DAYS', 30, 1, 3650),
+    writeBatchRows: int(env, 'WRITE_BATCH_ROWS', 2000, 1, 100000),
+  };
+}
+
+/** Runs `fn` with the config, or prints the error and exits 2: used by every service's main. */
+export function configOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,95 @@
+// A private influxd (Debian's InfluxDB 1.6 package) with its data under a directory of ours, for `npm start`
+// without INFLUX_URL, for tests and for benchmarks. Both its ports are chosen here so it never clashes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, waitFor } from './net.ts';
+
+export interface PrivateInfluxd {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  /** Kill -9 (fault tests): the data on disk stays. */
+  kill(): void;
+  /** Start again on the same port and directory after stop() or kill(). */
+  restart(): Promise<void>;
+}
+
+export function influxdBinary(): string | undefined {
+  for (const p of [process.env.INFLUXD_BIN, '/usr/bin/influxd', '/usr/local/bin/influxd']) if (p && fs.existsSync(p)) return p;
+  return undefined;
+}
+
+async function ping(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+    await res.body?.cancel();
+    return res.status === 204;
+  } catch {
+    return false;
+  }
+}
+
+export async function startPrivateInfluxd(dir: string, httpPort?: number): Promise<PrivateInfluxd> {
+  const bin = influxdBinary();
+  if (!bin) throw new Error('influxd not found: install Debian\'s "influxdb" package (npm start and npm test do this) or set INFLUX_URL');
+  fs.mkdirSync(dir, { recursive: true });
+  const port = httpPort && httpPort > 0 ? httpPort : await freePort();
+  const rpcPort = await freePort();
+  const conf = path.join(dir, 'influxd.conf');
+  fs.writeFileSync(conf, `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${path.join(dir, 'meta')}"
+[data]
+  dir = "${path.join(dir, 'data')}"
+  wal-dir = "${path.join(dir, 'wal')}"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${port}"
+  log-enabled = false
+  max-body-size = 0
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  log-enabled = false
+`);
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = path.join(dir, 'influxd.log');
+  let child: ChildProcess;
+
+  const launch = async (): Promise<void> => {
+    if (await ping(url)) throw new Error(`port ${port} already answers as InfluxDB: is another influxd running? Set INFLUX_PORT or INFLUX_URL`);
+    const log = fs.openSync(logFile, 'a');
+    child = spawn(bin, ['-config', conf], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    let exited: string | undefined;
+    child.once('exit', (code, sig) => { exited = `influxd exited (${code ?? sig}); see ${logFile}`; });
+    await waitFor(async () => {
+      if (exited) throw new Error(exited);
+      return ping(url);
+    }, 60_000, `influxd on ${url}`);
+  };
+  await launch();
+
+  const handle: PrivateInfluxd = {
+    url,
+    port,
+    get process() { return child; },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(timer);
+    },
+    kill() { child.kill('SIGKILL'); },
+    async restart() {
+      await handle.stop();
+      await launch();
+    },
+  };
+  return handle;
+}

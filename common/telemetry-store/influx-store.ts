@@ -1,0 +1,121 @@
+// Telemetry store on InfluxDB through the one path every version speaks: line protocol to /write?db= and
+// InfluxQL over /query?db= (1.6 from Debian, 1.8, 2.x with a DBRP mapping, 3 Core). Writes go through
+// @influxdata/influxdb-client with a thin transport that maps its v2 write path to /write (PITFALLS.md).
+import http from 'node:http';
+import https from 'node:https';
+import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
+import { PermanentWriteError, ident, literal, type QueryResultSeries, type SeriesPoint, type TelemetryStore } from './store.ts';
+
+export interface InfluxOptions {
+  url: string;
+  db: string;
+  user?: string | undefined;
+  password?: string | undefined;
+  /** 2.x/3.x API token (sent as "Authorization: Token"); 1.x uses user and password. */
+  token?: string | undefined;
+  timeoutMs?: number;
+}
+
+// The client logs failed writes itself; we report them where we handle them.
+setLogger({ error: () => {}, warn: () => {} });
+
+function authParams(o: InfluxOptions): string {
+  return o.user ? `&u=${encodeURIComponent(o.user)}&p=${encodeURIComponent(o.password ?? '')}` : '';
+}
+
+/** Maps /api/v2/write?org=&bucket=<db>&precision=<p> to /write?db=<db>&precision=<p> (1.x names "u" precision "u"). */
+export function v1WritePath(v2Path: string, auth: string): string {
+  if (!v2Path.startsWith('/api/v2/write?')) return v2Path;
+  const q = new URLSearchParams(v2Path.slice('/api/v2/write?'.length));
+  const precision = q.get('precision') === 'us' ? 'u' : (q.get('precision') ?? 'ms');
+  return `/write?db=${encodeURIComponent(q.get('bucket') ?? '')}&precision=${precision}${auth}`;
+}
+
+function v1Transport(base: Transport, auth: string): Transport {
+  return {
+    send: (path, body, options, callbacks) => base.send(v1WritePath(path, auth), body, options, callbacks),
+    request: (path, body, options, started) => base.request(v1WritePath(path, auth), body, options, started),
+    iterate: (path, body, options) => base.iterate(v1WritePath(path, auth), body, options),
+    chunkCombiner: base.chunkCombiner,
+  };
+}
+
+export class InfluxStore implements TelemetryStore {
+  private readonly client: InfluxDB;
+  private readonly agent: http.Agent;
+  private readonly auth: string;
+
+  constructor(private readonly opts: InfluxOptions) {
+    this.auth = authParams(opts);
+    // Bounded sockets: the client has no backpressure of its own (PITFALLS.md).
+    this.agent = opts.url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const common = { url: opts.url, token: opts.token ?? '', timeout: opts.timeoutMs ?? 30_000, transportOptions: { agent: this.agent } };
+    this.client = new InfluxDB({ ...common, transport: v1Transport(new InfluxDB(common).transport, this.auth) });
+  }
+
+  private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>): Promise<Response> {
+    const qs = new URLSearchParams({ db: this.opts.db, ...params }).toString() + this.auth;
+    const headers: Record<string, string> = this.opts.token ? { Authorization: `Token ${this.opts.token}` } : {};
+    return fetch(`${this.opts.url}${path}?${qs}`, { method, headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+  }
+
+  async ensureDatabase(): Promise<void> {
+    const res = await this.http('POST', '/query', { q: `CREATE DATABASE ${ident(this.opts.db)}` });
+    // 2.x/3.x refuse CREATE DATABASE over v1 (the bucket is made by their own setup); that is fine if it exists.
+    if (!res.ok) await res.body?.cancel();
+    else await res.text();
+  }
+
+  async write(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const api = this.client.getWriteApi('', this.opts.db, 'ms', {
+      batchSize: lines.length + 1, flushInterval: 0, maxRetries: 0, maxBufferLines: 0, gzipThreshold: Number.MAX_SAFE_INTEGER,
+    });
+    api.writeRecords(lines as string[]);
+    try {
+      await api.close();
+    } catch (err) {
+      if (err instanceof HttpError && err.statusCode === 400) throw new PermanentWriteError(err.body || err.message);
+      throw err;
+    }
+  }
+
+  async query(influxql: string): Promise<QueryResultSeries[]> {
+    const res = await this.http('GET', '/query', { q: influxql, epoch: 'ms' });
+    const body = (await res.json()) as { results?: Array<{ series?: QueryResultSeries[]; error?: string }>; error?: string };
+    if (!res.ok || body.error) throw new Error(`InfluxDB query failed (${res.status}): ${body.error ?? 'no detail'}`);
+    const out: QueryResultSeries[] = [];
+    for (const r of body.results ?? []) {
+      if (r.error) throw new Error(`InfluxDB query failed: ${r.error}`);
+      for (const s of r.series ?? []) out.push({ name: s.name, tags: s.tags ?? {}, columns: s.columns, values: s.values });
+    }
+    return out;
+  }
+
+  async deviceSeries(measurement: string, deviceId: string, metric: string, from: number, to: number, limit: number): Promise<SeriesPoint[]> {
+    const q = `SELECT ${ident(metric)} FROM ${ident(measurement)} WHERE "device" = ${literal(deviceId)} AND time >= ${Math.floor(from)}ms AND time <= ${Math.floor(to)}ms ORDER BY time ASC LIMIT ${limit}`;
+    const series = await this.query(q);
+    const out: SeriesPoint[] = [];
+    for (const s of series) {
+      for (const row of s.values) {
+        const [ts, value] = row;
+        if (typeof ts === 'number' && typeof value === 'number') out.push({ ts, value });
+      }
+    }
+    return out;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.opts.url}/ping`, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      return res.status === 204 || res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what `npm start` / `npm test` need and is missing: npm packages, and Debian's influxdb (unless
+# INFLUX_URL points at an existing server) and, for tests, mosquitto-clients and chromium.
+set -e
+mode="${1:-start}"
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing npm packages (npm ci)..."
+  npm ci --no-audit --no-fund
+fi
+
+pkgs=""
+if [ -z "${INFLUX_URL:-}" ] && ! command -v influxd >/dev/null 2>&1 && [ ! -x /usr/bin/influxd ]; then pkgs="$pkgs influxdb"; fi
+if [ "$mode" = test ]; then
+  command -v mosquitto_pub >/dev/null 2>&1 || pkgs="$pkgs mosquitto-clients"
+fi
+if [ -n "$pkgs" ]; then
+  echo "Installing Debian packages:$pkgs"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $pkgs
+fi

@@ -1,0 +1,80 @@
+// Starting the services as their own processes (broker, ingest writer, API), each the same command a user can
+// run alone. Used by `npm start` and by the end-to-end and fault tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../common/net.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const SERVICES = { broker: 'broker/main.ts', ingest: 'ingest/main.ts', api: 'api/main.ts' } as const;
+export type ServiceName = keyof typeof SERVICES;
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface LaunchOptions {
+  env: NodeJS.ProcessEnv;
+  /** Where each service's output goes: a directory (one log file each) or 'inherit' with a name prefix. */
+  logDir?: string;
+}
+
+export function startService(name: ServiceName, opts: LaunchOptions): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVICES[name]], {
+    cwd: ROOT,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const sink = opts.logDir ? fs.createWriteStream(path.join(opts.logDir, `${name}.log`), { flags: 'a' }) : undefined;
+  const forward = (chunk: Buffer) => {
+    if (sink) sink.write(chunk);
+    else for (const line of chunk.toString('utf8').split('\n')) if (line) process.stdout.write(`[${name}] ${line}\n`);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  child.once('exit', () => sink?.end());
+  return {
+    name,
+    child,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+function exited(p: ServiceProcess): string | undefined {
+  return p.child.exitCode !== null || p.child.signalCode !== null ? `${p.name} exited (${p.child.exitCode ?? p.child.signalCode})` : undefined;
+}
+
+export async function waitForPort(port: number, p: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  await waitFor(() => new Promise<boolean>((resolve, reject) => {
+    const gone = exited(p);
+    if (gone) return reject(new Error(gone));
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  }), timeoutMs, `${p.name} on port ${port}`);
+}
+
+export async function waitForHttp(url: string, p: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    const gone = exited(p);
+    if (gone) throw new Error(gone);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, `${p.name} at ${url}`);
+}
