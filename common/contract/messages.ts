@@ -17,7 +17,7 @@ export const Timestamp = Type.Union([
 
 function metricsSchema(spec: DeviceTypeSpec): TSchema {
   const props: Record<string, TSchema> = {};
-  for (const mm of spec.metrics) props[mm.name] = Type.Number({ minimum: mm.min, maximum: mm.max, description: `${mm.en} (${mm.unit})` });
+  for (const mm of spec.metrics) props[mm.name] = Type.Optional(Type.Number({ minimum: mm.min, maximum: mm.max, description: `${mm.en} (${mm.unit})` }));
   return Type.Object(props, { additionalProperties: false, minProperties: 1 });
 }
 
@@ -68,9 +68,13 @@ export interface Problem {
   message: string;
 }
 
-function jsonPointerToPath(pointer: string): string {
-  if (pointer === '') return '(message)';
-  return pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+/** "points[2]." + "/metrics/speed" → "points[2].metrics.speed"; the whole message is "(message)". */
+function fieldPath(prefix: string, pointer: string, child?: string): string {
+  const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (child !== undefined) parts.push(child);
+  const path = parts.join('.');
+  if (prefix === '') return path === '' ? '(message)' : path;
+  return path === '' ? prefix.replace(/\.$/, '') : prefix + path;
 }
 
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined, deviceType?: string, prefix = ''): Problem[] {
@@ -79,21 +83,21 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
   for (const e of errors ?? []) {
     // A union (ts) fails both branches; report it once, in words.
     if (e.instancePath.endsWith('/ts') || (e.keyword === 'anyOf' && e.instancePath.endsWith('ts'))) {
-      const field = prefix + jsonPointerToPath(e.instancePath);
+      const field = fieldPath(prefix, e.instancePath);
       if (seen.has(field)) continue;
       seen.add(field);
       out.push({ field, rule: 'timestamp', message: `${field} must be milliseconds since the epoch (≥ ${MIN_TS_MS}, i.e. 2020 or later) or an RFC 3339 date-time such as 2026-11-27T08:00:00+08:00` });
       continue;
     }
     if (e.keyword === 'anyOf') continue;
-    let field = prefix + jsonPointerToPath(e.instancePath);
+    let field = fieldPath(prefix, e.instancePath);
     let message: string;
     const metric = e.instancePath.match(/\/metrics\/([^/]+)$/)?.[1];
     const spec = metric && deviceType ? metricSpec(deviceType, metric) : undefined;
     switch (e.keyword) {
       case 'additionalProperties': {
         const extra = String((e.params as { additionalProperty: string }).additionalProperty);
-        field = field === '(message)' ? prefix + extra : `${field}.${extra}`;
+        field = fieldPath(prefix, e.instancePath, extra);
         message = e.instancePath.endsWith('/metrics')
           ? `${field} is not a metric of device type "${deviceType}"; see GET /api/v1/catalogue for its metric names`
           : `${field} is not part of the contract; remove it`;
@@ -101,7 +105,7 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       }
       case 'required': {
         const missing = String((e.params as { missingProperty: string }).missingProperty);
-        field = field === '(message)' ? prefix + missing : `${field}.${missing}`;
+        field = fieldPath(prefix, e.instancePath, missing);
         message = `${field} is required`;
         break;
       }
