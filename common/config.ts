@@ -1,5 +1,6 @@
 // One place that reads the environment. Every variable has a documented default (README "Configuration");
 // a bad value stops start-up with a message that names the variable.
+import fs from 'node:fs';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -33,6 +34,21 @@ export interface Config {
   connectedWindowDays: number;
   /** Largest number of spool rows the ingest writer sends in one InfluxDB write. */
   writeBatchRows: number;
+  /** TLS: certificate and key files (PEM). When set, MQTT over TLS listens on mqttsPort and the API speaks HTTPS. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  mqttsPort: number;
+  /** Limits against bad clients. */
+  maxPayloadBytes: number;
+  maxTopicLevels: number;
+  maxInflight: number;
+  connectsPerMinute: number;
+  authFailuresPerMinute: number;
+  apiRequestsPerMinute: number;
+  /** Spool rows at which admission stops acknowledging (backpressure). */
+  spoolMaxRows: number;
+  deadLettersPerMinute: number;
+  deadLetterRetentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -72,6 +88,8 @@ function word(env: Env, name: string, def: string, pattern: RegExp, what: string
 
 export function loadConfig(env: Env = process.env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN;
+  if ((env.TLS_CERT_FILE || '') !== '' && (env.TLS_KEY_FILE || '') === '') throw new ConfigError('TLS_KEY_FILE', 'is needed when TLS_CERT_FILE is set');
+  if ((env.TLS_KEY_FILE || '') !== '' && (env.TLS_CERT_FILE || '') === '') throw new ConfigError('TLS_CERT_FILE', 'is needed when TLS_KEY_FILE is set');
   if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
   return {
     httpPort: port(env, 'HTTP_PORT', 8080),
@@ -92,7 +110,27 @@ export function loadConfig(env: Env = process.env): Config {
     maxAgeDays: int(env, 'MAX_AGE_DAYS', 30, 1, 3650),
     connectedWindowDays: int(env, 'CONNECTED_WINDOW_DAYS', 30, 1, 3650),
     writeBatchRows: int(env, 'WRITE_BATCH_ROWS', 2000, 1, 100000),
+    tlsCertFile: file(env, 'TLS_CERT_FILE'),
+    tlsKeyFile: file(env, 'TLS_KEY_FILE'),
+    mqttsPort: port(env, 'MQTTS_PORT', 8883),
+    maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 64, 64 * 1024 * 1024),
+    maxTopicLevels: int(env, 'MAX_TOPIC_LEVELS', 8, 5, 100),
+    maxInflight: int(env, 'MAX_INFLIGHT', 1000, 1, 1_000_000),
+    connectsPerMinute: int(env, 'CONNECTS_PER_MINUTE', 600, 1, 10_000_000),
+    authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    apiRequestsPerMinute: int(env, 'API_REQUESTS_PER_MINUTE', 1200, 1, 10_000_000),
+    spoolMaxRows: int(env, 'SPOOL_MAX_ROWS', 5_000_000, 0, 1_000_000_000),
+    deadLettersPerMinute: int(env, 'DEAD_LETTERS_PER_MINUTE', 60, 1, 1_000_000),
+    deadLetterRetentionDays: int(env, 'DEAD_LETTER_RETENTION_DAYS', 30, 1, 3650),
   };
+}
+
+function file(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const p = path.resolve(raw);
+  if (!fs.existsSync(p)) throw new ConfigError(name, `file not found: ${p}`);
+  return p;
 }
 
 /** Runs `fn` with the config, or prints the error and exits 2: used by every service's main. */

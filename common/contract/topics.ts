@@ -6,6 +6,8 @@ export type MessageKind = (typeof MESSAGE_KINDS)[number];
 export const DEVICE_PUBLISH_KINDS: readonly MessageKind[] = ['telemetry', 'state', 'status'];
 /** Internal topic the broker publishes per-second live summaries on (devices can never subscribe to `$` topics). */
 export const LIVE_TOPIC = '$dh/live';
+/** The API asks the broker to close a device's connection here (services only). */
+export const CONTROL_TOPIC = '$dh/control';
 /** Where ack-and-dropped publishes are rewritten to: nobody may subscribe to it. */
 export const DROPPED_TOPIC = '$dh/dropped';
 

@@ -37,6 +37,21 @@ export interface Device {
   createdAt: number;
   lastSeenAt: number | null;
   lastTelemetryAt: number | null;
+  /** Connected to a broker right now (set by the broker on connect and disconnect). */
+  online: boolean;
+  /** The device's own retained status message: online/offline, or null before its first. */
+  reportedStatus: string | null;
+  /** Sequence numbers received and expected from the first seq seen (gaps = expected - received). */
+  seqReceived: number;
+  seqExpected: number;
+  /** Newest device clock offset seen: device timestamp minus platform receive time, ms. */
+  clockSkewMs: number | null;
+}
+
+export interface DeviceDay {
+  day: string;
+  accepted: number;
+  rejected: number;
 }
 
 /** What the broker needs about an authenticated device to admit its messages. */
@@ -61,6 +76,23 @@ export interface SeenUpdate {
   seenAt: number;
   /** Time of the newest valid telemetry, when the device sent some. */
   telemetryAt?: number;
+  /** Messages accepted and rejected since the last update (added to the day's counts, Asia/Shanghai). */
+  accepted?: number;
+  rejected?: number;
+  /** Sequence numbers received and expected since the last update (added up). */
+  seqReceived?: number;
+  seqExpected?: number;
+  clockSkewMs?: number;
+  reportedStatus?: 'online' | 'offline';
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
 }
 
 export interface FirmConnectivity {
@@ -91,7 +123,17 @@ export interface Registry {
   listDevices(firmId?: string): Promise<Device[]>;
   /** The device and its firm when the token matches, otherwise undefined. */
   verifyDevice(id: string, token: string): Promise<DeviceContext | undefined>;
+  /** Issues a new token; the old one stops working at once. */
+  rotateDeviceToken(id: string): Promise<string>;
+  /** Removes the device and its credential (its data in InfluxDB stays). */
+  deleteDevice(id: string): Promise<void>;
   markSeen(updates: readonly SeenUpdate[]): Promise<void>;
+  setOnline(deviceId: string, online: boolean, at: number): Promise<void>;
+  /** Accepted/rejected counts per day, newest first. */
+  deviceDays(deviceId: string, days: number): Promise<DeviceDay[]>;
+
+  recordAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  listAudit(q: { limit: number; beforeId?: number; target?: string }): Promise<AuditEntry[]>;
 
   createApiToken(role: Role, firmId: string | null, name: string): Promise<{ token: string; principal: ApiPrincipal }>;
   /** Registers a token chosen by the operator (ADMIN_TOKEN) if it is not known yet. */

@@ -4,9 +4,10 @@ import { openDb, type Db } from '../sqlite.ts';
 import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
-  type ApiPrincipal, type Device, type DeviceContext, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import type { SmartFactoryTier } from '../places.ts';
+import { shanghaiDay } from '../time.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE firms (
@@ -21,6 +22,14 @@ const MIGRATIONS = [
    CREATE TABLE api_tokens (
      id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, role TEXT NOT NULL, firm_id TEXT REFERENCES firms(id),
      name TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  `ALTER TABLE devices ADD COLUMN online INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN reported_status TEXT;
+   ALTER TABLE devices ADD COLUMN seq_received INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN seq_expected INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE devices ADD COLUMN clock_skew_ms INTEGER;
+   CREATE TABLE device_days (device_id TEXT NOT NULL, day TEXT NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY (device_id, day));
+   CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+   CREATE INDEX audit_target ON audit(target, id);`,
 ];
 
 interface FirmRow {
@@ -29,7 +38,8 @@ interface FirmRow {
 }
 interface DeviceRow {
   id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
-  last_seen_at: number | null; last_telemetry_at: number | null;
+  last_seen_at: number | null; last_telemetry_at: number | null; online: number; reported_status: string | null;
+  seq_received: number; seq_expected: number; clock_skew_ms: number | null;
 }
 interface TokenRow { id: string; role: string; firm_id: string | null; name: string }
 
@@ -42,7 +52,8 @@ function firmFrom(r: FirmRow): Firm {
 function deviceFrom(r: DeviceRow): Device {
   return {
     id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at,
+    lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: r.online === 1, reportedStatus: r.reported_status,
+    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms,
   };
 }
 function principalFrom(r: TokenRow): ApiPrincipal {
@@ -64,8 +75,19 @@ export class SqliteRegistry implements Registry {
       getDevice: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       listDevices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY firm_id, id'),
       listFirmDevices: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE firm_id = ? ORDER BY id'),
-      seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt) WHERE id = @deviceId'),
-      seenTelemetry: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt), last_telemetry_at = max(coalesce(last_telemetry_at, 0), @telemetryAt) WHERE id = @deviceId'),
+      seen: db.prepare(`UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, 0), @seenAt),
+        last_telemetry_at = CASE WHEN @telemetryAt IS NULL THEN last_telemetry_at ELSE max(coalesce(last_telemetry_at, 0), @telemetryAt) END,
+        seq_received = seq_received + @seqReceived, seq_expected = seq_expected + @seqExpected,
+        clock_skew_ms = coalesce(@clockSkewMs, clock_skew_ms), reported_status = coalesce(@reportedStatus, reported_status)
+        WHERE id = @deviceId`),
+      day: db.prepare(`INSERT INTO device_days VALUES (@deviceId, @day, @accepted, @rejected)
+        ON CONFLICT (device_id, day) DO UPDATE SET accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected`),
+      days: db.prepare<[string, number], { day: string; accepted: number; rejected: number }>('SELECT day, accepted, rejected FROM device_days WHERE device_id = ? ORDER BY day DESC LIMIT ?'),
+      online: db.prepare('UPDATE devices SET online = @online, last_seen_at = max(coalesce(last_seen_at, 0), @at) WHERE id = @deviceId'),
+      rotate: db.prepare('UPDATE devices SET token_hash = ? WHERE id = ?'),
+      deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
+      deleteDays: db.prepare('DELETE FROM device_days WHERE device_id = ?'),
+      audit: db.prepare('INSERT INTO audit (at, actor, action, target, detail) VALUES (@at, @actor, @action, @target, @detail)'),
       insertToken: db.prepare('INSERT INTO api_tokens VALUES (@id,@token_sha256,@role,@firm_id,@name,@created_at)'),
       getToken: db.prepare<[string], TokenRow>('SELECT id, role, firm_id, name FROM api_tokens WHERE token_sha256 = ?'),
       connectivity: db.prepare<[], FirmRow & { last_telemetry_at: number | null }>(
@@ -108,7 +130,9 @@ export class SqliteRegistry implements Registry {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`device ${id} already exists`);
       throw err;
     }
-    return { device: { id, firmId: d.firmId, type: d.type, name: d.name, location: d.location ?? '', createdAt, lastSeenAt: null, lastTelemetryAt: null }, token };
+    const device = this.stmt.getDevice.get(id);
+    if (!device) throw new Error(`device ${id} vanished after insert`);
+    return { device: deviceFrom(device), token };
   }
 
   async getDevice(id: string): Promise<Device | undefined> {
@@ -131,10 +155,48 @@ export class SqliteRegistry implements Registry {
   async markSeen(updates: readonly SeenUpdate[]): Promise<void> {
     this.db.transaction(() => {
       for (const u of updates) {
-        if (u.telemetryAt !== undefined) this.stmt.seenTelemetry.run({ deviceId: u.deviceId, seenAt: u.seenAt, telemetryAt: u.telemetryAt });
-        else this.stmt.seen.run({ deviceId: u.deviceId, seenAt: u.seenAt });
+        this.stmt.seen.run({
+          deviceId: u.deviceId, seenAt: u.seenAt, telemetryAt: u.telemetryAt ?? null, seqReceived: u.seqReceived ?? 0, seqExpected: u.seqExpected ?? 0,
+          clockSkewMs: u.clockSkewMs === undefined ? null : Math.round(u.clockSkewMs), reportedStatus: u.reportedStatus ?? null,
+        });
+        if (u.accepted || u.rejected) this.stmt.day.run({ deviceId: u.deviceId, day: shanghaiDay(u.seenAt), accepted: u.accepted ?? 0, rejected: u.rejected ?? 0 });
       }
     })();
+  }
+
+  async setOnline(deviceId: string, online: boolean, at: number): Promise<void> {
+    this.stmt.online.run({ deviceId, online: online ? 1 : 0, at });
+  }
+
+  async deviceDays(deviceId: string, days: number): Promise<DeviceDay[]> {
+    return this.stmt.days.all(deviceId, days);
+  }
+
+  async rotateDeviceToken(id: string): Promise<string> {
+    const token = newToken('dt');
+    const hash = await hashSecret(token);
+    if (this.stmt.rotate.run(hash, id).changes === 0) throw new NotFoundError(`device ${id} not found`);
+    return token;
+  }
+
+  async deleteDevice(id: string): Promise<void> {
+    const gone = this.db.transaction(() => {
+      this.stmt.deleteDays.run(id);
+      return this.stmt.deleteDevice.run(id).changes;
+    })();
+    if (gone === 0) throw new NotFoundError(`device ${id} not found`);
+  }
+
+  async recordAudit(e: Omit<AuditEntry, 'id'>): Promise<void> {
+    this.stmt.audit.run(e);
+  }
+
+  async listAudit(q: { limit: number; beforeId?: number; target?: string }): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.beforeId !== undefined) { where.push('id < ?'); args.push(q.beforeId); }
+    if (q.target !== undefined) { where.push('target = ?'); args.push(q.target); }
+    return this.db.prepare<Array<string | number>, AuditEntry>(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, q.limit);
   }
 
   private insertToken(token: string, role: Role, firmId: string | null, name: string): ApiPrincipal {

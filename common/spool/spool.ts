@@ -37,6 +37,22 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** Rejections counted per device, rule and day (all of them, also those not kept as dead letters). */
+export interface RejectionCount {
+  day: string;
+  firmId: string;
+  deviceId: string;
+  rule: string;
+  count: number;
+}
+
+/** A service's own figures (broker, writer), published on the shared state file for /metrics. */
+export interface ServiceStatus {
+  name: string;
+  at: number;
+  values: Record<string, number>;
+}
+
 export interface SpoolStats {
   rows: number;
   points: number;
@@ -44,13 +60,18 @@ export interface SpoolStats {
 }
 
 export interface Spool {
-  /** Records and dead letters in one durable transaction: when this resolves, they survive a crash. */
-  append(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[]): Promise<void>;
+  /** Records, dead letters and rejection counts in one durable transaction: when this resolves, they survive a crash. */
+  append(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts?: readonly RejectionCount[]): Promise<void>;
   /** The oldest rows, in order, without removing them. */
   peek(maxRows: number): Promise<SpoolRow[]>;
   /** Removes the rows with firstId ≤ id ≤ lastId (after InfluxDB confirmed them). */
   ack(firstId: number, lastId: number): Promise<void>;
   stats(): Promise<SpoolStats>;
+  /** Rows waiting, cheaply (upper bound from the id range): for admission's cap check. */
+  approxRows(): Promise<number>;
+  rejectionCounts(q: { firmId?: string; deviceId?: string; sinceDay?: string }): Promise<RejectionCount[]>;
+  putStatus(status: ServiceStatus): Promise<void>;
+  statuses(): Promise<ServiceStatus[]>;
   listDeadLetters(q: DeadLetterQuery): Promise<DeadLetterRow[]>;
   pruneDeadLetters(olderThan: number): Promise<number>;
   close(): Promise<void>;

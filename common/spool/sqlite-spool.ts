@@ -1,7 +1,7 @@
 // Spool adapter on SQLite in WAL mode, synchronous=FULL (a commit survives power loss, not only a crash).
 // Admission calls append() once per group commit, so the fsync cost is shared by every message in it.
 import { openDb, type Db } from '../sqlite.ts';
-import type { DeadLetter, DeadLetterQuery, DeadLetterRow, Spool, SpoolRecord, SpoolRow, SpoolStats } from './spool.ts';
+import type { DeadLetter, DeadLetterQuery, DeadLetterRow, RejectionCount, ServiceStatus, Spool, SpoolRecord, SpoolRow, SpoolStats } from './spool.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE spool (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, device_id TEXT NOT NULL, lines TEXT NOT NULL, points INTEGER NOT NULL);
@@ -11,6 +11,10 @@ const MIGRATIONS = [
    CREATE INDEX dead_letters_firm ON dead_letters(firm_id, id);
    CREATE INDEX dead_letters_device ON dead_letters(device_id, id);
    CREATE INDEX dead_letters_time ON dead_letters(received_at);`,
+  `CREATE TABLE rejection_counts (day TEXT NOT NULL, firm_id TEXT NOT NULL, device_id TEXT NOT NULL, rule TEXT NOT NULL, count INTEGER NOT NULL,
+     PRIMARY KEY (device_id, rule, day));
+   CREATE INDEX rejection_counts_firm ON rejection_counts(firm_id, day);
+   CREATE TABLE service_status (name TEXT PRIMARY KEY, at INTEGER NOT NULL, json TEXT NOT NULL);`,
 ];
 
 interface RawRow { id: number; received_at: number; device_id: string; lines: string; points: number }
@@ -31,20 +35,52 @@ export class SqliteSpool implements Spool {
       ack: db.prepare('DELETE FROM spool WHERE id BETWEEN ? AND ?'),
       stats: db.prepare<[], { rows: number; points: number | null; oldest: number | null }>('SELECT count(*) AS rows, sum(points) AS points, min(received_at) AS oldest FROM spool'),
       prune: db.prepare('DELETE FROM dead_letters WHERE received_at < ?'),
+      approx: db.prepare<[], { n: number | null }>('SELECT max(id) - min(id) + 1 AS n FROM spool'),
+      count: db.prepare(`INSERT INTO rejection_counts VALUES (@day, @firmId, @deviceId, @rule, @count)
+        ON CONFLICT (device_id, rule, day) DO UPDATE SET count = count + excluded.count`),
+      putStatus: db.prepare('INSERT INTO service_status VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at, json = excluded.json'),
+      statuses: db.prepare<[], { name: string; at: number; json: string }>('SELECT * FROM service_status ORDER BY name'),
     };
-    this.appendTx = db.transaction((records: readonly SpoolRecord[], dead: readonly DeadLetter[]) => {
+    this.appendTx = db.transaction((records: readonly SpoolRecord[], dead: readonly DeadLetter[], counts: readonly RejectionCount[]) => {
       for (const r of records) this.stmt.insert.run(r.receivedAt, r.deviceId, r.lines, r.points);
       for (const d of dead) this.stmt.insertDead.run(d.receivedAt, d.firmId, d.deviceId, d.topic, d.field, d.rule, d.reason, d.payload);
+      for (const c of counts) this.stmt.count.run(c);
     });
   }
 
   /** Synchronous form for the broker's group commit (no promise hop per commit). */
-  appendSync(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[]): void {
-    this.appendTx(records, deadLetters);
+  appendSync(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[] = []): void {
+    this.appendTx(records, deadLetters, counts);
   }
 
-  async append(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[]): Promise<void> {
-    this.appendTx(records, deadLetters);
+  async append(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[] = []): Promise<void> {
+    this.appendTx(records, deadLetters, counts);
+  }
+
+  approxRowsSync(): number {
+    return this.stmt.approx.get()?.n ?? 0;
+  }
+
+  async approxRows(): Promise<number> {
+    return this.approxRowsSync();
+  }
+
+  async rejectionCounts(q: { firmId?: string; deviceId?: string; sinceDay?: string }): Promise<RejectionCount[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (q.firmId !== undefined) { where.push('firm_id = ?'); args.push(q.firmId); }
+    if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId); }
+    if (q.sinceDay !== undefined) { where.push('day >= ?'); args.push(q.sinceDay); }
+    const sql = `SELECT day, firm_id AS firmId, device_id AS deviceId, rule, count FROM rejection_counts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY day DESC, device_id, rule`;
+    return this.db.prepare<string[], RejectionCount>(sql).all(...args);
+  }
+
+  async putStatus(s: ServiceStatus): Promise<void> {
+    this.stmt.putStatus.run(s.name, s.at, JSON.stringify(s.values));
+  }
+
+  async statuses(): Promise<ServiceStatus[]> {
+    return this.stmt.statuses.all().map((r) => ({ name: r.name, at: r.at, values: JSON.parse(r.json) as Record<string, number> }));
   }
 
   async peek(maxRows: number): Promise<SpoolRow[]> {

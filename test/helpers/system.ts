@@ -11,7 +11,8 @@ import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { makeUscc } from '../../common/ids.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
-import { createBroker, type DehongBroker } from '../../broker/broker.ts';
+import { createBroker, type ClientLimits, type DehongBroker } from '../../broker/broker.ts';
+import type { AdmissionOptions } from '../../broker/admission.ts';
 import { IngestWriter } from '../../ingest/writer.ts';
 import { buildApp } from '../../api/app.ts';
 import type { FastifyInstance } from 'fastify';
@@ -50,7 +51,7 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: string } = {}): Promise<TestSystem> {
+export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: string; admission?: AdmissionOptions; clientLimits?: Partial<ClientLimits> } = {}): Promise<TestSystem> {
   const dir = tempDir('sys');
   const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const influxd = opts.influxd ?? (await startPrivateInfluxd(path.join(dir, 'influxdb')));
@@ -61,7 +62,7 @@ export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: str
   await store.ensureDatabase();
   const serviceSecret = 'svc_test_secret_0123456789';
   const broker = await createBroker({
-    registry, spool, serviceSecret, log, limits: { maxClockAheadMs: 300_000, maxAgeMs: 30 * 86_400_000 }, liveIntervalMs: 200, seenFlushMs: 200,
+    registry, spool, serviceSecret, log, limits: { maxClockAheadMs: 300_000, maxAgeMs: 30 * 86_400_000 }, admission: { liveIntervalMs: 200, ...opts.admission }, clientLimits: opts.clientLimits ?? {}, seenFlushMs: 200,
   });
   const mqttPort = await freePort();
   await broker.listen(mqttPort, '127.0.0.1');
