@@ -10,11 +10,17 @@ import type { Registry } from '../common/registry/registry.ts';
 import type { Spool } from '../common/spool/spool.ts';
 import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import type { Logger } from '../common/log.ts';
-import { HttpProblem, authPlugin } from './auth.ts';
+import rateLimit from '@fastify/rate-limit';
+import { HttpProblem, authPlugin, bearer } from './auth.ts';
+import { metricsPlugin } from './metrics.ts';
+import { attachMqttWebSocket } from './mqtt-ws.ts';
+import { onboardingRoutes, type BrokerControl } from './routes/onboarding.ts';
 import { attachLive, type LiveSource } from './live.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
+import { monitoringRoutes } from './routes/monitoring.ts';
+import type { Monitoring } from '../common/monitoring/index.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -23,17 +29,31 @@ export interface AppDeps {
   log: Logger;
   connectedWindowDays: number;
   live?: LiveSource;
+  /** Closes device connections after rotation or deletion. */
+  brokerControl?: BrokerControl;
+  /** Where MQTT over WebSocket (/mqtt) is bridged to; absent = no WebSocket transport. */
+  mqttBroker?: { host: string; port: number };
+  /** Serve HTTPS with this certificate and key. */
+  https?: { key: Buffer; cert: Buffer };
+  /** Requests per minute per API token (or per address without one). */
+  apiRequestsPerMinute?: number;
+  /** Energy, OEE, alarms, plan tracker (issue 5); absent = an in-memory one without background work. */
+  monitoring?: Monitoring;
 }
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests' };
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } }).withTypeProvider<TypeBoxTypeProvider>();
+  const options = { loggerInstance: deps.log as FastifyBaseLogger, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } };
+  // Fastify types an HTTPS server differently; the app is used the same way.
+  const app = (deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     const status = err instanceof HttpProblem ? err.statusCode : (err.statusCode ?? 500);
     if (status >= 500) req.log.error({ err }, 'request failed');
-    const error = status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : 'Internal Server Error';
+    const error = STATUS_TEXT[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
     return reply.code(status).send({ statusCode: status, error, message: status >= 500 ? 'internal error; see the server log' : err.message });
   });
 
@@ -57,17 +77,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(metricsPlugin, { spool: deps.spool });
+
   await app.register(async (v1) => {
+    await v1.register(rateLimit, {
+      max: deps.apiRequestsPerMinute ?? 1200,
+      timeWindow: 60_000,
+      keyGenerator: (req) => bearer(req.headers.authorization) ?? req.ip,
+      onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
+    });
     await v1.register(authPlugin, { registry: deps.registry });
     await v1.register(firmRoutes, { registry: deps.registry });
     await v1.register(deviceRoutes, { registry: deps.registry, store: deps.store, spool: deps.spool });
     await v1.register(platformRoutes, { registry: deps.registry, connectedWindowDays: deps.connectedWindowDays });
+    await v1.register(onboardingRoutes, { registry: deps.registry, spool: deps.spool, control: deps.brokerControl });
+    await v1.register(monitoringRoutes, { registry: deps.registry, store: deps.store, connectedWindowDays: deps.connectedWindowDays, monitoring: deps.monitoring });
   }, { prefix: '/api/v1' });
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
 
+  if (deps.mqttBroker) {
+    const wss = attachMqttWebSocket(app.server, deps.mqttBroker, deps.log);
+    app.addHook('onClose', async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    });
+  }
+
   if (deps.live) {
     const io = attachLive(app.server, deps.registry, deps.live, deps.log);
+    deps.monitoring?.attachSocketServer(io);
     app.addHook('onClose', async () => { await io.close(); });
   }
   return app;

@@ -44,3 +44,9 @@ export function mayReadFirm(p: ApiPrincipal, firmId: string): boolean {
 export function assertFirmReadable(req: FastifyRequest, firmId: string): void {
   if (!mayReadFirm(req.principal, firmId)) throw new HttpProblem(404, `firm ${firmId} not found`);
 }
+
+/** Records who did what to which target in the audit trail. */
+export function audit(registry: Registry, req: FastifyRequest, action: string, target: string, detail: object): Promise<void> {
+  const p = req.principal;
+  return registry.recordAudit({ at: Date.now(), actor: `${p.name} (${p.role}, token ${p.tokenId})`, action, target, detail: JSON.stringify(detail) });
+}

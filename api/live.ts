@@ -4,7 +4,9 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import mqtt from 'mqtt';
 import { Server } from 'socket.io';
-import { LIVE_TOPIC } from '../common/contract/topics.ts';
+import { CONTROL_TOPIC, LIVE_TOPIC } from '../common/contract/topics.ts';
+import type { ControlMessage } from '../broker/broker.ts';
+import type { BrokerControl } from './routes/onboarding.ts';
 import type { Registry } from '../common/registry/registry.ts';
 import type { LiveDevice, LiveSummary } from '../broker/admission.ts';
 import type { Logger } from '../common/log.ts';
@@ -14,10 +16,19 @@ export type { LiveSummary, LiveDevice };
 /** Something that emits 'live' (LiveSummary): the in-process admission, or the broker over MQTT. */
 export type LiveSource = EventEmitter;
 
-/** The broker's live summaries over MQTT, for an API running in its own process. */
-export function mqttLiveSource(url: string, serviceSecret: string, log: Logger): { source: LiveSource; close(): Promise<void> } {
+/**
+ * The API's link to a broker in another process, as an internal service user: the broker's live summaries come
+ * in on LIVE_TOPIC; requests to close a device's connection go out on CONTROL_TOPIC.
+ */
+export function brokerLink(url: string, serviceSecret: string, log: Logger): { source: LiveSource; control: BrokerControl; close(): Promise<void> } {
   const source = new EventEmitter();
   const client = mqtt.connect(url, { username: 'svc:api', password: serviceSecret, clientId: `svc-api-${process.pid}`, clean: true, reconnectPeriod: 1000 });
+  const control: BrokerControl = {
+    async disconnect(deviceId, reason) {
+      const msg: ControlMessage = { cmd: 'disconnect', deviceId, reason };
+      await client.publishAsync(CONTROL_TOPIC, JSON.stringify(msg), { qos: 1 });
+    },
+  };
   client.on('connect', () => client.subscribe(LIVE_TOPIC, { qos: 0 }));
   client.on('message', (_topic, payload) => {
     try {
@@ -27,7 +38,7 @@ export function mqttLiveSource(url: string, serviceSecret: string, log: Logger):
     }
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'live feed connection problem'));
-  return { source, close: () => client.endAsync().then(() => undefined) };
+  return { source, control, close: () => client.endAsync().then(() => undefined) };
 }
 
 export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger): Server {

@@ -34,9 +34,15 @@ export const NewDeviceBody = Type.Object({
   id: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id (lower case, digits, - and _); generated when absent' })),
 }, { additionalProperties: false });
 
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+
 export const Device = Type.Object({
   id: Type.String(), firmId: Type.String(), type: Type.String(), name: Type.String(), location: Type.String(),
-  createdAt: Type.Integer(), lastSeenAt: Type.Union([Type.Integer(), Type.Null()]), lastTelemetryAt: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.Integer(), lastSeenAt: NullableInt, lastTelemetryAt: NullableInt,
+  online: Type.Boolean({ description: 'connected to the broker now' }),
+  reportedStatus: Type.Union([Type.String(), Type.Null()], { description: "the device's own retained status (last will included)" }),
+  seqReceived: Type.Integer(), seqExpected: Type.Integer(),
+  clockSkewMs: Type.Union([Type.Integer(), Type.Null()], { description: 'device clock minus platform clock at the newest live message' }),
 });
 
 export const ProvisionedDevice = Type.Intersect([Device, Type.Object({

@@ -14,6 +14,8 @@ pkgs=""
 if [ -z "${INFLUX_URL:-}" ] && ! command -v influxd >/dev/null 2>&1 && [ ! -x /usr/bin/influxd ]; then pkgs="$pkgs influxdb"; fi
 if [ "$mode" = test ]; then
   command -v mosquitto_pub >/dev/null 2>&1 || pkgs="$pkgs mosquitto-clients"
+  command -v docker-compose >/dev/null 2>&1 || pkgs="$pkgs docker-compose"
+  command -v openssl >/dev/null 2>&1 || pkgs="$pkgs openssl"
 fi
 if [ -n "$pkgs" ]; then
   echo "Installing Debian packages:$pkgs"

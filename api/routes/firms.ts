@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { usccProblem } from '../../common/ids.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { ConflictError, NotFoundError, type Registry } from '../../common/registry/registry.ts';
-import { HttpProblem, assertFirmReadable, requireRole } from '../auth.ts';
+import { HttpProblem, assertFirmReadable, audit, requireRole } from '../auth.ts';
 import { Device, ErrorBody, Firm, FirmParams, NewDeviceBody, NewFirmBody, ProvisionedDevice } from '../schemas.ts';
 
 export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = async (app, { registry }) => {
@@ -17,6 +17,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = asy
     if (problem) throw new HttpProblem(400, `id is not a valid unified social credit code: ${problem}`);
     try {
       const firm = await registry.createFirm({ ...b, smartFactoryTier: b.smartFactoryTier ?? 'none', demo: b.demo ?? false });
+      await audit(registry, req, 'firm.create', firm.id, { name: firm.name, county: firm.county, aboveScale: firm.aboveScale });
       return reply.code(201).send(firm);
     } catch (err) {
       if (err instanceof ConflictError) throw new HttpProblem(409, err.message);
@@ -46,7 +47,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = asy
     assertFirmReadable(req, req.params.firmId);
     try {
       const { device, token } = await registry.createDevice({ firmId: req.params.firmId, ...req.body });
-      req.log.info({ deviceId: device.id, firmId: device.firmId, by: req.principal.tokenId }, 'device provisioned');
+      await audit(registry, req, 'device.provision', device.id, { firmId: device.firmId, type: device.type, name: device.name });
       return reply.code(201).send({ ...device, token, mqtt: { username: device.id, clientId: device.id, topicPrefix: topicFor(device.firmId, device.id, 'telemetry').replace(/\/telemetry$/, '') } });
     } catch (err) {
       if (err instanceof NotFoundError) throw new HttpProblem(404, err.message);

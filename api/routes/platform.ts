@@ -5,7 +5,7 @@ import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
 import { platformConnectionKpi } from '../../common/kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
-import { HttpProblem, requireRole } from '../auth.ts';
+import { HttpProblem, audit, requireRole } from '../auth.ts';
 import { ErrorBody } from '../schemas.ts';
 
 const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
@@ -60,6 +60,7 @@ export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; con
     if (req.body.role === 'engineer' && !req.body.firmId) throw new HttpProblem(400, 'an engineer token needs firmId');
     try {
       const { token, principal } = await registry.createApiToken(req.body.role, req.body.firmId ?? null, req.body.name);
+      await audit(registry, req, 'token.create', principal.tokenId, { role: principal.role, firmId: principal.firmId, name: principal.name });
       return reply.code(201).send({ token, ...principal });
     } catch (err) {
       if (err instanceof NotFoundError) throw new HttpProblem(400, err.message);

@@ -31,21 +31,21 @@ function c(name: string, unit: string, zh: string, en: string): MetricSpec {
 
 const electricity = [m('power_kw', 'kW', 0, 20000, '有功功率', 'Active power'), c('energy_kwh_total', 'kWh', '累计电量', 'Energy register')];
 
+/** The metrics every loom reports (air-jet `loom`, `rapier_loom`, `water_jet_loom`). */
+const loomMetrics: readonly MetricSpec[] = [
+  m('speed_rpm', 'rpm', 0, 1600, '主轴转速', 'Main shaft speed'),
+  m('efficiency_pct', '%', 0, 100, '织造效率', 'Weaving efficiency'),
+  c('picks_total', 'picks', '累计纬纱数', 'Picks inserted'),
+  c('fabric_m_total', 'm', '累计织布长度', 'Fabric woven'),
+  c('warp_stops_total', 'stops', '累计经停次数', 'Warp stops'),
+  c('weft_stops_total', 'stops', '累计纬停次数', 'Weft stops'),
+  m('power_kw', 'kW', 0, 15, '功率', 'Power'),
+  c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+];
+
 // Ranges: ../shared/domain-notes.md §1.3 (widened to what a healthy machine can physically report).
 export const CATALOGUE: readonly DeviceTypeSpec[] = [
-  {
-    type: 'loom', zh: '织机', en: 'Loom', measurement: 'loom',
-    metrics: [
-      m('speed_rpm', 'rpm', 0, 1600, '主轴转速', 'Main shaft speed'),
-      m('efficiency_pct', '%', 0, 100, '织造效率', 'Weaving efficiency'),
-      c('picks_total', 'picks', '累计纬纱数', 'Picks inserted'),
-      c('fabric_m_total', 'm', '累计织布长度', 'Fabric woven'),
-      c('warp_stops_total', 'stops', '累计经停次数', 'Warp stops'),
-      c('weft_stops_total', 'stops', '累计纬停次数', 'Weft stops'),
-      m('power_kw', 'kW', 0, 15, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
-    ],
-  },
+  { type: 'loom', zh: '织机', en: 'Loom', measurement: 'loom', metrics: loomMetrics },
   {
     type: 'dyeing_machine', zh: '染色机', en: 'Dyeing machine', measurement: 'dyeing_machine',
     metrics: [
@@ -59,6 +59,9 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
       c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register'),
       c('water_m3_total', 'm³', '累计用水', 'Water register'),
+      m('liquor_ratio', '1:n', 0, 40, '浴比', 'Liquor ratio (litres per kg of fabric)'),
+      m('ramp_c_min', '°C/min', -10, 10, '升降温速率', 'Heating (+) or cooling (−) rate'),
+      c('lots_total', 'lots', '累计染色缸数', 'Dye lots completed'),
     ],
   },
   {
@@ -69,6 +72,71 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       c('end_breaks_total', 'breaks', '累计断头', 'End breaks'),
       c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced'),
       m('power_kw', 'kW', 0, 200, '功率', 'Power'),
+      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+    ],
+  },
+  {
+    type: 'rapier_loom', zh: '剑杆织机', en: 'Rapier loom', measurement: 'rapier_loom', metrics: loomMetrics,
+  },
+  {
+    type: 'water_jet_loom', zh: '喷水织机', en: 'Water-jet loom', measurement: 'water_jet_loom',
+    metrics: [...loomMetrics, c('water_l_total', 'L', '累计用水', 'Water used')],
+  },
+  {
+    type: 'rotor_spinning', zh: '转杯纺纱机', en: 'Rotor spinning machine', measurement: 'rotor_spinning',
+    metrics: [
+      m('rotor_speed_rpm', 'rpm', 0, 160000, '转杯转速', 'Rotor speed'),
+      m('delivery_m_min', 'm/min', 0, 300, '引纱速度', 'Delivery speed'),
+      c('end_breaks_total', 'breaks', '累计断头', 'End breaks'),
+      c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced'),
+      m('power_kw', 'kW', 0, 300, '功率', 'Power'),
+      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+    ],
+  },
+  {
+    type: 'stenter', zh: '定形机', en: 'Stenter', measurement: 'stenter',
+    metrics: [
+      m('zone1_temp_c', '°C', 0, 230, '一区温度', 'Zone 1 temperature'),
+      m('zone2_temp_c', '°C', 0, 230, '二区温度', 'Zone 2 temperature'),
+      m('zone3_temp_c', '°C', 0, 230, '三区温度', 'Zone 3 temperature'),
+      m('zone4_temp_c', '°C', 0, 230, '四区温度', 'Zone 4 temperature'),
+      m('fabric_speed_m_min', 'm/min', 0, 150, '车速', 'Fabric speed'),
+      m('gas_flow_m3_h', 'm³/h', 0, 500, '燃气流量', 'Burner gas flow'),
+      c('gas_m3_total', 'm³', '累计用气', 'Gas register'),
+      m('exhaust_humidity', 'kg/kg', 0, 1, '排气湿度(kg水/kg干空气)', 'Exhaust humidity (kg water per kg dry air)'),
+      m('power_kw', 'kW', 0, 400, '功率', 'Power'),
+      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('fabric_m_total', 'm', '累计定形长度', 'Fabric finished'),
+    ],
+  },
+  {
+    type: 'sewing_line', zh: '缝制流水线', en: 'Sewing line', measurement: 'sewing_line',
+    metrics: [
+      m('operators', 'persons', 0, 200, '在岗人数', 'Operators at work'),
+      m('sam_min', 'min', 0, 120, '标准工时(SAM)', 'Standard allowed minutes per piece'),
+      m('efficiency_pct', '%', 0, 100, '线效率', 'Line efficiency'),
+      c('pieces_total', 'pieces', '累计产量(件)', 'Pieces sewn'),
+      m('power_kw', 'kW', 0, 200, '功率', 'Power'),
+      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+    ],
+  },
+  {
+    type: 'sock_knitter', zh: '织袜机', en: 'Sock knitting machine', measurement: 'sock_knitter',
+    metrics: [
+      m('speed_rpm', 'rpm', 0, 1500, '针筒转速', 'Cylinder speed'),
+      c('pairs_total', 'pairs', '累计产量(双)', 'Pairs knitted'),
+      c('stops_total', 'stops', '累计停机次数', 'Stops'),
+      m('power_kw', 'kW', 0, 10, '功率', 'Power'),
+      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+    ],
+  },
+  {
+    type: 'silk_reeling', zh: '自动缫丝机', en: 'Automatic silk reeling machine', measurement: 'silk_reeling',
+    metrics: [
+      m('ends_running', 'ends', 0, 2000, '运行绪数', 'Ends running'),
+      m('reeling_m_min', 'm/min', 0, 400, '缫丝速度', 'Reeling speed'),
+      c('raw_silk_kg_total', 'kg', '累计生丝产量', 'Raw silk produced'),
+      m('power_kw', 'kW', 0, 100, '功率', 'Power'),
       c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
     ],
   },

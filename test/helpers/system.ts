@@ -10,12 +10,14 @@ import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { makeUscc } from '../../common/ids.ts';
+import { ensureSelfSigned, type TlsFiles } from '../../common/tls.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { createBroker, type ClientLimits, type DehongBroker } from '../../broker/broker.ts';
 import type { AdmissionOptions } from '../../broker/admission.ts';
 import { IngestWriter } from '../../ingest/writer.ts';
 import { buildApp } from '../../api/app.ts';
 import type { FastifyInstance } from 'fastify';
+import mqtt from 'mqtt';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `dh-${prefix}-`));
@@ -41,6 +43,9 @@ export interface TestSystem {
   app: FastifyInstance;
   mqttPort: number;
   mqttUrl: string;
+  /** MQTT over TLS (0 unless started with tls: true) and the development CA/cert/key it uses. */
+  mqttsPort: number;
+  tlsFiles: TlsFiles | undefined;
   apiUrl: string;
   adminToken: string;
   serviceSecret: string;
@@ -51,7 +56,7 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: string; admission?: AdmissionOptions; clientLimits?: Partial<ClientLimits> } = {}): Promise<TestSystem> {
+export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: string; admission?: AdmissionOptions; clientLimits?: Partial<ClientLimits>; tls?: boolean; apiRequestsPerMinute?: number } = {}): Promise<TestSystem> {
   const dir = tempDir('sys');
   const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const influxd = opts.influxd ?? (await startPrivateInfluxd(path.join(dir, 'influxdb')));
@@ -70,13 +75,25 @@ export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: str
   writer.start();
   const adminToken = 'at_test_admin_token_0123456789';
   await registry.ensureApiToken(adminToken, 'admin', null, 'test admin');
-  const app = await buildApp({ registry, spool, store, log, connectedWindowDays: 30, live: broker.admission });
+  let mqttsPort = 0;
+  let tlsFiles: TlsFiles | undefined;
+  if (opts.tls) {
+    tlsFiles = ensureSelfSigned(path.join(dir, 'tls'));
+    mqttsPort = await freePort();
+    await broker.listenTls(mqttsPort, '127.0.0.1', fs.readFileSync(tlsFiles.key), fs.readFileSync(tlsFiles.cert));
+  }
+  const app = await buildApp({
+    registry, spool, store, log, connectedWindowDays: 30, live: broker.admission,
+    brokerControl: { disconnect: async (id, reason) => broker.disconnectDevice(id, reason) },
+    mqttBroker: { host: '127.0.0.1', port: mqttPort },
+    ...(opts.apiRequestsPerMinute ? { apiRequestsPerMinute: opts.apiRequestsPerMinute } : {}),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   const apiUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
   const sys: TestSystem = {
-    dir, influxd, registry, spool, store, broker, writer, app, mqttPort, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, apiUrl, adminToken, serviceSecret,
+    dir, influxd, registry, spool, store, broker, writer, app, mqttPort, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, apiUrl, adminToken, serviceSecret, mqttsPort, tlsFiles,
     async drained(timeoutMs = 20_000) {
       broker.admission.flushNow();
       await waitFor(async () => (await spool.stats()).rows === 0, timeoutMs, 'the spool to drain');
@@ -109,4 +126,14 @@ export async function api<T = unknown>(sys: { apiUrl: string }, token: string, m
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Connects once; rejects on a refused CONNACK and also when the broker closes the socket without one. */
+export function mqttConnectOnce(url: string, opts: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { ...opts, reconnectPeriod: 0 });
+    c.once('connect', () => resolve(c));
+    c.once('error', (e) => { c.end(true); reject(e); });
+    c.once('close', () => reject(new Error('connection closed before CONNACK')));
+  });
 }

@@ -1,0 +1,304 @@
+// Energy: live rates, consumption over a range (electricity, gas, steam, water) in physical units and standard
+// coal with the basis named, series, intensity per unit of output against the benchmarks, data quality per
+// GB/T 38692-2020 and the 15-minute rollups as CSV. Scopes: prefecture, county, park, segment, firm, device.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type BasisId } from '../../common/energy/factors.ts';
+import { BREAKDOWNS } from '../../common/energy/service.ts';
+import type { Monitoring } from '../../common/monitoring/index.ts';
+import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope, toMs } from '../../common/monitoring/access.ts';
+import { SCOPE_KINDS } from '../../common/monitoring/scope.ts';
+import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/monitoring/time.ts';
+import type { Registry } from '../../common/registry/registry.ts';
+import { ErrorBody, FirmParams } from '../schemas.ts';
+
+const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
+
+export const ScopeQuery = {
+  scope: Type.Optional(lit(SCOPE_KINDS)),
+  id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'county code, park id, segment id, firm id or device id' })),
+};
+export const ScopeBody = Type.Object({ kind: Type.String(), id: Type.String() });
+
+export const BasisSchema = Type.Object({
+  id: Type.String(), zh: Type.String(), en: Type.String(), standard: Type.String(), year: Type.Integer(),
+  factors: Type.Record(Type.String(), Type.Object({ kgcePerUnit: Type.Number(), unit: Type.String() })),
+  includesWater: Type.Boolean(), note: Type.String(),
+}, { description: 'GB/T 2589-2020 basis of every kgce figure: 当量值 (calorific) or 等价值 (primary, per-year electricity factor)' });
+
+const CarrierFigure = Type.Object({ unit: Type.String(), measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() });
+const Carriers = Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, CarrierFigure])));
+const Outputs = Type.Object({ fabric: Type.Object({ unit: Type.String(), value: Type.Number() }), yarn: Type.Object({ unit: Type.String(), value: Type.Number() }), pieces: Type.Object({ unit: Type.String(), value: Type.Number() }) });
+const Figures = { carriers: Carriers, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
+
+const FactorConfig = Type.Object({
+  electricity: Type.Object({
+    calorific: Type.Number({ exclusiveMinimum: 0 }),
+    primaryByYear: Type.Record(Type.String({ pattern: '^\\d{4}$' }), Type.Number({ exclusiveMinimum: 0 })),
+    primaryDefault: Type.Number({ exclusiveMinimum: 0 }),
+  }, { additionalProperties: false }),
+  gas: Type.Number({ exclusiveMinimum: 0 }),
+  steam: Type.Object({ calorific: Type.Number({ exclusiveMinimum: 0 }), primary: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+  water: Type.Number({ exclusiveMinimum: 0 }),
+  includeWater: Type.Boolean(),
+}, { additionalProperties: false });
+
+const FactorsResponse = Type.Object({
+  config: FactorConfig, defaults: FactorConfig, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()),
+  bases: Type.Object({ calorific: BasisSchema, primary: BasisSchema }), heatKgcePerMJ: Type.Number(),
+  benchmarks: Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() }),
+});
+
+const FirmEnergy = Type.Object({ firmId: Type.String(), cogeneration: Type.Boolean(), note: Type.String(), updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) });
+
+const BasisQuery = Type.Optional(lit(BASES));
+const INTERVALS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '1d': DAY };
+
+export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitoring: Monitoring }> = async (app, { registry, monitoring: m }) => {
+  const factorsView = () => {
+    const f = m.energySettings.factors();
+    const year = localParts(Date.now()).year;
+    return {
+      config: f.value, defaults: DEFAULT_FACTORS, updatedBy: f.updatedBy, updatedAt: f.updatedAt,
+      bases: { calorific: m.energy.basis('calorific', year), primary: m.energy.basis('primary', year) }, heatKgcePerMJ: HEAT_KGCE_PER_MJ, benchmarks: BENCHMARKS,
+    };
+  };
+
+  app.get('/energy/factors', {
+    schema: { tags: ['energy'], summary: 'Conversion factors to standard coal (GB/T 2589-2020) on both bases, and the benchmarks', response: { 200: FactorsResponse } },
+  }, async () => factorsView());
+
+  app.put('/energy/factors', {
+    schema: { tags: ['energy'], summary: 'Set the conversion factors (admin): 等价值 electricity per year, steam and water calibers', body: FactorConfig, response: { 200: FactorsResponse, 400: ErrorBody, 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    try {
+      m.energySettings.setFactors(req.body, actorOf(req.principal));
+    } catch (err) {
+      if (err instanceof RangeError) throw new AccessError(400, err.message);
+      throw err;
+    }
+    req.log.info({ by: req.principal.tokenId }, 'energy factors changed');
+    return factorsView();
+  });
+
+  app.get('/energy/firms/:firmId/settings', {
+    schema: { tags: ['energy'], summary: 'A firm\'s energy settings (cogeneration flag)', params: FirmParams, response: { 200: FirmEnergy, 404: ErrorBody } },
+  }, async (req) => {
+    assertFirmVisible(req.principal, req.params.firmId);
+    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    return m.energySettings.firm(req.params.firmId);
+  });
+
+  app.put('/energy/firms/:firmId/settings', {
+    schema: {
+      tags: ['energy'], summary: 'Flag a firm as gas+electricity cogeneration (admin, bureau): gas counted at the boundary, self-generated power not again',
+      params: FirmParams, body: Type.Object({ cogeneration: Type.Boolean(), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+      response: { 200: FirmEnergy, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    return m.energySettings.setFirm(req.params.firmId, req.body, actorOf(req.principal));
+  });
+
+  app.get('/energy/live', {
+    schema: {
+      tags: ['energy'], summary: 'Live power (kW) and gas/steam/water flows of a scope, with kgce per hour',
+      querystring: Type.Object({ ...ScopeQuery, basis: BasisQuery }),
+      response: {
+        200: Type.Object({
+          scope: ScopeBody, asOf: Type.Integer(), windowMs: Type.Integer(), basis: BasisSchema, devices: Type.Integer(),
+          carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ unit: Type.String(), measured: Type.Number(), counted: Type.Number(), kgcePerHour: Type.Number() })]))),
+          totalKgcePerHour: Type.Number(), notes: Type.Array(Type.String()),
+        }),
+        400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    return m.energy.live(scope, (req.query.basis ?? 'calorific') as BasisId);
+  });
+
+  app.get('/energy/summary', {
+    schema: {
+      tags: ['energy'], summary: 'Energy over a range: physical units, counted at the plant boundary, and standard coal on the named basis',
+      description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days, the 15-minute rollups otherwise.',
+      querystring: Type.Object({
+        ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery,
+        source: Type.Optional(lit(['auto', 'raw', 'rollup'])), by: Type.Optional(lit(BREAKDOWNS)),
+      }),
+      response: {
+        200: Type.Object({
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: BasisSchema, basesByYear: Type.Array(BasisSchema),
+          firms: Type.Integer(), resets: Type.Integer(), ...Figures,
+          breakdown: Type.Array(Type.Object({ key: Type.String(), name: Type.String(), ...Figures })),
+          notes: Type.Array(Type.String()),
+        }),
+        400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    const { from, to } = range(req.query.from, req.query.to, localDayStart(Date.now()) < Date.now() ? Date.now() - localDayStart(Date.now()) : DAY, 400 * DAY);
+    if (req.query.source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRoles(req.principal, 'admin', 'bureau');
+    return m.energy.summary(scope, from, to, (req.query.basis ?? 'calorific') as BasisId, req.query.source ?? 'auto', req.query.by);
+  });
+
+  app.get('/energy/series', {
+    schema: {
+      tags: ['energy'], summary: 'Energy per interval (15m, 1h, 1d local days) with kgce on the named basis',
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), interval: Type.Optional(lit(Object.keys(INTERVALS))), basis: BasisQuery }),
+      response: {
+        200: Type.Object({
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), intervalMs: Type.Integer(), source: Type.String(), basis: BasisSchema,
+          points: Type.Array(Type.Object({
+            time: Type.Integer(),
+            carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() })]))),
+            totalKgce: Type.Number(), outputs: Type.Object({ fabric: Type.Number(), yarn: Type.Number(), pieces: Type.Number() }),
+          })),
+        }),
+        400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    const intervalMs = INTERVALS[req.query.interval ?? '1h'] ?? HOUR;
+    const { from, to } = range(req.query.from, req.query.to, DAY, 400 * DAY);
+    if ((to - from) / intervalMs > 5000) throw new AccessError(400, `at most 5000 intervals per request; use a longer interval or a shorter range`);
+    return m.energy.series(scope, from, to, intervalMs, (req.query.basis ?? 'calorific') as BasisId);
+  });
+
+  const IntensityRow = Type.Object({
+    key: Type.String(), name: Type.String(), segment: Nullable(Type.String()),
+    electricityKwh: Type.Number(), totalKgce: Type.Number(), waterM3: Type.Number(), fabricM: Type.Number(), yarnKg: Type.Number(), pieces: Type.Number(),
+    kwhPer100m: Nullable(Type.Number()), kgcePer100m: Nullable(Type.Number()), waterTPer100m: Nullable(Type.Number()),
+    kwhPerKgYarn: Nullable(Type.Number()), kgcePerKgYarn: Nullable(Type.Number()), ringFrameKwhPerKg: Nullable(Type.Number()),
+    kwhPerPiece: Nullable(Type.Number()), kgcePerPiece: Nullable(Type.Number()),
+    dyeingBenchmark: Type.Object({ applies: Type.Boolean(), kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()) }),
+    spinningReference: Nullable(Type.Object({ kwhPerKg: Type.Number(), ratio: Type.Number() })),
+  });
+
+  app.get('/energy/intensity', {
+    schema: {
+      tags: ['energy'], summary: 'Energy per unit of output (per 100 m fabric, per kg yarn, per piece) against the dyeing and spinning benchmarks',
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery, source: Type.Optional(lit(['auto', 'raw', 'rollup'])) }),
+      response: {
+        200: Type.Object({
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: BasisSchema,
+          benchmarks: Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() }),
+          rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()),
+        }),
+        400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    const { from, to } = range(req.query.from, req.query.to, 7 * DAY, 400 * DAY);
+    if (req.query.source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRoles(req.principal, 'admin', 'bureau');
+    return m.energy.intensity(scope, from, to, (req.query.basis ?? 'calorific') as BasisId, req.query.source ?? 'auto');
+  });
+
+  const QualityDay = Type.Object({
+    date: Type.String(), expectedIntervals: Type.Integer(), presentIntervals: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean(),
+    from15min: Type.Number(), register: Type.Number(), deviation: Type.Number(), consistent: Type.Boolean(),
+  });
+
+  app.get('/energy/quality', {
+    schema: {
+      tags: ['energy'], summary: 'GB/T 38692-2020 data quality of a firm for a month: 15-minute completeness per day (≥ 90 %) and daily/monthly consistency (within 5 %)',
+      querystring: Type.Object({ firmId: Type.String({ maxLength: 18 }), month: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}$', description: 'YYYY-MM (local), default this month' })) }),
+      response: {
+        200: Type.Object({
+          firmId: Type.String(), from: Type.Integer(), to: Type.Integer(),
+          rules: Type.Object({ intervalMinutes: Type.Integer(), completenessMin: Type.Number(), consistencyMaxDeviation: Type.Number(), standard: Type.String() }),
+          carriers: Type.Array(Type.Object({
+            carrier: Type.String(), unit: Type.String(), sources: Type.Array(Type.String()), boundary: Type.String(), countedAtBoundary: Type.Boolean(),
+            days: Type.Array(QualityDay), daysComplete: Type.Integer(),
+            month: Type.Object({ sumOfDaily: Type.Number(), register: Type.Number(), resets: Type.Integer(), deviation: Type.Number(), consistent: Type.Boolean() }),
+          })),
+        }),
+        400: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    assertFirmVisible(req.principal, req.query.firmId);
+    if (!(await registry.getFirm(req.query.firmId))) throw new AccessError(404, `firm ${req.query.firmId} not found`);
+    const month = parseLocalMonth(req.query.month ?? localMonth(Date.now()));
+    if (!month) throw new AccessError(400, `month must be YYYY-MM, got "${req.query.month}"`);
+    return m.energy.quality(req.query.firmId, month);
+  });
+
+  app.get('/energy/quality/overview', {
+    schema: {
+      tags: ['energy'], summary: '15-minute completeness of every metered firm for one local day (admin, bureau)',
+      querystring: Type.Object({ date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })) }),
+      response: {
+        200: Type.Object({
+          date: Type.String(), expectedIntervals: Type.Integer(),
+          firms: Type.Array(Type.Object({
+            firmId: Type.String(), name: Type.String(),
+            carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Optional(Type.Object({ present: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean() }))]))),
+          })),
+        }),
+        400: ErrorBody, 403: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    const day = req.query.date ? parseLocalDate(req.query.date) : localDayStart(Date.now());
+    if (day === undefined) throw new AccessError(400, `date must be YYYY-MM-DD, got "${req.query.date}"`);
+    return m.energy.completenessOverview(day);
+  });
+
+  app.get('/energy/rollups.csv', {
+    schema: {
+      tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
+      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters-first rule), interval_start, interval_end (local time), value, devices, resets.',
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }),
+      response: { 200: { description: 'CSV', content: { 'text/csv': { schema: Type.String() } } }, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    if (scope.kind === 'device') throw new AccessError(400, 'rollups are per firm; ask for scope=firm');
+    const maxDays = scope.kind === 'firm' ? 366 : 31;
+    const { from, to } = range(req.query.from, req.query.to, DAY, maxDays * DAY);
+    const out = await m.energy.rollupCsv(scope, from, to, 200_000);
+    const name = `rollups-${scope.kind}${scope.id ? `-${scope.id}` : ''}-${from}-${to}.csv`;
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('x-rows', String(out.rows))
+      .header('x-truncated', String(out.truncated))
+      .send(out.csv);
+  });
+
+  app.get('/energy/rollups/status', {
+    schema: {
+      tags: ['energy'], summary: 'State of the 15-minute rollup job (admin, bureau)',
+      response: {
+        200: Type.Object({ lastRun: Nullable(Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() })), lastError: Nullable(Type.String()) }),
+        403: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    return { lastRun: m.rollups.lastRun ?? null, lastError: m.rollups.lastError ?? null };
+  });
+
+  app.post('/energy/rollups/rebuild', {
+    schema: {
+      tags: ['energy'], summary: 'Recompute the 15-minute rollups of a range (admin), e.g. after a late backfill',
+      body: Type.Object({ from: TimeParam, to: Type.Optional(TimeParam) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() }), 400: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    const to = toMs(req.body.to, Date.now(), 'to');
+    const from = toMs(req.body.from, to - DAY, 'from');
+    if (!(from < to) || to - from > 62 * DAY) throw new AccessError(400, 'from must be before to, at most 62 days apart');
+    return m.rollups.rebuild(from, to);
+  });
+};

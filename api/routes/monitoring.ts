@@ -1,0 +1,265 @@
+// Issue 5 "Monitoring that bureau staff and engineers can act on": one plugin that registers the energy,
+// alarm and plan routes and its own (machine states, OEE, overview, monitoring settings, /docs). api/app.ts
+// registers it once inside /api/v1. Without a Monitoring instance in the deps (tests, tools) it opens an
+// in-memory one with no background work, so the routes always exist.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { MACHINE_STATES, deviceTypes } from '../../common/contract/catalogue.ts';
+import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
+import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope } from '../../common/monitoring/access.ts';
+import { openMonitoring, type Monitoring } from '../../common/monitoring/index.ts';
+import { PERIODS } from '../../common/monitoring/oee.ts';
+import { and, firmInScope, scopeCondition } from '../../common/monitoring/scope.ts';
+import { SEMI_E10, TIME_KEYS } from '../../common/monitoring/states.ts';
+import { DAY, MINUTE } from '../../common/monitoring/time.ts';
+import type { Registry } from '../../common/registry/registry.ts';
+import { ident, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { ErrorBody } from '../schemas.ts';
+import { alarmRoutes } from './alarms.ts';
+import { ScopeBody, ScopeQuery, TimeParam, energyRoutes } from './energy.ts';
+import { planRoutes } from './plan.ts';
+
+const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export interface MonitoringRouteOptions {
+  registry: Registry;
+  store: TelemetryStore;
+  connectedWindowDays: number;
+  monitoring?: Monitoring | undefined;
+}
+
+const Times = Type.Object(Object.fromEntries(TIME_KEYS.map((k) => [k, Type.Number({ description: 'milliseconds' })])));
+const OeeFields = {
+  observedMs: Type.Number(), plannedMs: Type.Number(), runningMs: Type.Number(),
+  availability: Nullable(Type.Number()), performance: Nullable(Type.Number()), quality: Nullable(Type.Number()), oee: Nullable(Type.Number()),
+  oeeFormula: Type.String(), loomEfficiency: Nullable(Type.Number({ description: 'running ÷ (running + fault); looms only; not OEE' })),
+};
+const DeviceOee = Type.Object({
+  deviceId: Type.String(), name: Type.String(), type: Type.String(), times: Times, ...OeeFields,
+  meanSpeed: Nullable(Type.Number()), nominalSpeed: Nullable(Type.Number()), speedMetric: Nullable(Type.String()), reportedEfficiencyPct: Nullable(Type.Number()),
+});
+const ShiftCalendarSchema = Type.Object({
+  timezone: Type.Literal('Asia/Shanghai'),
+  shifts: Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 20 }), start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }) }, { additionalProperties: false }), { minItems: 1, maxItems: 6 }),
+}, { additionalProperties: false });
+const PerformanceSchema = Type.Record(Type.String(), Type.Object({ metric: Type.String(), nominal: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }));
+const QualitySchema = Type.Record(Type.String(), Type.Object({ goodMetric: Type.String(), totalMetric: Type.String() }, { additionalProperties: false }));
+const OeeReportSchema = Type.Object({
+  target: Type.Object({ firmId: Type.String(), deviceId: Nullable(Type.String()) }), from: Type.Integer(), to: Type.Integer(), by: Type.String(), shifts: ShiftCalendarSchema,
+  periods: Type.Array(Type.Object({ id: Type.String(), start: Type.Integer(), end: Type.Integer(), firm: Type.Object({ times: Times, ...OeeFields }), devices: Type.Array(DeviceOee) })),
+  notes: Type.Array(Type.String()),
+});
+const TargetQuery = Type.Object({
+  firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), by: Type.Optional(lit(PERIODS)),
+});
+
+const DOC_AREAS = [
+  { area: 'energy', paths: ['/api/v1/energy/live', '/api/v1/energy/summary', '/api/v1/energy/series', '/api/v1/energy/intensity', '/api/v1/energy/quality', '/api/v1/energy/quality/overview', '/api/v1/energy/rollups.csv', '/api/v1/energy/factors'] },
+  { area: 'monitoring', paths: ['/api/v1/monitoring/overview', '/api/v1/monitoring/states', '/api/v1/monitoring/oee', '/api/v1/monitoring/config'] },
+  { area: 'alarms', paths: ['/api/v1/alarms', '/api/v1/alarm-rules'] },
+  { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
+];
+
+export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, opts) => {
+  const { registry, store } = opts;
+  let m = opts.monitoring;
+  if (!m) {
+    const own = openMonitoring({ file: ':memory:', registry, store, connectedWindowDays: opts.connectedWindowDays });
+    app.addHook('onClose', async () => { await own.close(); });
+    m = own;
+  }
+  const mon = m;
+  await app.register(energyRoutes, { registry, monitoring: mon });
+  await app.register(alarmRoutes, { registry, monitoring: mon });
+  await app.register(planRoutes, { registry, monitoring: mon, connectedWindowDays: opts.connectedWindowDays });
+
+  app.get('/docs', {
+    schema: {
+      tags: ['docs'], summary: 'Where the API is documented: the OpenAPI document and the monitoring areas (HTML when the client accepts it)',
+    },
+  }, async (req, reply) => {
+    const body = { openapi: '/openapi.json', guide: 'docs/monitoring.md in the repository', areas: DOC_AREAS };
+    if ((req.headers.accept ?? '').includes('text/html')) {
+      const list = DOC_AREAS.map((a) => `<li><b>${a.area}</b>: ${a.paths.map((p) => `<code>${p}</code>`).join(', ')}</li>`).join('');
+      return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 / API docs</title></head><body><h1>德宏纺织遥测 API / Dehong textile telemetry API</h1><p><a href="/openapi.json">OpenAPI 3 document (/openapi.json)</a></p><ul>${list}</ul></body></html>`);
+    }
+    return body;
+  });
+
+  app.get('/monitoring/config', {
+    schema: {
+      tags: ['monitoring'], summary: 'Shift calendar, nominal speeds per device type, quality counters and the SEMI E10 state classes',
+      response: {
+        200: Type.Object({
+          shifts: ShiftCalendarSchema, shiftsUpdatedBy: Nullable(Type.String()), shiftsUpdatedAt: Nullable(Type.Integer()),
+          performance: PerformanceSchema, quality: QualitySchema,
+          stateClasses: Type.Record(Type.String(), Type.Object({ code: Type.String(), zh: Type.String(), en: Type.String() })),
+          definitions: Type.Record(Type.String(), Type.String()),
+        }),
+      },
+    },
+  }, async () => {
+    const s = mon.monitoringSettings.shifts();
+    return {
+      shifts: s.value, shiftsUpdatedBy: s.updatedBy, shiftsUpdatedAt: s.updatedAt,
+      performance: mon.monitoringSettings.performance().value, quality: mon.monitoringSettings.quality().value, stateClasses: SEMI_E10,
+      definitions: {
+        availability: 'running ÷ planned production time (observed − stopped − maintenance − unknown)',
+        performance: 'mean speed while running ÷ nominal speed of the device (per-device override, else per type)',
+        quality: 'good ÷ total units where the device type reports both counters',
+        oee: 'availability × performance × quality (A × P when quality is not reported)',
+        loomEfficiency: 'running ÷ (running + fault): the textile running efficiency, kept apart from OEE',
+      },
+    };
+  });
+
+  app.put('/monitoring/shifts', {
+    schema: { tags: ['monitoring'], summary: 'Set the shift calendar (admin); each shift lasts until the next starts', body: ShiftCalendarSchema, response: { 200: ShiftCalendarSchema, 400: ErrorBody, 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    try {
+      mon.monitoringSettings.setShifts(req.body, actorOf(req.principal));
+    } catch (err) {
+      if (err instanceof RangeError) throw new AccessError(400, err.message);
+      throw err;
+    }
+    return mon.monitoringSettings.shifts().value;
+  });
+
+  app.put('/monitoring/performance', {
+    schema: { tags: ['monitoring'], summary: 'Set nominal speeds per device type (admin), e.g. {"loom": {"metric": "speed_rpm", "nominal": 800}}', body: PerformanceSchema, response: { 200: PerformanceSchema, 400: ErrorBody, 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    try {
+      mon.monitoringSettings.setPerformance(req.body, actorOf(req.principal));
+    } catch (err) {
+      if (err instanceof RangeError) throw new AccessError(400, err.message);
+      throw err;
+    }
+    return mon.monitoringSettings.performance().value;
+  });
+
+  app.put('/monitoring/quality', {
+    schema: { tags: ['monitoring'], summary: 'Set which counters report good and total units per device type (admin)', body: QualitySchema, response: { 200: QualitySchema, 400: ErrorBody, 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    try {
+      mon.monitoringSettings.setQuality(req.body, actorOf(req.principal));
+    } catch (err) {
+      if (err instanceof RangeError) throw new AccessError(400, err.message);
+      throw err;
+    }
+    return mon.monitoringSettings.quality().value;
+  });
+
+  app.put('/monitoring/devices/:id/nominal', {
+    schema: {
+      tags: ['monitoring'], summary: 'Set one device\'s nominal speed (admin, or an engineer of its firm)',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }), body: Type.Object({ nominal: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ deviceId: Type.String(), nominal: Type.Number() }), 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'engineer');
+    const d = await registry.getDevice(req.params.id);
+    if (!d || (req.principal.role === 'engineer' && d.firmId !== req.principal.firmId)) throw new AccessError(404, `device ${req.params.id} not found`);
+    mon.monitoringSettings.setDeviceNominal(d.id, req.body.nominal, actorOf(req.principal));
+    return { deviceId: d.id, nominal: req.body.nominal };
+  });
+
+  async function oeeTarget(p: Parameters<typeof assertFirmVisible>[0], q: { firmId?: string | undefined; deviceId?: string | undefined }): Promise<{ firmId: string; deviceId?: string }> {
+    if (q.deviceId) {
+      const d = await registry.getDevice(q.deviceId);
+      if (!d || (p.role === 'engineer' && d.firmId !== p.firmId) || (q.firmId && q.firmId !== d.firmId)) throw new AccessError(404, `device ${q.deviceId} not found`);
+      return { firmId: d.firmId, deviceId: d.id };
+    }
+    const firmId = q.firmId ?? (p.role === 'engineer' ? p.firmId ?? '' : '');
+    if (!firmId) throw new AccessError(400, 'give firmId or deviceId');
+    assertFirmVisible(p, firmId);
+    if (!(await registry.getFirm(firmId))) throw new AccessError(404, `firm ${firmId} not found`);
+    return { firmId };
+  }
+
+  app.get('/monitoring/oee', {
+    schema: {
+      tags: ['monitoring'], summary: 'OEE (availability × performance × quality) and loom efficiency per device and firm, per shift, day or in total',
+      querystring: TargetQuery, response: { 200: OeeReportSchema, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    const target = await oeeTarget(req.principal, req.query);
+    const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
+    return mon.oee.report(target, from, to, req.query.by ?? 'shift');
+  });
+
+  app.get('/monitoring/states', {
+    schema: {
+      tags: ['monitoring'], summary: 'Time in each machine state (ms) per device and firm, per shift, day or in total',
+      querystring: TargetQuery,
+      response: {
+        200: Type.Object({
+          target: Type.Object({ firmId: Type.String(), deviceId: Nullable(Type.String()) }), from: Type.Integer(), to: Type.Integer(), by: Type.String(),
+          periods: Type.Array(Type.Object({ id: Type.String(), start: Type.Integer(), end: Type.Integer(), firm: Times, devices: Type.Array(Type.Object({ deviceId: Type.String(), name: Type.String(), type: Type.String(), times: Times })) })),
+        }),
+        400: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const target = await oeeTarget(req.principal, req.query);
+    const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
+    const r = await mon.oee.report(target, from, to, req.query.by ?? 'shift');
+    return {
+      target: r.target, from: r.from, to: r.to, by: r.by,
+      periods: r.periods.map((p) => ({ id: p.id, start: p.start, end: p.end, firm: p.firm.times, devices: p.devices.map((d) => ({ deviceId: d.deviceId, name: d.name, type: d.type, times: d.times })) })),
+    };
+  });
+
+  app.get('/monitoring/overview', {
+    schema: {
+      tags: ['monitoring'], summary: 'A scope at a glance: firms, devices online, machine states, open alarms, live power',
+      querystring: Type.Object({ ...ScopeQuery, onlineMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 10 }) }),
+      response: {
+        200: Type.Object({
+          scope: ScopeBody, asOf: Type.Integer(), firms: Type.Integer(), devices: Type.Integer(), devicesByType: Type.Record(Type.String(), Type.Integer()),
+          online: Type.Integer(), onlineMinutes: Type.Integer(), states: Type.Record(Type.String(), Type.Integer()),
+          alarms: Type.Object({ active: Type.Integer(), acknowledged: Type.Integer(), critical: Type.Integer() }),
+          powerKw: Type.Number(), kgcePerHour: Type.Number(), basis: Type.String(),
+        }),
+        400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
+    const now = Date.now();
+    const idx = await mon.index.get();
+    const devices = scope.kind === 'device'
+      ? [idx.devices.get(scope.id)].filter((d) => d !== undefined)
+      : [...idx.devices.values()].filter((d) => { const f = idx.firms.get(d.firmId); return f !== undefined && firmInScope(f, scope); });
+    const firms = new Set(devices.map((d) => d.firmId));
+    const firmCount = scope.kind === 'device' ? 1 : [...idx.firms.values()].filter((f) => firmInScope(f, scope)).length;
+    const devicesByType = Object.fromEntries(deviceTypes.map((t) => [t, 0]));
+    for (const d of devices) devicesByType[d.type] = (devicesByType[d.type] ?? 0) + 1;
+    const onlineSince = now - req.query.onlineMinutes * MINUTE;
+    const online = devices.filter((d) => (d.lastSeenAt ?? 0) >= onlineSince).length;
+    const states: Record<string, number> = Object.fromEntries([...MACHINE_STATES, 'unknown'].map((s) => [s, 0]));
+    const stateRows = await store.query(`SELECT last("state") AS "s" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(scopeCondition(scope), `time > ${now - 7 * DAY}ms`)} GROUP BY "device"`);
+    let withState = 0;
+    for (const s of stateRows) {
+      const v = s.values[0]?.[1];
+      if (typeof v === 'string' && v in states) { states[v] = (states[v] ?? 0) + 1; withState++; }
+    }
+    states.unknown = Math.max(0, devices.length - withState);
+    const alarms = { active: 0, acknowledged: 0, critical: 0 };
+    for (const a of mon.alarmStore.openAlarms()) {
+      if (scope.kind === 'device' ? a.deviceId !== scope.id : !firms.has(a.firmId)) continue;
+      if (a.status === 'active') alarms.active++;
+      else alarms.acknowledged++;
+      if (a.severity === 'critical') alarms.critical++;
+    }
+    const live = await mon.energy.live(scope, 'calorific', now);
+    return {
+      scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes: req.query.onlineMinutes, states, alarms,
+      powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,
+    };
+  });
+};

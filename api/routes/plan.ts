@@ -1,0 +1,173 @@
+// The plan tracker (admin and bureau): every quantified target of the 2025–2027 action plan, entered values
+// with who entered them and when, the connected share with its definition, breakdowns, trend and projection,
+// firms' yearly output value and tax, and the per-mu / per-capita ranking (亩均论英雄).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { AccessError, actorOf, assertFirmVisible, requireRoles } from '../../common/monitoring/access.ts';
+import type { Monitoring } from '../../common/monitoring/index.ts';
+import { localParts, localMonth } from '../../common/monitoring/time.ts';
+import { countyCodes, segmentIds } from '../../common/places.ts';
+import { targetDef, TARGETS } from '../../common/plan/targets.ts';
+import type { Registry } from '../../common/registry/registry.ts';
+import { ErrorBody, FirmParams } from '../schemas.ts';
+
+const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Year = Type.Integer({ minimum: 2000, maximum: 2100 });
+
+const TargetStatus = Type.Object({
+  id: Type.String(), zh: Type.String(), en: Type.String(), quote: Type.String(), target: Type.Number(), unit: Type.String(), period: Type.String(), source: Type.String(), enterable: Type.Boolean(),
+  year: Type.Integer(), value: Nullable(Type.Number()), progress: Nullable(Type.Number()), met: Nullable(Type.Boolean()), valueSource: Type.String(),
+  enteredBy: Nullable(Type.String()), enteredByToken: Nullable(Type.String()), enteredAt: Nullable(Type.Integer()), note: Nullable(Type.String()),
+  fromFirmFigures: Nullable(Type.Object({ year: Type.Integer(), value: Type.Number(), firms: Type.Integer() })), explanation: Type.String(),
+});
+const Entry = Type.Object({ id: Type.Integer(), targetId: Type.String(), year: Type.Integer(), value: Type.Number(), note: Type.String(), enteredBy: Type.String(), enteredByToken: Type.String(), enteredAt: Type.Integer() });
+const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
+const Figures = Type.Object({ firmId: Type.String(), year: Type.Integer(), outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), enteredBy: Type.String(), enteredAt: Type.Integer() });
+const Weights = Type.Object({ taxPerMu: Type.Number({ minimum: 0 }), outputPerMu: Type.Number({ minimum: 0 }), outputPerEmployee: Type.Number({ minimum: 0 }), outputPerTce: Type.Number({ minimum: 0 }) }, { additionalProperties: false });
+const PerMuRow = Type.Object({
+  firmId: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(), aboveScale: Type.Boolean(), landMu: Type.Number(), employees: Type.Integer(),
+  outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), energyTce: Nullable(Type.Number()),
+  outputPerMu: Nullable(Type.Number()), taxPerMu: Nullable(Type.Number()), energyTcePerMu: Nullable(Type.Number()),
+  outputPerEmployee: Nullable(Type.Number()), taxPerEmployee: Nullable(Type.Number()), energyTcePerEmployee: Nullable(Type.Number()), outputPerTce: Nullable(Type.Number()),
+  score: Nullable(Type.Number()), rankInCounty: Nullable(Type.Integer()), countyFirmsRanked: Type.Integer(), rankInSegment: Nullable(Type.Integer()), segmentFirmsRanked: Type.Integer(),
+  missing: Type.Array(Type.String()),
+});
+
+export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitoring: Monitoring; connectedWindowDays: number }> = async (app, { registry, monitoring: m }) => {
+  app.get('/plan/targets', {
+    schema: {
+      tags: ['plan'], summary: 'Every quantified target of the 2025–2027 action plan with its current value, source and progress (admin, bureau)',
+      querystring: Type.Object({ year: Type.Optional(Year) }),
+      response: { 200: Type.Object({ year: Type.Integer(), asOf: Type.Integer(), targets: Type.Array(TargetStatus) }), 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    const now = Date.now();
+    const year = req.query.year ?? localParts(now).year;
+    return { year, asOf: now, targets: await m.plan.targets(year, now) };
+  });
+
+  app.put('/plan/targets/:targetId', {
+    schema: {
+      tags: ['plan'], summary: 'Enter the current value of a target that is not computed (admin, bureau); who and when are recorded, history is kept',
+      params: Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) }),
+      body: Type.Object({ value: Type.Number({ minimum: 0 }), year: Type.Optional(Year), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+      response: { 200: Entry, 400: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    const def = targetDef(req.params.targetId);
+    if (!def) throw new AccessError(400, `unknown target ${req.params.targetId}`);
+    if (!def.enterable) throw new AccessError(400, `${def.id} is computed from the ${def.source}; it cannot be entered`);
+    const entry = m.planStore.enter(def.id, req.body.year ?? localParts(Date.now()).year, req.body.value, req.body.note ?? '', actorOf(req.principal));
+    req.log.info({ target: def.id, by: req.principal.tokenId }, 'plan value entered');
+    return entry;
+  });
+
+  app.get('/plan/targets/:targetId/history', {
+    schema: {
+      tags: ['plan'], summary: 'Every value entered for a target, newest first (admin, bureau)',
+      params: Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) }), response: { 200: Type.Array(Entry), 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    return m.planStore.history(req.params.targetId);
+  });
+
+  app.get('/plan/connected-share', {
+    schema: {
+      tags: ['plan'], summary: 'Share of above-scale firms connected to the platform: definition, by county, park and segment, monthly trend, projection to 2027-12 (admin, bureau)',
+      querystring: Type.Object({ windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'connected = valid telemetry within this many days (default CONNECTED_WINDOW_DAYS)' })) }),
+      response: {
+        200: Type.Object({
+          ...ShareRow, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
+          byCounty: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareRow })),
+          byPark: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), county: Type.String(), ...ShareRow })),
+          bySegment: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareRow })),
+          trend: Type.Array(Type.Object({ month: Type.String(), share: Type.Number(), connected: Type.Integer(), aboveScaleFirms: Type.Integer(), current: Type.Boolean() })),
+          projection: Type.Object({ method: Type.String(), month: Type.String(), share: Nullable(Type.Number()), onTrack: Nullable(Type.Boolean()), reachesTargetIn: Nullable(Type.String()), reason: Nullable(Type.String()) }),
+        }),
+        403: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    return m.plan.connectedShare(req.query.windowDays);
+  });
+
+  app.post('/plan/snapshots', {
+    schema: { tags: ['plan'], summary: 'Store this month\'s KPI snapshot now (admin); a timer also does this', response: { 200: Type.Object({ month: Type.String() }), 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin');
+    return { month: await m.plan.snapshot() };
+  });
+
+  app.get('/plan/firms/:firmId/figures', {
+    schema: { tags: ['plan'], summary: 'A firm\'s yearly output value and tax as entered (engineers: their own firm)', params: FirmParams, response: { 200: Type.Array(Figures), 404: ErrorBody } },
+  }, async (req) => {
+    assertFirmVisible(req.principal, req.params.firmId);
+    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    return m.planStore.firmFigures(req.params.firmId);
+  });
+
+  app.put('/plan/firms/:firmId/figures/:year', {
+    schema: {
+      tags: ['plan'], summary: 'Enter a firm\'s output value and tax for a year in yuan (admin, bureau)',
+      params: Type.Object({ firmId: Type.String({ maxLength: 18 }), year: Year }),
+      body: Type.Object({ outputValueYuan: Nullable(Type.Number({ minimum: 0 })), taxYuan: Nullable(Type.Number({ minimum: 0 })) }, { additionalProperties: false }),
+      response: { 200: Figures, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    return m.planStore.setFigures(req.params.firmId, req.params.year, req.body.outputValueYuan, req.body.taxYuan, actorOf(req.principal));
+  });
+
+  app.get('/plan/per-mu', {
+    schema: {
+      tags: ['plan'], summary: '亩均论英雄: output value, energy and tax per mu and per employee, scored with configurable weights, ranked within county and segment (engineers: their own firm\'s row)',
+      querystring: Type.Object({ year: Type.Optional(Year), county: Type.Optional(lit(countyCodes)), segment: Type.Optional(lit(segmentIds)) }),
+      response: {
+        200: Type.Object({ year: Type.Integer(), weights: Weights, basis: Type.String(), indicators: Type.Record(Type.String(), Type.String()), firms: Type.Array(PerMuRow), notes: Type.Array(Type.String()) }),
+        403: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const p = req.principal;
+    const year = req.query.year ?? localParts(Date.now()).year;
+    const filter = {
+      ...(req.query.county ? { county: req.query.county } : {}), ...(req.query.segment ? { segment: req.query.segment } : {}),
+      ...(p.role === 'engineer' ? { firmId: p.firmId ?? '' } : {}),
+    };
+    return m.plan.perMu(year, Date.now(), filter);
+  });
+
+  app.get('/plan/per-mu/weights', {
+    schema: { tags: ['plan'], summary: 'Weights of the per-mu score', response: { 200: Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }) } },
+  }, async () => {
+    const w = m.planStore.weights();
+    return { weights: w.value, updatedBy: w.updatedBy, updatedAt: w.updatedAt };
+  });
+
+  app.put('/plan/per-mu/weights', {
+    schema: { tags: ['plan'], summary: 'Set the weights of the per-mu score (admin, bureau)', body: Weights, response: { 200: Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }), 400: ErrorBody, 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    try {
+      m.planStore.setWeights(req.body, actorOf(req.principal));
+    } catch (err) {
+      if (err instanceof RangeError) throw new AccessError(400, err.message);
+      throw err;
+    }
+    const w = m.planStore.weights();
+    return { weights: w.value, updatedBy: w.updatedBy, updatedAt: w.updatedAt };
+  });
+
+  app.get('/plan/months', {
+    schema: { tags: ['plan'], summary: 'Months with KPI snapshots (admin, bureau)', response: { 200: Type.Object({ current: Type.String(), months: Type.Array(Type.String()) }), 403: ErrorBody } },
+  }, async (req) => {
+    requireRoles(req.principal, 'admin', 'bureau');
+    return { current: localMonth(Date.now()), months: m.planStore.snapshots('connectedShare').map((s) => s.month) };
+  });
+};

@@ -1,0 +1,153 @@
+// 15-minute rollups (GB/T 38692-2020: real-time indicators every 15 min): per firm, quantity (energy carrier or
+// output) and source measurement, the counter increments of the interval, computed inside InfluxDB from the raw
+// counters (counters.ts) and written back to InfluxDB as the measurement `rollup_15m`. Overviews over long
+// ranges and whole counties read these instead of every device's raw points.
+//
+// The rollup keeps the source measurement (electricity from looms vs from the main meter), not the counting
+// rule: which source a firm's figure uses (meters first, cogeneration boundary) is decided at query time, so
+// changing a firm's cogeneration flag needs no rebuild.
+//
+// Freshness: a timer recomputes the last half hour every minute (lookback 1 h) and the last 26 h every hour
+// (lookback 6 h), so late or backfilled data (store-and-forward) is picked up; older backfill needs rebuild().
+// Points are deterministic (same tags and time), so recomputing overwrites instead of adding.
+import { tagSet } from '../contract/line-protocol.ts';
+import type { Logger } from '../log.ts';
+import type { FirmIndex } from '../monitoring/firm-index.ts';
+import { HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../monitoring/time.ts';
+import type { TelemetryStore } from '../telemetry-store/store.ts';
+import { QUANTITIES, QUANTITY_METRIC, sourcesOf, type Quantity } from './carriers.ts';
+import { counterDeltas } from './counters.ts';
+
+export const ROLLUP_MEASUREMENT = 'rollup_15m';
+
+export interface RollupOptions {
+  /** Timer period of the recent recompute. */
+  intervalMs: number;
+  /** How much of the recent past each tick recomputes. */
+  recentMs: number;
+  /** Lookback of a tick (the reading an interval's first increment starts from). */
+  recentLookbackMs: number;
+  /** Period and span of the deep recompute (late data). */
+  deepEveryMs: number;
+  deepSpanMs: number;
+  deepLookbackMs: number;
+  /** How far back a start-up catch-up goes at most. */
+  catchUpMs: number;
+  /** Chunk of one computation (bounds the size of one InfluxDB query). */
+  chunkMs: number;
+}
+
+export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
+  intervalMs: MINUTE, recentMs: 30 * MINUTE, recentLookbackMs: HOUR,
+  deepEveryMs: HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
+  catchUpMs: 2 * 24 * HOUR, chunkMs: 6 * HOUR,
+};
+
+export interface RollupStats {
+  from: number;
+  to: number;
+  points: number;
+  resets: number;
+  ms: number;
+}
+
+export class RollupJob {
+  private timers: NodeJS.Timeout[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  lastRun: RollupStats | undefined;
+  lastError: string | undefined;
+
+  constructor(
+    private readonly store: TelemetryStore,
+    private readonly index: FirmIndex,
+    private readonly log: Logger | undefined,
+    private readonly opts: RollupOptions = DEFAULT_ROLLUP_OPTIONS,
+  ) {}
+
+  /** Catch up from the newest rollup (or catchUpMs ago), then keep recent and deep recomputes running. */
+  start(): void {
+    void this.enqueue(async () => {
+      const newest = await this.newestRollup();
+      const now = Date.now();
+      const from = Math.max(now - this.opts.catchUpMs, (newest ?? 0) - HOUR);
+      return this.computeNow(from, now, this.opts.deepLookbackMs);
+    });
+    const recent = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.recentMs, Date.now(), this.opts.recentLookbackMs)); }, this.opts.intervalMs);
+    const deep = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.deepSpanMs, Date.now(), this.opts.deepLookbackMs)); }, this.opts.deepEveryMs);
+    recent.unref();
+    deep.unref();
+    this.timers.push(recent, deep);
+  }
+
+  stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    return this.chain.then(() => undefined, () => undefined);
+  }
+
+  /** Recomputes [from, to) now (admin rebuild, tests, benchmark), one run at a time. */
+  rebuild(from: number, to: number, lookbackMs = this.opts.deepLookbackMs): Promise<RollupStats> {
+    return this.enqueue(() => this.computeNow(from, to, lookbackMs));
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.then(() => undefined, (err: Error) => {
+      this.lastError = err.message;
+      this.log?.warn({ err: err.message }, 'energy rollup failed; the next run retries');
+    });
+    return run;
+  }
+
+  private async newestRollup(): Promise<number | undefined> {
+    const s = await this.store.query(`SELECT last("value") FROM "${ROLLUP_MEASUREMENT}"`);
+    const t = s[0]?.values[0]?.[0];
+    return typeof t === 'number' ? t : undefined;
+  }
+
+  private async computeNow(from: number, to: number, lookbackMs: number): Promise<RollupStats> {
+    const started = Date.now();
+    const a = floorTo(from, QUARTER_HOUR);
+    const b = floorTo(to, QUARTER_HOUR) + QUARTER_HOUR;
+    let points = 0;
+    let resets = 0;
+    for (let c = a; c < b; c += this.opts.chunkMs) {
+      const r = await this.computeChunk(c, Math.min(b, c + this.opts.chunkMs), lookbackMs);
+      points += r.points;
+      resets += r.resets;
+    }
+    const stats = { from: a, to: b, points, resets, ms: Date.now() - started };
+    this.lastRun = stats;
+    this.lastError = undefined;
+    return stats;
+  }
+
+  private async computeChunk(from: number, to: number, lookbackMs: number): Promise<{ points: number; resets: number }> {
+    const idx = await this.index.get();
+    const lines: string[] = [];
+    let resets = 0;
+    for (const q of QUANTITIES as readonly Quantity[]) {
+      const sources = sourcesOf(q);
+      if (sources.length === 0) continue;
+      const rows = await counterDeltas(this.store, {
+        metric: QUANTITY_METRIC[q], measurements: sources.map((s) => s.measurement), where: '',
+        from, to, stepMs: QUARTER_HOUR, lookbackMs, groupBy: ['firm'], intervalMs: QUARTER_HOUR,
+      });
+      for (const r of rows) {
+        const firmId = r.tags.firm ?? '';
+        if (!firmId) continue;
+        const f = idx.firms.get(firmId);
+        const tags = `${tagSet({ firmId, deviceId: '', type: '', county: f?.county ?? '', park: f?.park ?? '', segment: f?.segment ?? '' })},quantity=${q},source=${r.measurement}`;
+        lines.push(`${ROLLUP_MEASUREMENT},${sortTags(tags)} value=${r.value},devices=${r.steps}i,resets=${r.resets}i ${r.time}`);
+        resets += r.resets;
+      }
+    }
+    for (let i = 0; i < lines.length; i += 5000) await this.store.write(lines.slice(i, i + 5000));
+    return { points: lines.length, resets };
+  }
+}
+
+/** Line protocol prefers tags sorted by key. */
+function sortTags(tags: string): string {
+  return tags.split(',').filter((t) => t !== '').sort((x, y) => x.split('=')[0]!.localeCompare(y.split('=')[0]!)).join(',');
+}

@@ -1,0 +1,46 @@
+// A short-lived cache of the registry's firms and devices for the monitoring queries (which firm has which
+// meters, where a firm is), refreshed at most every few seconds instead of on every request.
+import type { Device, Firm, Registry } from '../registry/registry.ts';
+
+export interface FirmIndexSnapshot {
+  at: number;
+  firms: Map<string, Firm>;
+  devices: Map<string, Device>;
+  devicesByFirm: Map<string, Device[]>;
+  typesByFirm: Map<string, Set<string>>;
+}
+
+export class FirmIndex {
+  private snapshot: FirmIndexSnapshot | undefined;
+  private loading: Promise<FirmIndexSnapshot> | undefined;
+
+  constructor(private readonly registry: Registry, private readonly ttlMs = 15_000) {}
+
+  async get(): Promise<FirmIndexSnapshot> {
+    if (this.snapshot && Date.now() - this.snapshot.at < this.ttlMs) return this.snapshot;
+    if (!this.loading) {
+      this.loading = this.load().finally(() => { this.loading = undefined; });
+    }
+    return this.loading;
+  }
+
+  invalidate(): void {
+    this.snapshot = undefined;
+  }
+
+  private async load(): Promise<FirmIndexSnapshot> {
+    const [firms, devices] = await Promise.all([this.registry.listFirms(), this.registry.listDevices()]);
+    const s: FirmIndexSnapshot = { at: Date.now(), firms: new Map(firms.map((f) => [f.id, f])), devices: new Map(), devicesByFirm: new Map(), typesByFirm: new Map() };
+    for (const d of devices) {
+      s.devices.set(d.id, d);
+      const list = s.devicesByFirm.get(d.firmId) ?? [];
+      list.push(d);
+      s.devicesByFirm.set(d.firmId, list);
+      const types = s.typesByFirm.get(d.firmId) ?? new Set<string>();
+      types.add(d.type);
+      s.typesByFirm.set(d.firmId, types);
+    }
+    this.snapshot = s;
+    return s;
+  }
+}

@@ -1,0 +1,132 @@
+// Everything issue 5 adds to the API process, opened and started in one place: energy figures and rollups,
+// machine states and OEE, alarms, the plan tracker and per-mu evaluation, and the live room aggregator.
+//
+//   const monitoring = openMonitoring({ file: path.join(dataDir, 'monitoring.db'), registry, store, log, connectedWindowDays });
+//   monitoring.start({ live });          // rollup timers, alarm evaluation from live summaries, offline check, snapshots
+//   buildApp({ ..., monitoring });       // routes; app.ts passes the socket.io server to attachSocketServer()
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../log.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Db } from '../sqlite.ts';
+import type { TelemetryStore } from '../telemetry-store/store.ts';
+import { DEFAULT_ROLLUP_OPTIONS, RollupJob, type RollupOptions } from '../energy/rollups.ts';
+import { DEFAULT_ENERGY_OPTIONS, EnergyService, type EnergyServiceOptions } from '../energy/service.ts';
+import { EnergySettings } from '../energy/settings.ts';
+import { PlanService } from '../plan/service.ts';
+import { PlanStore } from '../plan/store.ts';
+import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms.ts';
+import { Settings, openMonitoringDb } from './db.ts';
+import { FirmIndex } from './firm-index.ts';
+import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live-rooms.ts';
+import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './oee.ts';
+import { MonitoringSettings } from './settings.ts';
+import { HOUR, MINUTE } from './time.ts';
+
+export interface MonitoringOptions {
+  /** SQLite file (DATA_DIR/monitoring.db), or ':memory:'. */
+  file: string;
+  registry: Registry;
+  store: TelemetryStore;
+  log?: Logger;
+  connectedWindowDays: number;
+  energy?: Partial<EnergyServiceOptions>;
+  rollup?: Partial<RollupOptions>;
+  oee?: Partial<OeeOptions>;
+  /** Period of the offline check against the registry's lastSeenAt. */
+  offlineCheckMs?: number;
+  /** Period of the monthly KPI snapshot (the last one of a month stands for the month). */
+  snapshotEveryMs?: number;
+}
+
+/** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
+export interface RoomEmitter {
+  to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };
+}
+
+export class Monitoring {
+  readonly db: Db;
+  readonly settings: Settings;
+  readonly index: FirmIndex;
+  readonly energySettings: EnergySettings;
+  readonly monitoringSettings: MonitoringSettings;
+  readonly energy: EnergyService;
+  readonly rollups: RollupJob;
+  readonly oee: OeeService;
+  readonly alarmStore: AlarmStore;
+  readonly alarms: AlarmEngine;
+  readonly planStore: PlanStore;
+  readonly plan: PlanService;
+  readonly rooms: LiveRoomAggregator;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(readonly opts: MonitoringOptions) {
+    this.db = openMonitoringDb(opts.file);
+    this.settings = new Settings(this.db);
+    this.index = new FirmIndex(opts.registry);
+    this.energySettings = new EnergySettings(this.db, this.settings);
+    this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
+    this.energy = new EnergyService({
+      store: opts.store, index: this.index,
+      factors: () => this.energySettings.factors().value,
+      flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
+    }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
+    this.rollups = new RollupJob(opts.store, this.index, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
+    this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
+    this.alarmStore = new AlarmStore(this.db);
+    this.alarms = new AlarmEngine(this.alarmStore);
+    this.planStore = new PlanStore(this.db, this.settings);
+    this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
+    this.rooms = new LiveRoomAggregator();
+  }
+
+  /**
+   * Starts the background work: rollups, alarm evaluation on each live summary, the periodic offline check and
+   * the monthly KPI snapshot. `onRooms` receives the per-room live aggregates (at most one per room per second).
+   */
+  start(opts: { live?: EventEmitter; onRooms?: (updates: RoomAggregate[]) => void } = {}): void {
+    const log = this.opts.log;
+    this.rollups.start();
+    if (opts.live) {
+      const live = opts.live;
+      const onLive = (summary: LiveSummaryLike & LiveRoomSummary) => {
+        try {
+          this.alarms.onLive(summary);
+          const updates = this.rooms.update(summary);
+          if (updates.length > 0) opts.onRooms?.(updates);
+        } catch (err) {
+          log?.warn({ err: (err as Error).message }, 'alarm evaluation failed on a live summary');
+        }
+      };
+      live.on('live', onLive);
+      this.unsubscribe = () => live.off('live', onLive);
+    }
+    const offline = setInterval(() => {
+      this.opts.registry.listDevices().then((devices) => this.alarms.checkOffline(devices), (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
+    }, this.opts.offlineCheckMs ?? MINUTE);
+    const snapshot = () => { this.plan.snapshot().catch((err: Error) => log?.warn({ err: err.message }, 'plan snapshot failed')); };
+    snapshot();
+    const snap = setInterval(snapshot, this.opts.snapshotEveryMs ?? 6 * HOUR);
+    offline.unref();
+    snap.unref();
+    this.timers.push(offline, snap);
+  }
+
+  /** Alarm events go to the rooms api/live.ts joins clients to: 'all' and 'firm:<id>'. */
+  attachSocketServer(io: RoomEmitter): void {
+    this.alarms.setEmitter((rooms: string[], ev: AlarmEvent) => { io.to(rooms).emit('alarm', ev); });
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.unsubscribe?.();
+    this.alarms.setEmitter(undefined);
+    await this.rollups.stop();
+    this.db.close();
+  }
+}
+
+export function openMonitoring(opts: MonitoringOptions): Monitoring {
+  return new Monitoring(opts);
+}

@@ -1,0 +1,89 @@
+// Conversion to standard coal, the plant-boundary rule and the InfluxQL the counters use: pure logic.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { boundaryAmount, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
+import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
+import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
+import { splitByYear, yearStart } from '../../common/monitoring/time.ts';
+
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
+
+describe('standard coal (GB/T 2589-2020)', () => {
+  test('当量值: 0.1229 kgce/kWh, 1.2143 kgce/m³ gas; water shown but not counted by default', () => {
+    const b = basisFor(DEFAULT_FACTORS, 'calorific', 2026);
+    assert.equal(b.zh, '当量值');
+    assert.equal(b.factors.electricity.kgcePerUnit, 0.1229);
+    assert.equal(b.factors.gas.kgcePerUnit, 1.2143);
+    const r = toKgce({ electricity: 1000, gas: 100, steam: 2000, water: 10 }, b);
+    close(r.byCarrier.electricity, 122.9);
+    close(r.byCarrier.gas, 121.43);
+    close(r.byCarrier.steam, 185.8);
+    close(r.byCarrier.water, 2.571);
+    close(r.totalKgce, 430.13);
+  });
+
+  test('等价值 electricity per year, with the default named when a year is missing', () => {
+    const cfg = { ...DEFAULT_FACTORS, electricity: { ...DEFAULT_FACTORS.electricity, primaryByYear: { '2025': 0.2986 } } };
+    assert.equal(basisFor(cfg, 'primary', 2025).factors.electricity.kgcePerUnit, 0.2986);
+    const other = basisFor(cfg, 'primary', 2027);
+    assert.equal(other.factors.electricity.kgcePerUnit, 0.3);
+    assert.match(other.note, /no electricity factor configured for 2027/);
+    assert.equal(basisFor(cfg, 'primary', 2025).factors.steam.kgcePerUnit, 0.1286);
+  });
+
+  test('unusable factors are refused with the field named', () => {
+    assert.match(factorProblem({ ...DEFAULT_FACTORS, gas: 0 }) ?? '', /^gas must be a positive number/);
+    assert.match(factorProblem({ ...DEFAULT_FACTORS, electricity: { ...DEFAULT_FACTORS.electricity, primaryByYear: { abc: 0.3 } } }) ?? '', /"abc" is not a year/);
+    assert.equal(factorProblem(DEFAULT_FACTORS), undefined);
+  });
+
+  test('a range is cut at local new year so each part uses its own year', () => {
+    const parts = splitByYear(yearStart(2026) - 3_600_000, yearStart(2026) + 3_600_000);
+    assert.deepEqual(parts.map((p) => [p.year, p.to - p.from]), [[2025, 3_600_000], [2026, 3_600_000]]);
+    assert.equal(new Date(yearStart(2026)).toISOString(), '2025-12-31T16:00:00.000Z');
+  });
+});
+
+describe('plant boundary', () => {
+  const m = (o: Record<string, number>) => new Map(Object.entries(o));
+  test('meters first: the machines\' own registers are sub-metering', () => {
+    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 1000, loom: 50 }), true, { cogeneration: false }), { measured: 1000, counted: 1000, source: 'meters' });
+    assert.deepEqual(boundaryAmount('electricity', m({ loom: 50, dyeing_machine: 30 }), false, { cogeneration: false }), { measured: 80, counted: 80, source: 'machines' });
+  });
+
+  test('cogeneration: gas counts, power and steam made inside the boundary do not count again', () => {
+    assert.deepEqual(boundaryAmount('electricity', m({ loom: 100 }), false, { cogeneration: true }), { measured: 100, counted: 0, source: 'machines' });
+    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 40, loom: 100 }), true, { cogeneration: true }), { measured: 40, counted: 40, source: 'meters' });
+    assert.deepEqual(boundaryAmount('steam', m({ steam_meter: 500 }), true, { cogeneration: true }), { measured: 500, counted: 0, source: 'meters' });
+    assert.deepEqual(boundaryAmount('gas', m({ gas_meter: 50 }), true, { cogeneration: true }), { measured: 50, counted: 50, source: 'meters' });
+  });
+
+  test('fabric output: woven metres first; finishing passes only for a firm without looms', () => {
+    assert.equal(outputAmount('fabric', m({ loom: 1000, stenter: 2500 })), 1000);
+    assert.equal(outputAmount('fabric', m({ stenter: 2500 })), 2500);
+    assert.equal(outputAmount('yarn', m({ spinning_frame: 30, rotor_spinning: 70 })), 100);
+  });
+
+  test('the counters come from the catalogue', () => {
+    assert.ok(sourcesOf('gas').some((s) => s.type === 'gas_meter'));
+    assert.ok(sourcesOf('electricity').some((s) => s.type === 'loom'));
+    assert.ok(sourcesOf('yarn').some((s) => s.type === 'spinning_frame'));
+  });
+});
+
+describe('counter queries', () => {
+  const q = { metric: 'energy_kwh_total', measurements: ['loom', 'electricity_meter'], where: `"firm" = 'X'`, from: 3_600_000 * 10, to: 3_600_000 * 11, stepMs: 60_000, lookbackMs: 3_600_000, groupBy: ['firm'] as const };
+  test('increments: non-negative differences of the last reading per step and device, summed per group', () => {
+    const s = incrementStatement({ ...q, groupBy: [...q.groupBy] });
+    assert.equal(s, `SELECT sum("d") AS "inc_v", count("d") AS "inc_n" FROM (SELECT non_negative_difference(last("energy_kwh_total")) AS "d" FROM "loom", "electricity_meter" WHERE "firm" = 'X' AND time >= 32400000ms AND time < 39600000ms GROUP BY time(1m), "device", "firm") WHERE time >= 32400000ms AND time < 39600000ms GROUP BY time(1h), "firm" fill(none)`);
+  });
+  test('resets: only the negative differences come back', () => {
+    assert.match(resetStatement({ ...q, groupBy: [...q.groupBy] }), /SELECT "d" AS "drop_d" FROM \(SELECT difference\(last\("energy_kwh_total"\)\) AS "d" .* AND "d" < 0 GROUP BY "device", "firm"$/);
+  });
+  test('steps grow with the range', () => {
+    assert.equal(stepFor(86_400_000), 60_000);
+    assert.equal(stepFor(30 * 86_400_000), 900_000);
+    assert.equal(stepFor(90 * 86_400_000), 3_600_000);
+    assert.deepEqual(alignRange(61_000, 119_000, 60_000), { from: 60_000, to: 120_000 });
+  });
+});
