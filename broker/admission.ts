@@ -68,10 +68,11 @@ export interface Verdict {
   problems: Problem[];
 }
 
+/** One publish waiting for its commit: what it adds to the spool and who to tell. */
 interface Pending {
-  records: SpoolRecord[];
+  record: SpoolRecord | undefined;
   dead: DeadLetter[];
-  waiters: Array<(err: Error | null) => void>;
+  waiter: (err: Error | null) => void;
 }
 
 interface DeviceTally extends SeenUpdate {
@@ -81,19 +82,32 @@ interface DeviceTally extends SeenUpdate {
   seqExpected: number;
 }
 
+const SEQ_WINDOW = 1024;
+interface SeqState {
+  last: number;
+  /** Bit (seq mod SEQ_WINDOW) set when that sequence number within the window was received. */
+  seen: Uint8Array;
+}
+function markSeq(st: SeqState, seq: number): void {
+  st.seen[(seq % SEQ_WINDOW) >> 3]! |= 1 << (seq % 8);
+}
+function seqSeen(st: SeqState, seq: number): boolean {
+  return ((st.seen[(seq % SEQ_WINDOW) >> 3] ?? 0) & (1 << (seq % 8))) !== 0;
+}
+
 export class SpoolFullError extends Error {
   override name = 'SpoolFullError';
 }
 
 export class Admission extends EventEmitter {
   readonly stats: AdmissionStats = { received: 0, accepted: 0, rejected: 0, points: 0, rejectedByRule: {}, deadLettersSuppressed: 0, commits: 0, commitErrors: 0, spoolFull: false, parked: 0 };
-  private pending: Pending = { records: [], dead: [], waiters: [] };
+  private pending: Pending[] = [];
   private counts = new Map<string, RejectionCount>();
   private scheduled = false;
   private readonly latest = new Map<string, LiveDevice>();
   private readonly dirty = new Set<string>();
   private readonly tally = new Map<string, DeviceTally>();
-  private readonly lastSeq = new Map<string, number>();
+  private readonly seqState = new Map<string, SeqState>();
   private readonly deadThisMinute = new Map<string, number>();
   private deadMinute = 0;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -130,15 +144,17 @@ export class Admission extends EventEmitter {
       this.countSequence(d.id, result.points, tally);
     }
     if (result.status) tally.reportedStatus = result.status;
+    let record: SpoolRecord | undefined;
     if (result.lines.length > 0) {
       this.stats.accepted++;
       tally.accepted++;
       this.stats.points += result.lines.length;
-      this.pending.records.push({ receivedAt: now, deviceId: d.id, lines: result.lines.join('\n'), points: result.lines.length });
+      record = { receivedAt: now, deviceId: d.id, lines: result.lines.join('\n'), points: result.lines.length };
     }
+    let dead: DeadLetter[] = [];
     if (result.problems.length > 0) {
       if (result.lines.length === 0) { this.stats.rejected++; tally.rejected++; }
-      this.recordProblems(device.ctx, topic, payload, result.problems, now);
+      dead = this.recordProblems(device.ctx, topic, payload, result.problems, now);
     }
     const verdict: Verdict = { dropped: result.lines.length === 0 && result.problems.length > 0, problems: result.problems };
     if (result.lines.length === 0 && result.problems.length === 0) {
@@ -146,7 +162,7 @@ export class Admission extends EventEmitter {
       done(null, verdict);
       return;
     }
-    this.enqueue((err) => done(err, verdict));
+    this.enqueue({ record, dead, waiter: (err) => done(err, verdict) });
   }
 
   /** A publish refused before admission (wrong topic, too large): kept as a dead letter like any other rejection. */
@@ -155,8 +171,7 @@ export class Admission extends EventEmitter {
     this.stats.received++;
     this.stats.rejected++;
     this.tallyOf(ctx.device.id, now).rejected++;
-    this.recordProblems(ctx, topic, payload, [problem], now);
-    this.enqueue(done);
+    this.enqueue({ record: undefined, dead: this.recordProblems(ctx, topic, payload, [problem], now), waiter: done });
   }
 
   markSeen(deviceId: string): void {
@@ -177,7 +192,7 @@ export class Admission extends EventEmitter {
   /** Forgets what admission remembers of a device (it was deleted or re-provisioned). */
   forget(deviceId: string): void {
     this.latest.delete(deviceId);
-    this.lastSeq.delete(deviceId);
+    this.seqState.delete(deviceId);
   }
 
   /** Commits whatever is pending now (tests, shutdown). */
@@ -201,26 +216,36 @@ export class Admission extends EventEmitter {
     return t;
   }
 
-  /** Received vs expected from `seq`: a jump forward is a gap; a drop to 0 or far back is a device restart. */
+  /**
+   * Received vs expected from `seq`. A window of the last SEQ_WINDOW sequence numbers (one bit each) tells a
+   * replay (already seen: not counted again) from a late arrival (fills a gap counted earlier); a jump forward is
+   * a gap; a number far below the window is a device restart and starts a new run.
+   */
   private countSequence(deviceId: string, points: readonly AdmittedPoint[], tally: DeviceTally): void {
-    let last = this.lastSeq.get(deviceId);
+    let st = this.seqState.get(deviceId);
     for (const p of [...points].sort((a, b) => a.seq - b.seq)) {
-      if (last === undefined || p.seq === 0 || p.seq < last - 1000) {
+      const seq = p.seq;
+      if (!st || seq <= st.last - SEQ_WINDOW) {
+        st = { last: seq, seen: new Uint8Array(SEQ_WINDOW / 8) };
+        this.seqState.set(deviceId, st);
+        markSeq(st, seq);
         tally.seqExpected++;
         tally.seqReceived++;
-        last = p.seq;
-      } else if (p.seq > last) {
-        tally.seqExpected += p.seq - last;
+      } else if (seq > st.last) {
+        for (let s = st.last + 1; s < seq && s <= st.last + SEQ_WINDOW; s++) st.seen[(s % SEQ_WINDOW) >> 3]! &= ~(1 << (s % 8));
+        tally.seqExpected += seq - st.last;
         tally.seqReceived++;
-        last = p.seq;
-      } else if (p.seq < last) {
-        tally.seqReceived++; // a late arrival fills a gap counted earlier
-      } // p.seq === last: a redelivery, already counted
+        st.last = seq;
+        markSeq(st, seq);
+      } else if (!seqSeen(st, seq)) {
+        tally.seqReceived++;
+        markSeq(st, seq);
+      }
     }
-    if (last !== undefined) this.lastSeq.set(deviceId, last);
   }
 
-  private recordProblems(ctx: DeviceContext, topic: string, payload: Buffer, problems: readonly Problem[], now: number): void {
+  /** Counts every problem; returns the dead letters to keep (at most the per-device, per-minute limit). */
+  private recordProblems(ctx: DeviceContext, topic: string, payload: Buffer, problems: readonly Problem[], now: number): DeadLetter[] {
     const minute = Math.floor(now / 60_000);
     if (minute !== this.deadMinute) {
       this.deadMinute = minute;
@@ -232,6 +257,7 @@ export class Admission extends EventEmitter {
     else this.stats.deadLettersSuppressed++;
     const text = keep ? truncatePayload(payload) : '';
     const day = shanghaiDay(now);
+    const dead: DeadLetter[] = [];
     for (const p of problems) {
       this.stats.rejectedByRule[p.rule] = (this.stats.rejectedByRule[p.rule] ?? 0) + 1;
       const key = `${ctx.device.id}\0${p.rule}\0${day}`;
@@ -240,8 +266,9 @@ export class Admission extends EventEmitter {
       else this.counts.set(key, { day, firmId: ctx.firm.id, deviceId: ctx.device.id, rule: p.rule, count: 1 });
       // A flood of bad messages from one device is counted in full but stored only up to the per-minute limit,
       // so it cannot fill the spool or slow the commits other devices wait on.
-      if (keep) this.pending.dead.push({ receivedAt: now, firmId: ctx.firm.id, deviceId: ctx.device.id, topic, field: p.field, rule: p.rule, reason: p.message, payload: text });
+      if (keep) dead.push({ receivedAt: now, firmId: ctx.firm.id, deviceId: ctx.device.id, topic, field: p.field, rule: p.rule, reason: p.message, payload: text });
     }
+    return dead;
   }
 
   private liveEntry(device: AdmissionDevice): LiveDevice {
@@ -255,13 +282,13 @@ export class Admission extends EventEmitter {
     return live;
   }
 
-  private enqueue(waiter: (err: Error | null) => void): void {
-    if (this.stats.spoolFull && this.pending.waiters.length >= this.opts.maxParked) {
-      waiter(new SpoolFullError('spool full and too many publishes waiting: refusing until the ingest writer catches up'));
+  private enqueue(item: Pending): void {
+    if (this.stats.spoolFull && this.pending.length >= this.opts.maxParked) {
+      item.waiter(new SpoolFullError('spool full and too many publishes waiting: refusing until the ingest writer catches up'));
       return;
     }
-    this.pending.waiters.push(waiter);
-    this.stats.parked = this.stats.spoolFull ? this.pending.waiters.length : 0;
+    this.pending.push(item);
+    this.stats.parked = this.stats.spoolFull ? this.pending.length : 0;
     if (!this.scheduled && !this.stats.spoolFull) {
       this.scheduled = true;
       // setImmediate: every publish of the current socket reads (all clients) joins this commit.
@@ -269,18 +296,19 @@ export class Admission extends EventEmitter {
     }
   }
 
-  private checkSpoolRoom(): void {
-    let rows: number;
+  private spoolRows(): number {
     try {
-      rows = this.spool.approxRowsSync();
+      return this.spool.approxRowsSync();
     } catch {
-      return;
+      return 0;
     }
-    const cap = this.opts.spoolMaxRows;
-    if (!this.stats.spoolFull && rows >= cap) {
-      this.stats.spoolFull = true;
-      this.emit('spoolFull', rows);
-    } else if (this.stats.spoolFull && rows < cap * 0.9) {
+  }
+
+  /** While full, look for room every 200 ms; commit what waited once the writer freed a tenth of the cap. */
+  private checkSpoolRoom(): void {
+    if (!this.stats.spoolFull) return;
+    const rows = this.spoolRows();
+    if (rows < this.opts.spoolMaxRows * 0.9) {
       this.stats.spoolFull = false;
       this.emit('spoolRoom', rows);
       this.commit();
@@ -289,23 +317,41 @@ export class Admission extends EventEmitter {
 
   private commit(): void {
     this.scheduled = false;
-    if (this.stats.spoolFull) return; // hold the PUBACKs until the writer makes room
-    const batch = this.pending;
-    if (batch.waiters.length === 0) return;
+    if (this.stats.spoolFull || this.pending.length === 0) return; // while full, hold the PUBACKs
+    let take = this.pending.length;
+    if (this.opts.spoolMaxRows > 0) {
+      // Commit only what fits under the cap; the rest waits (no PUBACK) until the writer makes room.
+      let room = this.opts.spoolMaxRows - this.spoolRows();
+      take = 0;
+      for (const item of this.pending) {
+        if (item.record && room <= 0) break;
+        if (item.record) room--;
+        take++;
+      }
+      if (take < this.pending.length) {
+        this.stats.spoolFull = true;
+        this.emit('spoolFull', this.opts.spoolMaxRows);
+      }
+      if (take === 0) {
+        this.stats.parked = this.pending.length;
+        return;
+      }
+    }
+    const batch = this.pending.slice(0, take);
+    this.pending = this.pending.slice(take);
+    this.stats.parked = this.pending.length;
     const counts = [...this.counts.values()];
-    this.pending = { records: [], dead: [], waiters: [] };
     this.counts = new Map();
-    this.stats.parked = 0;
     let error: Error | null = null;
     try {
-      this.spool.appendSync(batch.records, batch.dead, counts);
+      this.spool.appendSync(batch.flatMap((b) => (b.record ? [b.record] : [])), batch.flatMap((b) => b.dead), counts);
       this.stats.commits++;
     } catch (err) {
       this.stats.commitErrors++;
       error = err as Error;
       this.emit('commitError', error);
     }
-    for (const w of batch.waiters) w(error);
+    for (const b of batch) b.waiter(error);
   }
 
   private emitLive(): void {
