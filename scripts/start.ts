@@ -10,8 +10,8 @@ import { seedDemoFirms } from '../common/demo.ts';
 import { InfluxStore } from '../common/telemetry-store/influx-store.ts';
 import { SimulatedDevice, type DeviceCredentials } from '../simulators/device.ts';
 import { createModel, seededRng } from '../simulators/models.ts';
-import { provisionDevice } from '../simulators/provision.ts';
-import { startService, waitForHttp, waitForPort, type ServiceProcess } from './launch.ts';
+import { ensureSelfSigned } from '../common/tls.ts';
+import { startService, waitForPort, type ServiceProcess } from './launch.ts';
 
 const config = configOrExit();
 fs.mkdirSync(config.dataDir, { recursive: true });
@@ -32,9 +32,14 @@ await store.ensureDatabase();
 const registry = new SqliteRegistry(files.registry);
 const added = await seedDemoFirms(registry);
 const firms = await registry.listFirms();
-await registry.close();
 
-const env = { ...process.env, INFLUX_URL: influxUrl, ADMIN_TOKEN: adminToken, DATA_DIR: config.dataDir };
+// TLS: configured files, or with TLS_SELF_SIGNED=1 a development CA and certificate under DATA_DIR/tls.
+let tls = config.tlsCertFile && config.tlsKeyFile ? { cert: config.tlsCertFile, key: config.tlsKeyFile, ca: process.env.TLS_CA_FILE } : undefined;
+if (!tls && /^(1|true|yes)$/i.test(process.env.TLS_SELF_SIGNED ?? '')) tls = ensureSelfSigned(path.join(config.dataDir, 'tls'));
+const env = {
+  ...process.env, INFLUX_URL: influxUrl, ADMIN_TOKEN: adminToken, DATA_DIR: config.dataDir,
+  ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}),
+};
 const logDir = path.join(config.dataDir, 'logs');
 fs.mkdirSync(logDir, { recursive: true });
 const services: ServiceProcess[] = [];
@@ -44,8 +49,8 @@ await waitForPort(config.mqttPort, broker);
 services.push(startService('ingest', { env, logDir }));
 const api = startService('api', { env, logDir });
 services.push(api);
-const apiUrl = `http://127.0.0.1:${config.httpPort}`;
-await waitForHttp(`${apiUrl}/healthz`, api);
+const scheme = tls ? 'https' : 'http';
+await waitForPort(config.httpPort, api);
 
 // The simulator fleet: credentials are kept so a restart reuses the same devices.
 const credFile = path.join(config.dataDir, 'simulator-credentials.json');
@@ -56,8 +61,12 @@ const simFirms = firms.filter((f) => f.aboveScale).filter((_, i) => i % 3 === 0)
 for (let i = creds.length; i < config.simulate && simFirms.length > 0; i++) {
   const firm = simFirms[i % simFirms.length]!;
   const type = plan[i % plan.length]!;
-  creds.push(await provisionDevice(apiUrl, adminToken, firm.id, type, `演示 ${type} ${i + 1}`, '一车间'));
+  // Provisioned in the registry directly (the API may speak HTTPS with a development certificate), and audited.
+  const { device, token } = await registry.createDevice({ firmId: firm.id, type, name: `演示 ${type} ${i + 1}`, location: '一车间' });
+  await registry.recordAudit({ at: Date.now(), actor: 'npm start (simulator fleet)', action: 'device.provision', target: device.id, detail: JSON.stringify({ firmId: firm.id, type }) });
+  creds.push({ id: device.id, firmId: firm.id, type, token });
 }
+await registry.close();
 creds = creds.slice(0, config.simulate);
 fs.writeFileSync(credFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
 const rng = seededRng(2027);
@@ -67,8 +76,10 @@ for (const d of fleet) d.run(config.simulateIntervalMs);
 
 console.log(`
 德宏纺织服装工业互联网平台 · 遥测核心 / Dehong textile telemetry core is running
-  Web dashboard + API : http://localhost:${config.httpPort}/   (OpenAPI: /openapi.json, health: /healthz)
-  MQTT                : mqtt://localhost:${config.mqttPort}
+  Web dashboard + API : ${scheme}://localhost:${config.httpPort}/#token=${adminToken}
+                        (OpenAPI: /openapi.json, health: /healthz, Prometheus: /metrics)
+  MQTT                : mqtt://localhost:${config.mqttPort}   (WebSocket: ${scheme === 'https' ? 'wss' : 'ws'}://localhost:${config.httpPort}/mqtt)${tls ? `
+  MQTT over TLS       : mqtts://localhost:${config.mqttsPort}   (CA for devices: ${tls.ca ?? 'your CA'})` : ''}
   InfluxDB            : ${influxUrl} (database "${config.influxDb}")${influxd ? ' (private, started by npm start)' : ''}
   Admin API token     : ${adminToken}
   Demo firms          : ${firms.length} (${added} added now); simulated devices: ${fleet.length}
