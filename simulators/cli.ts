@@ -11,7 +11,7 @@ import { seedFrom, simulatedTypes } from './models.ts';
 import { ensureFirm, mapLimit, provisionDevice, readCredentials, setRateLimitListener, writeCredentials } from './provision.ts';
 import { FAULT_INFO, FAULT_NAMES, describePlan, parseFaultFlag, withRates, type FaultName } from './faults.ts';
 import { ScenarioError, loadScenario, planScenario, resolveScenarioPath, summarisePlan, type Plan } from './scenario.ts';
-import { Fleet, type FleetEntry, type FleetTotals } from './fleet.ts';
+import { Fleet, entriesOf, type FleetEntry, type FleetTotals } from './fleet.ts';
 
 // `npm run sim -- --plan | head` closes stdout early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -34,7 +34,9 @@ function usage(msg?: string): never {
                         only the devices missing from the file are provisioned
   --save FILE           write the credentials of every device run (0600)
   --api URL             API base URL (default $API_URL or http://127.0.0.1:$HTTP_PORT)
-  --mqtt URL            broker URL (default $MQTT_URL or mqtt://127.0.0.1:$MQTT_PORT)
+  --mqtt URL            broker URL (default $MQTT_URL or mqtt://127.0.0.1:$MQTT_PORT); mqtts:// and ws(s):// work too
+  --ca FILE             CA certificate (PEM) to trust for mqtts:// or wss:// (for an https:// API with a private
+                        CA, set NODE_EXTRA_CA_CERTS=FILE)
   --seed N              seed of models, faults and plan (default: the scenario's, else 1)
   --interval MS         publish interval of every device (default: the scenario's, else 1000)
   --count N             telemetry messages per device, then stop (0 = until Ctrl+C or --duration)
@@ -79,6 +81,7 @@ function parse() {
       'no-errors': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       'summary-json': { type: 'string' },
+      ca: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -112,15 +115,18 @@ const tty = process.stdout.isTTY && !values.quiet;
 const api = values.api as string;
 const mqttUrl = values.mqtt as string;
 
+/** With a token: registers the scenario's firms (those without devices too) and provisions devices without credentials. */
 async function provisionMissing(plan: Plan, known: Map<string, DeviceCredentials>): Promise<void> {
   const missing = plan.devices.filter((d) => !known.has(d.id));
-  if (missing.length === 0) return;
-  if (!values.token) usage(`${missing.length} of the scenario's ${plan.devices.length} devices have no credentials: give --token to provision them (and --save FILE to keep them), or --credentials FILE`);
+  if (missing.length > 0 && !values.token) usage(`${missing.length} of the scenario's ${plan.devices.length} devices have no credentials: give --token to provision them (and --save FILE to keep them), or --credentials FILE`);
+  if (!values.token) return;
   const token = values.token;
-  const firmIds = new Set(missing.map((d) => d.firmId));
   let created = 0;
-  for (const f of plan.firms.filter((x) => firmIds.has(x.id))) if (await ensureFirm(api, token, f)) created++;
+  await mapLimit(plan.firms, 4, async (f) => {
+    if (await ensureFirm(api, token, f)) created++;
+  });
   if (created > 0) console.log(`registered ${created} firm(s)`);
+  if (missing.length === 0) return;
   let done = 0;
   let lastWait = 0;
   setRateLimitListener((waitS) => {
@@ -128,6 +134,13 @@ async function provisionMissing(plan: Plan, known: Map<string, DeviceCredentials
     lastWait = Date.now();
     console.log(`${tty ? '\n' : ''}the API's rate limit was reached after ${done} devices: waiting ${waitS} s (provisioning goes on)`);
   });
+  // Ctrl+C while provisioning keeps what was provisioned so far.
+  const onInterrupt = () => {
+    if (values.save && done > 0) writeCredentials(values.save, [...known.values()]);
+    console.log(`\ninterrupted after provisioning ${done} devices${values.save ? `; their credentials are in ${values.save}` : ''}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     await mapLimit(missing, 8, async (d) => {
       known.set(d.id, await provisionDevice(api, token, d.firmId, d.type, d.name, d.location, d.id));
@@ -135,6 +148,7 @@ async function provisionMissing(plan: Plan, known: Map<string, DeviceCredentials
       if (tty && (done % 50 === 0 || done === missing.length)) process.stdout.write(`\rprovisioned ${done}/${missing.length} devices`);
     });
   } finally {
+    process.removeListener('SIGINT', onInterrupt);
     // Keep what was provisioned even when a later device failed: a rerun with --credentials goes on from there.
     if (values.save && done > 0) writeCredentials(values.save, [...known.values()]);
   }
@@ -170,15 +184,7 @@ async function main(): Promise<void> {
     const known = new Map<string, DeviceCredentials>();
     if (values.credentials && fs.existsSync(values.credentials)) for (const c of readCredentials(values.credentials)) known.set(c.id, c);
     await provisionMissing(plan, known);
-    entries = plan.devices.map((d) => ({
-      creds: known.get(d.id) as DeviceCredentials,
-      intervalMs: intervalOverride ?? d.intervalMs,
-      shifts: d.shifts,
-      modelSeed: d.modelSeed,
-      faultSeed: d.faultSeed,
-      startDelayMs: intervalOverride ? Math.floor((d.startDelayMs / d.intervalMs) * intervalOverride) : d.startDelayMs,
-      ...(d.victimId ? { victim: { firmId: d.firmId, deviceId: d.victimId } } : {}),
-    }));
+    entries = entriesOf(plan, (id) => known.get(id) as DeviceCredentials, intervalOverride);
   } else {
     seed = values.seed === undefined ? 1 : whole('seed', values.seed, true);
     let creds: DeviceCredentials[];
@@ -211,7 +217,17 @@ async function main(): Promise<void> {
   }
   if (values.save) writeCredentials(values.save, entries.map((e) => e.creds));
 
-  const fleet = new Fleet(entries, { mqttUrl, faults, seed, utcOffsetMin, subscribeErrors: !values['no-errors'], count, connectConcurrency: concurrency, connectRatePerS: connectRate });
+  let ca: Buffer | undefined;
+  if (values.ca) {
+    try {
+      ca = fs.readFileSync(values.ca);
+    } catch (err) {
+      usage(`--ca ${values.ca}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  const fleet = new Fleet(entries, {
+    mqttUrl, faults, seed, utcOffsetMin, subscribeErrors: !values['no-errors'], count, connectConcurrency: concurrency, connectRatePerS: connectRate, ...(ca ? { ca } : {}),
+  });
   const connectStart = Date.now();
   const failed = await fleet.connect((ok, bad, total) => {
     if (tty && ((ok + bad) % 50 === 0 || ok + bad === total)) process.stdout.write(`\rconnecting ${ok + bad}/${total}${bad ? ` (${bad} failed)` : ''}   `);

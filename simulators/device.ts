@@ -43,6 +43,8 @@ export interface DeviceOptions extends ProgramOptions {
   trackAcked?: boolean;
   /** Give up connecting after this long, ms (default 30 s). */
   connectTimeoutMs?: number;
+  /** CA certificate(s) (PEM) to trust for mqtts:// and wss:// broker URLs. */
+  ca?: Buffer;
 }
 
 export interface ErrorReport {
@@ -88,6 +90,7 @@ export class SimulatedDevice {
       clean: true,
       reconnectPeriod,
       connectTimeout: 15_000,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       will: { topic: statusTopic, payload: Buffer.from(JSON.stringify({ status: 'offline' })), qos: 1, retain: true },
     });
     let timeout: NodeJS.Timeout | undefined;

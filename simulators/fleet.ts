@@ -1,10 +1,12 @@
 // A fleet of simulated devices in one process (one MQTT connection each): connecting them a few at a time,
 // running them, fleet-wide faults (disconnect storms), totals for the live status line and the final summary.
-import { createModel, seededRng, seedFrom, type Rng } from './models.ts';
+import { createModel, seededRng, seedFrom, type MachineModel, type Rng } from './models.ts';
 import { SimulatedDevice, type DeviceCredentials } from './device.ts';
+import { DeviceProgram } from './program.ts';
 import { FAULT_NAMES, between, perStepChance, settingOf, type FaultName, type FaultPlan } from './faults.ts';
 import { scheduleOf, type Shift } from './schedule.ts';
 import { mapLimit } from './provision.ts';
+import type { Plan } from './scenario.ts';
 
 export interface FleetEntry {
   creds: DeviceCredentials;
@@ -15,6 +17,32 @@ export interface FleetEntry {
   startDelayMs?: number;
   /** Device whose topic the foreign-topic fault uses. */
   victim?: { firmId: string; deviceId: string };
+}
+
+/** The fleet entries of a scenario plan, with each device's credentials. */
+export function entriesOf(plan: Plan, credsOf: (id: string) => DeviceCredentials, intervalOverrideMs?: number): FleetEntry[] {
+  return plan.devices.map((d) => ({
+    creds: credsOf(d.id),
+    intervalMs: intervalOverrideMs ?? d.intervalMs,
+    shifts: d.shifts,
+    modelSeed: d.modelSeed,
+    faultSeed: d.faultSeed,
+    startDelayMs: intervalOverrideMs ? Math.floor((d.startDelayMs / d.intervalMs) * intervalOverrideMs) : d.startDelayMs,
+    ...(d.victimId ? { victim: { firmId: d.firmId, deviceId: d.victimId } } : {}),
+  }));
+}
+
+/** The machine model of an entry: its type, its own seed, its shifts. */
+export function modelFor(e: FleetEntry, utcOffsetMin = 480): MachineModel {
+  const schedule = e.shifts && e.shifts.length > 0 ? scheduleOf(e.shifts, utcOffsetMin) : undefined;
+  return createModel(e.creds.type, seededRng(e.modelSeed), schedule ? { schedule } : {});
+}
+
+/** What the entry's device would send, without MQTT: the same program a fleet device runs. */
+export function programFor(e: FleetEntry, faults: FaultPlan, utcOffsetMin = 480): DeviceProgram {
+  return new DeviceProgram({ id: e.creds.id, firmId: e.creds.firmId, type: e.creds.type }, modelFor(e, utcOffsetMin), {
+    faults, rng: seededRng(e.faultSeed), ...(e.victim ? { victim: e.victim } : {}),
+  });
 }
 
 export interface FleetOptions {
@@ -33,6 +61,10 @@ export interface FleetOptions {
   /** How long one device may take to connect (MQTT.js retries every reconnectPeriodMs meanwhile). */
   connectTimeoutMs?: number;
   reconnectPeriodMs?: number;
+  /** Keep each device's acknowledged sequence numbers (tests). */
+  trackAcked?: boolean;
+  /** CA certificate(s) (PEM) for mqtts:// and wss:// broker URLs. */
+  ca?: Buffer;
 }
 
 export interface FleetTotals {
@@ -77,8 +109,7 @@ export class Fleet {
     this.count = opts.count ?? 0;
     this.rng = seededRng(seedFrom(opts.seed, 'fleet'));
     this.devices = entries.map((e) => {
-      const schedule = e.shifts && e.shifts.length > 0 ? scheduleOf(e.shifts, opts.utcOffsetMin ?? 480) : undefined;
-      const model = createModel(e.creds.type, seededRng(e.modelSeed), schedule ? { schedule } : {});
+      const model = modelFor(e, opts.utcOffsetMin ?? 480);
       return new SimulatedDevice(e.creds, model, opts.mqttUrl, {
         faults: opts.faults,
         rng: seededRng(e.faultSeed),
@@ -86,6 +117,8 @@ export class Fleet {
         subscribeErrors: opts.subscribeErrors ?? true,
         reconnectPeriodMs: opts.reconnectPeriodMs ?? 1000,
         connectTimeoutMs: opts.connectTimeoutMs ?? 300_000,
+        trackAcked: opts.trackAcked ?? false,
+        ...(opts.ca ? { ca: opts.ca } : {}),
       });
     });
   }
@@ -130,9 +163,12 @@ export class Fleet {
         this.storms++;
         const share = between(this.rng, storm.share);
         for (const d of this.devices) {
-          if (this.rng() < share) {
+          // Draw for every device, connected or not, so the storms' pattern depends on the seed alone.
+          const hit = this.rng() < share;
+          const forMs = between(this.rng, storm.durationS) * 1000;
+          if (hit && d.connected) {
             d.stats.injected.storm = (d.stats.injected.storm ?? 0) + 1;
-            d.drop(between(this.rng, storm.durationS) * 1000);
+            d.drop(forMs);
           }
         }
       }, 1000);

@@ -65,6 +65,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 const between = (rng: Rng, lo: number, hi: number) => lo + rng() * (hi - lo);
 /** Exponential moving average over time constant tauMs. */
 const ema = (prev: number, value: number, dtMs: number, tauMs: number) => prev + (value - prev) * (1 - Math.exp(-dtMs / tauMs));
+/** Cools by at most `drop` towards `floor`, never warming a bath that is already below it. */
+const coolTowards = (temp: number, floor: number, drop: number) => (temp > floor ? Math.max(floor, temp - drop) : temp);
 /** Probability that an event with `perHour` rate happens within dtMs. */
 const chance = (perHour: number, dtMs: number) => 1 - Math.exp((-perHour * dtMs) / HOUR);
 
@@ -417,7 +419,7 @@ export class DyeingMachineModel extends MachineBase {
         case 'fill':
           circulating = true;
           this.waterM3 += (this.liquorL / 1000) * (h / (5 * MIN));
-          this.temp = Math.max(25, this.temp - 3 * min);
+          this.temp = coolTowards(this.temp, 25, 3 * min);
           if (this.phaseMs >= 5 * MIN) this.nextPhase();
           break;
         case 'heat': {
@@ -431,23 +433,30 @@ export class DyeingMachineModel extends MachineBase {
         }
         case 'hold':
           circulating = true;
-          this.temp = r.target + (this.rng() - 0.5);
-          steamKgH = 40 + this.liquorL * 0.01;
+          if (this.temp < r.target - 0.5) {
+            // Back from a pump fault: heat up again at the ramp rate; hold time counts only at temperature.
+            this.temp = Math.min(r.target, this.temp + this.ramp * min);
+            this.phaseMs -= h;
+            steamKgH = (this.liquorL * 4.19 * this.ramp * 60) / 2100 / 0.85 + 40;
+          } else {
+            this.temp = r.target + (this.rng() - 0.5);
+            steamKgH = 40 + this.liquorL * 0.01;
+          }
           if (this.phaseMs >= this.holdMin * MIN) this.nextPhase();
           break;
         case 'cool':
           circulating = true;
-          this.temp = Math.max(r.coolTo, this.temp - 2 * min);
+          this.temp = coolTowards(this.temp, r.coolTo, 2 * min);
           if (this.temp <= r.coolTo) this.nextPhase();
           break;
         case 'rinse':
           circulating = true;
-          this.temp = Math.max(40, this.temp - 1 * min);
+          this.temp = coolTowards(this.temp, 40, 1 * min);
           this.waterM3 += (this.liquorL / 1000) * (h / (10 * MIN));
           if (this.phaseMs >= 10 * MIN) this.nextPhase();
           break;
         case 'drain':
-          this.temp = Math.max(25, this.temp - 1 * min);
+          this.temp = coolTowards(this.temp, 25, 1 * min);
           if (this.phaseMs >= 3 * MIN) this.nextPhase();
           break;
         default:
@@ -455,7 +464,7 @@ export class DyeingMachineModel extends MachineBase {
       }
     } else {
       // Pump fault or idle at phase 0: the bath loses heat slowly.
-      this.temp = Math.max(25, this.temp - 0.5 * min);
+      this.temp = coolTowards(this.temp, 25, 0.5 * min);
     }
     this.pumpNowKw = circulating ? this.pumpKw * between(this.rng, 0.85, 1) : 0;
     this.kw = this.pumpNowKw + (this.state === 'stopped' ? 0.8 : 3 + this.rng() * 2);

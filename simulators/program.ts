@@ -76,6 +76,16 @@ export class DeviceProgram {
     this.maxAheadMs = opts.maxClockAheadMs ?? 300_000;
   }
 
+  /** The sensor that is stuck right now, if any. */
+  get stuckMetric(): string | undefined {
+    return this.stuck?.metric;
+  }
+
+  /** The device clock's current offset (clock-skew fault), ms. */
+  get clockOffsetMs(): number {
+    return this.skew?.offsetMs ?? 0;
+  }
+
   /** In a store-and-forward outage (backfill fault): nothing is published live. */
   get offline(): boolean {
     return this.outage !== undefined;
@@ -139,7 +149,7 @@ export class DeviceProgram {
     if (this.stuck && metrics[this.stuck.metric] !== undefined) metrics = { ...metrics, [this.stuck.metric]: this.stuck.value };
     const ts = now + (this.skew?.offsetMs ?? 0);
     const skewed = this.skew !== undefined;
-    const valid = !skewed || this.skew!.offsetMs <= this.maxAheadMs;
+    const valid = (this.skew?.offsetMs ?? 0) <= this.maxAheadMs;
 
     if (reading.state) {
       const msg = this.stateMessage(ts, reading.state, skewed, valid);
