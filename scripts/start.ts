@@ -8,8 +8,9 @@ import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret } from '../common/secre
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import { seedDemoFirms } from '../common/demo.ts';
 import { InfluxStore } from '../common/telemetry-store/influx-store.ts';
-import { SimulatedDevice, type DeviceCredentials } from '../simulators/device.ts';
-import { createModel, seededRng } from '../simulators/models.ts';
+import type { DeviceCredentials } from '../simulators/device.ts';
+import { Fleet, entriesOf } from '../simulators/fleet.ts';
+import { loadScenario, planScenario, resolveScenarioPath } from '../simulators/scenario.ts';
 import { ensureSelfSigned } from '../common/tls.ts';
 import { startService, waitForPort, type ServiceProcess } from './launch.ts';
 
@@ -52,27 +53,33 @@ services.push(api);
 const scheme = tls ? 'https' : 'http';
 await waitForPort(config.httpPort, api);
 
-// The simulator fleet: credentials are kept so a restart reuses the same devices.
+// The simulator fleet: SIMULATE devices of the Dehong demo scenario (simulators/scenarios/dehong-demo.yaml), taken
+// round-robin across its firms, so the KPI starts below the 50% goal. Credentials are kept so a restart reuses them.
 const credFile = path.join(config.dataDir, 'simulator-credentials.json');
-let creds: DeviceCredentials[] = fs.existsSync(credFile) ? (JSON.parse(fs.readFileSync(credFile, 'utf8')) as DeviceCredentials[]) : [];
-const plan = ['loom', 'loom', 'dyeing_machine', 'electricity_meter', 'spinning_frame', 'loom'];
-// About a third of the above-scale demo firms get simulated machines, so the KPI starts below the 50% goal.
-const simFirms = firms.filter((f) => f.aboveScale).filter((_, i) => i % 3 === 0);
-for (let i = creds.length; i < config.simulate && simFirms.length > 0; i++) {
-  const firm = simFirms[i % simFirms.length]!;
-  const type = plan[i % plan.length]!;
+const known = new Map<string, DeviceCredentials>((fs.existsSync(credFile) ? (JSON.parse(fs.readFileSync(credFile, 'utf8')) as DeviceCredentials[]) : []).map((c) => [c.id, c]));
+const plan = planScenario(loadScenario(resolveScenarioPath(process.env.SIMULATE_SCENARIO || 'dehong-demo')));
+const byFirm = new Map<string, typeof plan.devices>();
+for (const d of plan.devices) byFirm.set(d.firmId, [...(byFirm.get(d.firmId) ?? []), d]);
+const chosen: typeof plan.devices = [];
+for (let round = 0; chosen.length < Math.min(config.simulate, plan.devices.length); round++) {
+  for (const list of byFirm.values()) if (list[round] && chosen.length < config.simulate) chosen.push(list[round]!);
+}
+for (const f of plan.firms) if (!(await registry.getFirm(f.id))) await registry.createFirm(f);
+for (const d of chosen) {
+  if (known.has(d.id) && (await registry.getDevice(d.id))) continue;
   // Provisioned in the registry directly (the API may speak HTTPS with a development certificate), and audited.
-  const { device, token } = await registry.createDevice({ firmId: firm.id, type, name: `演示 ${type} ${i + 1}`, location: '一车间' });
-  await registry.recordAudit({ at: Date.now(), actor: 'npm start (simulator fleet)', action: 'device.provision', target: device.id, detail: JSON.stringify({ firmId: firm.id, type }) });
-  creds.push({ id: device.id, firmId: firm.id, type, token });
+  const { token } = await registry.createDevice({ firmId: d.firmId, type: d.type, name: d.name, location: d.location, id: d.id });
+  await registry.recordAudit({ at: Date.now(), actor: 'npm start (simulator fleet)', action: 'device.provision', target: d.id, detail: JSON.stringify({ firmId: d.firmId, type: d.type }) });
+  known.set(d.id, { id: d.id, firmId: d.firmId, type: d.type, token });
 }
 await registry.close();
-creds = creds.slice(0, config.simulate);
-fs.writeFileSync(credFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
-const rng = seededRng(2027);
-const fleet = creds.map((c) => new SimulatedDevice(c, createModel(c.type, rng), `mqtt://127.0.0.1:${config.mqttPort}`));
-await Promise.all(fleet.map((d) => d.connect()));
-for (const d of fleet) d.run(config.simulateIntervalMs);
+fs.writeFileSync(credFile, JSON.stringify([...known.values()], null, 2), { mode: 0o600 });
+const chosenPlan = { ...plan, devices: chosen };
+const entries = entriesOf(chosenPlan, (id) => known.get(id)!, config.simulateIntervalMs);
+const fleet = new Fleet(entries, { mqttUrl: `mqtt://127.0.0.1:${config.mqttPort}`, faults: {}, seed: plan.seed, subscribeErrors: false });
+const failed = await fleet.connect();
+if (failed.length > 0) console.error(`${failed.length} simulated device(s) could not connect; first: ${failed[0]?.id}: ${failed[0]?.error}`);
+fleet.start();
 
 console.log(`
 德宏纺织服装工业互联网平台 · 遥测核心 / Dehong textile telemetry core is running
@@ -82,7 +89,7 @@ console.log(`
   MQTT over TLS       : mqtts://localhost:${config.mqttsPort}   (CA for devices: ${tls.ca ?? 'your CA'})` : ''}
   InfluxDB            : ${influxUrl} (database "${config.influxDb}")${influxd ? ' (private, started by npm start)' : ''}
   Admin API token     : ${adminToken}
-  Demo firms          : ${firms.length} (${added} added now); simulated devices: ${fleet.length}
+  Demo firms          : ${firms.length} (${added} added now); simulated devices: ${entries.length - failed.length} of scenario "${plan.scenario.name}"
   Logs                : ${logDir}
 Press Ctrl+C to stop.
 `);
@@ -92,7 +99,7 @@ async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('Stopping...');
-  await Promise.all(fleet.map((d) => d.stop().catch(() => {})));
+  await fleet.stop().catch(() => {});
   for (const s of [...services].reverse()) await s.stop();
   await store.close();
   await influxd?.stop();
