@@ -16,6 +16,8 @@ if [ "$mode" = test ]; then
   command -v mosquitto_pub >/dev/null 2>&1 || pkgs="$pkgs mosquitto-clients"
   command -v docker-compose >/dev/null 2>&1 || pkgs="$pkgs docker-compose"
   command -v openssl >/dev/null 2>&1 || pkgs="$pkgs openssl"
+  command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || pkgs="$pkgs mosquitto"
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$pkgs postgresql"
 fi
 if [ -n "$pkgs" ]; then
   echo "Installing Debian packages:$pkgs"

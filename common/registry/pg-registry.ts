@@ -1,0 +1,317 @@
+// Registry adapter on PostgreSQL (package `pg`), for deployments where several broker or subscriber nodes share
+// one registry (docs/scaling.md). Same semantics as SqliteRegistry, checked by the same conformance suite
+// (test/conformance/registry.ts, run from test/integration/ports-postgres.test.ts against a private server).
+// The schema is created on open, under an advisory lock so nodes starting together do not race.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
+import {
+  ConflictError, NotFoundError,
+  type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+} from './registry.ts';
+import type { SmartFactoryTier } from '../places.ts';
+import { shanghaiDay } from '../time.ts';
+
+/** Each entry is one schema version; never edit a shipped one, append a new one. */
+const MIGRATIONS = [
+  `CREATE TABLE firms (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL, county TEXT NOT NULL, park TEXT NOT NULL, segment TEXT NOT NULL,
+     above_scale BOOLEAN NOT NULL, employees INTEGER NOT NULL, land_mu DOUBLE PRECISION NOT NULL, smart_factory_tier TEXT NOT NULL,
+     demo BOOLEAN NOT NULL, created_at BIGINT NOT NULL);
+   CREATE TABLE devices (
+     id TEXT PRIMARY KEY, firm_id TEXT NOT NULL REFERENCES firms(id), type TEXT NOT NULL, name TEXT NOT NULL,
+     location TEXT NOT NULL, token_hash TEXT NOT NULL, created_at BIGINT NOT NULL,
+     last_seen_at BIGINT, last_telemetry_at BIGINT,
+     online BOOLEAN NOT NULL DEFAULT false, reported_status TEXT,
+     seq_received BIGINT NOT NULL DEFAULT 0, seq_expected BIGINT NOT NULL DEFAULT 0, clock_skew_ms BIGINT);
+   CREATE INDEX devices_firm ON devices(firm_id);
+   CREATE TABLE api_tokens (
+     id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, role TEXT NOT NULL, firm_id TEXT REFERENCES firms(id),
+     name TEXT NOT NULL, created_at BIGINT NOT NULL);
+   CREATE TABLE device_days (device_id TEXT NOT NULL, day TEXT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL, PRIMARY KEY (device_id, day));
+   CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+   CREATE INDEX audit_target ON audit(target, id);`,
+];
+
+/** Arbitrary constant: the advisory lock that serialises schema migrations across nodes. */
+const MIGRATION_LOCK = 0x64686567; // "dheg"
+
+// BIGINT (int8, oid 20) arrives as a string by default; every BIGINT here is a millisecond time or a count that
+// fits a double exactly, so parse to number. Per pool, not pg's global type table.
+const types = new pg.TypeOverrides();
+types.setTypeParser(20, (v: string) => Number(v));
+
+interface FirmRow {
+  id: string; name: string; county: string; park: string; segment: string; above_scale: boolean; employees: number;
+  land_mu: number; smart_factory_tier: string; demo: boolean; created_at: number;
+}
+interface DeviceRow {
+  id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
+  last_seen_at: number | null; last_telemetry_at: number | null; online: boolean; reported_status: string | null;
+  seq_received: number; seq_expected: number; clock_skew_ms: number | null;
+}
+interface TokenRow { id: string; role: string; firm_id: string | null; name: string }
+
+function firmFrom(r: FirmRow): Firm {
+  return {
+    id: r.id, name: r.name, county: r.county, park: r.park, segment: r.segment, aboveScale: r.above_scale,
+    employees: r.employees, landMu: r.land_mu, smartFactoryTier: r.smart_factory_tier as SmartFactoryTier, demo: r.demo, createdAt: r.created_at,
+  };
+}
+function deviceFrom(r: DeviceRow): Device {
+  return {
+    id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: r.online, reportedStatus: r.reported_status,
+    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms,
+  };
+}
+function principalFrom(r: TokenRow): ApiPrincipal {
+  return { tokenId: r.id, role: r.role as Role, firmId: r.firm_id, name: r.name };
+}
+
+/** SQLSTATE of a PostgreSQL error, if it is one. */
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+export interface PgRegistryOptions {
+  /** postgres://user:password@host:port/db, or the individual pg settings. */
+  connectionString?: string;
+  pool?: pg.PoolConfig;
+}
+
+export class PgRegistry implements Registry {
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Connects and creates or upgrades the schema. */
+  static async open(opts: PgRegistryOptions | string): Promise<PgRegistry> {
+    const o = typeof opts === 'string' ? { connectionString: opts } : opts;
+    const pool = new pg.Pool({ max: 10, ...o.pool, ...(o.connectionString ? { connectionString: o.connectionString } : {}), types });
+    // An idle client losing its server connection emits 'error' on the pool; without a listener it kills the process.
+    pool.on('error', () => {});
+    try {
+      await migrate(pool);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PgRegistry(pool);
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async createFirm(f: NewFirm): Promise<Firm> {
+    const createdAt = Date.now();
+    try {
+      await this.pool.query(
+        'INSERT INTO firms (id, name, county, park, segment, above_scale, employees, land_mu, smart_factory_tier, demo, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)',
+        [f.id, f.name, f.county, f.park, f.segment, f.aboveScale, f.employees, f.landMu, f.smartFactoryTier, f.demo, createdAt],
+      );
+    } catch (err) {
+      if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(`firm ${f.id} already exists`);
+      throw err;
+    }
+    return { ...f, createdAt };
+  }
+
+  async getFirm(id: string): Promise<Firm | undefined> {
+    const r = await this.pool.query<FirmRow>('SELECT * FROM firms WHERE id = $1', [id]);
+    return r.rows[0] ? firmFrom(r.rows[0]) : undefined;
+  }
+
+  // COLLATE "C": byte order, as SQLite sorts, whatever locale the database was created with.
+  async listFirms(): Promise<Firm[]> {
+    const r = await this.pool.query<FirmRow>('SELECT * FROM firms ORDER BY county COLLATE "C", name COLLATE "C"');
+    return r.rows.map(firmFrom);
+  }
+
+  async createDevice(d: NewDevice): Promise<{ device: Device; token: string }> {
+    if (!(await this.getFirm(d.firmId))) throw new NotFoundError(`firm ${d.firmId} does not exist`);
+    const id = d.id ?? `${d.type.replace(/_/g, '-').slice(0, 12)}-${randomBytes(5).toString('hex')}`;
+    const token = newToken('dt');
+    const tokenHash = await hashSecret(token);
+    let r: pg.QueryResult<DeviceRow>;
+    try {
+      r = await this.pool.query<DeviceRow>(
+        'INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *',
+        [id, d.firmId, d.type, d.name, d.location ?? '', tokenHash, Date.now()],
+      );
+    } catch (err) {
+      if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(`device ${id} already exists`);
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw new NotFoundError(`firm ${d.firmId} does not exist`);
+      throw err;
+    }
+    const row = r.rows[0];
+    if (!row) throw new Error(`device ${id} vanished after insert`);
+    return { device: deviceFrom(row), token };
+  }
+
+  async getDevice(id: string): Promise<Device | undefined> {
+    const r = await this.pool.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
+    return r.rows[0] ? deviceFrom(r.rows[0]) : undefined;
+  }
+
+  async listDevices(firmId?: string): Promise<Device[]> {
+    const r = firmId === undefined
+      ? await this.pool.query<DeviceRow>('SELECT * FROM devices ORDER BY firm_id COLLATE "C", id COLLATE "C"')
+      : await this.pool.query<DeviceRow>('SELECT * FROM devices WHERE firm_id = $1 ORDER BY id COLLATE "C"', [firmId]);
+    return r.rows.map(deviceFrom);
+  }
+
+  async verifyDevice(id: string, token: string): Promise<DeviceContext | undefined> {
+    const d = await this.pool.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
+    const row = d.rows[0];
+    if (!row || !(await verifySecret(token, row.token_hash))) return undefined;
+    const f = await this.getFirm(row.firm_id);
+    if (!f) return undefined;
+    return { device: deviceFrom(row), firm: f };
+  }
+
+  async markSeen(updates: readonly SeenUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    await this.tx(async (c) => {
+      for (const u of updates) {
+        await c.query(
+          `UPDATE devices SET last_seen_at = greatest(coalesce(last_seen_at, 0), $2::bigint),
+             last_telemetry_at = CASE WHEN $3::bigint IS NULL THEN last_telemetry_at ELSE greatest(coalesce(last_telemetry_at, 0), $3::bigint) END,
+             seq_received = seq_received + $4::bigint, seq_expected = seq_expected + $5::bigint,
+             clock_skew_ms = coalesce($6::bigint, clock_skew_ms), reported_status = coalesce($7::text, reported_status)
+           WHERE id = $1`,
+          [u.deviceId, u.seenAt, u.telemetryAt ?? null, u.seqReceived ?? 0, u.seqExpected ?? 0,
+            u.clockSkewMs === undefined ? null : Math.round(u.clockSkewMs), u.reportedStatus ?? null],
+        );
+        if (u.accepted || u.rejected) {
+          await c.query(
+            `INSERT INTO device_days (device_id, day, accepted, rejected) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (device_id, day) DO UPDATE SET accepted = device_days.accepted + excluded.accepted, rejected = device_days.rejected + excluded.rejected`,
+            [u.deviceId, shanghaiDay(u.seenAt), u.accepted ?? 0, u.rejected ?? 0],
+          );
+        }
+      }
+    });
+  }
+
+  async setOnline(deviceId: string, online: boolean, at: number): Promise<void> {
+    await this.pool.query('UPDATE devices SET online = $2, last_seen_at = greatest(coalesce(last_seen_at, 0), $3::bigint) WHERE id = $1', [deviceId, online, at]);
+  }
+
+  async deviceDays(deviceId: string, days: number): Promise<DeviceDay[]> {
+    const r = await this.pool.query<DeviceDay>('SELECT day, accepted, rejected FROM device_days WHERE device_id = $1 ORDER BY day COLLATE "C" DESC LIMIT $2', [deviceId, days]);
+    return r.rows;
+  }
+
+  async rotateDeviceToken(id: string): Promise<string> {
+    const token = newToken('dt');
+    const hash = await hashSecret(token);
+    const r = await this.pool.query('UPDATE devices SET token_hash = $1 WHERE id = $2', [hash, id]);
+    if (r.rowCount === 0) throw new NotFoundError(`device ${id} not found`);
+    return token;
+  }
+
+  async deleteDevice(id: string): Promise<void> {
+    const gone = await this.tx(async (c) => {
+      await c.query('DELETE FROM device_days WHERE device_id = $1', [id]);
+      return (await c.query('DELETE FROM devices WHERE id = $1', [id])).rowCount ?? 0;
+    });
+    if (gone === 0) throw new NotFoundError(`device ${id} not found`);
+  }
+
+  async recordAudit(e: Omit<AuditEntry, 'id'>): Promise<void> {
+    await this.pool.query('INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)', [e.at, e.actor, e.action, e.target, e.detail]);
+  }
+
+  async listAudit(q: { limit: number; beforeId?: number; target?: string }): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.beforeId !== undefined) { args.push(q.beforeId); where.push(`id < $${args.length}`); }
+    if (q.target !== undefined) { args.push(q.target); where.push(`target = $${args.length}`); }
+    args.push(q.limit);
+    const r = await this.pool.query<AuditEntry>(
+      `SELECT id, at, actor, action, target, detail FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`, args);
+    return r.rows;
+  }
+
+  async createApiToken(role: Role, firmId: string | null, name: string): Promise<{ token: string; principal: ApiPrincipal }> {
+    if (role === 'engineer' && (firmId === null || !(await this.getFirm(firmId)))) throw new NotFoundError(`an engineer token needs an existing firm, got ${firmId}`);
+    const token = newToken('at', 32);
+    const principal = await this.insertToken(token, role, role === 'engineer' ? firmId : null, name);
+    if (!principal) throw new Error('a fresh random API token collided with an existing one');
+    return { token, principal };
+  }
+
+  async ensureApiToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal> {
+    const known = await this.verifyApiToken(token);
+    if (known) return known;
+    // Two nodes registering ADMIN_TOKEN at once: one insert wins, the other reads the winner's row.
+    const inserted = await this.insertToken(token, role, firmId, name);
+    if (inserted) return inserted;
+    const winner = await this.verifyApiToken(token);
+    if (!winner) throw new Error('API token vanished while being registered');
+    return winner;
+  }
+
+  // API tokens are 256 random bits, so an unsalted SHA-256 lookup is as safe as a slow hash and O(1).
+  async verifyApiToken(token: string): Promise<ApiPrincipal | undefined> {
+    const r = await this.pool.query<TokenRow>('SELECT id, role, firm_id, name FROM api_tokens WHERE token_sha256 = $1', [sha256(token)]);
+    return r.rows[0] ? principalFrom(r.rows[0]) : undefined;
+  }
+
+  async firmConnectivity(): Promise<FirmConnectivity[]> {
+    const r = await this.pool.query<FirmRow & { last_telemetry: number | null }>(
+      'SELECT f.*, (SELECT max(d.last_telemetry_at) FROM devices d WHERE d.firm_id = f.id) AS last_telemetry FROM firms f');
+    return r.rows.map((x) => ({
+      firmId: x.id, county: x.county, park: x.park, segment: x.segment, aboveScale: x.above_scale, lastTelemetryAt: x.last_telemetry,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Inserts a token unless its hash is already known; undefined when it was. */
+  private async insertToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal | undefined> {
+    const id = randomBytes(8).toString('hex');
+    const r = await this.pool.query(
+      'INSERT INTO api_tokens (id, token_sha256, role, firm_id, name, created_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (token_sha256) DO NOTHING',
+      [id, sha256(token), role, firmId, name, Date.now()],
+    );
+    return r.rowCount === 1 ? { tokenId: id, role, firmId, name } : undefined;
+  }
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const r = await c.query<{ version: number }>('SELECT version FROM schema_version');
+    const current = r.rows[0]?.version ?? 0;
+    if (current > MIGRATIONS.length) throw new Error(`registry schema version ${current} is newer than this code knows (${MIGRATIONS.length}): upgrade the service`);
+    for (let v = current; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v] as string);
+    if (r.rows.length === 0) await c.query('INSERT INTO schema_version (version) VALUES ($1)', [MIGRATIONS.length]);
+    else await c.query('UPDATE schema_version SET version = $1', [MIGRATIONS.length]);
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}
