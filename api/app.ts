@@ -15,7 +15,7 @@ import { HttpProblem, authPlugin, bearer } from './auth.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import { onboardingRoutes, type BrokerControl } from './routes/onboarding.ts';
-import { attachLive, type LiveSource } from './live.ts';
+import { attachLive, type LiveAdapter, type LiveSource } from './live.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
@@ -39,6 +39,8 @@ export interface AppDeps {
   apiRequestsPerMinute?: number;
   /** Energy, OEE, alarms, plan tracker (issue 5); absent = an in-memory one without background work. */
   monitoring?: Monitoring;
+  /** socket.io adapter joining several API nodes (@socket.io/redis-adapter when REDIS_URL is set). */
+  liveAdapter?: LiveAdapter;
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests' };
@@ -105,8 +107,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   if (deps.live) {
-    const io = attachLive(app.server, deps.registry, deps.live, deps.log);
-    deps.monitoring?.attachSocketServer(io);
+    const io = attachLive(app.server, deps.registry, deps.live, deps.log, deps.liveAdapter);
+    // Every API node evaluates alarms from every broker's summaries (api/live.ts): push to its own sockets only.
+    deps.monitoring?.attachSocketServer(io.local);
     app.addHook('onClose', async () => { await io.close(); });
   }
   return app;

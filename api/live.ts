@@ -1,9 +1,15 @@
 // Live push over socket.io. Admission emits one summary per second (never every message); the API forwards it
 // to the rooms a client may see: admin and bureau the whole prefecture, an engineer only their firm.
+//
+// Several nodes (REDIS_URL, docs/scaling.md): every broker publishes its summaries on LIVE_TOPIC, and through
+// mqemitter-redis each API's one subscription receives every broker's summaries exactly once. So each API node
+// pushes them only to its own browsers (`io.local`); broadcasting them through the socket.io Redis adapter as
+// well would deliver every summary once per API node. The adapter (`adapter` below) still joins the nodes for
+// everything else emitted through `io` (room operations, fetchSockets, disconnectSockets across nodes).
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import mqtt from 'mqtt';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
 import { CONTROL_TOPIC, LIVE_TOPIC } from '../common/contract/topics.ts';
 import type { ControlMessage } from '../broker/broker.ts';
 import type { BrokerControl } from './routes/onboarding.ts';
@@ -20,9 +26,12 @@ export type LiveSource = EventEmitter;
  * The API's link to a broker in another process, as an internal service user: the broker's live summaries come
  * in on LIVE_TOPIC; requests to close a device's connection go out on CONTROL_TOPIC.
  */
-export function brokerLink(url: string, serviceSecret: string, log: Logger): { source: LiveSource; control: BrokerControl; close(): Promise<void> } {
+export function brokerLink(url: string, serviceSecret: string, log: Logger, opts: { clientId?: string } = {}): { source: LiveSource; control: BrokerControl; close(): Promise<void> } {
   const source = new EventEmitter();
-  const client = mqtt.connect(url, { username: 'svc:api', password: serviceSecret, clientId: `svc-api-${process.pid}`, clean: true, reconnectPeriod: 1000 });
+  // The clientId must be unique in the whole cluster (Aedes closes a same-id client on any other node): pids
+  // repeat across machines and containers, so cluster deployments pass one derived from NODE_ID.
+  const clientId = opts.clientId ?? `svc-api-${process.pid}`;
+  const client = mqtt.connect(url, { username: 'svc:api', password: serviceSecret, clientId, clean: true, reconnectPeriod: 1000 });
   const control: BrokerControl = {
     async disconnect(deviceId, reason) {
       const msg: ControlMessage = { cmd: 'disconnect', deviceId, reason };
@@ -41,8 +50,13 @@ export function brokerLink(url: string, serviceSecret: string, log: Logger): { s
   return { source, control, close: () => client.endAsync().then(() => undefined) };
 }
 
-export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger): Server {
-  const io = new Server(server, { serveClient: true, cors: { origin: false } });
+/** socket.io's adapter option: `createAdapter(pub, sub)` of @socket.io/redis-adapter when several API nodes run. */
+export type LiveAdapter = NonNullable<ServerOptions['adapter']>;
+
+export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger, adapter?: LiveAdapter): Server {
+  const io = new Server(server, { serveClient: true, cors: { origin: false }, ...(adapter ? { adapter } : {}) });
+  // Every API node receives every broker's summaries itself (see the header): push to this node's sockets only.
+  const local = io.local;
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
     if (typeof token !== 'string') return next(new Error('send your API token as auth.token'));
@@ -54,14 +68,14 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
     }, (err: Error) => next(err));
   });
   source.on('live', (summary: LiveSummary) => {
-    io.to('all').emit('live', summary);
+    local.to('all').emit('live', summary);
     const byFirm = new Map<string, LiveDevice[]>();
     for (const d of summary.devices) {
       const list = byFirm.get(d.firmId) ?? [];
       list.push(d);
       byFirm.set(d.firmId, list);
     }
-    for (const [firmId, devices] of byFirm) io.to(`firm:${firmId}`).emit('live', { at: summary.at, devices });
+    for (const [firmId, devices] of byFirm) local.to(`firm:${firmId}`).emit('live', { at: summary.at, devices });
   });
   log.debug('socket.io live feed attached');
   return io;

@@ -2,27 +2,35 @@
 // WebSocket on /mqtt is bridged to the broker's TCP port; HTTPS when a certificate is configured.
 import fs from 'node:fs';
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
+import { PgRegistry } from '../common/registry/pg-registry.ts';
+import type { Registry } from '../common/registry/registry.ts';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
 import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret, SERVICE_SECRET_FILE } from '../common/secrets.ts';
 import { influxStore, onShutdown, serviceBoot } from '../common/service.ts';
 import { buildApp } from './app.ts';
-import { brokerLink } from './live.ts';
+import { brokerLink, type LiveAdapter } from './live.ts';
 import { openMonitoringFromEnv } from '../common/monitoring/config.ts';
+import { Redis } from 'ioredis';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Logger } from '../common/log.ts';
 
 const { config, log } = serviceBoot('api');
 const files = dataFiles(config.dataDir);
-const registry = new SqliteRegistry(files.registry);
+const registry: Registry = config.registryUrl ? await PgRegistry.open(config.registryUrl) : new SqliteRegistry(files.registry);
 const spool = new SqliteSpool(files.spool);
 const store = influxStore(config);
 const adminToken = config.adminToken ?? loadOrCreateSecret(config.dataDir, ADMIN_TOKEN_FILE, 'at').value;
 await registry.ensureApiToken(adminToken, 'admin', null, 'admin (ADMIN_TOKEN)');
 const brokerUrl = process.env.MQTT_INTERNAL_URL ?? `mqtt://127.0.0.1:${config.mqttPort}`;
-const link = brokerLink(brokerUrl, loadOrCreateSecret(config.dataDir, SERVICE_SECRET_FILE, 'svc').value, log);
+const link = brokerLink(brokerUrl, loadOrCreateSecret(config.dataDir, SERVICE_SECRET_FILE, 'svc').value, log, { clientId: `svc-api-${config.nodeId}` });
+// Several API nodes (REDIS_URL): socket.io's Redis adapter joins them (api/live.ts says what goes through it).
+const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefined;
 const brokerAddress = new URL(brokerUrl);
 const monitoring = openMonitoringFromEnv({ dataDir: config.dataDir, registry, store, log, connectedWindowDays: config.connectedWindowDays });
 monitoring.start({ live: link.source });
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,
+  ...(liveRedis ? { liveAdapter: liveRedis.adapter } : {}),
   mqttBroker: { host: brokerAddress.hostname, port: Number(brokerAddress.port || 1883) },
   apiRequestsPerMinute: config.apiRequestsPerMinute,
   ...(config.tlsCertFile && config.tlsKeyFile ? { https: { key: fs.readFileSync(config.tlsKeyFile), cert: fs.readFileSync(config.tlsCertFile) } } : {}),
@@ -32,7 +40,21 @@ onShutdown(log, async () => {
   await app.close();
   await monitoring.close();
   await link.close();
+  await liveRedis?.close();
   await store.close();
   await spool.close();
   await registry.close();
 });
+
+function socketIoRedis(url: string, logger: Logger): { adapter: LiveAdapter; close(): Promise<void> } {
+  const pub = new Redis(url);
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis (socket.io adapter) connection problem'));
+  return {
+    adapter: createAdapter(pub, sub) as LiveAdapter,
+    async close() {
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}

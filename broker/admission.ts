@@ -12,9 +12,10 @@ import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord
 import type { DeviceContext, SeenUpdate } from '../common/registry/registry.ts';
 import { shanghaiDay } from '../common/time.ts';
 
+/** What admission needs of the spool: one durable append per group commit. */
 export interface SyncSpool {
-  appendSync(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts?: readonly RejectionCount[]): void;
-  approxRowsSync(): number;
+  /** Appends durably (one transaction); resolves with the rows now waiting, for the cap. */
+  appendBatch(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[]): Promise<number>;
 }
 
 export interface AdmissionDevice {
@@ -104,6 +105,10 @@ export class Admission extends EventEmitter {
   private pending: Pending[] = [];
   private counts = new Map<string, RejectionCount>();
   private scheduled = false;
+  /** One commit at a time: what arrives meanwhile joins the next one (group commit that grows with load). */
+  private committing = false;
+  /** Rows waiting in the spool as of the last commit, plus what this process added since (an upper bound). */
+  private rowsEstimate = 0;
   private readonly latest = new Map<string, LiveDevice>();
   private readonly dirty = new Set<string>();
   private readonly tally = new Map<string, DeviceTally>();
@@ -195,15 +200,18 @@ export class Admission extends EventEmitter {
     this.seqState.delete(deviceId);
   }
 
-  /** Commits whatever is pending now (tests, shutdown). */
-  flushNow(): void {
-    this.commit();
+  /** Commits whatever is pending now and resolves when nothing is pending or committing (tests, shutdown). */
+  async flushNow(): Promise<void> {
+    while (this.pending.length > 0 || this.committing) {
+      this.commit();
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.stats.spoolFull = false;
-    this.commit();
+    await this.flushNow();
   }
 
   private tallyOf(deviceId: string, now: number): DeviceTally {
@@ -296,32 +304,29 @@ export class Admission extends EventEmitter {
     }
   }
 
-  private spoolRows(): number {
-    try {
-      return this.spool.approxRowsSync();
-    } catch {
-      return 0;
-    }
-  }
-
-  /** While full, look for room every 200 ms; commit what waited once the writer freed a tenth of the cap. */
+  /** While full, ask the spool every 200 ms how much is waiting; commit what waited once a tenth is free. */
   private checkSpoolRoom(): void {
-    if (!this.stats.spoolFull) return;
-    const rows = this.spoolRows();
-    if (rows < this.opts.spoolMaxRows * 0.9) {
-      this.stats.spoolFull = false;
-      this.emit('spoolRoom', rows);
-      this.commit();
-    }
+    if (!this.stats.spoolFull || this.committing) return;
+    this.committing = true;
+    this.spool.appendBatch([], [], []).then((rows) => {
+      this.rowsEstimate = rows;
+      this.committing = false;
+      if (rows < this.opts.spoolMaxRows * 0.9) {
+        this.stats.spoolFull = false;
+        this.emit('spoolRoom', rows);
+        this.commit();
+      }
+    }, () => { this.committing = false; });
   }
 
   private commit(): void {
     this.scheduled = false;
-    if (this.stats.spoolFull || this.pending.length === 0) return; // while full, hold the PUBACKs
+    // While full, hold the PUBACKs; while a commit runs, gather the next group.
+    if (this.stats.spoolFull || this.committing || this.pending.length === 0) return;
     let take = this.pending.length;
     if (this.opts.spoolMaxRows > 0) {
       // Commit only what fits under the cap; the rest waits (no PUBACK) until the writer makes room.
-      let room = this.opts.spoolMaxRows - this.spoolRows();
+      let room = this.opts.spoolMaxRows - this.rowsEstimate;
       take = 0;
       for (const item of this.pending) {
         if (item.record && room <= 0) break;
@@ -342,16 +347,22 @@ export class Admission extends EventEmitter {
     this.stats.parked = this.pending.length;
     const counts = [...this.counts.values()];
     this.counts = new Map();
-    let error: Error | null = null;
-    try {
-      this.spool.appendSync(batch.flatMap((b) => (b.record ? [b.record] : [])), batch.flatMap((b) => b.dead), counts);
+    const records = batch.flatMap((b) => (b.record ? [b.record] : []));
+    this.rowsEstimate += records.length;
+    this.committing = true;
+    this.spool.appendBatch(records, batch.flatMap((b) => b.dead), counts).then((rows) => {
+      this.rowsEstimate = rows;
       this.stats.commits++;
-    } catch (err) {
+      return null;
+    }, (err: Error) => {
       this.stats.commitErrors++;
-      error = err as Error;
-      this.emit('commitError', error);
-    }
-    for (const b of batch) b.waiter(error);
+      this.emit('commitError', err);
+      return err;
+    }).then((error) => {
+      this.committing = false;
+      for (const b of batch) b.waiter(error);
+      if (this.pending.length > 0) this.commit();
+    });
   }
 
   private emitLive(): void {

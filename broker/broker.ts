@@ -55,6 +55,12 @@ export interface BrokerOptions {
   /** How long a verified device credential is trusted without asking the registry again. */
   authCacheMs?: number;
   seenFlushMs?: number;
+  /**
+   * Cluster mode (broker/cluster.ts): a shared emitter (mqemitter-redis), a shared persistence
+   * (aedes-persistence-redis), this broker's unique id, and a heartbeat short enough that another node
+   * publishes the wills of a dead node's devices soon. Absent = embedded, in memory, one process.
+   */
+  cluster?: { mq: unknown; persistence: unknown; id: string; heartbeatIntervalMs?: number };
 }
 
 export interface DehongBroker {
@@ -134,6 +140,7 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
   }
 
   const aedes = await Aedes.createBroker({
+    ...(opts.cluster ? { mq: opts.cluster.mq, persistence: opts.cluster.persistence, id: opts.cluster.id, heartbeatInterval: opts.cluster.heartbeatIntervalMs ?? 60_000 } : {}),
     maxClientsIdLength: 64,
     maxTopicLevels: limits.maxTopicLevels,
     preConnect(client, _packet, callback) {
@@ -301,7 +308,7 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
     listenTls: (port, host, key, cert) => listenOn(tls.createServer({ key, cert }, aedes.handle), port, host),
     async close() {
       clearInterval(seenTimer);
-      admission.close();
+      await admission.close();
       const updates = admission.drainSeen();
       if (updates.length > 0) await registry.markSeen(updates);
       for (const s of servers) s.close();

@@ -1,6 +1,7 @@
 // One place that reads the environment. Every variable has a documented default (README "Configuration");
 // a bad value stops start-up with a message that names the variable.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -49,6 +50,14 @@ export interface Config {
   spoolMaxRows: number;
   deadLettersPerMinute: number;
   deadLetterRetentionDays: number;
+  /** Cluster mode (docs/scaling.md): Redis shared by every broker and API node; unset = embedded, one node. */
+  redisUrl: string | undefined;
+  /** This node's name in the cluster (Aedes broker id prefix, service client ids); default hostname-pid. */
+  nodeId: string;
+  /** Broker processes sharing the MQTT port on this node (node:cluster); more than 1 needs REDIS_URL. */
+  brokerProcesses: number;
+  /** Shared PostgreSQL registry (postgres://…); unset = SQLite in DATA_DIR. */
+  registryUrl: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -79,6 +88,19 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function schemeUrl(env: Env, name: string, schemes: readonly string[], example: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a URL: "${raw}" (expected e.g. ${example})`);
+  }
+  if (!schemes.includes(u.protocol)) throw new ConfigError(name, `must start with ${schemes.map((x) => `${x}//`).join(' or ')}, got "${u.protocol}" (e.g. ${example})`);
+  return raw;
+}
+
 function word(env: Env, name: string, def: string, pattern: RegExp, what: string): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
@@ -91,6 +113,10 @@ export function loadConfig(env: Env = process.env): Config {
   if ((env.TLS_CERT_FILE || '') !== '' && (env.TLS_KEY_FILE || '') === '') throw new ConfigError('TLS_KEY_FILE', 'is needed when TLS_CERT_FILE is set');
   if ((env.TLS_KEY_FILE || '') !== '' && (env.TLS_CERT_FILE || '') === '') throw new ConfigError('TLS_CERT_FILE', 'is needed when TLS_KEY_FILE is set');
   if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
+  const redisUrl = schemeUrl(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379');
+  const brokerProcesses = int(env, 'BROKER_PROCESSES', 1, 1, 256);
+  // Without Redis, a message for a device on another process (errors report, control) would never reach it.
+  if (brokerProcesses > 1 && !redisUrl) throw new ConfigError('BROKER_PROCESSES', `${brokerProcesses} processes need REDIS_URL (a shared emitter and session store); set REDIS_URL or use 1`);
   return {
     httpPort: port(env, 'HTTP_PORT', 8080),
     httpHost: word(env, 'HTTP_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
@@ -122,6 +148,10 @@ export function loadConfig(env: Env = process.env): Config {
     spoolMaxRows: int(env, 'SPOOL_MAX_ROWS', 5_000_000, 0, 1_000_000_000),
     deadLettersPerMinute: int(env, 'DEAD_LETTERS_PER_MINUTE', 60, 1, 1_000_000),
     deadLetterRetentionDays: int(env, 'DEAD_LETTER_RETENTION_DAYS', 30, 1, 3650),
+    redisUrl,
+    nodeId: word(env, 'NODE_ID', `${os.hostname()}-${process.pid}`.replace(/[^\w.-]/g, '_').slice(0, 48), /^[\w.-]{1,48}$/, 'expected 1-48 letters, digits, _, . or -'),
+    brokerProcesses,
+    registryUrl: schemeUrl(env, 'REGISTRY_URL', ['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/dehong'),
   };
 }
 

@@ -117,17 +117,17 @@ export function startSubscriber(opts: SubscriberOptions): Subscriber {
   }
 
   /** A message that names no known device: kept as a dead letter (capped per minute), then acknowledged. */
-  function unrouted(topic: string, payload: Buffer, firmId: string, deviceId: string, problem: Problem): void {
+  async function unrouted(topic: string, payload: Buffer, firmId: string, deviceId: string, problem: Problem): Promise<void> {
     stats.unrouted++;
     const now = Date.now();
     const minute = Math.floor(now / 60_000);
     if (minute !== unroutedMinute) { unroutedMinute = minute; unroutedKept = 0; }
     const count = { day: shanghaiDay(now), firmId, deviceId, rule: problem.rule, count: 1 };
     if (unroutedKept++ >= unroutedPerMinute) {
-      opts.spool.appendSync([], [], [count]);
+      await opts.spool.appendBatch([], [], [count]);
       return;
     }
-    opts.spool.appendSync([], [{ receivedAt: now, firmId, deviceId, topic, field: problem.field, rule: problem.rule, reason: problem.message, payload: truncatePayload(payload) }], [count]);
+    await opts.spool.appendBatch([], [{ receivedAt: now, firmId, deviceId, topic, field: problem.field, rule: problem.rule, reason: problem.message, payload: truncatePayload(payload) }], [count]);
   }
 
   async function handle(packet: IPublishPacket): Promise<void> {
@@ -135,12 +135,12 @@ export function startSubscriber(opts: SubscriberOptions): Subscriber {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const parsed = parseTopic(topic);
     if (!parsed) {
-      unrouted(topic, payload, '', '', { field: '(topic)', rule: 'topic', message: `"${topic}" is not a contract topic: publish on dh/v1/{firmId}/{deviceId}/{telemetry|state|status}` });
+      await unrouted(topic, payload, '', '', { field: '(topic)', rule: 'topic', message: `"${topic}" is not a contract topic: publish on dh/v1/{firmId}/{deviceId}/{telemetry|state|status}` });
       return;
     }
     const device = await lookup(parsed.deviceId);
     if (!device) {
-      unrouted(topic, payload, parsed.firmId, parsed.deviceId, { field: '(topic)', rule: 'unknown-device', message: `device "${parsed.deviceId}" is not registered on the platform: provision it before it publishes` });
+      await unrouted(topic, payload, parsed.firmId, parsed.deviceId, { field: '(topic)', rule: 'unknown-device', message: `device "${parsed.deviceId}" is not registered on the platform: provision it before it publishes` });
       return;
     }
     const { ctx } = device;
@@ -225,7 +225,7 @@ export function startSubscriber(opts: SubscriberOptions): Subscriber {
       closing = true;
       clearInterval(seenTimer);
       // Stop taking messages first; what is pending is committed and acked before the connections close.
-      admission.flushNow();
+      await admission.flushNow();
       await Promise.all(clients.map((c) => c.endAsync()));
       admission.close();
       const updates = admission.drainSeen();

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what `npm start` / `npm test` need and is missing: npm packages, and Debian's influxdb (unless
-# INFLUX_URL points at an existing server) and, for tests, mosquitto-clients and chromium.
+# INFLUX_URL points at an existing server) and, for tests, the real peers they run: mosquitto and its clients,
+# PostgreSQL, Redis, docker-compose (to validate the compose file), openssl, Chromium and CJK fonts.
 set -e
 mode="${1:-start}"
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ if [ "$mode" = test ]; then
   command -v openssl >/dev/null 2>&1 || pkgs="$pkgs openssl"
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || pkgs="$pkgs mosquitto"
   [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$pkgs postgresql"
+  command -v redis-server >/dev/null 2>&1 || pkgs="$pkgs redis-server"
+  [ -x /usr/bin/chromium ] || pkgs="$pkgs chromium"
+  [ -d /usr/share/fonts/opentype/noto ] || pkgs="$pkgs fonts-noto-cjk"
 fi
 if [ -n "$pkgs" ]; then
   echo "Installing Debian packages:$pkgs"

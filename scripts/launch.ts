@@ -21,10 +21,12 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   /** Where each service's output goes: a directory (one log file each) or 'inherit' with a name prefix. */
   logDir?: string;
+  /** Extra Node.js flags (e.g. --cpu-prof for the benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 export function startService(name: ServiceName, opts: LaunchOptions): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVICES[name]], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', SERVICES[name]], {
     cwd: ROOT,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

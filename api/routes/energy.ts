@@ -142,7 +142,8 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
     },
   }, async (req) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
-    const { from, to } = range(req.query.from, req.query.to, localDayStart(Date.now()) < Date.now() ? Date.now() - localDayStart(Date.now()) : DAY, 400 * DAY);
+    const now = Date.now();
+    const { from, to } = range(req.query.from, req.query.to, Math.max(MINUTE, now - localDayStart(now)), 400 * DAY, now);
     if (req.query.source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRoles(req.principal, 'admin', 'bureau');
     return m.energy.summary(scope, from, to, (req.query.basis ?? 'calorific') as BasisId, req.query.source ?? 'auto', req.query.by);
   });

@@ -180,9 +180,11 @@ async function main(): Promise<void> {
   const env = { ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxd.url, INFLUX_DB: 'bench', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONNECTS_PER_MINUTE: '100000', MAX_INFLIGHT: '100000' };
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir);
-  const broker: ServiceProcess = startService('broker', { env, logDir });
+  // BENCH_PROFILE=dir: V8 CPU profiles of the broker and the writer, to see where the time goes.
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PROFILE)] : [];
+  const broker: ServiceProcess = startService('broker', { env, logDir, nodeArgs: prof });
   await waitForPort(mqttPort, broker);
-  const ingest: ServiceProcess = startService('ingest', { env, logDir });
+  const ingest: ServiceProcess = startService('ingest', { env, logDir, nodeArgs: prof });
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const spool = new SqliteSpool(path.join(dataDir, 'spool.db'));
   const store = new InfluxStore({ url: influxd.url, db: 'bench' });

@@ -6,9 +6,10 @@
 // The outer query sums those increments per group (firm, device, …) and optional time bucket, so only
 // aggregates leave InfluxDB.
 //
-// Counter resets (a device restarted and its register began again from zero) show up as a negative difference,
-// which non_negative_difference drops. Those steps are found with a second query that returns only negative
-// differences (rare); for each, the step's last and highest readings are fetched: the new reading counts "from
+// One scan usually suffices: the sum and the lowest of the step differences per group; where nothing fell the
+// sum is the consumption. Counter resets (a device restarted and its register began again from zero) show up
+// as a negative difference; only the groups where one occurred (rare) are recomputed precisely: the
+// non-negative differences, plus a query that returns only the negative ones; for each, the step's last and highest readings are fetched: the new reading counts "from
 // zero", and what the register gained before the reset in that step (highest − previous last) is added. A drop
 // smaller than the new reading is not a reset but meter jitter (e.g. 1000.0001 → 1000.0000) and counts as zero.
 //
@@ -86,6 +87,12 @@ function outerBuckets(q: CounterQuery): string {
   return `time(${durationLiteral(interval)}${offset ? `, ${durationLiteral(offset)}` : ''})`;
 }
 
+/** The usual single scan: sum, count and lowest of the step differences per group and bucket. */
+export function differenceStatement(q: CounterQuery): string {
+  const groups = [outerBuckets(q), ...q.groupBy.map(ident)];
+  return `SELECT sum("d") AS "dif_v", count("d") AS "dif_n", min("d") AS "dif_min" FROM (${inner(q, 'difference')}) WHERE ${timeRange(q.from - q.lookbackMs, q.to)} GROUP BY ${groups.join(', ')} fill(none)`;
+}
+
 export function incrementStatement(q: CounterQuery): string {
   const groups = [outerBuckets(q), ...q.groupBy.map(ident)];
   return `SELECT sum("d") AS "inc_v", count("d") AS "inc_n" FROM (${inner(q, 'non_negative_difference')}) WHERE ${timeRange(q.from - q.lookbackMs, q.to)} GROUP BY ${groups.join(', ')} fill(none)`;
@@ -109,13 +116,57 @@ function bucketOf(t: number, q: CounterQuery): number {
 const RESET_BATCH = 100;
 /** A query touching more resets than this is probably a device in a reset loop; the rest count as zero. */
 const MAX_RESETS = 5000;
+/** More groups with a fall than this: one precise pass over everything instead of one per group. */
+const MAX_REDO = 20;
 
-/** Increments of a counter per group (and bucket), with resets counted from zero. */
+type Key = (measurement: string, tags: Record<string, string>, time: number) => string;
+const keyFor = (q: CounterQuery): Key => (measurement, tags, time) => `${measurement}\u0000${q.groupBy.map((t) => tags[t] ?? '').join('\u0000')}\u0000${time}`;
+
+/**
+ * Increments of a counter per group (and bucket), with resets counted from zero.
+ *
+ * One scan gives, per group and bucket, the sum and the lowest of the step differences. Where nothing fell
+ * (the common case) the sum is the consumption. A group and bucket where a register fell (a reset, or jitter)
+ * is recomputed precisely: non-negative differences plus the reset handling below.
+ */
 export async function counterDeltas(store: TelemetryStore, q: CounterQuery): Promise<CounterRow[]> {
+  if (q.measurements.length === 0 || q.to <= q.from) return [];
+  const key = keyFor(q);
+  const rows = new Map<string, CounterRow>();
+  const redo: Array<{ measurement: string; tags: Record<string, string>; time: number }> = [];
+  for (const s of await store.query(differenceStatement(q))) {
+    const iv = s.columns.indexOf('dif_v');
+    const inn = s.columns.indexOf('dif_n');
+    const imin = s.columns.indexOf('dif_min');
+    const tags = Object.fromEntries(q.groupBy.map((t) => [t, s.tags[t] ?? '']));
+    for (const row of s.values) {
+      const time = num(row[0]);
+      if (time < q.from) continue; // an increment of the lookback, not of the range
+      const t = q.intervalMs ? time : q.from;
+      if (num(row[imin]) < 0) redo.push({ measurement: s.name, tags, time: t });
+      else rows.set(key(s.name, tags, t), { measurement: s.name, tags, time: t, value: num(row[iv]), steps: num(row[inn]), resets: 0 });
+    }
+  }
+  if (redo.length > MAX_REDO) {
+    for (const r of await preciseDeltas(store, q)) if (redo.some((x) => key(x.measurement, x.tags, x.time) === key(r.measurement, r.tags, r.time))) rows.set(key(r.measurement, r.tags, r.time), r);
+  } else {
+    for (const g of redo) {
+      const span = q.intervalMs ?? q.to - q.from;
+      const where = and(q.where, ...q.groupBy.map((t) => `${ident(t)} = ${literal(g.tags[t] ?? '')}`));
+      for (const r of await preciseDeltas(store, { ...q, measurements: [g.measurement], where, from: g.time, to: g.time + span, intervalMs: undefined, offsetMs: undefined })) {
+        rows.set(key(g.measurement, g.tags, g.time), { ...r, time: g.time });
+      }
+    }
+  }
+  return [...rows.values()].sort((a, b) => a.time - b.time);
+}
+
+/** Non-negative differences, plus each reset's new reading counted from zero (two scans). */
+export async function preciseDeltas(store: TelemetryStore, q: CounterQuery): Promise<CounterRow[]> {
   if (q.measurements.length === 0 || q.to <= q.from) return [];
   const series = await store.query(`${incrementStatement(q)}; ${resetStatement(q)}`);
   const rows = new Map<string, CounterRow>();
-  const keyOf = (measurement: string, tags: Record<string, string>, time: number) => `${measurement}\u0000${q.groupBy.map((t) => tags[t] ?? '').join('\u0000')}\u0000${time}`;
+  const keyOf = keyFor(q);
   const drops: Array<{ measurement: string; tags: Record<string, string>; time: number; drop: number }> = [];
   for (const s of series) {
     const iv = s.columns.indexOf('inc_v');
@@ -123,7 +174,7 @@ export async function counterDeltas(store: TelemetryStore, q: CounterQuery): Pro
     const id = s.columns.indexOf('drop_d');
     for (const row of s.values) {
       const time = num(row[0]);
-      if (time < q.from) continue; // an increment of the lookback, not of the range
+      if (time < q.from) continue;
       if (iv >= 0) {
         const tags = Object.fromEntries(q.groupBy.map((t) => [t, s.tags[t] ?? '']));
         const r: CounterRow = { measurement: s.name, tags, time: q.intervalMs ? time : q.from, value: num(row[iv]), steps: num(row[inn]), resets: 0 };
@@ -154,12 +205,12 @@ export async function counterDeltas(store: TelemetryStore, q: CounterQuery): Pro
       const beforeReset = Math.max(0, (highest.get(j) ?? 0) - previousLast);
       const tags = Object.fromEntries(q.groupBy.map((t) => [t, d.tags[t] ?? '']));
       const time = bucketOf(d.time, q);
-      const key = keyOf(d.measurement, tags, time);
-      const r = rows.get(key) ?? { measurement: d.measurement, tags, time, value: 0, steps: 0, resets: 0 };
+      const k = keyOf(d.measurement, tags, time);
+      const r = rows.get(k) ?? { measurement: d.measurement, tags, time, value: 0, steps: 0, resets: 0 };
       r.value += newValue + beforeReset;
       r.steps += 1;
       r.resets += 1;
-      rows.set(key, r);
+      rows.set(k, r);
     });
   }
   return [...rows.values()].sort((a, b) => a.time - b.time);

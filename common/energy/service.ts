@@ -370,7 +370,8 @@ export class EnergyService {
       const n = s.columns.indexOf(`n_${carrier}`);
       for (const row of s.values) {
         rows.push({ firm: s.tags.firm ?? '', device: '', quantity: carrier, source: s.name, value: num(row[i]), resets: 0 });
-        devices += num(row[n]);
+        // Every live device reports power; only meters are counted again for the other carriers.
+        if (carrier === 'electricity' || s.name === measurementOfType(METER_TYPE[carrier])) devices += num(row[n]);
       }
     }
     const acc = emptyFigures();

@@ -59,6 +59,7 @@ export class Monitoring {
   readonly rooms: LiveRoomAggregator;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
+  private readonly roomListeners = new Set<(updates: RoomAggregate[]) => void>();
 
   constructor(readonly opts: MonitoringOptions) {
     this.db = openMonitoringDb(opts.file);
@@ -93,7 +94,10 @@ export class Monitoring {
         try {
           this.alarms.onLive(summary);
           const updates = this.rooms.update(summary);
-          if (updates.length > 0) opts.onRooms?.(updates);
+          if (updates.length > 0) {
+            opts.onRooms?.(updates);
+            for (const fn of this.roomListeners) fn(updates);
+          }
         } catch (err) {
           log?.warn({ err: (err as Error).message }, 'alarm evaluation failed on a live summary');
         }
@@ -112,6 +116,15 @@ export class Monitoring {
     this.timers.push(offline, snap);
   }
 
+  /**
+   * Per-room live aggregates (at most one per room per second) as they are computed from the live summaries
+   * (after start({ live })). For socket.io: `subscribeRooms((us) => { for (const u of us) io.to(u.room).emit('aggregate', u); })`.
+   */
+  subscribeRooms(fn: (updates: RoomAggregate[]) => void): () => void {
+    this.roomListeners.add(fn);
+    return () => { this.roomListeners.delete(fn); };
+  }
+
   /** Alarm events go to the rooms api/live.ts joins clients to: 'all' and 'firm:<id>'. */
   attachSocketServer(io: RoomEmitter): void {
     this.alarms.setEmitter((rooms: string[], ev: AlarmEvent) => { io.to(rooms).emit('alarm', ev); });
@@ -121,6 +134,7 @@ export class Monitoring {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.unsubscribe?.();
+    this.roomListeners.clear();
     this.alarms.setEmitter(undefined);
     await this.rollups.stop();
     this.db.close();

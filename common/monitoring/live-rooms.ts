@@ -4,7 +4,7 @@
 // when one of its devices changed. Power and flows follow the same meters-first rule as the REST figures.
 import { METER_TYPE, RATE_METRIC } from '../energy/carriers.ts';
 import { CARRIERS, type Carrier } from '../energy/factors.ts';
-import type { ApiPrincipal } from '../registry/registry.ts';
+import type { ApiPrincipal, Registry } from '../registry/registry.ts';
 import { parseRoom } from './scope.ts';
 import { TIME_KEYS, type TimeKey } from './states.ts';
 
@@ -132,4 +132,12 @@ export function mayJoinRoom(p: ApiPrincipal, room: string, deviceFirm: (deviceId
   if (scope.kind === 'firm') return scope.id === p.firmId;
   if (scope.kind === 'device') return deviceFirm(scope.id) === p.firmId;
   return false;
+}
+
+/** mayJoinRoom with the device's firm looked up in the registry (for a socket.io 'subscribe' handler). */
+export async function authorizeRoom(p: ApiPrincipal, room: string, registry: Pick<Registry, 'getDevice'>): Promise<boolean> {
+  const scope = parseRoom(room);
+  if (!scope) return false;
+  const firmId = scope.kind === 'device' && p.role === 'engineer' ? (await registry.getDevice(scope.id))?.firmId : undefined;
+  return mayJoinRoom(p, room, () => firmId);
 }

@@ -57,6 +57,12 @@ export class SqliteSpool implements Spool {
     this.appendTx(records, deadLetters, counts);
   }
 
+  /** Admission's group commit (in this thread; see broker/spool-worker.ts for the same off the event loop). */
+  async appendBatch(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[]): Promise<number> {
+    if (records.length > 0 || deadLetters.length > 0 || counts.length > 0) this.appendTx(records, deadLetters, counts);
+    return this.approxRowsSync();
+  }
+
   approxRowsSync(): number {
     return this.stmt.approx.get()?.n ?? 0;
   }

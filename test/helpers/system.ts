@@ -95,7 +95,7 @@ export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: str
   const sys: TestSystem = {
     dir, influxd, registry, spool, store, broker, writer, app, mqttPort, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, apiUrl, adminToken, serviceSecret, mqttsPort, tlsFiles,
     async drained(timeoutMs = 20_000) {
-      broker.admission.flushNow();
+      await broker.admission.flushNow();
       await waitFor(async () => (await spool.stats()).rows === 0, timeoutMs, 'the spool to drain');
     },
     async countPoints(measurement, deviceId, field = 'seq') {

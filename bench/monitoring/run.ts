@@ -1,0 +1,299 @@
+// Benchmark of the monitoring overview endpoints: seeds a private influxd with firms, devices and minute data,
+// builds the 15-minute rollups, then measures the latency (p50/p95/max) of each overview endpoint over HTTP and
+// the cost of the per-second live work (alarm evaluation, room aggregates). Writes docs/benchmarks-monitoring.md.
+//
+//   node --import tsx bench/monitoring/run.ts
+//
+// Knobs (environment): BENCH_FIRMS (300), BENCH_DEVICES_PER_FIRM (100), BENCH_METER_DAYS (30: days of 1-minute
+// data of every firm's main meters), BENCH_MACHINE_DAYS (1: days of 1-minute data of every machine),
+// BENCH_REQUESTS (20 per endpoint), BENCH_OUT (docs/benchmarks-monitoring.md), BENCH_KEEP=1 keeps the data dir.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { buildApp } from '../../api/app.ts';
+import { deviceType } from '../../common/contract/catalogue.ts';
+import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
+import { makeUscc } from '../../common/ids.ts';
+import { startPrivateInfluxd } from '../../common/influxd.ts';
+import { createLogger } from '../../common/log.ts';
+import { Monitoring } from '../../common/monitoring/index.ts';
+import type { LiveDeviceSample } from '../../common/monitoring/alarms.ts';
+import { DAY, MINUTE, localDate, localDayStart } from '../../common/monitoring/time.ts';
+import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
+import type { NewFirm } from '../../common/registry/registry.ts';
+import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
+import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
+import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const env = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
+const FIRMS = env('BENCH_FIRMS', 300);
+const PER_FIRM = env('BENCH_DEVICES_PER_FIRM', 100);
+const METER_DAYS = env('BENCH_METER_DAYS', 30);
+const MACHINE_DAYS = env('BENCH_MACHINE_DAYS', 1);
+const REQUESTS = env('BENCH_REQUESTS', 20);
+const OUT = path.resolve(ROOT, process.env.BENCH_OUT ?? 'docs/benchmarks-monitoring.md');
+const ADMIN = 'at_bench_admin_token_0123456789';
+
+const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-bench-monitoring-'));
+const started = Date.now();
+log(`data in ${dir}`);
+const influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
+const store = new InfluxStore({ url: influxd.url, db: 'bench', timeoutMs: 600_000 });
+await store.ensureDatabase();
+const registry = new SqliteRegistry(path.join(dir, 'registry.db'));
+const spool = new SqliteSpool(path.join(dir, 'spool.db'));
+await registry.ensureApiToken(ADMIN, 'admin', null, 'bench admin');
+
+// ---- firms and devices ----------------------------------------------------------------------------------------
+const firms: NewFirm[] = [];
+for (let i = 0; i < FIRMS; i++) {
+  const park = PARKS[i % PARKS.length]!;
+  const segment = SEGMENTS[i % SEGMENTS.length]!;
+  firms.push({
+    id: makeUscc(park.county, 7_000_000 + i), name: `基准企业 ${i + 1}`, county: park.county, park: park.id, segment: segment.id,
+    aboveScale: i % 2 === 0, employees: 50 + (i % 17) * 40, landMu: 5 + (i % 23) * 4, smartFactoryTier: i % 40 === 0 ? 'basic' : 'none', demo: true,
+  });
+}
+for (const f of firms) await registry.createFirm(f);
+
+function machineType(segment: string): string {
+  if (segment === 'spinning' || segment === 'chemical-fibre') return 'spinning_frame';
+  if (segment === 'dyeing') return 'dyeing_machine';
+  return 'loom';
+}
+interface BenchDevice { id: string; firm: NewFirm; type: string; tags: string; measurement: string }
+const devices: BenchDevice[] = [];
+for (const [i, f] of firms.entries()) {
+  for (let k = 0; k < PER_FIRM; k++) {
+    const type = k === 0 ? 'electricity_meter' : k === 1 && i % 3 === 0 ? 'gas_meter' : machineType(f.segment);
+    const id = `b${i}-${k}`;
+    devices.push({ id, firm: f, type, measurement: deviceType(type)?.measurement ?? type, tags: tagSet({ firmId: f.id, deviceId: id, type, county: f.county, park: f.park, segment: f.segment }) });
+  }
+}
+// createDevice hashes a token with scrypt (tens of ms each): for 30,000 devices the bench writes the rows
+// directly, with a placeholder hash no token can match, and falls back to the API if the schema differs.
+let direct = false;
+try {
+  const db = new Database(path.join(dir, 'registry.db'));
+  const insert = db.prepare('INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  db.transaction(() => { for (const d of devices) insert.run(d.id, d.firm.id, d.type, d.id, 'bench', 'bench$no-token', Date.now()); })();
+  db.close();
+  direct = true;
+} catch (err) {
+  log(`direct device insert failed (${(err as Error).message}); using registry.createDevice`);
+  for (const d of devices) await registry.createDevice({ firmId: d.firm.id, type: d.type, name: d.id, id: d.id });
+}
+log(`${firms.length} firms, ${devices.length} devices registered${direct ? ' (rows written directly)' : ''}`);
+
+// ---- telemetry ------------------------------------------------------------------------------------------------
+const now = Date.now();
+const end = Math.floor(now / MINUTE) * MINUTE;
+let points = 0;
+let stateEvents = 0;
+const pending: Array<Promise<void>> = [];
+let batch: string[] = [];
+async function push(line: string): Promise<void> {
+  batch.push(line);
+  if (batch.length < 10_000) return;
+  const lines = batch;
+  batch = [];
+  points += lines.length;
+  pending.push(store.write(lines));
+  if (pending.length >= 3) await pending.shift();
+}
+async function flush(): Promise<void> {
+  if (batch.length > 0) { points += batch.length; pending.push(store.write(batch)); batch = []; }
+  await Promise.all(pending.splice(0));
+}
+
+const writeStart = Date.now();
+// Main meters: METER_DAYS of 1-minute data (power and register).
+const meters = devices.filter((d) => d.type === 'electricity_meter' || d.type === 'gas_meter');
+const meterFrom = end - METER_DAYS * DAY;
+for (let t = meterFrom; t <= end; t += MINUTE) {
+  const hourOfDay = ((t + 8 * 3_600_000) % DAY) / 3_600_000;
+  const load = hourOfDay >= 7 && hourOfDay < 23 ? 1 : 0.4;
+  for (const d of meters) {
+    const i = Number(d.id.slice(1, d.id.indexOf('-')));
+    const minutes = (t - meterFrom) / MINUTE;
+    if (d.type === 'electricity_meter') {
+      const kw = (200 + (i % 50) * 20) * load;
+      await push(telemetryLine(d.measurement, d.tags, t, minutes, { power_kw: kw, energy_kwh_total: Math.round(minutes * (200 + (i % 50) * 20) * 0.8 / 60 * 1000) / 1000 }));
+    } else {
+      await push(telemetryLine(d.measurement, d.tags, t, minutes, { flow_m3_h: 30 * load, gas_m3_total: Math.round(minutes * 0.4 * 1000) / 1000 }));
+    }
+  }
+}
+await flush();
+const meterPoints = points;
+log(`meters: ${meterPoints.toLocaleString('en')} points (${meters.length} meters × ${METER_DAYS} days × 1/min) in ${((Date.now() - writeStart) / 1000).toFixed(0)} s`);
+
+// Machines: MACHINE_DAYS of 1-minute data, and a state change every two hours.
+const machines = devices.filter((d) => !(d.type === 'electricity_meter' || d.type === 'gas_meter'));
+const machineFrom = end - MACHINE_DAYS * DAY;
+const machineStart = Date.now();
+for (let t = machineFrom; t <= end; t += MINUTE) {
+  const minutes = (t - machineFrom) / MINUTE;
+  for (const [j, d] of machines.entries()) {
+    const running = (minutes + j) % 120 < 100;
+    if ((minutes + j) % 120 === 0) { await push(stateLine(d.tags, t, 'running', undefined)); stateEvents++; }
+    if ((minutes + j) % 120 === 100) { await push(stateLine(d.tags, t, j % 5 === 0 ? 'fault' : 'idle', j % 5 === 0 ? 'warp stop' : undefined)); stateEvents++; }
+    const kwh = Math.round(minutes * 3.5 / 60 * 1000) / 1000;
+    if (d.type === 'loom') await push(telemetryLine(d.measurement, d.tags, t, minutes, { speed_rpm: running ? 620 : 0, power_kw: running ? 4 : 0.3, energy_kwh_total: kwh, fabric_m_total: Math.round(minutes * 0.28 * 1000) / 1000 }));
+    else if (d.type === 'spinning_frame') await push(telemetryLine(d.measurement, d.tags, t, minutes, { spindle_speed_rpm: running ? 17_500 : 0, power_kw: running ? 60 : 2, energy_kwh_total: minutes, yarn_kg_total: Math.round(minutes * 0.38 * 1000) / 1000 }));
+    else await push(telemetryLine(d.measurement, d.tags, t, minutes, { bath_temp_c: 80 + (minutes % 60) / 2, power_kw: 40, energy_kwh_total: Math.round(minutes * 0.66 * 1000) / 1000, steam_kg_total: minutes * 8, water_m3_total: Math.round(minutes * 0.05 * 1000) / 1000 }));
+  }
+}
+await flush();
+const machinePoints = points - meterPoints;
+const writeSeconds = (Date.now() - writeStart) / 1000;
+log(`machines: ${machinePoints.toLocaleString('en')} points incl. ${stateEvents.toLocaleString('en')} state events (${machines.length} machines × ${MACHINE_DAYS} day(s) × 1/min) in ${((Date.now() - machineStart) / 1000).toFixed(0)} s`);
+
+// Connectivity in the registry (what the broker records): most above-scale firms connected.
+await registry.markSeen(devices.filter((d) => Number(d.id.slice(1, d.id.indexOf('-'))) % 5 !== 4).map((d) => ({ deviceId: d.id, seenAt: now, telemetryAt: now - MINUTE })));
+
+// ---- rollups --------------------------------------------------------------------------------------------------
+const monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30 });
+const rollStart = Date.now();
+const rolled = await monitoring.rollups.rebuild(meterFrom, now, 60 * MINUTE);
+const rollupSeconds = (Date.now() - rollStart) / 1000;
+log(`rollups for ${METER_DAYS} days: ${rolled.points.toLocaleString('en')} points in ${rollupSeconds.toFixed(0)} s`);
+const tickTimes: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t = Date.now();
+  await monitoring.rollups.rebuild(now - 30 * MINUTE, now, 60 * MINUTE);
+  tickTimes.push(Date.now() - t);
+}
+log(`rollup tick (last 30 min, lookback 1 h): ${tickTimes.join(', ')} ms`);
+const year = new Date(now + 8 * 3_600_000).getUTCFullYear();
+for (const [i, f] of firms.entries()) if (i % 4 !== 3) monitoring.planStore.setFigures(f.id, year, 5e7 + i * 1e6, 2e6 + i * 5e4, { name: 'bench', tokenId: '' });
+
+// ---- endpoints ------------------------------------------------------------------------------------------------
+const app = await buildApp({ registry, spool, store, log: createLogger('bench', 'silent'), connectedWindowDays: 30, monitoring, apiRequestsPerMinute: 10_000_000 });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const addr = app.server.address();
+const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/api/v1`;
+const firm0 = firms[0]!;
+const yesterday = localDate(localDayStart(now) - DAY);
+const monthAgo = now - 30 * DAY;
+const endpoints: Array<[string, string]> = [
+  ['overview, prefecture', '/monitoring/overview'],
+  ['overview, county', `/monitoring/overview?scope=county&id=${COUNTIES[0]!.code}`],
+  ['live power, prefecture', '/energy/live'],
+  ['energy today, prefecture by county (rollups)', '/energy/summary?by=county'],
+  ['energy 30 days, prefecture by firm (rollups)', `/energy/summary?from=${monthAgo}&by=firm`],
+  ['energy series 30 days × 1 d, prefecture', `/energy/series?from=${monthAgo}&interval=1d`],
+  ['energy series 24 h × 15 min, prefecture', `/energy/series?from=${now - DAY}&interval=15m`],
+  ['intensity 30 days, prefecture (per firm)', `/energy/intensity?from=${monthAgo}`],
+  ['completeness overview, yesterday', `/energy/quality/overview?date=${yesterday}`],
+  ['energy today, one firm (raw, 100 devices)', `/energy/summary?scope=firm&id=${firm0.id}&from=${localDayStart(now)}&source=raw`],
+  ['data quality, one firm, this month', `/energy/quality?firmId=${firm0.id}`],
+  ['OEE by shift, one firm, 24 h', `/monitoring/oee?firmId=${firm0.id}&from=${now - DAY}`],
+  ['rollups CSV, one firm, 30 days', `/energy/rollups.csv?scope=firm&id=${firm0.id}&from=${monthAgo}`],
+  ['alarms (open)', '/alarms'],
+  ['plan targets', '/plan/targets'],
+  ['connected share', '/plan/connected-share'],
+  ['per mu ranking', '/plan/per-mu'],
+];
+interface Result { name: string; path: string; p50: number; p95: number; max: number; bytes: number; status: number }
+const results: Result[] = [];
+for (const [name, p] of endpoints) {
+  const times: number[] = [];
+  let bytes = 0;
+  let status = 0;
+  for (let i = 0; i < REQUESTS + 2; i++) {
+    const t = performance.now();
+    const res = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const body = await res.arrayBuffer();
+    const ms = performance.now() - t;
+    status = res.status;
+    if (status !== 200) throw new Error(`${p}: ${status} ${Buffer.from(body).toString('utf8').slice(0, 300)}`);
+    bytes = body.byteLength;
+    if (i >= 2) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  const pct = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)] ?? 0;
+  results.push({ name, path: p, p50: pct(0.5), p95: pct(0.95), max: times[times.length - 1] ?? 0, bytes, status });
+  log(`${name}: p50 ${pct(0.5).toFixed(0)} ms, p95 ${pct(0.95).toFixed(0)} ms (${(bytes / 1024).toFixed(0)} KiB)`);
+}
+
+// ---- the per-second live work ---------------------------------------------------------------------------------
+const sample = (at: number): { at: number; devices: Array<LiveDeviceSample & { county: string; park: string; segment: string }> } => ({
+  at, devices: devices.map((d) => ({ deviceId: d.id, firmId: d.firm.id, county: d.firm.county, park: d.firm.park, segment: d.firm.segment, type: d.type, ts: at - 500, metrics: { power_kw: 4, bath_temp_c: 90, energy_kwh_total: at / 1e6 }, state: 'running' })),
+});
+const liveTimes: number[] = [];
+const roomTimes: number[] = [];
+let roomUpdates = 0;
+for (let i = 0; i < 10; i++) {
+  const s = sample(now + i * 1000);
+  let t = performance.now();
+  monitoring.alarms.onLive(s);
+  liveTimes.push(performance.now() - t);
+  t = performance.now();
+  roomUpdates = monitoring.rooms.update(s).length;
+  roomTimes.push(performance.now() - t);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+log(`live summary of ${devices.length} devices: alarm evaluation ${median(liveTimes).toFixed(1)} ms, room aggregates ${median(roomTimes).toFixed(1)} ms (${roomUpdates} rooms)`);
+
+// ---- report ---------------------------------------------------------------------------------------------------
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const influxSize = (() => {
+  let total = 0;
+  const walk = (p: string) => { for (const e of fs.readdirSync(p, { withFileTypes: true })) { const f = path.join(p, e.name); if (e.isDirectory()) walk(f); else total += fs.statSync(f).size; } };
+  walk(path.join(dir, 'influxdb'));
+  return total;
+})();
+const md = `# Benchmark: monitoring overview endpoints
+
+- Date: ${new Date().toISOString()}
+- Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}; Node ${process.version}; InfluxDB 1.6.7 (Debian package, private influxd)
+- Command: \`node --import tsx bench/monitoring/run.ts\`${process.env.BENCH_FIRMS || process.env.BENCH_MACHINE_DAYS || process.env.BENCH_METER_DAYS || process.env.BENCH_DEVICES_PER_FIRM ? ` (with ${['BENCH_FIRMS', 'BENCH_DEVICES_PER_FIRM', 'BENCH_METER_DAYS', 'BENCH_MACHINE_DAYS', 'BENCH_REQUESTS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`).join(' ')})` : ''}
+- The machine was shared with other work while this ran; treat the figures as indicative.
+
+## What was seeded
+
+The issue asks for 300 firms, 30,000 devices and 30 days of 1-minute data. 30,000 devices × 30 days × 1/min is
+1.3 billion points, about two hours of writing at this machine's measured InfluxDB ceiling (PITFALLS.md) and more
+disk than a 2-core test box should spend, so the bench seeds less telemetry, exactly:
+
+| what | amount |
+|---|---|
+| firms | ${firms.length} (${firms.filter((f) => f.aboveScale).length} above-scale), all counties, parks and segments |
+| devices registered | ${devices.length.toLocaleString('en')} (${PER_FIRM} per firm: 1 electricity meter, a gas meter in every third firm, the rest looms, spinning frames or dyeing machines by segment) |
+| main meters, 1-minute data | ${meters.length} meters × ${METER_DAYS} days = ${meterPoints.toLocaleString('en')} points |
+| machines, 1-minute data | ${machines.length.toLocaleString('en')} machines × ${MACHINE_DAYS} day(s) = ${(machinePoints - stateEvents).toLocaleString('en')} points, plus ${stateEvents.toLocaleString('en')} state changes |
+| total | ${points.toLocaleString('en')} points written in ${writeSeconds.toFixed(0)} s; InfluxDB data on disk ${(influxSize / 2 ** 20).toFixed(0)} MiB |
+| 15-minute rollups | ${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s |
+| rollup tick | recomputing the last 30 minutes (1 h lookback) over all ${devices.length.toLocaleString('en')} devices: ${tickTimes.map((t) => `${t} ms`).join(', ')} |
+
+## Latency per endpoint (HTTP on loopback, admin token, ${REQUESTS} requests each after 2 warm-ups, one at a time)
+
+| endpoint | path | p50 ms | p95 ms | max ms | response |
+|---|---|---:|---:|---:|---:|
+${results.map((r) => `| ${r.name} | \`${r.path.replace(/\d{13}/g, '<ms>').replace(/[0-9A-HJ-NP-RTUWXY]{18}/g, '<firm>')}\` | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.max.toFixed(0)} | ${(r.bytes / 1024).toFixed(0)} KiB |`).join('\n')}
+
+## Per-second live work in the API process
+
+One live summary with all ${devices.length.toLocaleString('en')} devices (the worst case: every device sent something in the second):
+
+- alarm evaluation (${monitoring.alarmStore.rules().filter((r) => r.enabled).length} default rules): median ${median(liveTimes).toFixed(1)} ms
+- room aggregates (${roomUpdates} rooms due): median ${median(roomTimes).toFixed(1)} ms
+
+Total run time ${((Date.now() - started) / 1000).toFixed(0)} s.
+`;
+fs.mkdirSync(path.dirname(OUT), { recursive: true });
+fs.writeFileSync(OUT, md);
+log(`wrote ${OUT}`);
+
+await app.close();
+await monitoring.close();
+await registry.close();
+await spool.close();
+await store.close();
+await influxd.stop();
+if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,73 @@
+// The spool's group commit on its own thread. With synchronous=FULL every commit waits for fsync (about 3 ms on
+// this machine's disk); on the broker's event loop that wait would stall every client. Here the event loop keeps
+// reading, validating and queueing the next group while the worker commits the previous one; PUBACKs still go
+// out only after the commit that holds their message.
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
+import type { DeadLetter, RejectionCount, ServiceStatus, SpoolRecord } from '../common/spool/spool.ts';
+import type { SyncSpool } from './admission.ts';
+
+/** A worker running this module: as is when compiled to JS; through tsx's loader when run from TypeScript. */
+function workerFor(moduleUrl: string, data: object): Worker {
+  if (!moduleUrl.endsWith('.ts')) return new Worker(fileURLToPath(moduleUrl), { workerData: data });
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(moduleUrl)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+type Request =
+  | { id: number; kind: 'append'; records: readonly SpoolRecord[]; dead: readonly DeadLetter[]; counts: readonly RejectionCount[] }
+  | { id: number; kind: 'status'; status: ServiceStatus };
+type Reply = { id: number; rows: number } | { id: number; error: string };
+
+export class SpoolWorker implements SyncSpool {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (rows: number) => void; reject: (e: Error) => void }>();
+
+  constructor(file: string) {
+    this.worker = workerFor(import.meta.url, { spoolWorkerFile: file });
+    this.worker.on('message', (m: Reply) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if ('error' in m) w.reject(new Error(m.error));
+      else w.resolve(m.rows);
+    });
+    this.worker.on('error', (err) => {
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    });
+  }
+
+  private send(req: Request): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(req.id, { resolve, reject });
+      this.worker.postMessage(req);
+    });
+  }
+
+  appendBatch(records: readonly SpoolRecord[], dead: readonly DeadLetter[], counts: readonly RejectionCount[]): Promise<number> {
+    return this.send({ id: this.next++, kind: 'append', records, dead, counts });
+  }
+
+  /** The broker's status for /metrics, written by the same thread (no lock wait on the event loop). */
+  async putStatus(status: ServiceStatus): Promise<void> {
+    await this.send({ id: this.next++, kind: 'status', status });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+if (!isMainThread && parentPort && (workerData as { spoolWorkerFile?: string } | null)?.spoolWorkerFile) {
+  const port = parentPort;
+  const spool = new SqliteSpool((workerData as { spoolWorkerFile: string }).spoolWorkerFile);
+  port.on('message', (m: Request) => {
+    (m.kind === 'append' ? spool.appendBatch(m.records, m.dead, m.counts) : spool.putStatus(m.status).then(() => 0)).then(
+      (rows) => port.postMessage({ id: m.id, rows } satisfies Reply),
+      (err: Error) => port.postMessage({ id: m.id, error: err.message } satisfies Reply),
+    );
+  });
+}

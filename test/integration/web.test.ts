@@ -1,0 +1,277 @@
+// The web dashboard in a real headless Chromium (Debian's package, driven by playwright-core) against the whole
+// system in-process: real influxd, the broker on a real socket, the ingest writer and the API serving the bundle
+// from api/public. Each test saves a screenshot under test-results/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
+import { SimulatedDevice } from '../../simulators/device.ts';
+import { createModel, seededRng } from '../../simulators/models.ts';
+import { provisionDevice } from '../../simulators/provision.ts';
+import type { DeviceCredentials } from '../../simulators/device.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS = path.join(ROOT, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const run = promisify(execFile);
+
+let sys: TestSystem;
+const firmA = testFirm({ name: '网页测试织造甲厂', county: '533102', park: 'ruili-coop', segment: 'weaving' });
+const firmB = testFirm({ name: '网页测试印染乙厂', county: '533103', park: 'mangshi', segment: 'dyeing' });
+let engineerA = '';
+let loomA: DeviceCredentials;
+let quietLoomA: SimulatedDevice;
+let dyeingB: DeviceCredentials;
+const running: SimulatedDevice[] = [];
+
+/** A fresh browser profile per test: nothing (token, language) carries over from another test. */
+async function withBrowser(name: string, fn: (ctx: BrowserContext, page: Page, problems: string[]) => Promise<void>, viewport = { width: 1920, height: 1080 }): Promise<void> {
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install Debian's package (apt-get install -y chromium fonts-noto-cjk)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-chromium-'));
+  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  try {
+    await fn(ctx, page, problems);
+  } finally {
+    await page.screenshot({ path: path.join(RESULTS, `web-${name}.png`), fullPage: true }).catch(() => {});
+    await ctx.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Signs in with a token (the #token= link the README gives) and waits for the live feed. */
+async function signIn(page: Page, token: string, hash = '#/'): Promise<void> {
+  await page.goto(`${sys.apiUrl}/#token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+  if (hash !== '#/') await page.evaluate((h) => { location.hash = h; }, hash);
+}
+
+before(async () => {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  sys = await startTestSystem();
+  for (const f of [firmA, firmB]) {
+    const r = await api(sys, sys.adminToken, 'POST', '/api/v1/firms', f);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const tok = await api<{ token: string }>(sys, sys.adminToken, 'POST', '/api/v1/tokens', { role: 'engineer', firmId: firmA.id, name: 'web test engineer A' });
+  assert.equal(tok.status, 201);
+  engineerA = tok.body.token;
+
+  loomA = await provisionDevice(sys.apiUrl, sys.adminToken, firmA.id, 'loom', '1号织机', '织造一车间');
+  const meterA = await provisionDevice(sys.apiUrl, sys.adminToken, firmA.id, 'electricity_meter', '总电表', '配电房');
+  const quiet = await provisionDevice(sys.apiUrl, sys.adminToken, firmA.id, 'loom', '2号织机（手动发布）', '织造一车间');
+  dyeingB = await provisionDevice(sys.apiUrl, sys.adminToken, firmB.id, 'dyeing_machine', '乙厂染缸', '染色车间');
+  // Three devices publish every second for the whole file; the quiet loom publishes only when a test says so.
+  for (const [i, c] of [loomA, meterA, dyeingB].entries()) {
+    const d = new SimulatedDevice(c, createModel(c.type, seededRng(100 + i)), sys.mqttUrl);
+    await d.connect();
+    d.run(1000);
+    running.push(d);
+  }
+  quietLoomA = new SimulatedDevice(quiet, createModel('loom', seededRng(7)), sys.mqttUrl);
+  await quietLoomA.connect();
+  // Half an hour of history for the charts, one point a minute.
+  const start = Date.now() - 30 * 60_000;
+  for (let i = 0; i < 30; i++) await quietLoomA.publishOnce(start + i * 60_000, 60_000);
+  await sys.drained();
+});
+
+after(async () => {
+  await Promise.all([...running, quietLoomA].filter(Boolean).map((d) => d.stop()));
+  await sys?.close();
+});
+
+describe('web dashboard in Chromium', () => {
+  test('the committed bundle in api/public is a fresh build of web/', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-web-build-'));
+    try {
+      await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', out, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT });
+      const list = (dir: string) => (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+      const built = list(out);
+      const committed = list(path.join(ROOT, 'api/public'));
+      const stale = 'api/public is not the build of web/: run `npm run build:web` and commit api/public';
+      assert.deepEqual(committed, built, stale);
+      for (const f of built) assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(ROOT, 'api/public', f))), `${f}: ${stale}`);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  test('the overview loads with no console errors, in Chinese, with live power and the KPI', async () => {
+    await withBrowser('overview', async (_ctx, page, problems) => {
+      const failed: string[] = [];
+      page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+      page.on('requestfailed', (r) => failed.push(`failed ${r.url()}: ${r.failure()?.errorText ?? ''}`));
+      await signIn(page, sys.adminToken);
+      assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+      assert.equal(await page.textContent('[data-testid=app-title]'), '德宏纺织服装工业互联网平台');
+      await page.waitForSelector('[data-testid=kpi-share]');
+      assert.match(await page.textContent('[data-testid=kpi-share]') ?? '', /%$/);
+      // Live power comes from socket.io and carries its unit; energy figures name their basis.
+      await page.waitForSelector('[data-testid=live-power][data-raw]', { timeout: 10_000 });
+      assert.match(await page.textContent('[data-testid=live-power]') ?? '', /kW$/);
+      await page.waitForSelector('#energy [data-basis=calorific]');
+      assert.match(await page.textContent('#energy .basis') ?? '', /当量值.*GB\/T 2589-2020/);
+      await page.waitForSelector('#plan [data-target=connectedShare]');
+      await page.waitForSelector('#breakdown tr[data-county="533102"]');
+      await page.waitForSelector(`#firms tr[data-firm="${firmA.id}"]`);
+      await page.waitForSelector('#alarms [data-testid=no-alarms], #alarms table');
+      await page.waitForTimeout(1500);
+      assert.deepEqual(problems, [], 'no console errors');
+      assert.deepEqual(failed, [], 'no failed requests');
+      // The same page on a phone-sized screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `the page fits a phone's width (overflow ${overflow} px)`);
+      await page.screenshot({ path: path.join(RESULTS, 'web-overview-phone.png') });
+      await page.setViewportSize({ width: 1920, height: 1080 });
+    });
+  });
+
+  test('a value published by a simulated device appears on the device view within 2 s, without reload', async () => {
+    await withBrowser('device', async (_ctx, page, problems) => {
+      await signIn(page, engineerA, `#/device/${quietLoomA.creds.id}`);
+      await page.waitForSelector('[data-metric=speed_rpm]');
+      // The chart shows the last hour from the telemetry endpoint first.
+      await page.waitForFunction(() => Number(document.querySelector('[data-chart=speed_rpm] .chart')?.getAttribute('data-points')) >= 30, null, { timeout: 10_000 });
+      const before = Number(await page.getAttribute('[data-chart=speed_rpm] .chart', 'data-points'));
+      await page.evaluate(() => { (window as unknown as { marker: number }).marker = 42; });
+
+      const tick = quietLoomA.program.tick(Date.now(), 1000);
+      const msg = tick.messages.find((m) => m.kind === 'telemetry');
+      assert.ok(msg, 'the tick carries telemetry');
+      const sent = JSON.parse(msg.payload) as { ts: number; metrics: Record<string, number> };
+      const speed = sent.metrics.speed_rpm;
+      assert.equal(typeof speed, 'number');
+      const t0 = Date.now();
+      await quietLoomA.apply(tick);
+      await page.waitForSelector(`[data-metric=speed_rpm][data-ts="${sent.ts}"][data-raw="${speed}"]`, { timeout: 2000 });
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed < 2000, `shown after ${elapsed} ms`);
+      assert.match(await page.textContent('[data-metric=speed_rpm]') ?? '', /rpm$/);
+      await page.waitForFunction((n) => Number(document.querySelector('[data-chart=speed_rpm] .chart')?.getAttribute('data-points')) === n + 1, before, { timeout: 2000 });
+      assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the page was not reloaded');
+      await page.waitForSelector('[data-testid=state-strip] .seg');
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  test('the language toggle switches labels and is remembered after reload', async () => {
+    await withBrowser('language', async (_ctx, page) => {
+      await signIn(page, sys.adminToken);
+      await page.waitForSelector('#kpi h2');
+      assert.equal(await page.textContent('#kpi h2'), '规上企业接入平台比例');
+      assert.equal(await page.textContent('#lang'), 'English');
+      await page.click('#lang');
+      await page.waitForFunction(() => document.querySelector('[data-testid=app-title]')?.textContent === 'Dehong Textile & Garment Industrial Internet Platform');
+      assert.equal(await page.getAttribute('html', 'lang'), 'en-GB');
+      assert.equal(await page.textContent('#kpi h2'), 'Above-scale firms connected to the platform');
+      assert.equal(await page.textContent('#conn'), 'Live feed connected');
+      await page.waitForSelector('#energy .basis');
+      assert.match(await page.textContent('#energy .basis') ?? '', /calorific equivalent \(当量值\)/);
+
+      await page.reload();
+      await page.waitForSelector('#kpi h2');
+      assert.equal(await page.textContent('#kpi h2'), 'Above-scale firms connected to the platform', 'English after reload');
+      assert.equal(await page.textContent('#lang'), '中文');
+      assert.equal(await page.evaluate(() => localStorage.getItem('lang')), 'en');
+      await page.waitForSelector('[data-testid=live-power][data-raw]', { timeout: 10_000 });
+      await page.waitForSelector('#plan [data-target=connectedShare]');
+      await page.screenshot({ path: path.join(RESULTS, 'web-language-en.png'), fullPage: true });
+
+      await page.click('#lang');
+      await page.waitForFunction(() => document.querySelector('#kpi h2')?.textContent === '规上企业接入平台比例');
+      assert.equal(await page.evaluate(() => localStorage.getItem('lang')), 'zh');
+    });
+  });
+
+  test("an engineer of firm A cannot open firm B's page and sees no firm-B data", async () => {
+    await withBrowser('forbidden', async (_ctx, page) => {
+      await signIn(page, engineerA);
+      // An engineer starts on their own firm, with no prefecture overview in the navigation.
+      await page.waitForSelector(`[data-firm="${firmA.id}"] [data-testid=firm-name]`);
+      assert.equal(await page.$('nav a[data-nav=overview]'), null);
+      await page.waitForSelector(`#devices tr[data-device="${loomA.id}"]`);
+
+      const firmB404 = page.waitForResponse((r) => r.url().endsWith(`/api/v1/firms/${firmB.id}`));
+      await page.evaluate((h) => { location.hash = h; }, `#/firm/${firmB.id}`);
+      assert.equal((await firmB404).status(), 404);
+      await page.waitForSelector('[data-testid=not-found]');
+      assert.match(await page.textContent('[data-testid=not-found]') ?? '', /未找到该企业，或您无权查看/);
+      // Live summaries keep coming (firm B's dyeing machine publishes every second); none of it may show.
+      await page.waitForTimeout(2500);
+      const text = await page.evaluate(() => document.body.innerText);
+      for (const secret of [firmB.name, dyeingB.id, '乙厂染缸']) assert.ok(!text.includes(secret), `firm B's "${secret}" is not on the page`);
+      await page.screenshot({ path: path.join(RESULTS, 'web-forbidden.png'), fullPage: true });
+
+      await page.evaluate((h) => { location.hash = h; }, `#/device/${dyeingB.id}`);
+      await page.waitForSelector('[data-testid=not-found]');
+      assert.match(await page.textContent('[data-testid=not-found]') ?? '', /未找到该设备/);
+      await page.waitForTimeout(1500);
+      const text2 = await page.evaluate(() => document.body.innerText);
+      for (const secret of [firmB.name, '乙厂染缸', 'bath_temp_c', '染液温度']) assert.ok(!text2.includes(secret), `firm B's "${secret}" is not on the page`);
+    });
+  });
+
+  test('the onboarding form creates a device and shows its token once, with working MQTT settings', async () => {
+    await withBrowser('onboarding', async (_ctx, page, problems) => {
+      await signIn(page, engineerA, `#/firm/${firmA.id}`);
+      await page.waitForSelector('[data-testid=onboard-form]');
+      await page.selectOption('[data-testid=onboard-type]', 'sock_knitter');
+      await page.fill('[data-testid=onboard-name]', '3号织袜机');
+      await page.fill('[data-testid=onboard-location]', '袜机车间');
+      await page.click('[data-testid=onboard-form] button[type=submit]');
+      await page.waitForSelector('[data-testid=provision-result]');
+      const deviceId = await page.getAttribute('[data-testid=provision-result]', 'data-device');
+      const deviceToken = await page.textContent('[data-testid=device-token]');
+      assert.ok(deviceId && deviceToken, 'id and token shown');
+      const shown = await page.textContent('[data-testid=provision-result]') ?? '';
+      assert.match(shown, /只显示这一次/);
+      assert.ok(shown.includes(`dh/v1/${firmA.id}/${deviceId}/telemetry`), 'the telemetry topic is shown');
+      assert.match(shown, /mqtt:\/\/127\.0\.0\.1:1883/);
+      await page.waitForSelector(`#devices tr[data-device="${deviceId}"]`);
+      await page.screenshot({ path: path.join(RESULTS, 'web-onboarding.png'), fullPage: true });
+
+      // The credentials work against the broker.
+      const client = await mqttConnectOnce(sys.mqttUrl, { clientId: deviceId, username: deviceId, password: deviceToken, protocolVersion: 4 });
+      await client.endAsync();
+
+      // Shown once: after a reload the device is listed and its token is gone.
+      await page.reload();
+      await page.waitForSelector(`#devices tr[data-device="${deviceId}"]`);
+      assert.equal(await page.$('[data-testid=device-token]'), null);
+      assert.ok(!((await page.evaluate(() => document.body.innerText)).includes(deviceToken)), 'the token is not shown again');
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  test('when the live connection drops the page says so and recovers by itself', async () => {
+    await withBrowser('reconnect', async (ctx, page) => {
+      await signIn(page, engineerA, `#/device/${loomA.id}`);
+      await page.waitForSelector('[data-metric=speed_rpm][data-ts]', { timeout: 10_000 });
+      await ctx.setOffline(true);
+      await page.waitForSelector('#conn[data-state=offline]', { timeout: 10_000 });
+      assert.ok(await page.isVisible('#offline-banner'), 'the offline banner is shown');
+      assert.match(await page.textContent('#offline-banner') ?? '', /实时连接已断开/);
+      await page.screenshot({ path: path.join(RESULTS, 'web-reconnect-offline.png') });
+      await page.waitForTimeout(1500);
+      await ctx.setOffline(false);
+      await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+      assert.ok(!(await page.isVisible('#offline-banner')), 'the banner is gone');
+      // Values flow again without a reload.
+      const ts = Number(await page.getAttribute('[data-metric=speed_rpm]', 'data-ts'));
+      await page.waitForFunction((t) => Number(document.querySelector('[data-metric=speed_rpm]')?.getAttribute('data-ts')) > t, ts, { timeout: 5000 });
+    });
+  });
+});

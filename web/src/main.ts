@@ -1,0 +1,137 @@
+// The dashboard shell: header (title, navigation, live-feed state, language toggle), the offline banner and a
+// hash router: #/ (prefecture overview; engineers go to their firm), #/firm/{id}, #/device/{id}.
+import './style.css';
+import { ApiError, setToken, setUnauthorizedHandler, token } from './api.ts';
+import { Scope } from './components.ts';
+import { byId, clear, h } from './dom.ts';
+import { currentLang, setLang, t } from './i18n.ts';
+import { feed, type LiveState } from './live.ts';
+import { resolveIdentity, type Identity } from './session.ts';
+import type { ViewContext } from './views/context.ts';
+import { mountDevice } from './views/device.ts';
+import { mountFirm } from './views/firm.ts';
+import { mountLogin } from './views/login.ts';
+import { notFound } from './views/notfound.ts';
+import { mountOverview } from './views/overview.ts';
+
+let identity: Identity | undefined;
+let current: Scope | undefined;
+
+// #token=... signs in once and is removed from the address.
+const hashToken = new URLSearchParams(location.hash.replace(/^#\/?/, '')).get('token');
+if (hashToken) {
+  setToken(hashToken);
+  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+}
+setLang(currentLang());
+
+const app = byId('app');
+const header = h('header', { class: 'top' });
+const banner = h('div', { id: 'offline-banner', class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
+const main = h('main', { id: 'view' });
+app.replaceChildren(header, banner, main);
+
+function renderHeader(): void {
+  const connText = feed.state === 'online' ? t('liveOnline') : feed.state === 'offline' ? t('liveOffline') : t('liveConnecting');
+  const nav = h('nav', null,
+    identity?.kind === 'prefecture' ? h('a', { href: '#/', 'data-nav': 'overview' }, t('navOverview')) : null,
+    identity?.kind === 'engineer' && identity.firmId ? h('a', { href: `#/firm/${encodeURIComponent(identity.firmId)}`, 'data-nav': 'firm' }, t('navFirm')) : null);
+  clear(header,
+    h('div', { class: 'brand' },
+      h('a', { href: '#/', class: 'brand-link' }, h('span', { class: 'brand-title', 'data-testid': 'app-title' }, t('appTitle')), h('span', { class: 'brand-sub' }, t('appSub')))),
+    nav,
+    h('div', { class: 'bar' },
+      identity ? h('span', { class: 'role' }, identity.kind === 'prefecture' ? t('roleBureau') : t('roleEngineer')) : null,
+      identity ? h('span', { id: 'conn', class: `conn ${feed.state}`, 'data-state': feed.state, role: 'status' }, connText) : null,
+      h('button', { id: 'lang', type: 'button', class: 'lang', lang: currentLang() === 'zh' ? 'en' : 'zh-CN', onclick: toggleLang }, t('langToggle')),
+      token() ? h('button', { type: 'button', class: 'link light', onclick: signOut }, t('signOut')) : null));
+  banner.textContent = t('liveOfflineBanner');
+  banner.hidden = feed.state !== 'offline' || !identity;
+}
+
+function toggleLang(): void {
+  setLang(currentLang() === 'zh' ? 'en' : 'zh');
+  renderHeader();
+  route();
+}
+
+function signOut(): void {
+  feed.close();
+  setToken(null);
+  identity = undefined;
+  showLogin();
+}
+
+function showLogin(problem?: string): void {
+  current?.dispose();
+  current = undefined;
+  identity = undefined;
+  feed.close();
+  renderHeader();
+  mountLogin(main, (tok) => {
+    setToken(tok);
+    void start();
+  }, problem);
+}
+
+// A token the API no longer accepts is forgotten.
+setUnauthorizedHandler(() => { setToken(null); showLogin(t('badToken')); });
+feed.status.on((s: LiveState) => {
+  renderHeader();
+  document.body.dataset.live = s;
+});
+feed.authFailed.on(() => { setToken(null); showLogin(t('badToken')); });
+
+function route(): void {
+  if (!identity) return;
+  current?.dispose();
+  const scope = new Scope();
+  current = scope;
+  main.replaceChildren();
+  const ctx: ViewContext = { identity, scope, remount: route };
+  const path = location.hash.replace(/^#/, '') || '/';
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const a of header.querySelectorAll<HTMLAnchorElement>('nav a')) a.classList.toggle('active', a.getAttribute('href') === `#${path}`);
+  const fail = (err: unknown) => {
+    if (!scope.alive) return;
+    if (err instanceof ApiError && err.status === 401) return;
+    main.replaceChildren(h('section', { class: 'card full' }, h('p', { class: 'error' }, t('error', { message: err instanceof Error ? err.message : String(err) }))));
+  };
+  if (parts.length === 0) {
+    if (identity.kind === 'engineer' && identity.firmId) {
+      location.replace(`#/firm/${encodeURIComponent(identity.firmId)}`);
+      return;
+    }
+    mountOverview(main, ctx);
+  } else if (parts[0] === 'firm' && parts[1]) {
+    mountFirm(main, ctx, parts[1]).catch(fail);
+  } else if (parts[0] === 'device' && parts[1]) {
+    mountDevice(main, ctx, parts[1]).catch(fail);
+  } else {
+    notFound(main, t('notFoundPage'));
+  }
+  window.scrollTo(0, 0);
+}
+
+async function start(): Promise<void> {
+  const tok = token();
+  if (!tok) {
+    showLogin();
+    return;
+  }
+  renderHeader();
+  main.replaceChildren(h('p', { class: 'muted pad' }, t('loading')));
+  try {
+    identity = await resolveIdentity();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return; // the unauthorized handler shows the sign-in form
+    main.replaceChildren(h('section', { class: 'card full' }, h('p', { class: 'error' }, t('error', { message: err instanceof Error ? err.message : String(err) })), h('button', { type: 'button', onclick: () => { void start(); } }, t('retry'))));
+    return;
+  }
+  feed.connect(tok);
+  renderHeader();
+  route();
+}
+
+window.addEventListener('hashchange', route);
+void start();
