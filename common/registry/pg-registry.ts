@@ -9,8 +9,8 @@ import {
   ConflictError, NotFoundError,
   type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
-import type { SmartFactoryTier } from '../places.ts';
 import { shanghaiDay } from '../time.ts';
+import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
 
 /** Each entry is one schema version; never edit a shipped one, append a new one. */
 const MIGRATIONS = [
@@ -41,33 +41,6 @@ const MIGRATION_LOCK = 0x64686567; // "dheg"
 const types = new pg.TypeOverrides();
 types.setTypeParser(20, (v: string) => Number(v));
 
-interface FirmRow {
-  id: string; name: string; county: string; park: string; segment: string; above_scale: boolean; employees: number;
-  land_mu: number; smart_factory_tier: string; demo: boolean; created_at: number;
-}
-interface DeviceRow {
-  id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
-  last_seen_at: number | null; last_telemetry_at: number | null; online: boolean; reported_status: string | null;
-  seq_received: number; seq_expected: number; clock_skew_ms: number | null;
-}
-interface TokenRow { id: string; role: string; firm_id: string | null; name: string }
-
-function firmFrom(r: FirmRow): Firm {
-  return {
-    id: r.id, name: r.name, county: r.county, park: r.park, segment: r.segment, aboveScale: r.above_scale,
-    employees: r.employees, landMu: r.land_mu, smartFactoryTier: r.smart_factory_tier as SmartFactoryTier, demo: r.demo, createdAt: r.created_at,
-  };
-}
-function deviceFrom(r: DeviceRow): Device {
-  return {
-    id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: r.online, reportedStatus: r.reported_status,
-    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms,
-  };
-}
-function principalFrom(r: TokenRow): ApiPrincipal {
-  return { tokenId: r.id, role: r.role as Role, firmId: r.firm_id, name: r.name };
-}
 
 /** SQLSTATE of a PostgreSQL error, if it is one. */
 function sqlState(err: unknown): string | undefined {
@@ -275,9 +248,7 @@ export class PgRegistry implements Registry {
   async firmConnectivity(): Promise<FirmConnectivity[]> {
     const r = await this.pool.query<FirmRow & { last_telemetry: number | null }>(
       'SELECT f.*, (SELECT max(d.last_telemetry_at) FROM devices d WHERE d.firm_id = f.id) AS last_telemetry FROM firms f');
-    return r.rows.map((x) => ({
-      firmId: x.id, county: x.county, park: x.park, segment: x.segment, aboveScale: x.above_scale, lastTelemetryAt: x.last_telemetry,
-    }));
+    return r.rows.map((x) => connectivityFrom(x, x.last_telemetry));
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,8 @@ import {
   ConflictError, NotFoundError,
   type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
-import type { SmartFactoryTier } from '../places.ts';
 import { shanghaiDay } from '../time.ts';
+import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE firms (
@@ -32,33 +32,6 @@ const MIGRATIONS = [
    CREATE INDEX audit_target ON audit(target, id);`,
 ];
 
-interface FirmRow {
-  id: string; name: string; county: string; park: string; segment: string; above_scale: number; employees: number;
-  land_mu: number; smart_factory_tier: string; demo: number; created_at: number;
-}
-interface DeviceRow {
-  id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
-  last_seen_at: number | null; last_telemetry_at: number | null; online: number; reported_status: string | null;
-  seq_received: number; seq_expected: number; clock_skew_ms: number | null;
-}
-interface TokenRow { id: string; role: string; firm_id: string | null; name: string }
-
-function firmFrom(r: FirmRow): Firm {
-  return {
-    id: r.id, name: r.name, county: r.county, park: r.park, segment: r.segment, aboveScale: r.above_scale === 1,
-    employees: r.employees, landMu: r.land_mu, smartFactoryTier: r.smart_factory_tier as SmartFactoryTier, demo: r.demo === 1, createdAt: r.created_at,
-  };
-}
-function deviceFrom(r: DeviceRow): Device {
-  return {
-    id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: r.online === 1, reportedStatus: r.reported_status,
-    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms,
-  };
-}
-function principalFrom(r: TokenRow): ApiPrincipal {
-  return { tokenId: r.id, role: r.role as Role, firmId: r.firm_id, name: r.name };
-}
 
 export class SqliteRegistry implements Registry {
   private readonly db: Db;
@@ -223,9 +196,7 @@ export class SqliteRegistry implements Registry {
   }
 
   async firmConnectivity(): Promise<FirmConnectivity[]> {
-    return this.stmt.connectivity.all().map((r) => ({
-      firmId: r.id, county: r.county, park: r.park, segment: r.segment, aboveScale: r.above_scale === 1, lastTelemetryAt: r.last_telemetry_at,
-    }));
+    return this.stmt.connectivity.all().map((r) => connectivityFrom(r, r.last_telemetry_at));
   }
 
   async close(): Promise<void> {
