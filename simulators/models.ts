@@ -501,60 +501,54 @@ export class DyeingMachineModel extends MachineBase {
 // ---------------------------------------------------------------------------------------------------------
 // Spinning
 
-/** Ring frame: 14,000–22,000 rpm, 480–1,200 spindles, delivery = rpm ÷ TPM, ≈1.32–1.36 kWh/kg yarn. */
-export class SpinningFrameModel extends MachineBase {
-  readonly type = 'spinning_frame';
-  private readonly rpm: number;
-  private readonly spindles: number;
-  private readonly tex: number;
-  private readonly tpm: number;
-  private readonly kwhPerKg: number;
-  /** End breaks per 1,000 spindle-hours (20–60). */
-  private readonly breakRate: number;
-  private yarnKg = 0;
-  private breaks = 0;
-  private breakFraction = 0;
-  private energyKwh = 0;
-  private kw = 0;
-  private rpmNow = 0;
+/** What distinguishes one spinning machine from another; the physics are the same (domain-notes §1.2). */
+interface SpinningSpec {
+  rpm: number;
+  positions: number;
+  tex: number;
+  /** Twists per metre: delivery (m/min) = rpm ÷ tpm. */
+  tpm: number;
+  kwhPerKg: number;
+  /** End breaks per 1,000 position-hours. */
+  breakRate: number;
+  efficiency: number;
+  rpmJitter: number;
+  /** Power while idle (machine on, not spinning) and while stopped. */
+  idleKw: number;
+  stoppedKw: number;
+}
 
-  constructor(rng: Rng, opts: ModelOptions = {}) {
-    super(rng, opts);
-    this.rpm = 14_000 + Math.round(rng() * 8000);
-    this.spindles = 480 + 24 * Math.round(rng() * 30);
-    this.tex = Math.round(between(rng, 14, 30));
-    this.tpm = 3828 / Math.sqrt(this.tex); // αtex 3828: 20 tex → ≈856 TPM
-    this.kwhPerKg = between(rng, 1.32, 1.36);
-    this.breakRate = between(rng, 20, 60);
-    this.hazards = [
-      { state: 'setup', reason: 'doffing', perHour: 1 / 3, minMin: 3, maxMin: 6 },
-      { state: 'idle', reason: 'waiting for roving', perHour: 0.02, minMin: 5, maxMin: 25 },
-      { state: 'fault', reason: 'drafting or suction fault', perHour: 0.01, minMin: 10, maxMin: 40 },
-      { state: 'maintenance', reason: 'scheduled maintenance', perHour: 1 / 336, minMin: 60, maxMin: 180 },
-    ];
-  }
+/** Spinning: yarn from positions × delivery × tex, end breaks per position-hour, power from kWh per kg. */
+abstract class SpinningBase extends MachineBase {
+  protected yarnKg = 0;
+  protected breaks = 0;
+  private breakFraction = 0;
+  protected energyKwh = 0;
+  protected kw = 0;
+  protected rpmNow = 0;
+  protected abstract readonly spec: SpinningSpec;
 
   protected integrate(h: number): void {
+    const sp = this.spec;
     const running = this.state === 'running';
-    this.rpmNow = running ? this.rpm * between(this.rng, 0.99, 1.01) : 0;
-    const delivery = this.rpmNow / this.tpm;
-    const kgPerH = (this.spindles * delivery * 60 * this.tex) / 1e6 * 0.92;
+    this.rpmNow = running ? sp.rpm * between(this.rng, 1 - sp.rpmJitter, 1 + sp.rpmJitter) : 0;
+    const delivery = this.rpmNow / sp.tpm;
+    const kgPerH = (sp.positions * delivery * 60 * sp.tex) / 1e6 * sp.efficiency;
     this.yarnKg += (kgPerH * h) / HOUR;
     if (running) {
-      this.breakFraction += ((this.spindles / 1000) * this.breakRate * between(this.rng, 0.5, 1.5) * h) / HOUR;
+      this.breakFraction += ((sp.positions / 1000) * sp.breakRate * between(this.rng, 0.5, 1.5) * h) / HOUR;
       while (this.breakFraction >= 1) {
         this.breaks++;
         this.breakFraction -= 1;
       }
     }
-    this.kw = running ? kgPerH * this.kwhPerKg : this.state === 'stopped' ? 0.3 : 1.5;
+    this.kw = running ? kgPerH * sp.kwhPerKg : this.state === 'stopped' ? sp.stoppedKw : sp.idleKw;
     this.energyKwh += (this.kw * h) / HOUR;
   }
 
-  protected read(): Record<string, number> {
+  /** Metrics every spinning machine reports (speed and delivery are named per machine). */
+  protected common(): Record<string, number> {
     return {
-      spindle_speed_rpm: Math.round(this.rpmNow),
-      front_roller_m_min: round(this.rpmNow / this.tpm, 3),
       end_breaks_total: this.breaks,
       yarn_kg_total: round(this.yarnKg, 4),
       power_kw: round(this.kw, 3),
@@ -563,32 +557,50 @@ export class SpinningFrameModel extends MachineBase {
   }
 }
 
-/** Rotor (open-end) spinning: 60,000–100,000 rpm, delivery 100–200 m/min, 0.6–1.0 kWh/kg (§1.3). */
-export class RotorSpinningModel extends MachineBase {
-  readonly type = 'rotor_spinning';
-  private readonly rpm: number;
-  private readonly positions: number;
-  private readonly tex: number;
-  private readonly tpm: number;
-  private readonly kwhPerKg: number;
-  /** End breaks per 1,000 rotor-hours. */
-  private readonly breakRate: number;
-  private yarnKg = 0;
-  private breaks = 0;
-  private breakFraction = 0;
-  private energyKwh = 0;
-  private kw = 0;
-  private rpmNow = 0;
+/** Ring frame: 14,000–22,000 rpm, 480–1,200 spindles, delivery = rpm ÷ TPM, ≈1.32–1.36 kWh/kg yarn. */
+export class SpinningFrameModel extends SpinningBase {
+  readonly type = 'spinning_frame';
+  protected readonly spec: SpinningSpec;
 
   constructor(rng: Rng, opts: ModelOptions = {}) {
     super(rng, opts);
-    this.rpm = 60_000 + Math.round(rng() * 40_000);
-    this.positions = 24 * Math.round(between(rng, 10, 20)); // 240–480 rotors
-    this.tex = Math.round(between(rng, 20, 50));
+    const rpm = 14_000 + Math.round(rng() * 8000);
+    const positions = 480 + 24 * Math.round(rng() * 30);
+    const tex = Math.round(between(rng, 14, 30));
+    const tpm = 3828 / Math.sqrt(tex); // αtex 3828: 20 tex → ≈856 TPM
+    this.spec = {
+      rpm, positions, tex, tpm, kwhPerKg: between(rng, 1.32, 1.36), breakRate: between(rng, 20, 60),
+      efficiency: 0.92, rpmJitter: 0.01, idleKw: 1.5, stoppedKw: 0.3,
+    };
+    this.hazards = [
+      { state: 'setup', reason: 'doffing', perHour: 1 / 3, minMin: 3, maxMin: 6 },
+      { state: 'idle', reason: 'waiting for roving', perHour: 0.02, minMin: 5, maxMin: 25 },
+      { state: 'fault', reason: 'drafting or suction fault', perHour: 0.01, minMin: 10, maxMin: 40 },
+      { state: 'maintenance', reason: 'scheduled maintenance', perHour: 1 / 336, minMin: 60, maxMin: 180 },
+    ];
+  }
+
+  protected read(): Record<string, number> {
+    return { spindle_speed_rpm: Math.round(this.rpmNow), front_roller_m_min: round(this.rpmNow / this.spec.tpm, 3), ...this.common() };
+  }
+}
+
+/** Rotor (open-end) spinning: 60,000–100,000 rpm, delivery 100–200 m/min, 0.6–1.0 kWh/kg (§1.3). */
+export class RotorSpinningModel extends SpinningBase {
+  readonly type = 'rotor_spinning';
+  protected readonly spec: SpinningSpec;
+
+  constructor(rng: Rng, opts: ModelOptions = {}) {
+    super(rng, opts);
+    const rpm = 60_000 + Math.round(rng() * 40_000);
+    const positions = 24 * Math.round(between(rng, 10, 20)); // 240–480 rotors
+    const tex = Math.round(between(rng, 20, 50));
     // Twist chosen so delivery lands at 100–200 m/min for this rotor speed.
-    this.tpm = this.rpm / between(rng, 110, 190);
-    this.kwhPerKg = between(rng, 0.6, 1.0);
-    this.breakRate = between(rng, 40, 120);
+    const tpm = rpm / between(rng, 110, 190);
+    this.spec = {
+      rpm, positions, tex, tpm, kwhPerKg: between(rng, 0.6, 1.0), breakRate: between(rng, 40, 120),
+      efficiency: 0.95, rpmJitter: 0.005, idleKw: 4, stoppedKw: 0.5,
+    };
     this.hazards = [
       { state: 'setup', reason: 'lot change', perHour: 1 / 48, minMin: 20, maxMin: 60 },
       { state: 'idle', reason: 'waiting for sliver cans', perHour: 0.02, minMin: 5, maxMin: 20 },
@@ -597,32 +609,8 @@ export class RotorSpinningModel extends MachineBase {
     ];
   }
 
-  protected integrate(h: number): void {
-    const running = this.state === 'running';
-    this.rpmNow = running ? this.rpm * between(this.rng, 0.995, 1.005) : 0;
-    const delivery = this.rpmNow / this.tpm;
-    const kgPerH = (this.positions * delivery * 60 * this.tex) / 1e6 * 0.95;
-    this.yarnKg += (kgPerH * h) / HOUR;
-    if (running) {
-      this.breakFraction += ((this.positions / 1000) * this.breakRate * between(this.rng, 0.5, 1.5) * h) / HOUR;
-      while (this.breakFraction >= 1) {
-        this.breaks++;
-        this.breakFraction -= 1;
-      }
-    }
-    this.kw = running ? kgPerH * this.kwhPerKg : this.state === 'stopped' ? 0.5 : 4;
-    this.energyKwh += (this.kw * h) / HOUR;
-  }
-
   protected read(): Record<string, number> {
-    return {
-      rotor_speed_rpm: Math.round(this.rpmNow),
-      delivery_m_min: round(this.rpmNow / this.tpm, 2),
-      end_breaks_total: this.breaks,
-      yarn_kg_total: round(this.yarnKg, 4),
-      power_kw: round(this.kw, 3),
-      energy_kwh_total: round(this.energyKwh, 4),
-    };
+    return { rotor_speed_rpm: Math.round(this.rpmNow), delivery_m_min: round(this.rpmNow / this.spec.tpm, 2), ...this.common() };
   }
 }
 
