@@ -16,7 +16,8 @@ import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { makeUscc } from '../../common/ids.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { ROOT, startService, waitForPort, type ServiceProcess } from '../../scripts/launch.ts';
-import type { LoadConfig, LoadResult } from './loadgen.ts';
+import type { LoadConfig } from './loadgen.ts';
+import { cpuSeconds, percentile, rssMb, runLoad } from './common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,51 +36,6 @@ rates.sort((a, b) => a - b);
 const deviceCount = Number(args.devices);
 const outageSeconds = Number(args['outage-seconds'] ?? (quick ? 10 : 60));
 const log = (...m: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m);
-
-const CLK_TCK = 100;
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-  } catch {
-    return 0;
-  }
-}
-function rssMb(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) : 0;
-}
-
-/** Runs a load generator process; `onStart` runs when its connections are up and publishing begins. */
-function runLoad(cfg: LoadConfig, onStart?: () => void): Promise<LoadResult & { ackedTotal: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/ingest/loadgen.ts'), JSON.stringify(cfg)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    let started = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!started && out.includes('START\n')) {
-        started = true;
-        onStart?.();
-      }
-    });
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop();
-      if (code !== 0 || !line) return reject(new Error(`load generator failed (${code}): ${out}`));
-      resolve(JSON.parse(line) as LoadResult & { ackedTotal: number });
-    });
-  });
-}
 
 // ---------------------------------------------------------------- influxd raw ceiling
 async function influxRaw(influxd: PrivateInfluxd): Promise<number> {
