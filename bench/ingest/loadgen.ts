@@ -55,11 +55,14 @@ async function main(): Promise<void> {
     const v = seq % 1000;
     return `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (v % 100)},"efficiency_pct":${80 + (v % 20)},"picks_total":${seq * 10},"fabric_m_total":${seq / 100},"power_kw":${3 + (v % 3)},"energy_kwh_total":${seq / 1000}}}`;
   };
+  let lastTick = started;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
       if (now >= endAt) return resolve();
-      budget += cfg.rate > 0 ? (cfg.rate * tickMs) / 1000 : 1e9;
+      // Pace by the time that really passed: timers fire late under load, and the rate must not sag with them.
+      budget += cfg.rate > 0 ? (cfg.rate * (now - lastTick)) / 1000 : 1e9;
+      lastTick = now;
       let tries = 0;
       while (budget >= 1 && tries < n) {
         const i = next;
