@@ -6,7 +6,8 @@
 //
 // Knobs (environment): BENCH_FIRMS (300), BENCH_DEVICES_PER_FIRM (100), BENCH_METER_DAYS (30: days of 1-minute
 // data of every firm's main meters), BENCH_MACHINE_DAYS (1: days of 1-minute data of every machine),
-// BENCH_REQUESTS (20 per endpoint), BENCH_OUT (docs/benchmarks-monitoring.md), BENCH_KEEP=1 keeps the data dir.
+// BENCH_REQUESTS (20 per endpoint), BENCH_OUT (docs/benchmarks-monitoring.md), BENCH_DIR (a data directory that
+// is kept; a second run with the same BENCH_DIR reuses the seeded data and only measures).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,11 @@ const OUT = path.resolve(ROOT, process.env.BENCH_OUT ?? 'docs/benchmarks-monitor
 const ADMIN = 'at_bench_admin_token_0123456789';
 
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-bench-monitoring-'));
+const dir = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : fs.mkdtempSync(path.join(os.tmpdir(), 'dh-bench-monitoring-'));
+fs.mkdirSync(dir, { recursive: true });
+const seededFile = path.join(dir, 'seeded.json');
+interface SeedStats { points: number; meterPoints: number; machinePoints: number; stateEvents: number; writeSeconds: number; meters: number; machines: number; now: number }
+const previous: SeedStats | undefined = fs.existsSync(seededFile) ? (JSON.parse(fs.readFileSync(seededFile, 'utf8')) as SeedStats) : undefined;
 const started = Date.now();
 log(`data in ${dir}`);
 const influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
@@ -58,7 +63,7 @@ for (let i = 0; i < FIRMS; i++) {
     aboveScale: i % 2 === 0, employees: 50 + (i % 17) * 40, landMu: 5 + (i % 23) * 4, smartFactoryTier: i % 40 === 0 ? 'basic' : 'none', demo: true,
   });
 }
-for (const f of firms) await registry.createFirm(f);
+if (!previous) for (const f of firms) await registry.createFirm(f);
 
 function machineType(segment: string): string {
   if (segment === 'spinning' || segment === 'chemical-fibre') return 'spinning_frame';
@@ -77,7 +82,7 @@ for (const [i, f] of firms.entries()) {
 // createDevice hashes a token with scrypt (tens of ms each): for 30,000 devices the bench writes the rows
 // directly, with a placeholder hash no token can match, and falls back to the API if the schema differs.
 let direct = false;
-try {
+if (!previous) try {
   const db = new Database(path.join(dir, 'registry.db'));
   const insert = db.prepare('INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => { for (const d of devices) insert.run(d.id, d.firm.id, d.type, d.id, 'bench', 'bench$no-token', Date.now()); })();
@@ -87,10 +92,10 @@ try {
   log(`direct device insert failed (${(err as Error).message}); using registry.createDevice`);
   for (const d of devices) await registry.createDevice({ firmId: d.firm.id, type: d.type, name: d.id, id: d.id });
 }
-log(`${firms.length} firms, ${devices.length} devices registered${direct ? ' (rows written directly)' : ''}`);
+log(`${firms.length} firms, ${devices.length} devices registered${direct ? ' (rows written directly)' : ''}${previous ? ' (reused)' : ''}`);
 
 // ---- telemetry ------------------------------------------------------------------------------------------------
-const now = Date.now();
+const now = previous?.now ?? Date.now();
 const end = Math.floor(now / MINUTE) * MINUTE;
 let points = 0;
 let stateEvents = 0;
@@ -110,51 +115,71 @@ async function flush(): Promise<void> {
   await Promise.all(pending.splice(0));
 }
 
-const writeStart = Date.now();
-// Main meters: METER_DAYS of 1-minute data (power and register).
+let writeSeconds = previous?.writeSeconds ?? 0;
 const meters = devices.filter((d) => d.type === 'electricity_meter' || d.type === 'gas_meter');
+const machines = devices.filter((d) => !(d.type === 'electricity_meter' || d.type === 'gas_meter'));
 const meterFrom = end - METER_DAYS * DAY;
-for (let t = meterFrom; t <= end; t += MINUTE) {
+const machineFrom = end - MACHINE_DAYS * DAY;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+function meterLine(d: BenchDevice, t: number): string {
+  const i = Number(d.id.slice(1, d.id.indexOf('-')));
+  const minutes = (t - meterFrom) / MINUTE;
   const hourOfDay = ((t + 8 * 3_600_000) % DAY) / 3_600_000;
   const load = hourOfDay >= 7 && hourOfDay < 23 ? 1 : 0.4;
-  for (const d of meters) {
-    const i = Number(d.id.slice(1, d.id.indexOf('-')));
-    const minutes = (t - meterFrom) / MINUTE;
-    if (d.type === 'electricity_meter') {
-      const kw = (200 + (i % 50) * 20) * load;
-      await push(telemetryLine(d.measurement, d.tags, t, minutes, { power_kw: kw, energy_kwh_total: Math.round(minutes * (200 + (i % 50) * 20) * 0.8 / 60 * 1000) / 1000 }));
-    } else {
-      await push(telemetryLine(d.measurement, d.tags, t, minutes, { flow_m3_h: 30 * load, gas_m3_total: Math.round(minutes * 0.4 * 1000) / 1000 }));
+  const rated = 200 + (i % 50) * 20;
+  return d.type === 'electricity_meter'
+    ? telemetryLine(d.measurement, d.tags, t, minutes, { power_kw: rated * load, energy_kwh_total: round3((minutes * rated * 0.8) / 60) })
+    : telemetryLine(d.measurement, d.tags, t, minutes, { flow_m3_h: 30 * load, gas_m3_total: round3(minutes * 0.4) });
+}
+
+function machineLine(d: BenchDevice, j: number, t: number): string {
+  const minutes = (t - machineFrom) / MINUTE;
+  const running = (minutes + j) % 120 < 100;
+  if (d.type === 'loom') return telemetryLine(d.measurement, d.tags, t, minutes, { speed_rpm: running ? 620 : 0, power_kw: running ? 4 : 0.3, energy_kwh_total: round3((minutes * 3.5) / 60), fabric_m_total: round3(minutes * 0.28) });
+  if (d.type === 'spinning_frame') return telemetryLine(d.measurement, d.tags, t, minutes, { spindle_speed_rpm: running ? 17_500 : 0, power_kw: running ? 60 : 2, energy_kwh_total: minutes, yarn_kg_total: round3(minutes * 0.38) });
+  return telemetryLine(d.measurement, d.tags, t, minutes, { bath_temp_c: 80 + (minutes % 60) / 2, power_kw: 40, energy_kwh_total: round3(minutes * 0.66), steam_kg_total: minutes * 8, water_m3_total: round3(minutes * 0.05) });
+}
+
+let meterPoints = previous?.meterPoints ?? 0;
+let machinePoints = previous?.machinePoints ?? 0;
+if (previous) {
+  points = previous.points;
+  stateEvents = previous.stateEvents;
+} else {
+  const writeStart = Date.now();
+  // Main meters: METER_DAYS of 1-minute data (power and register).
+  for (let t = meterFrom; t <= end; t += MINUTE) for (const d of meters) await push(meterLine(d, t));
+  await flush();
+  meterPoints = points;
+  log(`meters: ${meterPoints.toLocaleString('en')} points (${meters.length} meters × ${METER_DAYS} days × 1/min) in ${((Date.now() - writeStart) / 1000).toFixed(0)} s`);
+  // Machines: MACHINE_DAYS of 1-minute data, and a state change every two hours (running 100 min, then idle or fault).
+  const machineStart = Date.now();
+  for (let t = machineFrom; t <= end; t += MINUTE) {
+    const minutes = (t - machineFrom) / MINUTE;
+    for (const [j, d] of machines.entries()) {
+      if ((minutes + j) % 120 === 0) { await push(stateLine(d.tags, t, 'running', undefined)); stateEvents++; }
+      if ((minutes + j) % 120 === 100) { await push(stateLine(d.tags, t, j % 5 === 0 ? 'fault' : 'idle', j % 5 === 0 ? 'warp stop' : undefined)); stateEvents++; }
+      await push(machineLine(d, j, t));
     }
   }
+  await flush();
+  machinePoints = points - meterPoints;
+  writeSeconds = (Date.now() - writeStart) / 1000;
+  log(`machines: ${machinePoints.toLocaleString('en')} points incl. ${stateEvents.toLocaleString('en')} state events (${machines.length} machines × ${MACHINE_DAYS} day(s) × 1/min) in ${((Date.now() - machineStart) / 1000).toFixed(0)} s`);
+  fs.writeFileSync(seededFile, JSON.stringify({ points, meterPoints, machinePoints, stateEvents, writeSeconds, meters: meters.length, machines: machines.length, now } satisfies SeedStats));
 }
-await flush();
-const meterPoints = points;
-log(`meters: ${meterPoints.toLocaleString('en')} points (${meters.length} meters × ${METER_DAYS} days × 1/min) in ${((Date.now() - writeStart) / 1000).toFixed(0)} s`);
-
-// Machines: MACHINE_DAYS of 1-minute data, and a state change every two hours.
-const machines = devices.filter((d) => !(d.type === 'electricity_meter' || d.type === 'gas_meter'));
-const machineFrom = end - MACHINE_DAYS * DAY;
-const machineStart = Date.now();
-for (let t = machineFrom; t <= end; t += MINUTE) {
-  const minutes = (t - machineFrom) / MINUTE;
-  for (const [j, d] of machines.entries()) {
-    const running = (minutes + j) % 120 < 100;
-    if ((minutes + j) % 120 === 0) { await push(stateLine(d.tags, t, 'running', undefined)); stateEvents++; }
-    if ((minutes + j) % 120 === 100) { await push(stateLine(d.tags, t, j % 5 === 0 ? 'fault' : 'idle', j % 5 === 0 ? 'warp stop' : undefined)); stateEvents++; }
-    const kwh = Math.round(minutes * 3.5 / 60 * 1000) / 1000;
-    if (d.type === 'loom') await push(telemetryLine(d.measurement, d.tags, t, minutes, { speed_rpm: running ? 620 : 0, power_kw: running ? 4 : 0.3, energy_kwh_total: kwh, fabric_m_total: Math.round(minutes * 0.28 * 1000) / 1000 }));
-    else if (d.type === 'spinning_frame') await push(telemetryLine(d.measurement, d.tags, t, minutes, { spindle_speed_rpm: running ? 17_500 : 0, power_kw: running ? 60 : 2, energy_kwh_total: minutes, yarn_kg_total: Math.round(minutes * 0.38 * 1000) / 1000 }));
-    else await push(telemetryLine(d.measurement, d.tags, t, minutes, { bath_temp_c: 80 + (minutes % 60) / 2, power_kw: 40, energy_kwh_total: Math.round(minutes * 0.66 * 1000) / 1000, steam_kg_total: minutes * 8, water_m3_total: Math.round(minutes * 0.05 * 1000) / 1000 }));
-  }
+// The live figures look at the last minutes: every device reports once more, now (the series continue, no resets).
+{
+  const t = Math.floor(Date.now() / MINUTE) * MINUTE;
+  const before = points;
+  for (const d of meters) await push(meterLine(d, t));
+  for (const [j, d] of machines.entries()) await push(machineLine(d, j, t));
+  await flush();
+  points = before;
 }
-await flush();
-const machinePoints = points - meterPoints;
-const writeSeconds = (Date.now() - writeStart) / 1000;
-log(`machines: ${machinePoints.toLocaleString('en')} points incl. ${stateEvents.toLocaleString('en')} state events (${machines.length} machines × ${MACHINE_DAYS} day(s) × 1/min) in ${((Date.now() - machineStart) / 1000).toFixed(0)} s`);
-
 // Connectivity in the registry (what the broker records): most above-scale firms connected.
-await registry.markSeen(devices.filter((d) => Number(d.id.slice(1, d.id.indexOf('-'))) % 5 !== 4).map((d) => ({ deviceId: d.id, seenAt: now, telemetryAt: now - MINUTE })));
+if (!previous) await registry.markSeen(devices.filter((d) => Number(d.id.slice(1, d.id.indexOf('-'))) % 5 !== 4).map((d) => ({ deviceId: d.id, seenAt: now, telemetryAt: now - MINUTE })));
 
 // ---- rollups --------------------------------------------------------------------------------------------------
 const monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30 });
@@ -165,10 +190,10 @@ log(`rollups for ${METER_DAYS} days: ${rolled.points.toLocaleString('en')} point
 const tickTimes: number[] = [];
 for (let i = 0; i < 3; i++) {
   const t = Date.now();
-  await monitoring.rollups.rebuild(now - 30 * MINUTE, now, 60 * MINUTE);
+  await monitoring.rollups.rebuild(now - 15 * MINUTE, now, 30 * MINUTE);
   tickTimes.push(Date.now() - t);
 }
-log(`rollup tick (last 30 min, lookback 1 h): ${tickTimes.join(', ')} ms`);
+log(`rollup tick (current and previous 15 min, lookback 30 min): ${tickTimes.join(', ')} ms`);
 const year = new Date(now + 8 * 3_600_000).getUTCFullYear();
 for (const [i, f] of firms.entries()) if (i % 4 !== 3) monitoring.planStore.setFigures(f.id, year, 5e7 + i * 1e6, 2e6 + i * 5e4, { name: 'bench', tokenId: '' });
 
@@ -184,16 +209,16 @@ const endpoints: Array<[string, string]> = [
   ['overview, prefecture', '/monitoring/overview'],
   ['overview, county', `/monitoring/overview?scope=county&id=${COUNTIES[0]!.code}`],
   ['live power, prefecture', '/energy/live'],
-  ['energy today, prefecture by county (rollups)', '/energy/summary?by=county'],
-  ['energy 30 days, prefecture by firm (rollups)', `/energy/summary?from=${monthAgo}&by=firm`],
-  ['energy series 30 days × 1 d, prefecture', `/energy/series?from=${monthAgo}&interval=1d`],
-  ['energy series 24 h × 15 min, prefecture', `/energy/series?from=${now - DAY}&interval=15m`],
-  ['intensity 30 days, prefecture (per firm)', `/energy/intensity?from=${monthAgo}`],
+  ['energy today, prefecture by county (rollups)', `/energy/summary?from=${localDayStart(now)}&to=${now}&by=county`],
+  ['energy 30 days, prefecture by firm (rollups)', `/energy/summary?from=${monthAgo}&to=${now}&by=firm`],
+  ['energy series 30 days × 1 d, prefecture', `/energy/series?from=${monthAgo}&to=${now}&interval=1d`],
+  ['energy series 24 h × 15 min, prefecture', `/energy/series?from=${now - DAY}&to=${now}&interval=15m`],
+  ['intensity 30 days, prefecture (per firm)', `/energy/intensity?from=${monthAgo}&to=${now}`],
   ['completeness overview, yesterday', `/energy/quality/overview?date=${yesterday}`],
-  ['energy today, one firm (raw, 100 devices)', `/energy/summary?scope=firm&id=${firm0.id}&from=${localDayStart(now)}&source=raw`],
+  ['energy today, one firm (raw, 100 devices)', `/energy/summary?scope=firm&id=${firm0.id}&from=${localDayStart(now)}&to=${now}&source=raw`],
   ['data quality, one firm, this month', `/energy/quality?firmId=${firm0.id}`],
-  ['OEE by shift, one firm, 24 h', `/monitoring/oee?firmId=${firm0.id}&from=${now - DAY}`],
-  ['rollups CSV, one firm, 30 days', `/energy/rollups.csv?scope=firm&id=${firm0.id}&from=${monthAgo}`],
+  ['OEE by shift, one firm, 24 h', `/monitoring/oee?firmId=${firm0.id}&from=${now - DAY}&to=${now}`],
+  ['rollups CSV, one firm, 30 days', `/energy/rollups.csv?scope=firm&id=${firm0.id}&from=${monthAgo}&to=${now}`],
   ['alarms (open)', '/alarms'],
   ['plan targets', '/plan/targets'],
   ['connected share', '/plan/connected-share'],
@@ -269,7 +294,7 @@ disk than a 2-core test box should spend, so the bench seeds less telemetry, exa
 | machines, 1-minute data | ${machines.length.toLocaleString('en')} machines × ${MACHINE_DAYS} day(s) = ${(machinePoints - stateEvents).toLocaleString('en')} points, plus ${stateEvents.toLocaleString('en')} state changes |
 | total | ${points.toLocaleString('en')} points written in ${writeSeconds.toFixed(0)} s; InfluxDB data on disk ${(influxSize / 2 ** 20).toFixed(0)} MiB |
 | 15-minute rollups | ${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s |
-| rollup tick | recomputing the last 30 minutes (1 h lookback) over all ${devices.length.toLocaleString('en')} devices: ${tickTimes.map((t) => `${t} ms`).join(', ')} |
+| rollup tick | recomputing the current and the previous 15-minute interval (30 min lookback, what the API does every 2 minutes) over all ${devices.length.toLocaleString('en')} devices: ${tickTimes.map((t) => `${t} ms`).join(', ')} |
 
 ## Latency per endpoint (HTTP on loopback, admin token, ${REQUESTS} requests each after 2 warm-ups, one at a time)
 
@@ -296,4 +321,4 @@ await registry.close();
 await spool.close();
 await store.close();
 await influxd.stop();
-if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+if (!process.env.BENCH_DIR) fs.rmSync(dir, { recursive: true, force: true });

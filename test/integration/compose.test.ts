@@ -14,6 +14,7 @@ import { demoFirms } from '../../common/demo.ts';
 import { DATASOURCE } from '../../dashboards/common.ts';
 import { seedDemoFirmsViaApi } from '../../deploy/seed-demo-firms.ts';
 import { startTestSystem } from '../helpers/system.ts';
+import { SERVICE_NODE_ARGS } from '../../scripts/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENV_EXAMPLE = path.join(ROOT, 'deploy/compose.env.example');
@@ -145,7 +146,8 @@ test('broker, ingest writer and API: one image, their own command, InfluxDB 2.7 
   for (const [name, entry] of [['broker', 'broker/main.ts'], ['ingest', 'ingest/main.ts'], ['api', 'api/main.ts']] as const) {
     const s = service(name);
     images.add(s.image ?? '');
-    assert.equal(commandText(s), `node --import tsx ${entry}`);
+    // The same command and Node flags as scripts/launch.ts runs for npm start.
+    assert.equal(commandText(s), ['node', ...SERVICE_NODE_ARGS[name], '--import', 'tsx', entry].join(' '));
     const env = s.environment ?? {};
     assert.equal(env.INFLUX_URL, 'http://influxdb:8086');
     assert.equal(env.INFLUX_DB, 'dehong');
