@@ -107,6 +107,7 @@ export class Admission extends EventEmitter {
   private scheduled = false;
   /** One commit at a time: what arrives meanwhile joins the next one (group commit that grows with load). */
   private committing = false;
+  private closing = false;
   /** Rows waiting in the spool as of the last commit, plus what this process added since (an upper bound). */
   private rowsEstimate = 0;
   private readonly latest = new Map<string, LiveDevice>();
@@ -208,8 +209,10 @@ export class Admission extends EventEmitter {
     }
   }
 
+  /** Stops the timers and commits what is pending, over the cap if need be (those devices are waiting for a PUBACK). */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    this.closing = true;
     this.stats.spoolFull = false;
     await this.flushNow();
   }
@@ -324,7 +327,7 @@ export class Admission extends EventEmitter {
     // While full, hold the PUBACKs; while a commit runs, gather the next group.
     if (this.stats.spoolFull || this.committing || this.pending.length === 0) return;
     let take = this.pending.length;
-    if (this.opts.spoolMaxRows > 0) {
+    if (this.opts.spoolMaxRows > 0 && !this.closing) {
       // Commit only what fits under the cap; the rest waits (no PUBACK) until the writer makes room.
       let room = this.opts.spoolMaxRows - this.rowsEstimate;
       take = 0;
