@@ -242,7 +242,10 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
     const onlineSince = now - req.query.onlineMinutes * MINUTE;
     const online = devices.filter((d) => (d.lastSeenAt ?? 0) >= onlineSince).length;
     const states: Record<string, number> = Object.fromEntries([...MACHINE_STATES, 'unknown'].map((s) => [s, 0]));
-    const stateRows = await store.query(`SELECT last("state") AS "s" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(scopeCondition(scope), `time > ${now - 7 * DAY}ms`)} GROUP BY "device"`);
+    const [stateRows, live] = await Promise.all([
+      store.query(`SELECT last("state") AS "s" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(scopeCondition(scope), `time > ${now - 7 * DAY}ms`)} GROUP BY "device"`),
+      mon.energy.live(scope, 'calorific', now),
+    ]);
     let withState = 0;
     for (const s of stateRows) {
       const v = s.values[0]?.[1];
@@ -256,7 +259,6 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
       else alarms.acknowledged++;
       if (a.severity === 'critical') alarms.critical++;
     }
-    const live = await mon.energy.live(scope, 'calorific', now);
     return {
       scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes: req.query.onlineMinutes, states, alarms,
       powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,

@@ -9,9 +9,10 @@
 // One scan usually suffices: the sum and the lowest of the step differences per group; where nothing fell the
 // sum is the consumption. Counter resets (a device restarted and its register began again from zero) show up
 // as a negative difference; only the groups where one occurred (rare) are recomputed precisely: the
-// non-negative differences, plus a query that returns only the negative ones; for each, the step's last and highest readings are fetched: the new reading counts "from
-// zero", and what the register gained before the reset in that step (highest − previous last) is added. A drop
-// smaller than the new reading is not a reset but meter jitter (e.g. 1000.0001 → 1000.0000) and counts as zero.
+// non-negative differences, plus a query that returns only the negative ones. For each of those, the step's
+// last and highest readings are fetched: the new reading counts "from zero", and what the register gained
+// before the reset in that step (highest − previous last) is added. A drop smaller than the new reading is not
+// a reset but meter jitter (e.g. 1000.0001 → 1000.0000) and counts as zero.
 //
 // InfluxDB 1.6 misaligns rows when one subquery mixes an aggregate and a transformation (last() with
 // difference(last())), so the reset values are fetched separately rather than in the same subquery.

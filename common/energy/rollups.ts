@@ -7,8 +7,10 @@
 // rule: which source a firm's figure uses (meters first, cogeneration boundary) is decided at query time, so
 // changing a firm's cogeneration flag needs no rebuild.
 //
-// Freshness: a timer recomputes the last half hour every minute (lookback 1 h) and the last 26 h every hour
-// (lookback 6 h), so late or backfilled data (store-and-forward) is picked up; older backfill needs rebuild().
+// Freshness: a timer recomputes the current and the previous interval every 2 minutes (lookback 30 min) and
+// the last 26 h every 3 hours (lookback 6 h), so late or backfilled data (store-and-forward) and devices that
+// report less often than the short lookback are picked up; older backfill needs rebuild(). The cost is one
+// scan of the raw points in the window (docs/benchmarks-monitoring.md has the figures for 30,000 devices).
 // Points are deterministic (same tags and time), so recomputing overwrites instead of adding.
 import { tagSet } from '../contract/line-protocol.ts';
 import type { Logger } from '../log.ts';
@@ -38,8 +40,8 @@ export interface RollupOptions {
 }
 
 export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
-  intervalMs: MINUTE, recentMs: 30 * MINUTE, recentLookbackMs: HOUR,
-  deepEveryMs: HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
+  intervalMs: 2 * MINUTE, recentMs: 15 * MINUTE, recentLookbackMs: 30 * MINUTE,
+  deepEveryMs: 3 * HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
   catchUpMs: 2 * 24 * HOUR, chunkMs: 6 * HOUR,
 };
 

@@ -33,7 +33,7 @@ export function monitoringEnv(dataDir: string, env: Env = process.env): Monitori
     file: env.MONITORING_DB && env.MONITORING_DB !== '' ? path.resolve(env.MONITORING_DB) : path.join(dataDir, 'monitoring.db'),
     energyLookbackMs: num(env, 'ENERGY_LOOKBACK_HOURS', 6, 0.25, 24 * 31) * HOUR,
     liveWindowMs: num(env, 'ENERGY_LIVE_WINDOW_S', 300, 5, 86_400) * 1000,
-    rollupIntervalMs: num(env, 'ROLLUP_INTERVAL_S', 60, 5, 3600) * 1000,
+    rollupIntervalMs: num(env, 'ROLLUP_INTERVAL_S', 120, 5, 3600) * 1000,
     offlineCheckMs: num(env, 'OFFLINE_CHECK_S', 60, 5, 3600) * 1000,
     offlineAfterMs: num(env, 'STATE_UNKNOWN_AFTER_MIN', 10, 1, 1440) * MINUTE,
   };

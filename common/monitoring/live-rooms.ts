@@ -50,32 +50,55 @@ function roomsOf(d: LiveRoomDevice): string[] {
   return ['all', `county:${d.county}`, `park:${d.park}`, `segment:${d.segment}`, `firm:${d.firmId}`, `device:${d.deviceId}`];
 }
 
+interface FirmAgg {
+  county: string;
+  park: string;
+  segment: string;
+  devices: number;
+  reporting: number;
+  states: Record<TimeKey, number>;
+  rates: Record<Carrier, number>;
+}
+
+const zeroStates = () => Object.fromEntries(TIME_KEYS.map((k) => [k, 0])) as Record<TimeKey, number>;
+const zeroRates = (): Record<Carrier, number> => ({ electricity: 0, gas: 0, steam: 0, water: 0 });
+
 export class LiveRoomAggregator {
   private readonly latest = new Map<string, LiveRoomDevice & { seenAt: number }>();
-  private readonly members = new Map<string, Set<string>>();
+  private readonly firmDevices = new Map<string, Set<string>>();
   private readonly lastEmit = new Map<string, number>();
   private readonly pending = new Set<string>();
 
   constructor(private readonly opts: LiveRoomOptions = { staleMs: 120_000, minIntervalMs: 1000 }) {}
 
-  /** Takes one live summary; returns the rooms whose update is due now (at most once per interval each). */
-  update(summary: LiveRoomSummary): RoomAggregate[] {
+  /**
+   * Takes one live summary; returns the rooms whose update is due now (at most once per interval each, and only
+   * rooms `wanted` says someone listens to, e.g. `(r) => io.sockets.adapter.rooms.has(r)`).
+   */
+  update(summary: LiveRoomSummary, wanted: (room: string) => boolean = () => true): RoomAggregate[] {
     for (const d of summary.devices) {
       const prev = this.latest.get(d.deviceId);
-      if (!prev) for (const r of roomsOf(d)) {
-        const set = this.members.get(r) ?? new Set<string>();
+      if (!prev) {
+        const set = this.firmDevices.get(d.firmId) ?? new Set<string>();
         set.add(d.deviceId);
-        this.members.set(r, set);
+        this.firmDevices.set(d.firmId, set);
       }
       this.latest.set(d.deviceId, { ...d, metrics: { ...(prev?.metrics ?? {}), ...d.metrics }, seenAt: summary.at });
       for (const r of roomsOf(d)) this.pending.add(r);
     }
-    const out: RoomAggregate[] = [];
-    for (const room of [...this.pending]) {
+    const due: string[] = [];
+    for (const room of this.pending) {
       if (summary.at - (this.lastEmit.get(room) ?? -Infinity) < this.opts.minIntervalMs) continue;
-      const agg = this.aggregate(room, summary.at);
-      if (!agg) continue;
       this.pending.delete(room);
+      if (wanted(room)) due.push(room);
+    }
+    if (due.length === 0) return [];
+    // Every firm once, then the wider rooms as sums of their firms: one pass over the devices per update.
+    const firms = this.firmAggregates(summary.at);
+    const out: RoomAggregate[] = [];
+    for (const room of due) {
+      const agg = this.aggregateFrom(room, summary.at, firms);
+      if (!agg) continue;
       this.lastEmit.set(room, summary.at);
       out.push(agg);
     }
@@ -84,40 +107,73 @@ export class LiveRoomAggregator {
 
   /** The current aggregate of a room (e.g. for a client that just joined). */
   aggregate(room: string, at = Date.now()): RoomAggregate | undefined {
-    const ids = this.members.get(room);
-    if (!ids) return undefined;
-    const states = Object.fromEntries(TIME_KEYS.map((k) => [k, 0])) as Record<TimeKey, number>;
-    const firms = new Map<string, { meters: Record<Carrier, number>; machines: Record<Carrier, number>; hasMeter: Set<Carrier> }>();
-    let reporting = 0;
-    for (const id of ids) {
-      const d = this.latest.get(id);
-      if (!d) continue;
-      const st = (TIME_KEYS as readonly string[]).includes(d.state ?? '') ? (d.state as TimeKey) : 'unknown';
-      states[st]++;
-      const f = firms.get(d.firmId) ?? { meters: { electricity: 0, gas: 0, steam: 0, water: 0 }, machines: { electricity: 0, gas: 0, steam: 0, water: 0 }, hasMeter: new Set<Carrier>() };
-      for (const c of CARRIERS) if (d.type === METER_TYPE[c]) f.hasMeter.add(c);
-      firms.set(d.firmId, f);
-      if (at - d.ts > this.opts.staleMs) continue;
-      reporting++;
+    return this.aggregateFrom(room, at, this.firmAggregates(at, room.startsWith('firm:') ? room.slice(5) : undefined));
+  }
+
+  private firmAggregates(at: number, only?: string): Map<string, FirmAgg> {
+    const out = new Map<string, FirmAgg>();
+    for (const [firmId, ids] of this.firmDevices) {
+      if (only !== undefined && firmId !== only) continue;
+      const meters = zeroRates();
+      const machines = zeroRates();
+      const hasMeter = new Set<Carrier>();
+      const states = zeroStates();
+      let reporting = 0;
+      let first: LiveRoomDevice | undefined;
+      for (const id of ids) {
+        const d = this.latest.get(id);
+        if (!d) continue;
+        first ??= d;
+        states[(TIME_KEYS as readonly string[]).includes(d.state ?? '') ? (d.state as TimeKey) : 'unknown']++;
+        for (const c of CARRIERS) if (d.type === METER_TYPE[c]) hasMeter.add(c);
+        if (at - d.ts > this.opts.staleMs) continue;
+        reporting++;
+        for (const c of CARRIERS) {
+          const metric = RATE_METRIC[c].byType[d.type];
+          const v = metric ? d.metrics[metric] : undefined;
+          if (v === undefined) continue;
+          if (d.type === METER_TYPE[c]) meters[c] += v;
+          else machines[c] += v;
+        }
+      }
+      if (!first) continue;
+      const rates = zeroRates();
+      for (const c of CARRIERS) rates[c] = hasMeter.has(c) ? meters[c] : machines[c];
+      out.set(firmId, { county: first.county, park: first.park, segment: first.segment, devices: ids.size, reporting, states, rates });
+    }
+    return out;
+  }
+
+  private aggregateFrom(room: string, at: number, firms: ReadonlyMap<string, FirmAgg>): RoomAggregate | undefined {
+    if (room.startsWith('device:')) {
+      const d = this.latest.get(room.slice('device:'.length));
+      if (!d) return undefined;
+      const { seenAt: _seenAt, ...device } = d;
+      const states = zeroStates();
+      states[(TIME_KEYS as readonly string[]).includes(d.state ?? '') ? (d.state as TimeKey) : 'unknown'] = 1;
+      const rates = zeroRates();
       for (const c of CARRIERS) {
         const metric = RATE_METRIC[c].byType[d.type];
         const v = metric ? d.metrics[metric] : undefined;
-        if (v === undefined) continue;
-        if (d.type === METER_TYPE[c]) f.meters[c] += v;
-        else f.machines[c] += v;
+        if (v !== undefined && at - d.ts <= this.opts.staleMs) rates[c] = v;
       }
+      return { room, at, devices: 1, reporting: at - d.ts <= this.opts.staleMs ? 1 : 0, firms: 1, states, rates, device };
     }
-    const rates: Record<Carrier, number> = { electricity: 0, gas: 0, steam: 0, water: 0 };
-    for (const f of firms.values()) for (const c of CARRIERS) rates[c] += f.hasMeter.has(c) ? f.meters[c] : f.machines[c];
-    const agg: RoomAggregate = { room, at, devices: ids.size, reporting, firms: firms.size, states, rates };
-    if (room.startsWith('device:')) {
-      const d = this.latest.get(room.slice('device:'.length));
-      if (d) {
-        const { seenAt: _seenAt, ...device } = d;
-        agg.device = device;
-      }
+    const scope = parseRoom(room);
+    if (!scope) return undefined;
+    const match = (id: string, f: FirmAgg) =>
+      scope.kind === 'prefecture' || (scope.kind === 'firm' && id === scope.id) || (scope.kind === 'county' && f.county === scope.id)
+      || (scope.kind === 'park' && f.park === scope.id) || (scope.kind === 'segment' && f.segment === scope.id);
+    const agg: RoomAggregate = { room, at, devices: 0, reporting: 0, firms: 0, states: zeroStates(), rates: zeroRates() };
+    for (const [id, f] of firms) {
+      if (!match(id, f)) continue;
+      agg.firms++;
+      agg.devices += f.devices;
+      agg.reporting += f.reporting;
+      for (const k of TIME_KEYS) agg.states[k] += f.states[k];
+      for (const c of CARRIERS) agg.rates[c] += f.rates[c];
     }
-    return agg;
+    return agg.firms > 0 ? agg : undefined;
   }
 }
 
