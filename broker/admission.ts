@@ -11,6 +11,7 @@ import type { Problem } from '../common/contract/messages.ts';
 import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord } from '../common/spool/spool.ts';
 import type { DeviceContext, SeenUpdate } from '../common/registry/registry.ts';
 import { shanghaiDay } from '../common/time.ts';
+import type { LiveDevice, LiveSummary } from '../common/contract/live.ts';
 
 /** What admission needs of the spool: one durable append per group commit. */
 export interface SyncSpool {
@@ -23,22 +24,7 @@ export interface AdmissionDevice {
   tags: string;
 }
 
-export interface LiveDevice {
-  deviceId: string;
-  firmId: string;
-  county: string;
-  park: string;
-  segment: string;
-  type: string;
-  ts: number;
-  metrics: Record<string, number>;
-  state?: string;
-}
-
-export interface LiveSummary {
-  at: number;
-  devices: LiveDevice[];
-}
+export type { LiveDevice, LiveSummary };
 
 export interface AdmissionStats {
   received: number;

@@ -7,18 +7,10 @@ import { CARRIERS, type Carrier } from '../energy/factors.ts';
 import type { ApiPrincipal, Registry } from '../registry/registry.ts';
 import { parseRoom } from './scope.ts';
 import { TIME_KEYS, type TimeKey } from './states.ts';
+import type { LiveDevice } from '../contract/live.ts';
 
-export interface LiveRoomDevice {
-  deviceId: string;
-  firmId: string;
-  county: string;
-  park: string;
-  segment: string;
-  type: string;
-  ts: number;
-  metrics: Record<string, number>;
-  state?: string;
-}
+/** A device of the broker's live summary (common/contract/live.ts). */
+export type LiveRoomDevice = LiveDevice;
 
 export interface LiveRoomSummary {
   at: number;

@@ -135,3 +135,13 @@ export function rssMb(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
 }
+
+/** A Stream progress callback that runs `fn` once, when `n` messages have been sent. */
+export function onceAt(n: number, fn: () => Promise<void>): (sent: number) => Promise<void> {
+  let done = false;
+  return async (sent) => {
+    if (done || sent < n) return;
+    done = true;
+    await fn();
+  };
+}

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../common/net.ts';
-import { Stream, drained, provisionFleet, rssMb, startProcesses, storedPoints } from '../helpers/processes.ts';
+import { Stream, drained, onceAt, provisionFleet, rssMb, startProcesses, storedPoints } from '../helpers/processes.ts';
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 60_000);
 
@@ -14,13 +14,11 @@ describe('fault tolerance', { concurrency: false }, () => {
       const stream = new Stream(sys.mqttUrl, await provisionFleet(sys, 10), 150);
       await stream.connect();
       let killed = false;
-      await stream.run(500, async (sent) => {
-        if (!killed && sent >= 500) {
-          killed = true;
-          await sys.kill('broker');
-          await sys.restart('broker');
-        }
-      });
+      await stream.run(500, onceAt(500, async () => {
+        killed = true;
+        await sys.kill('broker');
+        await sys.restart('broker');
+      }));
       assert.ok(killed);
       assert.equal(stream.acked.size, stream.published, 'every message was eventually acknowledged');
       await drained(sys);
@@ -36,14 +34,10 @@ describe('fault tolerance', { concurrency: false }, () => {
     try {
       const stream = new Stream(sys.mqttUrl, await provisionFleet(sys, 10), 150);
       await stream.connect();
-      let killed = false;
-      await stream.run(500, async (sent) => {
-        if (!killed && sent >= 400) {
-          killed = true;
-          await sys.kill('ingest');
-          setTimeout(() => void sys.restart('ingest'), 1000);
-        }
-      });
+      await stream.run(500, onceAt(400, async () => {
+        await sys.kill('ingest');
+        setTimeout(() => void sys.restart('ingest'), 1000);
+      }));
       await waitFor(async () => sys.services.ingest.child.exitCode === null && sys.services.ingest.child.pid !== undefined, 10_000, 'writer back');
       await drained(sys);
       assert.equal(stream.acked.size, stream.published);
@@ -59,16 +53,12 @@ describe('fault tolerance', { concurrency: false }, () => {
     try {
       const stream = new Stream(sys.mqttUrl, await provisionFleet(sys, 10), 300);
       await stream.connect();
-      let stopped = false;
       let peakRss = 0;
       const watch = setInterval(() => { peakRss = Math.max(peakRss, rssMb(sys.services.broker.child.pid), rssMb(sys.services.ingest.child.pid)); }, 500);
-      await stream.run(100, async (sent) => {
-        if (!stopped && sent >= 300) {
-          stopped = true;
-          await sys.influxd.stop();
-          setTimeout(() => void sys.influxd.restart(), OUTAGE_MS);
-        }
-      });
+      await stream.run(100, onceAt(300, async () => {
+        await sys.influxd.stop();
+        setTimeout(() => void sys.influxd.restart(), OUTAGE_MS);
+      }));
       assert.equal(stream.acked.size, stream.published, 'publishing went on while InfluxDB was down');
       await waitFor(async () => sys.store.ping(), OUTAGE_MS + 30_000, 'InfluxDB back');
       await drained(sys, 120_000);
