@@ -217,6 +217,84 @@ export async function preciseDeltas(store: TelemetryStore, q: CounterQuery): Pro
   return [...rows.values()].sort((a, b) => a.time - b.time);
 }
 
+export interface StepDelta {
+  measurement: string;
+  /** The carried tags (always device). */
+  tags: Record<string, string>;
+  /** Start of the step. */
+  time: number;
+  value: number;
+  reset: boolean;
+}
+
+export interface StepQuery {
+  metric: string;
+  measurements: readonly string[];
+  where: string;
+  from: number;
+  to: number;
+  stepMs: number;
+  lookbackMs: number;
+  /** Tags to carry besides device (e.g. firm). */
+  tags: readonly GroupTag[];
+}
+
+/**
+ * Increments per device and step, differenced in Node from InfluxDB's last reading per device and step (plus
+ * each device's last reading before the range). For the 15-minute rollups this is several times cheaper than
+ * counterDeltas on InfluxDB 1.6, whose outer GROUP BY over a per-device subquery is slow with thousands of
+ * devices (docs/benchmarks-monitoring.md); it returns one row per device and step, so it suits short ranges
+ * with many devices. Reset and jitter rules as in counterDeltas.
+ */
+export async function stepDeltas(store: TelemetryStore, q: StepQuery): Promise<StepDelta[]> {
+  if (q.measurements.length === 0 || q.to <= q.from) return [];
+  const tagList = [...q.tags.filter((t) => t !== 'device'), 'device'];
+  const groups = tagList.map(ident).join(', ');
+  const m = ident(q.metric);
+  const ms = fromList(q.measurements);
+  const res = await store.query([
+    `SELECT last(${m}) AS "b" FROM ${ms} WHERE ${and(q.where, timeRange(q.from - q.lookbackMs, q.from))} GROUP BY ${groups}`,
+    `SELECT last(${m}) AS "l" FROM ${ms} WHERE ${and(q.where, timeRange(q.from, q.to))} GROUP BY time(${durationLiteral(q.stepMs)}), ${groups} fill(none)`,
+  ].join('; '));
+  const key = (measurement: string, tags: Record<string, string>) => `${measurement}\u0000${tags.device ?? ''}`;
+  const baseline = new Map<string, number>();
+  for (const s of res) if (s.columns[1] === 'b') baseline.set(key(s.name, s.tags), num(s.values[0]?.[1]));
+  const out: StepDelta[] = [];
+  const resets: Array<{ row: StepDelta; previous: number; last: number }> = [];
+  for (const s of res) {
+    if (s.columns[1] !== 'l') continue;
+    const tags = Object.fromEntries(tagList.map((t) => [t, s.tags[t] ?? '']));
+    let prev = baseline.get(key(s.name, s.tags));
+    for (const row of s.values) {
+      const l = row[1];
+      if (typeof l !== 'number') continue;
+      if (prev !== undefined) {
+        const d = l - prev;
+        const r: StepDelta = { measurement: s.name, tags, time: num(row[0]), value: Math.max(0, d), reset: false };
+        // A fall below the drop is a reset (counted from zero below); a smaller fall is jitter and counts zero.
+        if (d < 0 && l < -d) resets.push({ row: r, previous: prev, last: l });
+        out.push(r);
+      }
+      prev = l;
+    }
+  }
+  const considered = resets.slice(0, MAX_RESETS);
+  for (let i = 0; i < considered.length; i += RESET_BATCH) {
+    const batch = considered.slice(i, i + RESET_BATCH);
+    const stmts = batch.map((x, j) => `SELECT max(${m}) AS "m_${j}" FROM ${ident(x.row.measurement)} WHERE ${and(`"device" = ${literal(x.row.tags.device ?? '')}`, timeRange(x.row.time, x.row.time + q.stepMs))}`);
+    const highest = new Map<number, number>();
+    for (const s of await store.query(stmts.join('; '))) {
+      const mm = /^m_(\d+)$/.exec(s.columns[1] ?? '');
+      if (mm) highest.set(Number(mm[1]), num(s.values[0]?.[1]));
+    }
+    batch.forEach((x, j) => {
+      x.row.value = x.last + Math.max(0, (highest.get(j) ?? 0) - x.previous);
+      x.row.reset = true;
+    });
+  }
+  return out;
+}
+
 /** A step for a range: fine for short ranges, coarser for long ones (precision of reset handling vs. cost). */
 export function stepFor(rangeMs: number): number {
   if (rangeMs <= 2 * 86_400_000) return 60_000;

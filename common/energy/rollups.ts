@@ -1,6 +1,7 @@
 // 15-minute rollups (GB/T 38692-2020: real-time indicators every 15 min): per firm, quantity (energy carrier or
-// output) and source measurement, the counter increments of the interval, computed inside InfluxDB from the raw
-// counters (counters.ts) and written back to InfluxDB as the measurement `rollup_15m`. Overviews over long
+// output) and source measurement, the counter increments of the interval: InfluxDB returns each device's last
+// reading per 15 minutes (stepDeltas in counters.ts), Node differences them per device with the reset rules and
+// adds them up per firm, and the result is written back to InfluxDB as the measurement `rollup_15m`. Overviews over long
 // ranges and whole counties read these instead of every device's raw points.
 //
 // The rollup keeps the source measurement (electricity from looms vs from the main meter), not the counting
@@ -18,7 +19,7 @@ import type { FirmIndex } from '../monitoring/firm-index.ts';
 import { HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../monitoring/time.ts';
 import type { TelemetryStore } from '../telemetry-store/store.ts';
 import { QUANTITIES, QUANTITY_METRIC, sourcesOf, type Quantity } from './carriers.ts';
-import { counterDeltas } from './counters.ts';
+import { stepDeltas } from './counters.ts';
 
 export const ROLLUP_MEASUREMENT = 'rollup_15m';
 
@@ -42,7 +43,7 @@ export interface RollupOptions {
 export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
   intervalMs: 2 * MINUTE, recentMs: 15 * MINUTE, recentLookbackMs: 30 * MINUTE,
   deepEveryMs: 3 * HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
-  catchUpMs: 2 * 24 * HOUR, chunkMs: 6 * HOUR,
+  catchUpMs: 2 * 24 * HOUR, chunkMs: 2 * HOUR,
 };
 
 export interface RollupStats {
@@ -131,17 +132,26 @@ export class RollupJob {
     for (const q of QUANTITIES as readonly Quantity[]) {
       const sources = sourcesOf(q);
       if (sources.length === 0) continue;
-      const rows = await counterDeltas(this.store, {
+      const deltas = await stepDeltas(this.store, {
         metric: QUANTITY_METRIC[q], measurements: sources.map((s) => s.measurement), where: '',
-        from, to, stepMs: QUARTER_HOUR, lookbackMs, groupBy: ['firm'], intervalMs: QUARTER_HOUR,
+        from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['firm'],
       });
-      for (const r of rows) {
-        const firmId = r.tags.firm ?? '';
+      const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
+      for (const d of deltas) {
+        const firmId = d.tags.firm ?? '';
         if (!firmId) continue;
-        const f = idx.firms.get(firmId);
-        const tags = `${tagSet({ firmId, deviceId: '', type: '', county: f?.county ?? '', park: f?.park ?? '', segment: f?.segment ?? '' })},quantity=${q},source=${r.measurement}`;
-        lines.push(`${ROLLUP_MEASUREMENT},${sortTags(tags)} value=${r.value},devices=${r.steps}i,resets=${r.resets}i ${r.time}`);
-        resets += r.resets;
+        const k = `${firmId}/${d.measurement}/${d.time}`;
+        const g = groups.get(k) ?? { firmId, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
+        g.value += d.value;
+        g.devices++;
+        if (d.reset) g.resets++;
+        groups.set(k, g);
+      }
+      for (const g of groups.values()) {
+        const f = idx.firms.get(g.firmId);
+        const tags = `${tagSet({ firmId: g.firmId, deviceId: '', type: '', county: f?.county ?? '', park: f?.park ?? '', segment: f?.segment ?? '' })},quantity=${q},source=${g.source}`;
+        lines.push(`${ROLLUP_MEASUREMENT},${sortTags(tags)} value=${g.value},devices=${g.devices}i,resets=${g.resets}i ${g.time}`);
+        resets += g.resets;
       }
     }
     for (let i = 0; i < lines.length; i += 5000) await this.store.write(lines.slice(i, i + 5000));

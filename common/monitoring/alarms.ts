@@ -272,9 +272,30 @@ function compare(v: number, op: Op, limit: number): boolean {
 
 const fmt = (v: number) => String(Math.round(v * 100) / 100);
 
+/** The message of a raised alarm (built only when one is raised). */
+function describe(rule: AlarmRule, type: string, value: number | null, d: { state?: string | undefined }): string {
+  const unit = rule.metric ? (metricSpec(type, rule.metric)?.unit ?? '') : '';
+  const u = unit ? ` ${unit}` : '';
+  const v = value ?? 0;
+  const limit = rule.value ?? 0;
+  switch (rule.kind) {
+    case 'threshold': return `${rule.metric} ${fmt(v)}${u} ${rule.op} ${fmt(limit)}${u} for ${rule.durationS} s`;
+    case 'rate': return `${rule.metric} changing at ${fmt(v)}${u}/min (${rule.op} ${fmt(limit)}${u}/min) over ${rule.windowS} s`;
+    case 'state': return `state ${d.state ?? '?'} for ${Math.round(rule.durationS / 60)} min or more`;
+    case 'stuck': return `${rule.metric} unchanged at ${fmt(v)}${u} for ${Math.round(rule.durationS / 60)} min while the device keeps reporting`;
+    case 'offline': return `no message for ${Math.floor(v)} min (limit ${limit} min)`;
+    case 'clock_skew': return `device clock ${fmt(Math.abs(v))} s ${v < 0 ? 'behind' : 'ahead of'} the platform (limit ${limit} s)`;
+  }
+}
+
 export class AlarmEngine {
   private rules: AlarmRule[] = [];
-  private readonly cond = new Map<string, CondState>();
+  /** Metrics some rate rule watches (only their samples are kept). */
+  private rateMetrics = new Set<string>();
+  /** Condition state per rule and device (only while the condition holds or an alarm is open). */
+  private readonly cond = new Map<number, Map<string, CondState>>();
+  /** Rules per device type (with the rules for every type), rebuilt with the rules. */
+  private byType = new Map<string, AlarmRule[]>();
   /** Recent samples per device and metric (rate rules). */
   private readonly samples = new Map<string, Array<[number, number]>>();
   /** Value and since-when per stuck rule and device. */
@@ -287,7 +308,7 @@ export class AlarmEngine {
 
   constructor(private readonly store: AlarmStore) {
     this.reloadRules();
-    for (const a of store.openAlarms()) this.cond.set(`${a.ruleId}/${a.deviceId}`, { since: a.raisedAt, openId: a.id });
+    for (const a of store.openAlarms()) this.condOf(a.ruleId).set(a.deviceId, { since: a.raisedAt, openId: a.id });
   }
 
   setEmitter(emit: AlarmEmitter | undefined): void {
@@ -297,17 +318,34 @@ export class AlarmEngine {
   /** Re-reads the rules; open alarms of deleted or disabled rules are cleared. */
   reloadRules(now = Date.now()): void {
     this.rules = this.store.rules().filter((r) => r.enabled);
+    this.rateMetrics = new Set(this.rules.filter((r) => r.kind === 'rate' && r.metric !== null).map((r) => r.metric as string));
+    this.byType = new Map();
     const live = new Set(this.rules.map((r) => r.id));
-    for (const [key, st] of this.cond) {
-      const ruleId = Number(key.slice(0, key.indexOf('/')));
+    for (const [ruleId, devices] of this.cond) {
       if (live.has(ruleId)) continue;
-      if (st.openId !== null) this.clearAlarm(st.openId, now, null);
-      this.cond.delete(key);
+      for (const st of devices.values()) if (st.openId !== null) this.clearAlarm(st.openId, now, null);
+      this.cond.delete(ruleId);
     }
   }
 
+  private condOf(ruleId: number): Map<string, CondState> {
+    let m = this.cond.get(ruleId);
+    if (!m) {
+      m = new Map();
+      this.cond.set(ruleId, m);
+    }
+    return m;
+  }
+
   private rulesFor(d: { deviceId: string; firmId: string; type: string }): AlarmRule[] {
-    return this.rules.filter((r) => (r.firmId === null || r.firmId === d.firmId) && (r.deviceId === null || r.deviceId === d.deviceId) && (r.deviceType === null || r.deviceType === d.type));
+    let forType = this.byType.get(d.type);
+    if (!forType) {
+      forType = this.rules.filter((r) => r.deviceType === null || r.deviceType === d.type);
+      this.byType.set(d.type, forType);
+    }
+    return forType.some((r) => r.firmId !== null || r.deviceId !== null)
+      ? forType.filter((r) => (r.firmId === null || r.firmId === d.firmId) && (r.deviceId === null || r.deviceId === d.deviceId))
+      : forType;
   }
 
   private emit(event: AlarmEvent['event'], alarm: Alarm): void {
@@ -323,23 +361,23 @@ export class AlarmEngine {
    * One condition observation: true starts (or continues) the duration, false clears. Raises when the
    * condition has held for durationS.
    */
-  private observe(rule: AlarmRule, d: { deviceId: string; firmId: string; type: string }, holds: boolean, at: number, value: number | null, message: () => string, durationS = rule.durationS): void {
-    const key = `${rule.id}/${d.deviceId}`;
-    let st = this.cond.get(key);
+  private observe(rule: AlarmRule, d: { deviceId: string; firmId: string; type: string; state?: string }, holds: boolean, at: number, value: number | null, durationS = rule.durationS): void {
+    const conds = this.cond.get(rule.id);
+    let st = conds?.get(d.deviceId);
     if (!holds) {
       if (st?.openId != null) this.clearAlarm(st.openId, at, value);
-      if (st) this.cond.delete(key);
+      if (st) conds?.delete(d.deviceId);
       return;
     }
     if (!st) {
       st = { since: at, openId: null };
-      this.cond.set(key, st);
+      this.condOf(rule.id).set(d.deviceId, st);
     }
     st.since ??= at;
     if (st.openId === null && at - st.since >= durationS * 1000) {
       const a = this.store.raise({
         ruleId: rule.id, ruleName: rule.name, kind: rule.kind, severity: rule.severity, firmId: d.firmId, deviceId: d.deviceId, deviceType: d.type,
-        metric: rule.metric, message: message(), value, raisedAt: at,
+        metric: rule.metric, message: describe(rule, d.type, value, d), value, raisedAt: at,
       });
       st.openId = a.id;
       this.emit('raised', a);
@@ -354,14 +392,18 @@ export class AlarmEngine {
       if (fresh) this.lastTs.set(d.deviceId, d.ts);
       this.lastLiveAt.set(d.deviceId, at);
       if (fresh) {
-        for (const [metric, v] of Object.entries(d.metrics)) {
-          if (!this.rules.some((r) => r.kind === 'rate' && r.metric === metric)) continue;
+        for (const metric of this.rateMetrics) {
+          const v = d.metrics[metric];
+          if (v === undefined) continue;
           const key = `${d.deviceId}/${metric}`;
-          const list = this.samples.get(key) ?? [];
+          let list = this.samples.get(key);
+          if (!list) {
+            list = [];
+            this.samples.set(key, list);
+          }
           list.push([d.ts, v]);
           while (list.length > 0 && d.ts - (list[0]?.[0] ?? 0) > ROLLING_MAX_MS) list.shift();
           if (list.length > 4000) list.splice(0, list.length - 4000);
-          this.samples.set(key, list);
         }
       }
       for (const rule of this.rulesFor(d)) {
@@ -372,60 +414,51 @@ export class AlarmEngine {
   }
 
   private evaluate(rule: AlarmRule, d: LiveDeviceSample, at: number, fresh: boolean): void {
-    const unit = rule.metric ? (metricSpec(d.type, rule.metric)?.unit ?? '') : '';
     switch (rule.kind) {
       case 'threshold': {
         const v = rule.metric ? d.metrics[rule.metric] : undefined;
         if (v === undefined || !rule.op || rule.value === null) return;
-        const op = rule.op;
-        const limit = rule.value;
-        this.observe(rule, d, compare(v, op, limit), at, v, () => `${rule.metric} ${fmt(v)} ${unit} ${op} ${fmt(limit)} ${unit} for ${rule.durationS} s`.replace(/ {2}/g, ' '));
+        this.observe(rule, d, compare(v, rule.op, rule.value), at, v);
         return;
       }
       case 'rate': {
         if (!fresh || !rule.metric || !rule.op || rule.value === null) return;
-        const list = this.samples.get(`${d.deviceId}/${rule.metric}`) ?? [];
-        const last = list[list.length - 1];
-        if (!last) return;
+        const list = this.samples.get(`${d.deviceId}/${rule.metric}`);
+        const last = list?.[list.length - 1];
+        if (!list || !last) return;
         const windowStart = last[0] - rule.windowS * 1000;
         const first = list.find(([t]) => t >= windowStart);
         if (!first || last[0] - first[0] < (rule.windowS * 1000) / 2) return;
         const perMin = ((last[1] - first[1]) / (last[0] - first[0])) * 60_000;
-        const op = rule.op;
-        const limit = rule.value;
-        this.observe(rule, d, compare(perMin, op, limit), at, perMin, () => `${rule.metric} changing at ${fmt(perMin)} ${unit}/min (${op} ${fmt(limit)} ${unit}/min) over ${rule.windowS} s`);
+        this.observe(rule, d, compare(perMin, rule.op, rule.value), at, perMin);
         return;
       }
-      case 'state': {
+      case 'state':
         if (d.state === undefined) return;
-        const state = d.state;
-        this.observe(rule, d, (rule.states ?? []).includes(state), at, null, () => `state ${state} for ${Math.round(rule.durationS / 60)} min or more`);
+        this.observe(rule, d, (rule.states ?? []).includes(d.state), at, null);
         return;
-      }
       case 'stuck': {
         const v = rule.metric ? d.metrics[rule.metric] : undefined;
         if (!fresh || v === undefined) return;
         const key = `${rule.id}/${d.deviceId}`;
         const prev = this.stuck.get(key);
-        const tol = rule.value ?? 0;
-        if (!prev || Math.abs(v - prev.value) > tol) {
+        if (!prev || Math.abs(v - prev.value) > (rule.value ?? 0)) {
           this.stuck.set(key, { value: v, since: at });
-          this.observe(rule, d, false, at, v, () => '', 0);
+          this.observe(rule, d, false, at, v, 0);
           return;
         }
-        this.observe(rule, d, at - prev.since >= rule.durationS * 1000, at, v, () => `${rule.metric} unchanged at ${fmt(v)} ${unit} for ${Math.round(rule.durationS / 60)} min while the device keeps reporting`, 0);
+        this.observe(rule, d, at - prev.since >= rule.durationS * 1000, at, v, 0);
         return;
       }
       case 'clock_skew': {
         if (!fresh || rule.value === null) return;
         const skewS = (d.ts - at) / 1000;
-        const limit = rule.value;
-        this.observe(rule, d, Math.abs(skewS) > limit, at, skewS, () => `device clock ${fmt(Math.abs(skewS))} s ${skewS < 0 ? 'behind' : 'ahead of'} the platform (limit ${limit} s)`);
+        this.observe(rule, d, Math.abs(skewS) > rule.value, at, skewS);
         return;
       }
       case 'offline':
         // Seen now: an open offline alarm clears.
-        this.observe(rule, d, false, at, null, () => '');
+        this.observe(rule, d, false, at, null);
         return;
     }
   }
@@ -443,7 +476,7 @@ export class AlarmEngine {
         const silentMin = (now - seen) / 60_000;
         const limit = rule.value;
         this.evaluations++;
-        this.observe(rule, d, silentMin > limit, now, silentMin, () => `no message for ${Math.floor(silentMin)} min (limit ${limit} min)`, 0);
+        this.observe(rule, d, silentMin > limit, now, silentMin, 0);
       }
     }
   }

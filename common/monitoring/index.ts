@@ -60,6 +60,8 @@ export class Monitoring {
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private readonly roomListeners = new Set<(updates: RoomAggregate[]) => void>();
+  /** Which rooms are worth computing (someone listens); all by default once a listener is there. */
+  private roomFilter: (room: string) => boolean = () => true;
 
   constructor(readonly opts: MonitoringOptions) {
     this.db = openMonitoringDb(opts.file);
@@ -93,7 +95,9 @@ export class Monitoring {
       const onLive = (summary: LiveSummaryLike & LiveRoomSummary) => {
         try {
           this.alarms.onLive(summary);
-          const updates = this.rooms.update(summary);
+          // Without a listener the aggregator only keeps the latest values (nothing is computed).
+          const listening = opts.onRooms !== undefined || this.roomListeners.size > 0;
+          const updates = this.rooms.update(summary, listening ? this.roomFilter : () => false);
           if (updates.length > 0) {
             opts.onRooms?.(updates);
             for (const fn of this.roomListeners) fn(updates);
@@ -123,6 +127,11 @@ export class Monitoring {
   subscribeRooms(fn: (updates: RoomAggregate[]) => void): () => void {
     this.roomListeners.add(fn);
     return () => { this.roomListeners.delete(fn); };
+  }
+
+  /** Limits the room aggregates to rooms with listeners, e.g. `(room) => io.sockets.adapter.rooms.has(room)`. */
+  setRoomFilter(fn: (room: string) => boolean): void {
+    this.roomFilter = fn;
   }
 
   /** Alarm events go to the rooms api/live.ts joins clients to: 'all' and 'firm:<id>'. */

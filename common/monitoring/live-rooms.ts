@@ -38,10 +38,6 @@ export interface LiveRoomOptions {
   minIntervalMs: number;
 }
 
-function roomsOf(d: LiveRoomDevice): string[] {
-  return ['all', `county:${d.county}`, `park:${d.park}`, `segment:${d.segment}`, `firm:${d.firmId}`, `device:${d.deviceId}`];
-}
-
 interface FirmAgg {
   county: string;
   park: string;
@@ -56,10 +52,12 @@ const zeroStates = () => Object.fromEntries(TIME_KEYS.map((k) => [k, 0])) as Rec
 const zeroRates = (): Record<Carrier, number> => ({ electricity: 0, gas: 0, steam: 0, water: 0 });
 
 export class LiveRoomAggregator {
-  private readonly latest = new Map<string, LiveRoomDevice & { seenAt: number }>();
+  /** Latest values per device (admission sends each device's full latest metrics, not only the changed ones). */
+  private readonly latest = new Map<string, LiveRoomDevice>();
   private readonly firmDevices = new Map<string, Set<string>>();
   private readonly lastEmit = new Map<string, number>();
-  private readonly pending = new Set<string>();
+  private readonly pendingRooms = new Set<string>();
+  private readonly pendingDevices = new Set<string>();
 
   constructor(private readonly opts: LiveRoomOptions = { staleMs: 120_000, minIntervalMs: 1000 }) {}
 
@@ -68,25 +66,38 @@ export class LiveRoomAggregator {
    * rooms `wanted` says someone listens to, e.g. `(r) => io.sockets.adapter.rooms.has(r)`).
    */
   update(summary: LiveRoomSummary, wanted: (room: string) => boolean = () => true): RoomAggregate[] {
+    const dirtyFirms = new Set<string>();
     for (const d of summary.devices) {
-      const prev = this.latest.get(d.deviceId);
-      if (!prev) {
+      if (!this.latest.has(d.deviceId)) {
         const set = this.firmDevices.get(d.firmId) ?? new Set<string>();
         set.add(d.deviceId);
         this.firmDevices.set(d.firmId, set);
       }
-      this.latest.set(d.deviceId, { ...d, metrics: { ...(prev?.metrics ?? {}), ...d.metrics }, seenAt: summary.at });
-      for (const r of roomsOf(d)) this.pending.add(r);
+      this.latest.set(d.deviceId, d);
+      dirtyFirms.add(d.firmId);
+      this.pendingDevices.add(d.deviceId);
+    }
+    for (const firmId of dirtyFirms) {
+      const any = this.latest.get(this.firmDevices.get(firmId)?.values().next().value ?? '');
+      if (!any) continue;
+      for (const r of ['all', `county:${any.county}`, `park:${any.park}`, `segment:${any.segment}`, `firm:${firmId}`]) this.pendingRooms.add(r);
     }
     const due: string[] = [];
-    for (const room of this.pending) {
-      if (summary.at - (this.lastEmit.get(room) ?? -Infinity) < this.opts.minIntervalMs) continue;
-      this.pending.delete(room);
+    const isDue = (room: string) => summary.at - (this.lastEmit.get(room) ?? -Infinity) >= this.opts.minIntervalMs;
+    for (const room of this.pendingRooms) {
+      if (!isDue(room)) continue;
+      this.pendingRooms.delete(room);
+      if (wanted(room)) due.push(room);
+    }
+    for (const id of this.pendingDevices) {
+      const room = `device:${id}`;
+      if (!isDue(room)) continue;
+      this.pendingDevices.delete(id);
       if (wanted(room)) due.push(room);
     }
     if (due.length === 0) return [];
     // Every firm once, then the wider rooms as sums of their firms: one pass over the devices per update.
-    const firms = this.firmAggregates(summary.at);
+    const firms = due.some((r) => !r.startsWith('device:')) ? this.firmAggregates(summary.at) : new Map<string, FirmAgg>();
     const out: RoomAggregate[] = [];
     for (const room of due) {
       const agg = this.aggregateFrom(room, summary.at, firms);
@@ -140,7 +151,7 @@ export class LiveRoomAggregator {
     if (room.startsWith('device:')) {
       const d = this.latest.get(room.slice('device:'.length));
       if (!d) return undefined;
-      const { seenAt: _seenAt, ...device } = d;
+      const device = d;
       const states = zeroStates();
       states[(TIME_KEYS as readonly string[]).includes(d.state ?? '') ? (d.state as TimeKey) : 'unknown'] = 1;
       const rates = zeroRates();
