@@ -1,9 +1,9 @@
 // A fleet of simulated devices in one process (one MQTT connection each): connecting them a few at a time,
 // running them, fleet-wide faults (disconnect storms), totals for the live status line and the final summary.
 import { createModel, seededRng, seedFrom, type MachineModel, type Rng } from './models.ts';
-import { SimulatedDevice, type DeviceCredentials } from './device.ts';
+import { SimulatedDevice, type DeviceCredentials, type DeviceRunStats } from './device.ts';
 import { DeviceProgram } from './program.ts';
-import { FAULT_NAMES, between, perStepChance, settingOf, type FaultName, type FaultPlan } from './faults.ts';
+import { FAULT_NAMES, between, perStepChance, settingOf, type FaultPlan } from './faults.ts';
 import { scheduleOf, type Shift } from './schedule.ts';
 import { mapLimit } from './provision.ts';
 import type { Plan } from './scenario.ts';
@@ -67,20 +67,11 @@ export interface FleetOptions {
   ca?: Buffer;
 }
 
-export interface FleetTotals {
+/** The devices' own counters summed over the fleet, plus fleet-wide figures. */
+export interface FleetTotals extends DeviceRunStats {
   at: number;
   devices: number;
   connected: number;
-  sent: number;
-  acked: number;
-  errors: number;
-  points: number;
-  ackedPoints: number;
-  rejected: number;
-  problems: Record<string, number>;
-  injected: Partial<Record<FaultName, number>>;
-  drops: number;
-  reconnects: number;
   storms: number;
 }
 
