@@ -11,7 +11,8 @@ export interface DeviceTags {
 
 export const STATE_MEASUREMENT = 'machine_state';
 
-function escapeTag(v: string): string {
+/** Tag keys and values escape commas, equals signs and spaces. */
+export function escapeTag(v: string): string {
   return v.replace(/[\\,= ]/g, (ch) => `\\${ch}`);
 }
 

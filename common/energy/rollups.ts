@@ -13,15 +13,22 @@
 // report less often than the short lookback are picked up; older backfill needs rebuild(). The cost is one
 // scan of the raw points in the window (docs/benchmarks-monitoring.md has the figures for 30,000 devices).
 // Points are deterministic (same tags and time), so recomputing overwrites instead of adding.
-import { tagSet } from '../contract/line-protocol.ts';
+//
+// Daily rollups (`rollup_1d`, one point per firm, quantity and source and local day, Asia/Shanghai) are summed
+// by InfluxDB from the 15-minute points of the days each computation touched. Ranges of whole days (a month of
+// a prefecture: 300 firms × 30 days) read those: 96 times fewer points than the 15-minute rollups.
+import { escapeTag, tagSet } from '../contract/line-protocol.ts';
 import type { Logger } from '../log.ts';
 import type { FirmIndex } from '../monitoring/firm-index.ts';
-import { HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../monitoring/time.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../monitoring/time.ts';
 import type { TelemetryStore } from '../telemetry-store/store.ts';
 import { QUANTITIES, QUANTITY_METRIC, sourcesOf, type Quantity } from './carriers.ts';
 import { stepDeltas } from './counters.ts';
 
 export const ROLLUP_MEASUREMENT = 'rollup_15m';
+export const DAILY_ROLLUP_MEASUREMENT = 'rollup_1d';
+/** Local midnight (UTC+8) as an offset of InfluxDB's UTC day buckets: GROUP BY time(1d, 16h). */
+export const LOCAL_DAY_OFFSET_MS = DAY - TZ_OFFSET_MS;
 
 export interface RollupOptions {
   /** Timer period of the recent recompute. */
@@ -38,12 +45,14 @@ export interface RollupOptions {
   catchUpMs: number;
   /** Chunk of one computation (bounds the size of one InfluxDB query). */
   chunkMs: number;
+  /** Days per daily-rollup query. */
+  dailyChunkDays: number;
 }
 
 export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
   intervalMs: 2 * MINUTE, recentMs: 15 * MINUTE, recentLookbackMs: 30 * MINUTE,
   deepEveryMs: 3 * HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
-  catchUpMs: 2 * 24 * HOUR, chunkMs: 2 * HOUR,
+  catchUpMs: 2 * 24 * HOUR, chunkMs: 2 * HOUR, dailyChunkDays: 7,
 };
 
 export interface RollupStats {
@@ -119,6 +128,7 @@ export class RollupJob {
       points += r.points;
       resets += r.resets;
     }
+    points += await this.computeDays(a, b);
     const stats = { from: a, to: b, points, resets, ms: Date.now() - started };
     this.lastRun = stats;
     this.lastError = undefined;
@@ -156,6 +166,31 @@ export class RollupJob {
     }
     for (let i = 0; i < lines.length; i += 5000) await this.store.write(lines.slice(i, i + 5000));
     return { points: lines.length, resets };
+  }
+
+  /** Re-sums the daily rollups of every local day that [from, to) touches from its 15-minute points. */
+  private async computeDays(from: number, to: number): Promise<number> {
+    const a = floorTo(from, DAY, LOCAL_DAY_OFFSET_MS);
+    const b = floorTo(to - 1, DAY, LOCAL_DAY_OFFSET_MS) + DAY;
+    let points = 0;
+    for (let c = a; c < b; c += this.opts.dailyChunkDays * DAY) {
+      const end = Math.min(b, c + this.opts.dailyChunkDays * DAY);
+      const series = await this.store.query(
+        `SELECT sum("value") AS "value", sum("resets") AS "resets", count("value") AS "intervals" FROM "${ROLLUP_MEASUREMENT}" WHERE time >= ${c}ms AND time < ${end}ms GROUP BY time(1d, ${LOCAL_DAY_OFFSET_MS / HOUR}h), * fill(none)`,
+      );
+      const lines: string[] = [];
+      for (const s of series) {
+        const tags = Object.entries(s.tags).filter(([, v]) => v !== '').sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => `${escapeTag(k)}=${escapeTag(v)}`).join(',');
+        for (const row of s.values) {
+          const [t, value, r, n] = row;
+          if (typeof t !== 'number' || typeof value !== 'number') continue;
+          lines.push(`${DAILY_ROLLUP_MEASUREMENT},${tags} value=${value},resets=${typeof r === 'number' ? r : 0}i,intervals=${typeof n === 'number' ? n : 0}i ${t}`);
+        }
+      }
+      for (let i = 0; i < lines.length; i += 5000) await this.store.write(lines.slice(i, i + 5000));
+      points += lines.length;
+    }
+    return points;
   }
 }
 

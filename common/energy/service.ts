@@ -4,8 +4,8 @@
 // plant-boundary rule per firm (carriers.ts) and the conversion to standard coal (factors.ts).
 import type { Firm } from '../registry/registry.ts';
 import type { FirmIndex, FirmIndexSnapshot } from '../monitoring/firm-index.ts';
-import { and, scopeCondition, timeRange, type Scope } from '../monitoring/scope.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../monitoring/time.ts';
+import { and, firmInScope, scopeCondition, timeRange, type Scope } from '../monitoring/scope.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, ceilTo, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../monitoring/time.ts';
 import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
 import {
   METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, measurementOfType, outputAmount, sourcesOf,
@@ -13,7 +13,7 @@ import {
 } from './carriers.ts';
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
-import { ROLLUP_MEASUREMENT } from './rollups.ts';
+import { DAILY_ROLLUP_MEASUREMENT, LOCAL_DAY_OFFSET_MS, ROLLUP_MEASUREMENT } from './rollups.ts';
 
 export type DataSource = 'raw' | 'rollup';
 export type SourceChoice = DataSource | 'auto';
@@ -114,6 +114,44 @@ function hasMeter(idx: FirmIndexSnapshot, firmId: string, carrier: Carrier): boo
   return idx.typesByFirm.get(firmId)?.has(METER_TYPE[carrier]) ?? false;
 }
 
+/** [from, to) as pieces to read: whole local days from the daily rollups, the ends from the 15-minute rollups. */
+export function rollupPieces(from: number, to: number): Array<{ measurement: string; from: number; to: number }> {
+  const d1 = ceilTo(from, DAY, LOCAL_DAY_OFFSET_MS);
+  const d2 = floorTo(to, DAY, LOCAL_DAY_OFFSET_MS);
+  if (d2 <= d1) return [{ measurement: ROLLUP_MEASUREMENT, from, to }];
+  const pieces = [{ measurement: DAILY_ROLLUP_MEASUREMENT, from: d1, to: d2 }];
+  if (from < d1) pieces.unshift({ measurement: ROLLUP_MEASUREMENT, from, to: d1 });
+  if (d2 < to) pieces.push({ measurement: ROLLUP_MEASUREMENT, from: d2, to });
+  return pieces;
+}
+
+/**
+ * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, cogeneration),
+ * each group with an InfluxQL condition selecting its firms and one member whose rule stands for the group.
+ * Firms with rollups but no longer in the registry form a group of their own (no meters, default flags), as
+ * they would when grouped by firm.
+ */
+export function countingGroups(idx: FirmIndexSnapshot, scope: Scope, flagsOf: (firmId: string) => FirmEnergyFlags): Array<{ representative: string; where: string }> {
+  const byRule = new Map<string, string[]>();
+  const all: string[] = [];
+  for (const f of idx.firms.values()) {
+    if (!firmInScope(f, scope)) continue;
+    const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${flagsOf(f.id).cogeneration ? 'c' : ''}`;
+    const list = byRule.get(rule) ?? [];
+    list.push(f.id);
+    byRule.set(rule, list);
+    all.push(f.id);
+  }
+  const regex = (ids: readonly string[]) => `/^(${ids.map(escapeRegex).join('|')})$/`;
+  const groups = [...byRule.values()].map((ids) => ({ representative: ids[0]!, where: `"firm" =~ ${regex(ids)}` }));
+  groups.push({ representative: '', where: all.length > 0 ? `"firm" !~ ${regex(all)}` : '' });
+  return groups;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, (ch) => `\\${ch}`);
+}
+
 export class EnergyService {
   constructor(private readonly ctx: EnergyContext, private readonly opts: EnergyServiceOptions = DEFAULT_ENERGY_OPTIONS) {}
 
@@ -142,10 +180,15 @@ export class EnergyService {
     return perQuantity.flat();
   }
 
+  /**
+   * Per-firm sums of the rollups over [from, to) (15-minute aligned): whole local days from the daily rollups,
+   * the partial days at either end from the 15-minute ones.
+   */
   private async rollupRows(scope: Scope, from: number, to: number): Promise<SourceRow[]> {
-    const q = `SELECT sum("value") AS "v", sum("resets") AS "r" FROM ${ident(ROLLUP_MEASUREMENT)} WHERE ${and(scopeCondition(scope), timeRange(from, to))} GROUP BY "firm", "quantity", "source"`;
+    const stmts = rollupPieces(from, to).map((p) =>
+      `SELECT sum("value") AS "v", sum("resets") AS "r" FROM ${ident(p.measurement)} WHERE ${and(scopeCondition(scope), timeRange(p.from, p.to))} GROUP BY "firm", "quantity", "source"`);
     const out: SourceRow[] = [];
-    for (const s of await this.ctx.store.query(q)) {
+    for (const s of await this.ctx.store.query(stmts.join('; '))) {
       const quantity = s.tags.quantity as Quantity;
       if (!(QUANTITIES as readonly string[]).includes(quantity)) continue;
       for (const row of s.values) out.push({ firm: s.tags.firm ?? '', device: '', quantity, source: s.tags.source ?? '', value: num(row[1]), resets: num(row[2]) });
@@ -306,16 +349,28 @@ export class EnergyService {
       }));
     } else {
       source = 'rollup';
-      const q = `SELECT sum("value") AS "v" FROM ${ident(ROLLUP_MEASUREMENT)} WHERE ${and(scopeCondition(scope), timeRange(from, to))} GROUP BY time(${intervalMs / MINUTE}m${offset ? `, ${offset / MINUTE}m` : ''}), "firm", "quantity", "source" fill(none)`;
+      // Whole local days come from the daily rollups. Instead of one row per firm and interval (300 firms × 96
+      // intervals for a prefecture day), firms are summed by InfluxDB within groups that share the counting rule
+      // (which boundary meters, cogeneration): the rule is linear, so applying it to a group's sum is exact.
+      const daily = intervalMs % DAY === 0 && (from - LOCAL_DAY_OFFSET_MS) % DAY === 0;
+      const measurement = daily ? DAILY_ROLLUP_MEASUREMENT : ROLLUP_MEASUREMENT;
+      const groupByTime = `time(${intervalMs / MINUTE}m${offset ? `, ${offset / MINUTE}m` : ''})`;
+      const groups = countingGroups(idx, scope, (f) => this.ctx.flagsOf(f));
+      const results = await Promise.all(groups.map(async (g) => {
+        const q = `SELECT sum("value") AS "v" FROM ${ident(measurement)} WHERE ${and(scopeCondition(scope), g.where, timeRange(from, to))} GROUP BY ${groupByTime}, "quantity", "source" fill(none)`;
+        return { firm: g.representative, series: await this.ctx.store.query(q) };
+      }));
       const rowsByBucket = new Map<number, SourceRow[]>();
-      for (const s of await this.ctx.store.query(q)) {
-        const quantity = s.tags.quantity as Quantity;
-        if (!(QUANTITIES as readonly string[]).includes(quantity)) continue;
-        for (const row of s.values) {
-          const t = num(row[0]);
-          const list = rowsByBucket.get(t) ?? [];
-          list.push({ firm: s.tags.firm ?? '', device: '', quantity, source: s.tags.source ?? '', value: num(row[1]), resets: 0 });
-          rowsByBucket.set(t, list);
+      for (const { firm, series } of results) {
+        for (const s of series) {
+          const quantity = s.tags.quantity as Quantity;
+          if (!(QUANTITIES as readonly string[]).includes(quantity)) continue;
+          for (const row of s.values) {
+            const t = num(row[0]);
+            const list = rowsByBucket.get(t) ?? [];
+            list.push({ firm, device: '', quantity, source: s.tags.source ?? '', value: num(row[1]), resets: 0 });
+            rowsByBucket.set(t, list);
+          }
         }
       }
       for (const [t, rows] of rowsByBucket) {

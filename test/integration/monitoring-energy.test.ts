@@ -254,6 +254,24 @@ describe('energy in standard coal (GB/T 2589-2020)', () => {
     close(a.carriers.gas!.counted, 75);
   });
 
+  test('a prefecture series (firms summed per counting rule) agrees with the per-firm summary', async () => {
+    // B is a cogeneration firm by now, A has every main meter, C only looms: three counting rules.
+    await monitoring.rollups.rebuild(T0 - HOUR, T0 + 2 * HOUR);
+    const range = `from=${T0}&to=${T0 + HOUR}`;
+    const series = await get<{ source: string; points: Array<{ carriers: Record<string, { measured: number; counted: number }>; totalKgce: number }> }>(`/api/v1/energy/series?${range}&interval=15m`);
+    const summary = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
+    assert.equal(series.source, 'rollup');
+    assert.equal(series.points.length, 4);
+    const sum = (f: (p: (typeof series.points)[number]) => number) => series.points.reduce((a, p) => a + f(p), 0);
+    for (const c of ['electricity', 'gas', 'steam'] as const) {
+      close(sum((p) => p.carriers[c]!.counted), summary.carriers[c]!.counted);
+      close(sum((p) => p.carriers[c]!.measured), summary.carriers[c]!.measured);
+    }
+    close(sum((p) => p.totalKgce), summary.totalKgce);
+    // B's loom register (100 kWh in the hour) is measured but not counted: its power is made from its own gas.
+    close(sum((p) => p.carriers.electricity!.measured - p.carriers.electricity!.counted), 100);
+  });
+
   test('live power comes from the latest power_kw per device', async () => {
     const id = await device(C, 'electricity_meter', 'c-em');
     await store.write([point(id, Date.now() - 30_000, { power_kw: 12.5, energy_kwh_total: 1 })]);
@@ -290,6 +308,28 @@ describe('data quality (GB/T 38692-2020)', () => {
     assert.equal(el.month.consistent, true);
     const overview = await get<{ firms: Array<{ firmId: string; carriers: { electricity?: { present: number } } }> }>(`/api/v1/energy/quality/overview?date=${localDate(D0)}`);
     assert.equal(overview.firms.find((f) => f.firmId === D.id)?.carriers.electricity?.present, 86);
+  });
+
+  test('whole days come from the daily rollups, the partial days from the 15-minute ones', async () => {
+    // D's main meter: 4 kWh per 15 minutes, 384 kWh on each of D0 and D0 + 1 day (see the quality test).
+    const days = await get<{ points: Array<{ time: number; carriers: Record<string, { measured: number }> }> }>(`/api/v1/energy/series?scope=firm&id=${D.id}&from=${D0}&to=${D0 + 2 * DAY}&interval=1d`);
+    assert.deepEqual(days.points.map((p) => p.time), [D0, D0 + DAY]);
+    close(days.points[0]!.carriers.electricity!.measured, 384);
+    close(days.points[1]!.carriers.electricity!.measured, 384);
+    const stored = await store.query(`SELECT sum("value") AS "v", sum("intervals") AS "n" FROM "rollup_1d" WHERE "firm" = '${D.id}' AND "quantity" = 'electricity' AND time >= ${D0}ms AND time < ${D0 + 2 * DAY}ms`);
+    close(Number(stored[0]?.values[0]?.[1]), 768);
+    // From D0 + 6 h: the rest of D0 from the 15-minute rollups, D0 + 1 day from its daily rollup.
+    const range = `scope=firm&id=${D.id}&from=${D0 + 6 * HOUR}&to=${D0 + 2 * DAY}`;
+    const rolled = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
+    const raw = await get<Summary>(`/api/v1/energy/summary?${range}&source=raw`);
+    close(rolled.carriers.electricity!.measured, raw.carriers.electricity!.measured);
+    // The daily point is what is read: spoil it, see the figure move, rebuild, see it restored.
+    await store.write([`rollup_1d,county=${D.county},firm=${D.id},park=${D.park},quantity=electricity,segment=${D.segment},source=electricity_meter value=0,resets=0i,intervals=96i ${D0 + DAY}`]);
+    const spoiled = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
+    close(spoiled.carriers.electricity!.measured, rolled.carriers.electricity!.measured - 384);
+    await monitoring.rollups.rebuild(D0 + DAY, D0 + DAY + HOUR);
+    const restored = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
+    close(restored.carriers.electricity!.measured, rolled.carriers.electricity!.measured);
   });
 
   test('the 15-minute rollups export as CSV', async () => {
