@@ -12,10 +12,11 @@ import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import type { Logger } from '../common/log.ts';
 import rateLimit from '@fastify/rate-limit';
 import { HttpProblem, authPlugin, bearer } from './auth.ts';
+import { docsRoute } from './docs.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import { onboardingRoutes, type BrokerControl } from './routes/onboarding.ts';
-import { attachLive, type LiveAdapter, type LiveSource } from './live.ts';
+import { attachLive, attachLiveRooms, type LiveAdapter, type LiveSource } from './live.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
@@ -78,6 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Public like /openapi.json (outside /api/v1, so neither the token check nor the rate limit applies).
+  docsRoute(app);
 
   await app.register(metricsPlugin, { spool: deps.spool });
 
@@ -110,7 +113,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const io = attachLive(app.server, deps.registry, deps.live, deps.log, deps.liveAdapter);
     // Every API node evaluates alarms from every broker's summaries (api/live.ts): push to its own sockets only.
     deps.monitoring?.attachSocketServer(io.local);
-    app.addHook('onClose', async () => { await io.close(); });
+    // Per-room aggregates on 'subscribe' (api/live.ts, docs/monitoring.md "Live rooms").
+    const detachRooms = deps.monitoring ? attachLiveRooms(io, deps.registry, deps.monitoring, deps.log) : undefined;
+    app.addHook('onClose', async () => {
+      detachRooms?.();
+      await io.close();
+    });
   }
   return app;
 }

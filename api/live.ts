@@ -13,9 +13,12 @@ import { Server, type ServerOptions } from 'socket.io';
 import { CONTROL_TOPIC, LIVE_TOPIC } from '../common/contract/topics.ts';
 import type { ControlMessage } from '../broker/broker.ts';
 import type { BrokerControl } from './routes/onboarding.ts';
-import type { Registry } from '../common/registry/registry.ts';
+import type { ApiPrincipal, Registry } from '../common/registry/registry.ts';
 import type { LiveDevice, LiveSummary } from '../broker/admission.ts';
 import type { Logger } from '../common/log.ts';
+import type { Monitoring } from '../common/monitoring/index.ts';
+import { authorizeRoom, type RoomAggregate } from '../common/monitoring/live-rooms.ts';
+import { parseRoom, roomOf, scopeProblem } from '../common/monitoring/scope.ts';
 
 export type { LiveSummary, LiveDevice };
 
@@ -79,4 +82,100 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
   });
   log.debug('socket.io live feed attached');
   return io;
+}
+
+// Per-room live aggregates (docs/monitoring.md, "Live rooms"): a client asks for rooms, gets their aggregates.
+//
+//   socket.emit('subscribe', 'county:533102', (r) => ...)   r = { ok: true, room } or { ok: false, error }
+//   socket.on('aggregate', (a: RoomAggregate) => ...)         once right after an accepted subscribe (when the
+//                                                              room has data), then at most once per second
+//   socket.emit('unsubscribe', 'county:533102', (r) => ...)
+//
+// A subscription joins the socket.io room `agg:<room>`, never `<room>` itself: 'all' and 'firm:<id>' are also the
+// rooms of the 'live' and 'alarm' events every client is put in at connection, so sharing them would push
+// aggregates nobody asked for (and compute them every second for every connected client), and a bureau user
+// following 'firm:<id>' would get that firm's 'live' summaries twice. Rooms are checked with the REST role rule
+// (authorizeRoom): an engineer may follow only their firm and its devices.
+
+/** The part of Monitoring the live rooms use. */
+export type LiveRoomsSource = Pick<Monitoring, 'rooms' | 'setRoomFilter' | 'subscribeRooms'>;
+
+export type RoomAck = { ok: true; room: string } | { ok: false; error: string };
+
+/** socket.io room holding the subscribers of an aggregate room. */
+export const AGGREGATE_ROOM_PREFIX = 'agg:';
+export const MAX_ROOMS_PER_SOCKET = 200;
+export const MAX_ROOM_NAME_LENGTH = 128;
+
+const ROOM_FORMS = '"all", "county:<code>", "park:<id>", "segment:<id>", "firm:<id>" or "device:<id>"';
+
+/** The canonical room name, or why the name is not a room. */
+function checkRoomName(room: unknown): { room: string } | { error: string } {
+  if (typeof room !== 'string') return { error: `send the room name as a string: ${ROOM_FORMS}` };
+  if (room.length > MAX_ROOM_NAME_LENGTH) return { error: `room name is ${room.length} characters long; at most ${MAX_ROOM_NAME_LENGTH}` };
+  const scope = parseRoom(room);
+  if (!scope) return { error: `unknown room "${room}"; rooms are ${ROOM_FORMS}` };
+  const problem = scopeProblem(scope);
+  if (problem) return { error: problem };
+  return { room: roomOf(scope) };
+}
+
+/**
+ * Handles 'subscribe' / 'unsubscribe' on every socket of `io` and pushes the aggregates of `monitoring` to the
+ * rooms this node's sockets follow. Returns the function that stops the push (call it when the server closes).
+ */
+export function attachLiveRooms(io: Server, registry: Registry, monitoring: LiveRoomsSource, log: Logger): () => void {
+  const adapterRooms = io.of('/').adapter.rooms; // this node's sockets only, with or without the Redis adapter
+  monitoring.setRoomFilter((room) => adapterRooms.has(AGGREGATE_ROOM_PREFIX + room));
+  const unsubscribe = monitoring.subscribeRooms((updates: RoomAggregate[]) => {
+    // Every API node computes the aggregates from every broker's summaries (see the header): local sockets only.
+    for (const u of updates) io.local.to(AGGREGATE_ROOM_PREFIX + u.room).emit('aggregate', u);
+  });
+
+  io.on('connection', (socket) => {
+    const principal = socket.data.principal as ApiPrincipal;
+    // One request at a time per socket, so a subscribe still checking access cannot overtake a later unsubscribe.
+    let queue = Promise.resolve();
+    const serially = (fn: () => Promise<void>) => { queue = queue.then(fn).catch((err: Error) => log.warn({ err: err.message }, 'live room request failed')); };
+    const reply = (ack: unknown, r: RoomAck) => { if (typeof ack === 'function') ack(r); };
+    const followed = () => [...socket.rooms].filter((r) => r.startsWith(AGGREGATE_ROOM_PREFIX)).length;
+
+    socket.on('subscribe', (name: unknown, ack?: unknown) => serially(async () => {
+      const checked = checkRoomName(name);
+      if ('error' in checked) return reply(ack, { ok: false, error: checked.error });
+      const { room } = checked;
+      const target = AGGREGATE_ROOM_PREFIX + room;
+      if (!socket.rooms.has(target) && followed() >= MAX_ROOMS_PER_SOCKET) {
+        return reply(ack, { ok: false, error: `this connection already follows ${MAX_ROOMS_PER_SOCKET} rooms, the limit; unsubscribe from some first` });
+      }
+      let allowed: boolean;
+      try {
+        allowed = await authorizeRoom(principal, room, registry);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, room }, 'live room access check failed');
+        return reply(ack, { ok: false, error: 'could not check access to the room; try again' });
+      }
+      if (!allowed) return reply(ack, { ok: false, error: refusal(principal, room) });
+      if (!socket.connected) return; // gone while checking: joining now would leave a room nobody empties
+      await socket.join(target);
+      reply(ack, { ok: true, room });
+      const now = monitoring.rooms.aggregate(room);
+      if (now) socket.emit('aggregate', now);
+    }));
+
+    socket.on('unsubscribe', (name: unknown, ack?: unknown) => serially(async () => {
+      const checked = checkRoomName(name);
+      if ('error' in checked) return reply(ack, { ok: false, error: checked.error });
+      await socket.leave(AGGREGATE_ROOM_PREFIX + checked.room);
+      reply(ack, { ok: true, room: checked.room });
+    }));
+  });
+  return unsubscribe;
+}
+
+function refusal(p: ApiPrincipal, room: string): string {
+  const own = `engineers may follow only their firm ("firm:${p.firmId ?? ''}") and its devices ("device:<id>")`;
+  if (room.startsWith('device:')) return `device ${room.slice('device:'.length)} is not a device of your firm; ${own}`;
+  if (room.startsWith('firm:')) return `firm ${room.slice('firm:'.length)} is not your firm; ${own}`;
+  return `room "${room}" spans more than one firm; ${own}`;
 }

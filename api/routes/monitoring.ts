@@ -5,15 +5,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MACHINE_STATES, deviceTypes } from '../../common/contract/catalogue.ts';
-import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
 import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope } from '../../common/monitoring/access.ts';
 import { openMonitoring, type Monitoring } from '../../common/monitoring/index.ts';
 import { PERIODS } from '../../common/monitoring/oee.ts';
-import { and, firmInScope, scopeCondition } from '../../common/monitoring/scope.ts';
+import { firmInScope } from '../../common/monitoring/scope.ts';
 import { SEMI_E10, TIME_KEYS } from '../../common/monitoring/states.ts';
 import { DAY, MINUTE } from '../../common/monitoring/time.ts';
 import type { Registry } from '../../common/registry/registry.ts';
-import { ident, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import { ErrorBody } from '../schemas.ts';
 import { alarmRoutes } from './alarms.ts';
 import { ScopeBody, ScopeQuery, TimeParam, energyRoutes } from './energy.ts';
@@ -242,14 +241,12 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
     const onlineSince = now - req.query.onlineMinutes * MINUTE;
     const online = devices.filter((d) => (d.lastSeenAt ?? 0) >= onlineSince).length;
     const states: Record<string, number> = Object.fromEntries([...MACHINE_STATES, 'unknown'].map((s) => [s, 0]));
-    const [stateRows, live] = await Promise.all([
-      store.query(`SELECT last("state") AS "s" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(scopeCondition(scope), `time > ${now - 7 * DAY}ms`)} GROUP BY "device"`),
-      mon.energy.live(scope, 'calorific', now),
-    ]);
+    const [latest, live] = await Promise.all([mon.latest.devices(scope, now), mon.energy.live(scope, 'calorific', now)]);
+    const registered = new Set(devices.map((d) => d.id));
     let withState = 0;
-    for (const s of stateRows) {
-      const v = s.values[0]?.[1];
-      if (typeof v === 'string' && v in states) { states[v] = (states[v] ?? 0) + 1; withState++; }
+    for (const d of latest) {
+      const v = d.state;
+      if (v !== undefined && v in states && registered.has(d.deviceId)) { states[v] = (states[v] ?? 0) + 1; withState++; }
     }
     states.unknown = Math.max(0, devices.length - withState);
     const alarms = { active: 0, acknowledged: 0, critical: 0 };

@@ -13,6 +13,7 @@ import {
 } from './carriers.ts';
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
+import type { LatestSource } from '../monitoring/latest.ts';
 import { DAILY_ROLLUP_MEASUREMENT, LOCAL_DAY_OFFSET_MS, ROLLUP_MEASUREMENT } from './rollups.ts';
 
 export type DataSource = 'raw' | 'rollup';
@@ -36,6 +37,8 @@ export interface EnergyContext {
   index: FirmIndex;
   factors(): EnergyFactorConfig;
   flagsOf(firmId: string): FirmEnergyFlags;
+  /** Each device's latest rates (live figures): in memory from the live feed, or from InfluxDB. */
+  latest(): LatestSource;
 }
 
 /** One source's amount of one quantity for one firm (and device, on the raw path). */
@@ -405,30 +408,26 @@ export class EnergyService {
     scope: Scope; asOf: number; windowMs: number; basis: Basis; devices: number;
     carriers: Record<Carrier, { unit: string; measured: number; counted: number; kgcePerHour: number }>; totalKgcePerHour: number; notes: string[];
   }> {
-    const idx = await this.ctx.index.get();
-    const stmts: string[] = [];
-    for (const c of CARRIERS) {
-      const byType = RATE_METRIC[c].byType;
-      for (const [type, metric] of Object.entries(byType)) {
-        const m = measurementOfType(type);
-        if (!m) continue;
-        stmts.push(`SELECT sum("p") AS "rate_${c}", count("p") AS "n_${c}" FROM (SELECT last(${ident(metric)}) AS "p" FROM ${ident(m)} WHERE ${and(scopeCondition(scope), `time > ${now - this.opts.liveWindowMs}ms`, `time <= ${now + 5 * MINUTE}ms`)} GROUP BY "device", "firm") GROUP BY "firm"`);
-      }
-    }
-    const rows: SourceRow[] = [];
+    const [idx, latest] = await Promise.all([this.ctx.index.get(), this.ctx.latest().devices(scope, now)]);
+    const bySource = new Map<string, SourceRow>();
     let devices = 0;
-    for (const s of await this.ctx.store.query(stmts.join('; '))) {
-      const col = s.columns.find((x) => x.startsWith('rate_'));
-      if (!col) continue;
-      const carrier = col.slice('rate_'.length) as Carrier;
-      const i = s.columns.indexOf(col);
-      const n = s.columns.indexOf(`n_${carrier}`);
-      for (const row of s.values) {
-        rows.push({ firm: s.tags.firm ?? '', device: '', quantity: carrier, source: s.name, value: num(row[i]), resets: 0 });
+    for (const d of latest) {
+      if (d.ts <= now - this.opts.liveWindowMs || d.ts > now + 5 * MINUTE) continue;
+      const source = measurementOfType(d.type);
+      if (!source) continue;
+      for (const c of CARRIERS) {
+        const metric = RATE_METRIC[c].byType[d.type];
+        const v = metric === undefined ? undefined : d.metrics[metric];
+        if (v === undefined) continue;
+        const key = `${d.firmId}/${c}/${source}`;
+        const row = bySource.get(key) ?? { firm: d.firmId, device: '', quantity: c, source, value: 0, resets: 0 };
+        row.value += v;
+        bySource.set(key, row);
         // Every live device reports power; only meters are counted again for the other carriers.
-        if (carrier === 'electricity' || s.name === measurementOfType(METER_TYPE[carrier])) devices += num(row[n]);
+        if (c === 'electricity' || d.type === METER_TYPE[c]) devices++;
       }
     }
+    const rows = [...bySource.values()];
     const acc = emptyFigures();
     if (scope.kind === 'device') for (const a of this.perDevice(rows.map((r) => ({ ...r, device: scope.id }))).values()) addAcc(acc, a);
     else for (const a of this.perFirm(rows, idx).values()) addAcc(acc, a);

@@ -17,6 +17,7 @@ import { PlanStore } from '../plan/store.ts';
 import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms.ts';
 import { Settings, openMonitoringDb } from './db.ts';
 import { FirmIndex } from './firm-index.ts';
+import { InfluxLatest, LiveLatest, type LatestSource } from './latest.ts';
 import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live-rooms.ts';
 import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './oee.ts';
 import { MonitoringSettings } from './settings.ts';
@@ -57,6 +58,11 @@ export class Monitoring {
   readonly planStore: PlanStore;
   readonly plan: PlanService;
   readonly rooms: LiveRoomAggregator;
+  /** Each device's latest values from the live feed (after start({ live })), warmed from InfluxDB. */
+  readonly liveLatest: LiveLatest;
+  /** The same asked of InfluxDB each time: what processes without a live feed read. */
+  readonly influxLatest: InfluxLatest;
+  private liveFed = false;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private readonly roomListeners = new Set<(updates: RoomAggregate[]) => void>();
@@ -69,8 +75,10 @@ export class Monitoring {
     this.index = new FirmIndex(opts.registry);
     this.energySettings = new EnergySettings(this.db, this.settings);
     this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
+    this.influxLatest = new InfluxLatest(opts.store);
+    this.liveLatest = new LiveLatest(this.influxLatest);
     this.energy = new EnergyService({
-      store: opts.store, index: this.index,
+      store: opts.store, index: this.index, latest: () => this.latest,
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
     }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
@@ -80,7 +88,12 @@ export class Monitoring {
     this.alarms = new AlarmEngine(this.alarmStore);
     this.planStore = new PlanStore(this.db, this.settings);
     this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
-    this.rooms = new LiveRoomAggregator();
+    this.rooms = new LiveRoomAggregator(undefined, this.liveLatest);
+  }
+
+  /** Where the overviews read each device's latest state and rates: memory once the live feed is attached. */
+  get latest(): LatestSource {
+    return this.liveFed ? this.liveLatest : this.influxLatest;
   }
 
   /**
@@ -108,6 +121,8 @@ export class Monitoring {
       };
       live.on('live', onLive);
       this.unsubscribe = () => live.off('live', onLive);
+      this.liveFed = true;
+      this.liveLatest.warmUp().catch((err: Error) => log?.warn({ err: err.message }, 'loading the latest device values from InfluxDB failed; the next overview retries'));
     }
     const offline = setInterval(() => {
       this.opts.registry.listDevices().then((devices) => this.alarms.checkOffline(devices), (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));

@@ -5,6 +5,7 @@
 import { METER_TYPE, RATE_METRIC } from '../energy/carriers.ts';
 import { CARRIERS, type Carrier } from '../energy/factors.ts';
 import type { ApiPrincipal, Registry } from '../registry/registry.ts';
+import { LiveLatest } from './latest.ts';
 import { parseRoom } from './scope.ts';
 import { TIME_KEYS, type TimeKey } from './states.ts';
 import type { LiveDevice } from '../contract/live.ts';
@@ -20,7 +21,7 @@ export interface LiveRoomSummary {
 export interface RoomAggregate {
   room: string;
   at: number;
-  /** Devices of the room seen on the live feed since the API started. */
+  /** Devices of the room known to the API: seen on the live feed, or in InfluxDB when the API started. */
   devices: number;
   /** Of those, devices whose newest telemetry is at most staleMs old. */
   reporting: number;
@@ -52,33 +53,26 @@ const zeroStates = () => Object.fromEntries(TIME_KEYS.map((k) => [k, 0])) as Rec
 const zeroRates = (): Record<Carrier, number> => ({ electricity: 0, gas: 0, steam: 0, water: 0 });
 
 export class LiveRoomAggregator {
-  /** Latest values per device (admission sends each device's full latest metrics, not only the changed ones). */
-  private readonly latest = new Map<string, LiveRoomDevice>();
-  private readonly firmDevices = new Map<string, Set<string>>();
   private readonly lastEmit = new Map<string, number>();
   private readonly pendingRooms = new Set<string>();
   private readonly pendingDevices = new Set<string>();
 
-  constructor(private readonly opts: LiveRoomOptions = { staleMs: 120_000, minIntervalMs: 1000 }) {}
+  /** `latest` holds each device's latest values (shared with the overviews); update() feeds it. */
+  constructor(private readonly opts: LiveRoomOptions = { staleMs: 120_000, minIntervalMs: 1000 }, readonly latest: LiveLatest = new LiveLatest()) {}
 
   /**
    * Takes one live summary; returns the rooms whose update is due now (at most once per interval each, and only
    * rooms `wanted` says someone listens to, e.g. `(r) => io.sockets.adapter.rooms.has(r)`).
    */
   update(summary: LiveRoomSummary, wanted: (room: string) => boolean = () => true): RoomAggregate[] {
+    this.latest.take(summary);
     const dirtyFirms = new Set<string>();
     for (const d of summary.devices) {
-      if (!this.latest.has(d.deviceId)) {
-        const set = this.firmDevices.get(d.firmId) ?? new Set<string>();
-        set.add(d.deviceId);
-        this.firmDevices.set(d.firmId, set);
-      }
-      this.latest.set(d.deviceId, d);
       dirtyFirms.add(d.firmId);
       this.pendingDevices.add(d.deviceId);
     }
     for (const firmId of dirtyFirms) {
-      const any = this.latest.get(this.firmDevices.get(firmId)?.values().next().value ?? '');
+      const any = this.latest.get(this.latest.firms().get(firmId)?.values().next().value ?? '');
       if (!any) continue;
       for (const r of ['all', `county:${any.county}`, `park:${any.park}`, `segment:${any.segment}`, `firm:${firmId}`]) this.pendingRooms.add(r);
     }
@@ -115,7 +109,7 @@ export class LiveRoomAggregator {
 
   private firmAggregates(at: number, only?: string): Map<string, FirmAgg> {
     const out = new Map<string, FirmAgg>();
-    for (const [firmId, ids] of this.firmDevices) {
+    for (const [firmId, ids] of this.latest.firms()) {
       if (only !== undefined && firmId !== only) continue;
       const meters = zeroRates();
       const machines = zeroRates();

@@ -1,4 +1,5 @@
-// The conformance suites run against every adapter we ship: SQLite registry and spool, InfluxDB (a real influxd).
+// The conformance suites run against every adapter we ship: SQLite registry and spool, InfluxDB (a real influxd),
+// the latest device values (InfluxDB and memory).
 import path from 'node:path';
 import fs from 'node:fs';
 import { after, before } from 'node:test';
@@ -10,6 +11,11 @@ import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
 import { tempDir } from '../helpers/system.ts';
+import { latestConformance, type Observation } from '../conformance/latest.ts';
+import { InfluxLatest, LiveLatest } from '../../common/monitoring/latest.ts';
+import { deviceType } from '../../common/contract/catalogue.ts';
+import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
+import type { LiveDevice } from '../../common/contract/live.ts';
 
 registryConformance('SQLite', async () => {
   const dir = tempDir('reg');
@@ -31,3 +37,39 @@ telemetryStoreConformance('InfluxDB 1.x (Debian influxd)', async () => ({
   store: new InfluxStore({ url: influxd.url, db: `conf${n++}` }),
   cleanup: async () => {},
 }));
+
+// The latest values of each device (overviews, live power): InfluxDB each time, memory from the live feed,
+// memory warmed from InfluxDB, and warmed then fed by a restarted broker that knows no states yet.
+async function storeWith(obs: readonly Observation[]): Promise<InfluxStore> {
+  const store = new InfluxStore({ url: influxd.url, db: `latest${n++}` });
+  await store.ensureDatabase();
+  await store.write(obs.map((o) => {
+    const tags = tagSet({ firmId: o.device.firmId, deviceId: o.device.deviceId, type: o.device.type, county: o.device.county, park: o.device.park, segment: o.device.segment });
+    return o.state ? stateLine(tags, o.ts, o.state, undefined) : telemetryLine(deviceType(o.device.type)?.measurement ?? o.device.type, tags, o.ts, 0, o.metrics ?? {});
+  }));
+  return store;
+}
+/** What admission does: one entry per device, newest timestamp, every metric seen, the state if seen. */
+function feed(latest: LiveLatest, obs: readonly Observation[]): void {
+  const entries = new Map<string, LiveDevice>();
+  for (const o of obs) {
+    const e = entries.get(o.device.deviceId) ?? { ...o.device, ts: 0, metrics: {} };
+    if (o.metrics && o.ts >= e.ts) { e.ts = o.ts; Object.assign(e.metrics, o.metrics); }
+    if (o.state) e.state = o.state;
+    entries.set(o.device.deviceId, e);
+    latest.take({ at: o.ts, devices: [{ ...e, metrics: { ...e.metrics } }] });
+  }
+}
+latestConformance('InfluxLatest (InfluxDB each time)', async (obs) => new InfluxLatest(await storeWith(obs)));
+latestConformance('LiveLatest (memory, from the live feed)', async (obs) => {
+  const latest = new LiveLatest();
+  feed(latest, obs);
+  return latest;
+});
+latestConformance('LiveLatest warmed from InfluxDB', async (obs) => new LiveLatest(new InfluxLatest(await storeWith(obs))));
+latestConformance('LiveLatest warmed from InfluxDB, then fed by a restarted broker', async (obs) => {
+  const latest = new LiveLatest(new InfluxLatest(await storeWith(obs)));
+  await latest.warmUp();
+  feed(latest, obs.slice(Math.floor(obs.length / 2)));
+  return latest;
+});

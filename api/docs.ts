@@ -1,0 +1,75 @@
+// GET /docs: the OpenAPI document as a page (zh-CN first, English after), or as JSON when the client asks for
+// it. Built from app.swagger() at request time, so it lists exactly the routes the API has.
+import type { FastifyInstance } from 'fastify';
+
+interface OpenApiOperation { summary?: string; tags?: string[] }
+interface OpenApiDoc { info?: { title?: string; version?: string; description?: string }; paths?: Record<string, Record<string, OpenApiOperation>> }
+
+const HTTP_METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'];
+
+const TAG_ZH: Record<string, string> = {
+  health: '健康检查', firms: '企业', devices: '设备', telemetry: '遥测数据', contract: '消息契约', tokens: '令牌', audit: '审计',
+  kpi: '指标', energy: '能耗', monitoring: '监测与 OEE', alarms: '告警', plan: '行动计划', docs: '文档',
+};
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Whether the Accept header ranks application/json above text/html (HTML for browsers, wildcards and no header). */
+function prefersJson(accept: string | undefined): boolean {
+  let json = 0;
+  let html = 0;
+  for (const [i, part] of (accept ?? '').split(',').entries()) {
+    const [type = '', ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1);
+    // Equal q: the type listed first wins.
+    const rank = Number.isFinite(q) && q > 0 ? q * 1000 - i : 0;
+    if (type === 'application/json') json = Math.max(json, rank);
+    else if (type === 'text/html') html = Math.max(html, rank);
+  }
+  return json > html;
+}
+
+/** The OpenAPI document as a page: every path with its summary, grouped by tag (zh-CN first, English after). */
+function docsPage(doc: OpenApiDoc): string {
+  const byTag = new Map<string, Array<{ method: string; path: string; op: OpenApiOperation }>>();
+  for (const [p, ops] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (!HTTP_METHODS.includes(method)) continue;
+      for (const tag of op.tags?.length ? op.tags : ['other']) {
+        const list = byTag.get(tag) ?? [];
+        list.push({ method: method.toUpperCase(), path: p, op });
+        byTag.set(tag, list);
+      }
+    }
+  }
+  const sections = [...byTag.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([tag, ops]) => {
+    const rows = ops.map(({ method, path: p, op }) => {
+      const open = !p.startsWith('/api/v1/') ? ' <small>（无需令牌 / no token）</small>' : '';
+      return `<li><code>${escapeHtml(method)} ${escapeHtml(p)}</code>${open}${op.summary ? ` — ${escapeHtml(op.summary)}` : ''}</li>`;
+    }).join('\n');
+    return `<section id="tag-${escapeHtml(tag)}"><h2>${escapeHtml(TAG_ZH[tag] ?? tag)} <small>${escapeHtml(tag)}</small></h2>\n<ul>\n${rows}\n</ul></section>`;
+  }).join('\n');
+  const title = doc.info?.title ?? 'API';
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>API 文档 / API docs — ${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2em}small{color:#666}li{margin:.2rem 0}</style>
+</head><body>
+<h1>德宏纺织遥测 API 文档 <small>${escapeHtml(title)}${doc.info?.version ? ` ${escapeHtml(doc.info.version)}` : ''}</small></h1>
+<p>机器可读的 OpenAPI 3 文档：<a href="/openapi.json">/openapi.json</a>（可导入 Postman、Swagger UI 等工具）。
+<code>/api/v1</code> 下的接口需要请求头 <code>Authorization: Bearer &lt;令牌&gt;</code>。</p>
+<p lang="en">The machine-readable OpenAPI 3 document is at <a href="/openapi.json">/openapi.json</a> (import it into Postman, Swagger UI and the like).
+Routes under <code>/api/v1</code> need the header <code>Authorization: Bearer &lt;token&gt;</code>. This page as JSON: send <code>Accept: application/json</code>.</p>
+<p>实时推送（socket.io）：见 <code>docs/monitoring.md</code>“Live rooms”。 <span lang="en">Live push (socket.io): see docs/monitoring.md, "Live rooms".</span></p>
+${sections}
+</body></html>
+`;
+}
+
+export function docsRoute(app: FastifyInstance): void {
+  app.get('/docs', { schema: { hide: true } }, async (req, reply) => {
+    const doc = app.swagger() as unknown as OpenApiDoc;
+    if (prefersJson(req.headers.accept)) return reply.type('application/json; charset=utf-8').send(doc);
+    return reply.type('text/html; charset=utf-8').send(docsPage(doc));
+  });
+}

@@ -1,0 +1,169 @@
+// The latest reading and machine state of each device: what the overviews, live power and the live rooms read.
+// One port, two adapters, one conformance suite (test/conformance/latest.test.ts runs both on the same data):
+// - LiveLatest keeps them in memory from the broker's per-second live summaries (the API process always has
+//   that feed), warmed once from InfluxDB, so an overview of 30,000 devices is a pass over a Map instead of
+//   30,000 series scans in InfluxDB (docs/benchmarks-monitoring.md: 1.5-3.6 s before, per request);
+// - InfluxLatest asks InfluxDB each time: the last state within stateWindowMs and the last rates within
+//   rateWindowMs. Processes without a live feed (tests, tools) use it, and LiveLatest warms up with it.
+import type { LiveDevice, LiveSummary } from '../contract/live.ts';
+import { STATE_MEASUREMENT } from '../contract/line-protocol.ts';
+import { RATE_METRIC, measurementOfType, typeOfMeasurement } from '../energy/carriers.ts';
+import { ident, type TelemetryStore } from '../telemetry-store/store.ts';
+import { and, scopeCondition, type Scope } from './scope.ts';
+import { DAY, MINUTE } from './time.ts';
+
+export interface LatestWindows {
+  /** A rate (power_kw, flows) counts when its reading is at most this old. */
+  rateMs: number;
+  /** A machine state is known when its event is at most this old (InfluxLatest; LiveLatest keeps the last one). */
+  stateMs: number;
+}
+
+export const DEFAULT_LATEST_WINDOWS: LatestWindows = { rateMs: 5 * MINUTE, stateMs: 7 * DAY };
+/** Readings stamped further ahead than this are a device clock problem, not the latest value. */
+const AHEAD_MS = 5 * MINUTE;
+
+/** The port: every device of a scope with something known about it (ts 0 and no metrics: only a state). */
+export interface LatestSource {
+  devices(scope: Scope, now: number): Promise<LiveDevice[]>;
+}
+
+function inScope(d: LiveDevice, scope: Scope): boolean {
+  switch (scope.kind) {
+    case 'prefecture': return true;
+    case 'county': return d.county === scope.id;
+    case 'park': return d.park === scope.id;
+    case 'segment': return d.segment === scope.id;
+    case 'firm': return d.firmId === scope.id;
+    case 'device': return d.deviceId === scope.id;
+  }
+}
+
+/** Rate metrics per measurement (power_kw of every machine, the meters' flows). */
+function rateMetrics(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const c of Object.values(RATE_METRIC)) {
+    for (const [type, metric] of Object.entries(c.byType)) {
+      const m = measurementOfType(type);
+      if (!m) continue;
+      const set = out.get(m) ?? new Set<string>();
+      set.add(metric);
+      out.set(m, set);
+    }
+  }
+  return out;
+}
+
+export class InfluxLatest implements LatestSource {
+  constructor(private readonly store: TelemetryStore, private readonly windows: LatestWindows = DEFAULT_LATEST_WINDOWS) {}
+
+  async devices(scope: Scope, now: number): Promise<LiveDevice[]> {
+    const where = scopeCondition(scope);
+    const stmts = [`SELECT last("state") AS "state" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(where, `time > ${now - this.windows.stateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`];
+    for (const [m, metrics] of rateMetrics()) {
+      for (const metric of metrics) {
+        stmts.push(`SELECT last(${ident(metric)}) AS ${ident(metric)} FROM ${ident(m)} WHERE ${and(where, `time > ${now - this.windows.rateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`);
+      }
+    }
+    const out = new Map<string, LiveDevice>();
+    for (const s of await this.store.query(stmts.join('; '))) {
+      const id = s.tags.device;
+      const firmId = s.tags.firm;
+      if (!id || !firmId) continue;
+      const d = out.get(id) ?? { deviceId: id, firmId, county: s.tags.county ?? '', park: s.tags.park ?? '', segment: s.tags.segment ?? '', type: s.tags.type ?? typeOfMeasurement(s.name) ?? '', ts: 0, metrics: {} };
+      const [t, v] = s.values[0] ?? [];
+      const column = s.columns[1] ?? '';
+      if (s.name === STATE_MEASUREMENT) {
+        if (typeof v === 'string') d.state = v;
+      } else if (typeof t === 'number' && typeof v === 'number') {
+        d.metrics[column] = v;
+        d.ts = Math.max(d.ts, t);
+      }
+      out.set(id, d);
+    }
+    return [...out.values()];
+  }
+}
+
+/**
+ * In memory, from the live summaries. A summary carries each changed device's newest timestamp, every metric
+ * seen since its broker started and its state if the broker saw one; what the summary lacks (a state from before
+ * a broker restart, a device that reports on another node) stays as it was.
+ */
+export class LiveLatest implements LatestSource {
+  private readonly byDevice = new Map<string, LiveDevice>();
+  private readonly byFirm = new Map<string, Set<string>>();
+  private warm: Promise<void> | undefined;
+
+  /** `warmFrom` fills the map once, at the first question, with what InfluxDB knows. */
+  constructor(private readonly warmFrom?: LatestSource) {}
+
+  take(summary: LiveSummary | { devices: readonly LiveDevice[] }): void {
+    for (const d of summary.devices) this.merge(d, true);
+  }
+
+  get(deviceId: string): LiveDevice | undefined {
+    return this.byDevice.get(deviceId);
+  }
+
+  /** Firm id → ids of its devices known here. */
+  firms(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.byFirm;
+  }
+
+  get size(): number {
+    return this.byDevice.size;
+  }
+
+  async devices(scope: Scope, now: number): Promise<LiveDevice[]> {
+    await this.warmUp(now);
+    if (scope.kind === 'device') {
+      const d = this.byDevice.get(scope.id);
+      return d ? [d] : [];
+    }
+    if (scope.kind === 'firm') return [...(this.byFirm.get(scope.id) ?? [])].map((id) => this.byDevice.get(id)).filter((d) => d !== undefined);
+    const out: LiveDevice[] = [];
+    for (const d of this.byDevice.values()) if (inScope(d, scope)) out.push(d);
+    return out;
+  }
+
+  /** Loads what InfluxDB knows (once; again after a failure). Live values that are newer win. */
+  warmUp(now = Date.now()): Promise<void> {
+    if (!this.warmFrom) return Promise.resolve();
+    const from = this.warmFrom;
+    this.warm ??= from.devices({ kind: 'prefecture', id: '' }, now).then((list) => {
+      for (const d of list) this.merge(d, false);
+    }, (err: unknown) => {
+      this.warm = undefined;
+      throw err;
+    });
+    return this.warm;
+  }
+
+  private merge(d: LiveDevice, live: boolean): void {
+    const prev = this.byDevice.get(d.deviceId);
+    if (!prev) {
+      this.byDevice.set(d.deviceId, { ...d, metrics: { ...d.metrics } });
+      const set = this.byFirm.get(d.firmId) ?? new Set<string>();
+      set.add(d.deviceId);
+      this.byFirm.set(d.firmId, set);
+      return;
+    }
+    if (prev.firmId !== d.firmId) {
+      this.byFirm.get(prev.firmId)?.delete(d.deviceId);
+      const set = this.byFirm.get(d.firmId) ?? new Set<string>();
+      set.add(d.deviceId);
+      this.byFirm.set(d.firmId, set);
+    }
+    const newer = d.ts >= prev.ts;
+    const next: LiveDevice = {
+      ...prev, firmId: d.firmId, county: d.county, park: d.park, segment: d.segment, type: d.type,
+      ts: Math.max(prev.ts, d.ts),
+      metrics: newer ? { ...prev.metrics, ...d.metrics } : { ...d.metrics, ...prev.metrics },
+    };
+    // A live state is the newest one; a warm-up state only fills a gap.
+    const state = live ? d.state ?? prev.state : prev.state ?? d.state;
+    if (state !== undefined) next.state = state;
+    this.byDevice.set(d.deviceId, next);
+  }
+}
