@@ -1,5 +1,6 @@
 // A short-lived cache of the registry's firms and devices for the monitoring queries (which firm has which
-// meters, where a firm is), refreshed at most every few seconds instead of on every request.
+// meters, where a firm is), refreshed at most every few seconds instead of on every request. An expired snapshot
+// is still served while the refresh runs (listing 30,000 devices takes a while), unless it is much older.
 import type { Device, Firm, Registry } from '../registry/registry.ts';
 
 export interface FirmIndexSnapshot {
@@ -17,9 +18,14 @@ export class FirmIndex {
   constructor(private readonly registry: Registry, private readonly ttlMs = 15_000) {}
 
   async get(): Promise<FirmIndexSnapshot> {
-    if (this.snapshot && Date.now() - this.snapshot.at < this.ttlMs) return this.snapshot;
+    const age = this.snapshot ? Date.now() - this.snapshot.at : Infinity;
+    if (this.snapshot && age < this.ttlMs) return this.snapshot;
     if (!this.loading) {
       this.loading = this.load().finally(() => { this.loading = undefined; });
+    }
+    if (this.snapshot && age < 4 * this.ttlMs) {
+      this.loading.catch(() => undefined); // the next get() after the limit sees the error
+      return this.snapshot;
     }
     return this.loading;
   }
