@@ -17,7 +17,7 @@ import { PlanStore } from '../plan/store.ts';
 import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms.ts';
 import { Settings, openMonitoringDb } from './db.ts';
 import { FirmIndex } from './firm-index.ts';
-import { InfluxLatest, LiveLatest, type LatestSource } from './latest.ts';
+import { DEFAULT_LATEST_WINDOWS, InfluxLatest, LiveLatest, type LatestSource } from './latest.ts';
 import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live-rooms.ts';
 import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './oee.ts';
 import { MonitoringSettings } from './settings.ts';
@@ -75,7 +75,7 @@ export class Monitoring {
     this.index = new FirmIndex(opts.registry);
     this.energySettings = new EnergySettings(this.db, this.settings);
     this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
-    this.influxLatest = new InfluxLatest(opts.store);
+    this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs });
     this.liveLatest = new LiveLatest(this.influxLatest);
     this.energy = new EnergyService({
       store: opts.store, index: this.index, latest: () => this.latest,
