@@ -15,7 +15,7 @@ import { HttpProblem, authPlugin, bearer } from './auth.ts';
 import { docsRoute } from './docs.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
-import { onboardingRoutes, type BrokerControl } from './routes/onboarding.ts';
+import { onboardingRoutes, type BrokerControl, type MqttEndpoints } from './routes/onboarding.ts';
 import { attachLive, attachLiveRooms, type LiveAdapter, type LiveSource } from './live.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -34,6 +34,8 @@ export interface AppDeps {
   brokerControl?: BrokerControl;
   /** Where MQTT over WebSocket (/mqtt) is bridged to; absent = no WebSocket transport. */
   mqttBroker?: { host: string; port: number };
+  /** Where devices connect, as told to engineers (provisioning, GET /devices/{id}/connection). */
+  mqttEndpoints?: MqttEndpoints;
   /** Serve HTTPS with this certificate and key. */
   https?: { key: Buffer; cert: Buffer };
   /** Requests per minute per API token (or per address without one). */
@@ -92,10 +94,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
     });
     await v1.register(authPlugin, { registry: deps.registry });
-    await v1.register(firmRoutes, { registry: deps.registry });
+    await v1.register(firmRoutes, { registry: deps.registry, mqtt: deps.mqttEndpoints });
     await v1.register(deviceRoutes, { registry: deps.registry, store: deps.store, spool: deps.spool });
     await v1.register(platformRoutes, { registry: deps.registry, connectedWindowDays: deps.connectedWindowDays });
-    await v1.register(onboardingRoutes, { registry: deps.registry, spool: deps.spool, control: deps.brokerControl });
+    await v1.register(onboardingRoutes, { registry: deps.registry, spool: deps.spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
     await v1.register(monitoringRoutes, { registry: deps.registry, store: deps.store, connectedWindowDays: deps.connectedWindowDays, monitoring: deps.monitoring });
   }, { prefix: '/api/v1' });
 

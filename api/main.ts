@@ -32,6 +32,8 @@ const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,
   ...(liveRedis ? { liveAdapter: liveRedis.adapter } : {}),
   mqttBroker: { host: brokerAddress.hostname, port: Number(brokerAddress.port || 1883) },
+  // What devices are told: MQTT_PUBLIC_HOST, else the host name the engineer reached the API under.
+  mqttEndpoints: { ...(process.env.MQTT_PUBLIC_HOST ? { host: process.env.MQTT_PUBLIC_HOST } : {}), port: config.mqttPort, ...(config.tlsCertFile ? { tlsPort: config.mqttsPort } : {}), webSocket: true },
   apiRequestsPerMinute: config.apiRequestsPerMinute,
   ...(config.tlsCertFile && config.tlsKeyFile ? { https: { key: fs.readFileSync(config.tlsKeyFile), cert: fs.readFileSync(config.tlsCertFile) } } : {}),
 });

@@ -1,18 +1,41 @@
-// Devices, their telemetry read back from InfluxDB, and their rejected messages.
+// Devices, their telemetry and machine-state history read back from InfluxDB, and their rejected messages.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
+import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
+import { range } from '../../common/monitoring/access.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
-import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { ident, literal, type QueryResultSeries, type TelemetryStore } from '../../common/telemetry-store/store.ts';
 import { HttpProblem, mayReadFirm, assertFirmReadable } from '../auth.ts';
-import { Device, DeviceParams, ErrorBody, FirmParams } from '../schemas.ts';
+import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory } from '../schemas.ts';
 
 const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
 
 function toMs(v: number | string | undefined, def: number): number {
   if (v === undefined) return def;
   return typeof v === 'number' ? v : Date.parse(v);
+}
+
+const DAY = 86_400_000;
+/** InfluxDB stores times up to 2262 only; beyond that a query silently answers nothing, so say so instead. */
+const MAX_TIME_MS = 9_000_000_000_000;
+
+type StateRow = { ts: number; state: string; reason: string | null };
+
+/** Rows of SELECT "state", "reason" (columns looked up by name), oldest first. */
+function stateRows(series: QueryResultSeries[]): StateRow[] {
+  const out: StateRow[] = [];
+  for (const s of series) {
+    const [iTime, iState, iReason] = ['time', 'state', 'reason'].map((c) => s.columns.indexOf(c)) as [number, number, number];
+    for (const row of s.values) {
+      const ts = row[iTime];
+      const state = row[iState];
+      const reason = iReason >= 0 ? row[iReason] : null;
+      if (typeof ts === 'number' && typeof state === 'string') out.push({ ts, state, reason: typeof reason === 'string' ? reason : null });
+    }
+  }
+  return out.sort((a, b) => a.ts - b.ts);
 }
 
 const DeadLetter = Type.Object({
@@ -53,6 +76,29 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     if (!(from <= to)) throw new HttpProblem(400, 'from must not be after to');
     const points = await store.deviceSeries(type.measurement, device.id, spec.name, from, to, req.query.limit);
     return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
+  });
+
+  app.get('/devices/:id/states', {
+    schema: {
+      tags: ['telemetry'], summary: 'Machine-state events of a device in [from, to) (default: the last 24 h, at most 31 days) and the state before from',
+      params: DeviceParams,
+      querystring: Type.Object({ from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }) }),
+      response: { 200: StateHistory, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    const device = await readableDevice(req, req.params.id);
+    const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
+    if (from < 0 || to > MAX_TIME_MS) throw new HttpProblem(400, 'from and to must lie between 1970 and 2255');
+    const { limit } = req.query;
+    // Device and firm: a device id provisioned again under another firm does not show the old firm's history.
+    const where = `"device" = ${literal(device.id)} AND "firm" = ${literal(device.firmId)}`;
+    const select = `SELECT "state", "reason" FROM ${ident(STATE_MEASUREMENT)} WHERE ${where}`;
+    const [before, events] = await Promise.all([
+      store.query(`${select} AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
+      store.query(`${select} AND time >= ${from}ms AND time < ${to}ms ORDER BY time ASC LIMIT ${limit + 1}`),
+    ]);
+    const rows = stateRows(events);
+    return { deviceId: device.id, from, to, limit, before: stateRows(before)[0] ?? null, events: rows.slice(0, limit), truncated: rows.length > limit };
   });
 
   app.get('/firms/:firmId/rejected', {

@@ -5,9 +5,10 @@ import { usccProblem } from '../../common/ids.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { ConflictError, NotFoundError, type Registry } from '../../common/registry/registry.ts';
 import { HttpProblem, assertFirmReadable, audit, requireRole } from '../auth.ts';
+import { deviceConnection, type MqttEndpoints } from './onboarding.ts';
 import { Device, ErrorBody, Firm, FirmParams, NewDeviceBody, NewFirmBody, ProvisionedDevice } from '../schemas.ts';
 
-export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = async (app, { registry }) => {
+export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: MqttEndpoints | undefined }> = async (app, { registry, mqtt }) => {
   app.post('/firms', {
     schema: { tags: ['firms'], summary: 'Register a firm (admin, bureau)', body: NewFirmBody, response: { 201: Firm, 400: ErrorBody, 409: ErrorBody } },
   }, async (req, reply) => {
@@ -48,7 +49,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = asy
     try {
       const { device, token } = await registry.createDevice({ firmId: req.params.firmId, ...req.body });
       await audit(registry, req, 'device.provision', device.id, { firmId: device.firmId, type: device.type, name: device.name });
-      return reply.code(201).send({ ...device, token, mqtt: { username: device.id, clientId: device.id, topicPrefix: topicFor(device.firmId, device.id, 'telemetry').replace(/\/telemetry$/, '') } });
+      return reply.code(201).send({ ...device, token, mqtt: { username: device.id, clientId: device.id, topicPrefix: topicFor(device.firmId, device.id, 'telemetry').replace(/\/telemetry$/, '') }, connect: deviceConnection(device, mqtt, req) });
     } catch (err) {
       if (err instanceof NotFoundError) throw new HttpProblem(404, err.message);
       if (err instanceof ConflictError) throw new HttpProblem(409, err.message);

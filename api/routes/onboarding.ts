@@ -1,20 +1,57 @@
-// Device lifecycle for a firm's engineers: status, token rotation, removal; the audit trail of who did what.
+// Device lifecycle for a firm's engineers: where to connect, status, token rotation, removal; the audit trail of who did what.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { NotFoundError, type Registry } from '../../common/registry/registry.ts';
+import { topicFor } from '../../common/contract/topics.ts';
+import { NotFoundError, type Device, type Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import { shanghaiDay } from '../../common/time.ts';
 import { HttpProblem, assertFirmReadable, audit, mayReadFirm, requireRole } from '../auth.ts';
-import { DeviceParams, ErrorBody, FirmParams } from '../schemas.ts';
+import { DeviceConnection, DeviceParams, ErrorBody, FirmParams } from '../schemas.ts';
+import { MQTT_WS_PATH } from '../mqtt-ws.ts';
 
 /** What the API asks of the broker (in-process call, or a control message over MQTT). */
 export interface BrokerControl {
   disconnect(deviceId: string, reason: string): Promise<void>;
 }
 
+/** Where devices reach the broker, as the API tells engineers (GET /devices/{id}/connection). */
+export interface MqttEndpoints {
+  /** Host name devices use; default: the host name the request reached the API under. */
+  host?: string;
+  /** MQTT over TCP (MQTT_PORT). */
+  port: number;
+  /** MQTT over TLS (MQTTS_PORT), only when a certificate is configured. */
+  tlsPort?: number;
+  /** MQTT over WebSocket on this API (api/mqtt-ws.ts): true when the bridge is attached. */
+  webSocket?: boolean;
+}
+
+/** How the request reached the API: Fastify's req.hostname (no port), req.host (with port) and req.protocol. */
+export interface RequestOrigin {
+  hostname: string;
+  host: string;
+  protocol: string;
+}
+
+/** URLs and topics for one device; the URLs only when the endpoints are known. */
+export function deviceConnection(device: Pick<Device, 'id' | 'firmId'>, endpoints: MqttEndpoints | undefined, origin: RequestOrigin) {
+  const urls: Array<{ transport: 'mqtt' | 'mqtts' | 'ws' | 'wss'; url: string }> = [];
+  if (endpoints) {
+    const host = endpoints.host ?? origin.hostname;
+    urls.push({ transport: 'mqtt', url: `mqtt://${host}:${endpoints.port}` });
+    if (endpoints.tlsPort) urls.push({ transport: 'mqtts', url: `mqtts://${host}:${endpoints.tlsPort}` });
+    if (endpoints.webSocket) {
+      const ws = origin.protocol === 'https' ? 'wss' : 'ws';
+      urls.push({ transport: ws, url: `${ws}://${origin.host}${MQTT_WS_PATH}` });
+    }
+  }
+  const topic = (kind: 'telemetry' | 'state' | 'status' | 'errors') => topicFor(device.firmId, device.id, kind);
+  return { deviceId: device.id, urls, publish: { telemetry: topic('telemetry'), state: topic('state'), status: topic('status') }, subscribe: { errors: topic('errors') } };
+}
+
 const AuditEntry = Type.Object({ id: Type.Integer(), at: Type.Integer(), actor: Type.String(), action: Type.String(), target: Type.String(), detail: Type.String() });
 
-export const onboardingRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; spool: Spool; control: BrokerControl | undefined }> = async (app, { registry, spool, control }) => {
+export const onboardingRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; spool: Spool; control: BrokerControl | undefined; mqtt?: MqttEndpoints | undefined }> = async (app, { registry, spool, control, mqtt }) => {
   async function ownDevice(req: Parameters<typeof requireRole>[0], id: string) {
     const device = await registry.getDevice(id);
     if (!device || !mayReadFirm(req.principal, device.firmId)) throw new HttpProblem(404, `device ${id} not found`);
@@ -47,6 +84,13 @@ export const onboardingRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; s
       clockSkewMs: d.clockSkewMs,
     };
   });
+
+  app.get('/devices/:id/connection', {
+    schema: {
+      tags: ['devices'], summary: 'Where the device connects (MQTT, MQTT over TLS, MQTT over WebSocket) and the topics it publishes and subscribes on',
+      params: DeviceParams, response: { 200: DeviceConnection, 404: ErrorBody },
+    },
+  }, async (req) => deviceConnection(await ownDevice(req, req.params.id), mqtt, req));
 
   app.post('/devices/:id/token', {
     schema: {

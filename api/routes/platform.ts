@@ -1,4 +1,4 @@
-// Catalogue, KPI and API tokens.
+// Catalogue, KPI, API tokens and who the caller is.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
@@ -6,11 +6,18 @@ import { platformConnectionKpi } from '../../common/kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
 import { HttpProblem, audit, requireRole } from '../auth.ts';
-import { ErrorBody } from '../schemas.ts';
+import { ErrorBody, Me } from '../schemas.ts';
 
 const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
 
 export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; connectedWindowDays: number }> = async (app, { registry, connectedWindowDays }) => {
+  app.get('/me', {
+    schema: { tags: ['tokens'], summary: 'Who the caller is: role, firm (engineers), token name and id', response: { 200: Me } },
+  }, async (req) => {
+    const { role, firmId, name, tokenId } = req.principal;
+    return { role, firmId: role === 'engineer' ? firmId : null, name, tokenId };
+  });
+
   app.get('/catalogue', {
     schema: {
       tags: ['contract'], summary: 'Device types and their metrics: name, unit, plausible range, counter flag',

@@ -1,7 +1,6 @@
-// Who is signed in. The API has no "who am I" route; the monitoring overview without a scope answers with the
-// caller's default scope: the prefecture for admin and bureau, their own firm for an engineer.
+// Who is signed in (GET /me): admin and bureau see the prefecture, an engineer their own firm.
 import { get } from './api.ts';
-import type { Firm, MonitoringOverview } from './types.ts';
+import type { Firm } from './types.ts';
 
 export interface Identity {
   /** prefecture: admin or bureau (sees everything); engineer: one firm. */
@@ -10,8 +9,8 @@ export interface Identity {
 }
 
 export async function resolveIdentity(): Promise<Identity> {
-  const o = await get<MonitoringOverview>('/monitoring/overview');
-  if (o.scope.kind === 'firm') return { kind: 'engineer', firmId: o.scope.id };
+  const me = await get<{ role: 'admin' | 'bureau' | 'engineer'; firmId: string | null }>('/me');
+  if (me.role === 'engineer' && me.firmId) return { kind: 'engineer', firmId: me.firmId };
   return { kind: 'prefecture', firmId: null };
 }
 
