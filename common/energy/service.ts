@@ -14,7 +14,7 @@ import {
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
 import type { LatestSource } from '../monitoring/latest.ts';
-import { DAILY_ROLLUP_MEASUREMENT, LOCAL_DAY_OFFSET_MS, ROLLUP_MEASUREMENT } from './rollups.ts';
+import { COARSE_TIERS, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
 
 export type DataSource = 'raw' | 'rollup';
 export type SourceChoice = DataSource | 'auto';
@@ -117,15 +117,18 @@ function hasMeter(idx: FirmIndexSnapshot, firmId: string, carrier: Carrier): boo
   return idx.typesByFirm.get(firmId)?.has(METER_TYPE[carrier]) ?? false;
 }
 
-/** [from, to) as pieces to read: whole local days from the daily rollups, the ends from the 15-minute rollups. */
-export function rollupPieces(from: number, to: number): Array<{ measurement: string; from: number; to: number }> {
-  const d1 = ceilTo(from, DAY, LOCAL_DAY_OFFSET_MS);
-  const d2 = floorTo(to, DAY, LOCAL_DAY_OFFSET_MS);
-  if (d2 <= d1) return [{ measurement: ROLLUP_MEASUREMENT, from, to }];
-  const pieces = [{ measurement: DAILY_ROLLUP_MEASUREMENT, from: d1, to: d2 }];
-  if (from < d1) pieces.unshift({ measurement: ROLLUP_MEASUREMENT, from, to: d1 });
-  if (d2 < to) pieces.push({ measurement: ROLLUP_MEASUREMENT, from: d2, to });
-  return pieces;
+/**
+ * [from, to) (15-minute aligned) as pieces to read: whole local days from the daily rollups, whole hours at the
+ * ends from the hourly ones, the remaining quarters from the 15-minute rollups.
+ */
+export function rollupPieces(from: number, to: number, tiers: readonly RollupTier[] = COARSE_TIERS): Array<{ measurement: string; from: number; to: number }> {
+  if (from >= to) return [];
+  const [tier, ...finer] = tiers;
+  if (!tier) return [{ measurement: ROLLUP_MEASUREMENT, from, to }];
+  const a = ceilTo(from, tier.stepMs, tier.offsetMs);
+  const b = floorTo(to, tier.stepMs, tier.offsetMs);
+  if (b <= a) return rollupPieces(from, to, finer);
+  return [...rollupPieces(from, a, finer), { measurement: tier.measurement, from: a, to: b }, ...rollupPieces(b, to, finer)];
 }
 
 /**
@@ -352,11 +355,11 @@ export class EnergyService {
       }));
     } else {
       source = 'rollup';
-      // Whole local days come from the daily rollups. Instead of one row per firm and interval (300 firms × 96
-      // intervals for a prefecture day), firms are summed by InfluxDB within groups that share the counting rule
-      // (which boundary meters, cogeneration): the rule is linear, so applying it to a group's sum is exact.
-      const daily = intervalMs % DAY === 0 && (from - LOCAL_DAY_OFFSET_MS) % DAY === 0;
-      const measurement = daily ? DAILY_ROLLUP_MEASUREMENT : ROLLUP_MEASUREMENT;
+      // Intervals of whole days or hours come from the daily or hourly rollups. Instead of one row per firm and
+      // interval (300 firms × 96 intervals for a prefecture day), firms are summed by InfluxDB within groups that
+      // share the counting rule (which boundary meters, cogeneration): the rule is linear, so applying it to a
+      // group's sum is exact.
+      const measurement = COARSE_TIERS.find((t) => intervalMs % t.stepMs === 0 && (from - t.offsetMs) % t.stepMs === 0)?.measurement ?? ROLLUP_MEASUREMENT;
       const groupByTime = `time(${intervalMs / MINUTE}m${offset ? `, ${offset / MINUTE}m` : ''})`;
       const groups = countingGroups(idx, scope, (f) => this.ctx.flagsOf(f));
       const results = await Promise.all(groups.map(async (g) => {

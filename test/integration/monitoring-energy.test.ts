@@ -310,7 +310,7 @@ describe('data quality (GB/T 38692-2020)', () => {
     assert.equal(overview.firms.find((f) => f.firmId === D.id)?.carriers.electricity?.present, 86);
   });
 
-  test('whole days come from the daily rollups, the partial days from the 15-minute ones', async () => {
+  test('whole days come from the daily rollups, whole hours from the hourly ones, the rest from the 15-minute ones', async () => {
     // D's main meter: 4 kWh per 15 minutes, 384 kWh on each of D0 and D0 + 1 day (see the quality test).
     const days = await get<{ points: Array<{ time: number; carriers: Record<string, { measured: number }> }> }>(`/api/v1/energy/series?scope=firm&id=${D.id}&from=${D0}&to=${D0 + 2 * DAY}&interval=1d`);
     assert.deepEqual(days.points.map((p) => p.time), [D0, D0 + DAY]);
@@ -330,6 +330,11 @@ describe('data quality (GB/T 38692-2020)', () => {
     await monitoring.rollups.rebuild(D0 + DAY, D0 + DAY + HOUR);
     const restored = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
     close(restored.carriers.electricity!.measured, rolled.carriers.electricity!.measured);
+    // Hours: a 1-hour series reads the hourly rollups (16 kWh an hour); a range starting at :30 reads two quarters first.
+    const hours = await get<{ points: Array<{ time: number; carriers: Record<string, { measured: number }> }> }>(`/api/v1/energy/series?scope=firm&id=${D.id}&from=${D0 + DAY}&to=${D0 + DAY + 3 * HOUR}&interval=1h`);
+    assert.deepEqual(hours.points.map((p) => p.carriers.electricity!.measured), [16, 16, 16]);
+    const offHour = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${D.id}&from=${D0 + DAY + 30 * MINUTE}&to=${D0 + DAY + 3 * HOUR}&source=rollup`);
+    close(offHour.carriers.electricity!.measured, 40);
   });
 
   test('the 15-minute rollups export as CSV', async () => {

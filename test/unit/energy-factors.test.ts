@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { boundaryAmount, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
 import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
+import { rollupPieces } from '../../common/energy/service.ts';
 import { splitByYear, yearStart } from '../../common/monitoring/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
@@ -85,5 +86,26 @@ describe('counter queries', () => {
     assert.equal(stepFor(30 * 86_400_000), 900_000);
     assert.equal(stepFor(90 * 86_400_000), 3_600_000);
     assert.deepEqual(alignRange(61_000, 119_000, 60_000), { from: 60_000, to: 120_000 });
+  });
+});
+
+describe('rollup pieces', () => {
+  // Local midnight of 2026-11-02 (Asia/Shanghai) is 16:00 UTC the day before.
+  const D = Date.UTC(2026, 10, 1, 16);
+  const H = 3_600_000;
+  const Q = 15 * 60_000;
+  test('whole local days from rollup_1d, whole hours from rollup_1h, the quarters at the ends from rollup_15m', () => {
+    assert.deepEqual(rollupPieces(D - H - Q, D + 2 * 24 * H + 2 * H + 2 * Q), [
+      { measurement: 'rollup_15m', from: D - H - Q, to: D - H },
+      { measurement: 'rollup_1h', from: D - H, to: D },
+      { measurement: 'rollup_1d', from: D, to: D + 48 * H },
+      { measurement: 'rollup_1h', from: D + 48 * H, to: D + 50 * H },
+      { measurement: 'rollup_15m', from: D + 50 * H, to: D + 50 * H + 2 * Q },
+    ]);
+  });
+  test('a range inside one hour stays on the 15-minute rollups; an aligned day is one piece', () => {
+    assert.deepEqual(rollupPieces(D + Q, D + 3 * Q), [{ measurement: 'rollup_15m', from: D + Q, to: D + 3 * Q }]);
+    assert.deepEqual(rollupPieces(D, D + 24 * H), [{ measurement: 'rollup_1d', from: D, to: D + 24 * H }]);
+    assert.deepEqual(rollupPieces(D, D), []);
   });
 });
