@@ -125,7 +125,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
   app.get('/energy/summary', {
     schema: {
       tags: ['energy'], summary: 'Energy over a range: physical units, counted at the plant boundary, and standard coal on the named basis',
-      description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days, the 15-minute rollups otherwise.',
+      description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days (for firms, while the rollup job keeps up, the rollups up to its last closed quarter and raw data after it: source "rollup+raw"), the rollups (daily, hourly, 15-minute) otherwise.',
       querystring: Type.Object({
         ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery,
         source: Type.Optional(lit(['auto', 'raw', 'rollup'])), by: Type.Optional(lit(BREAKDOWNS)),

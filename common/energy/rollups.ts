@@ -84,6 +84,8 @@ export class RollupJob {
   private chain: Promise<unknown> = Promise.resolve();
   lastRun: RollupStats | undefined;
   lastError: string | undefined;
+  /** Start of the newest successful timer-driven run: every quarter that ended before it is rolled up. */
+  private keptUpAt: number | undefined;
 
   constructor(
     private readonly store: TelemetryStore,
@@ -98,18 +100,35 @@ export class RollupJob {
       const newest = await this.newestRollup();
       const now = Date.now();
       const from = Math.max(now - this.opts.catchUpMs, (newest ?? 0) - HOUR);
-      return this.computeNow(from, now, this.opts.deepLookbackMs);
+      return this.keepingUp(now, () => this.computeNow(from, now, this.opts.deepLookbackMs));
     });
-    const recent = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.recentMs, Date.now(), this.opts.recentLookbackMs)); }, this.opts.intervalMs);
+    const recent = setInterval(() => { void this.enqueue(() => this.keepingUp(Date.now(), () => this.computeNow(Date.now() - this.opts.recentMs, Date.now(), this.opts.recentLookbackMs))); }, this.opts.intervalMs);
     const deep = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.deepSpanMs, Date.now(), this.opts.deepLookbackMs)); }, this.opts.deepEveryMs);
     recent.unref();
     deep.unref();
     this.timers.push(recent, deep);
   }
 
+  /**
+   * Until when the rollups are complete while the timers keep them up (late data aside, which the 3-hourly
+   * recompute adds): the start of the quarter the newest catch-up or recent run started in. Undefined when the
+   * timers do not run or the last successful run is older than three periods (InfluxDB slow or down).
+   */
+  completeUntil(now = Date.now()): number | undefined {
+    if (this.timers.length === 0 || this.keptUpAt === undefined || now - this.keptUpAt > 3 * this.opts.intervalMs) return undefined;
+    return floorTo(this.keptUpAt, QUARTER_HOUR);
+  }
+
+  private async keepingUp(startedAt: number, run: () => Promise<RollupStats>): Promise<RollupStats> {
+    const stats = await run();
+    this.keptUpAt = startedAt;
+    return stats;
+  }
+
   stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.keptUpAt = undefined;
     return this.chain.then(() => undefined, () => undefined);
   }
 

@@ -78,7 +78,7 @@ export class Monitoring {
     this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs });
     this.liveLatest = new LiveLatest(this.influxLatest);
     this.energy = new EnergyService({
-      store: opts.store, index: this.index, latest: () => this.latest,
+      store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
     }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });

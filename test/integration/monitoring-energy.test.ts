@@ -282,6 +282,38 @@ describe('energy in standard coal (GB/T 2589-2020)', () => {
   });
 });
 
+describe('a firm today while the rollup job keeps up', () => {
+  test('closed quarters come from the rollups, the rest from the raw counters: the same figure as raw alone', async () => {
+    const G = await firm({ segment: 'weaving', name: 'G today' });
+    await device(G, 'electricity_meter', 'g-em');
+    monitoring.index.invalidate();
+    // 1 kWh a minute, a reading every minute from S − 5 min to a minute ago (S: a quarter about an hour ago).
+    const now = Date.now();
+    const S = Math.floor(now / (15 * MINUTE)) * 15 * MINUTE - HOUR;
+    const lines: string[] = [];
+    let last = 0;
+    for (let t = S - 5 * MINUTE; t <= now - MINUTE; t += MINUTE) { lines.push(point('g-em', t, { energy_kwh_total: (t - (S - 5 * MINUTE)) / MINUTE })); last = t; }
+    await store.write(lines);
+    monitoring.rollups.start();
+    try {
+      await monitoring.rollups.rebuild(now, now + 1); // waits for the start-up catch-up queued before it
+      assert.equal(monitoring.rollups.completeUntil(), Math.floor(now / (15 * MINUTE)) * 15 * MINUTE);
+      const auto = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${G.id}&from=${S}&to=${now}`);
+      const raw = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${G.id}&from=${S}&to=${now}&source=raw`);
+      assert.equal(auto.source, 'rollup+raw');
+      assert.equal(raw.source, 'raw');
+      // The readings in [S, now) less the last one before S (S − 1 min): one kWh per minute.
+      close(raw.carriers.electricity!.measured, (last - (S - MINUTE)) / MINUTE);
+      close(auto.carriers.electricity!.measured, (last - (S - MINUTE)) / MINUTE);
+      // A breakdown by device needs the raw counters throughout.
+      assert.equal((await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${G.id}&from=${S}&to=${now}&by=device`)).source, 'raw');
+    } finally {
+      await monitoring.rollups.stop();
+    }
+    assert.equal(monitoring.rollups.completeUntil(), undefined);
+  });
+});
+
 describe('data quality (GB/T 38692-2020)', () => {
   test('completeness per day and daily/monthly consistency', async () => {
     await monitoring.rollups.rebuild(D0 - HOUR, D0 + 2 * DAY + HOUR);
