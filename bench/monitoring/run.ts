@@ -237,6 +237,7 @@ const endpoints: Array<[string, string, 'overview' | 'detail']> = [
   ['energy series 24 h × 15 min, prefecture', `/energy/series?from=${now - DAY}&to=${now}&interval=15m`, 'overview'],
   ['intensity 30 days, prefecture (per firm)', `/energy/intensity?from=${monthAgo}&to=${now}`, 'overview'],
   ['completeness overview, yesterday', `/energy/quality/overview?date=${yesterday}`, 'overview'],
+  ['energy today, one firm (auto: rollups, then raw after the last closed quarter; the firm page)', `/energy/summary?scope=firm&id=${firm0.id}&from=${localDayStart(now)}&to=${now}`, 'overview'],
   ['energy today, one firm (raw, 100 devices)', `/energy/summary?scope=firm&id=${firm0.id}&from=${localDayStart(now)}&to=${now}&source=raw`, 'detail'],
   ['data quality, one firm, this month', `/energy/quality?firmId=${firm0.id}`, 'detail'],
   ['OEE by shift, one firm, 24 h', `/monitoring/oee?firmId=${firm0.id}&from=${now - DAY}&to=${now}`, 'detail'],
