@@ -1,6 +1,7 @@
 // The web dashboard in a real headless Chromium (Debian's package, driven by playwright-core) against the whole
 // system in-process: real influxd, the broker on a real socket, the ingest writer and the API serving the bundle
-// from api/public. Each test saves a screenshot under test-results/.
+// from api/public, with a Monitoring (live rooms, as api/main.ts has). Each test saves a screenshot under
+// test-results/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,7 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { io as connectSocket } from 'socket.io-client';
+import { buildApp } from '../../api/app.ts';
+import type { RoomAck } from '../../api/live.ts';
+import { createLogger } from '../../common/log.ts';
+import { Monitoring } from '../../common/monitoring/index.ts';
+import type { RoomAggregate } from '../../common/monitoring/live-rooms.ts';
+import { waitFor } from '../../common/net.ts';
 import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 import { SimulatedDevice } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
@@ -23,6 +32,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const run = promisify(execFile);
 
 let sys: TestSystem;
+/** The API the browser uses: the test system's stores, broker and live feed, plus a Monitoring (live rooms). */
+let web: { app: FastifyInstance; monitoring: Monitoring; apiUrl: string };
 const firmA = testFirm({ name: '网页测试织造甲厂', county: '533102', park: 'ruili-coop', segment: 'weaving' });
 const firmB = testFirm({ name: '网页测试印染乙厂', county: '533103', park: 'mangshi', segment: 'dyeing' });
 let engineerA = '';
@@ -51,14 +62,69 @@ async function withBrowser(name: string, fn: (ctx: BrowserContext, page: Page, p
 
 /** Signs in with a token (the #token= link the README gives) and waits for the live feed. */
 async function signIn(page: Page, token: string, hash = '#/'): Promise<void> {
-  await page.goto(`${sys.apiUrl}/#token=${encodeURIComponent(token)}`);
+  await page.goto(`${web.apiUrl}/#token=${encodeURIComponent(token)}`);
   await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
   if (hash !== '#/') await page.evaluate((h) => { location.hash = h; }, hash);
+}
+
+/** A socket.io client of the test following a live room: every aggregate of that room it got, by time. */
+async function followRoom(token: string, room: string): Promise<{ byAt: Map<number, RoomAggregate>; close(): void }> {
+  const socket = connectSocket(web.apiUrl, { auth: { token }, transports: ['websocket'], reconnection: false });
+  const byAt = new Map<number, RoomAggregate>();
+  socket.on('aggregate', (a: RoomAggregate) => { if (a.room === room) byAt.set(a.at, a); });
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+  const ack = await socket.timeout(5000).emitWithAck('subscribe', room) as RoomAck;
+  assert.deepEqual(ack, { ok: true, room });
+  return { byAt, close: () => { socket.close(); } };
+}
+
+interface Shown { raw: number; at: number; room: string; text: string; statesAt: number; states: Record<string, number> }
+
+/**
+ * Waits until the element `power` shows an aggregate newer than `after`, reads it with the state counts of
+ * `states`, and returns it with the aggregate of the same time the test's own follower received.
+ */
+async function shownAggregate(page: Page, power: string, states: string, follower: { byAt: Map<number, RoomAggregate> }, after: number): Promise<{ shown: Shown; agg: RoomAggregate }> {
+  await page.waitForFunction(([sel, t]) => Number(document.querySelector(sel)?.getAttribute('data-at')) > t, [power, after] as const, { timeout: 10_000 });
+  const shown = await page.evaluate(([p, s]) => {
+    const el = document.querySelector<HTMLElement>(p);
+    const box = document.querySelector<HTMLElement>(s);
+    const counts: Record<string, number> = {};
+    for (const pill of box?.querySelectorAll<HTMLElement>('.pill[data-state]') ?? []) counts[pill.dataset.state ?? ''] = Number(pill.dataset.count);
+    return { raw: Number(el?.dataset.raw), at: Number(el?.dataset.at), room: el?.dataset.room ?? '', text: el?.textContent ?? '', statesAt: Number(box?.dataset.at), states: counts };
+  }, [power, states] as const);
+  await waitFor(async () => follower.byAt.has(shown.at), 5000, `the test's own aggregate of ${shown.room} at ${shown.at}`);
+  const agg = follower.byAt.get(shown.at);
+  assert.ok(agg);
+  return { shown, agg };
+}
+
+/** Checks that the page shows exactly the aggregate: power (figure and text, in kW) and the devices per state. */
+function assertShows(shown: Shown, agg: RoomAggregate, room: string): void {
+  assert.equal(shown.room, room);
+  assert.equal(shown.raw, agg.rates.electricity, 'the power shown is the aggregate\'s');
+  assert.match(shown.text, / kW$/);
+  const text = Number(shown.text.replace(/[^\d.]/g, ''));
+  assert.ok(Math.abs(text - agg.rates.electricity) <= Math.max(0.006, agg.rates.electricity * 0.0006), `"${shown.text}" shows ${agg.rates.electricity} kW`);
+  assert.equal(shown.statesAt, agg.at, 'the states are of the same aggregate');
+  assert.deepEqual(shown.states, Object.fromEntries(Object.entries(agg.states).filter(([, n]) => n > 0)), 'devices per state as the aggregate says');
 }
 
 before(async () => {
   fs.mkdirSync(RESULTS, { recursive: true });
   sys = await startTestSystem();
+  // startTestSystem's API has no Monitoring, so no live rooms: the browser uses a second API on the same stores
+  // and live feed with one, as api/main.ts runs it.
+  const monitoring = new Monitoring({ file: path.join(sys.dir, 'web-monitoring.db'), registry: sys.registry, store: sys.store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
+  monitoring.start({ live: sys.broker.admission });
+  const app = await buildApp({
+    registry: sys.registry, spool: sys.spool, store: sys.store, log: createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent'), connectedWindowDays: 30,
+    live: sys.broker.admission, monitoring, brokerControl: { disconnect: async (id, reason) => sys.broker.disconnectDevice(id, reason) },
+    mqttBroker: { host: '127.0.0.1', port: sys.mqttPort }, mqttEndpoints: { port: sys.mqttPort, webSocket: true },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  web = { app, monitoring, apiUrl: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
   for (const f of [firmA, firmB]) {
     const r = await api(sys, sys.adminToken, 'POST', '/api/v1/firms', f);
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -88,6 +154,8 @@ before(async () => {
 
 after(async () => {
   await Promise.all([...running, quietLoomA].filter(Boolean).map((d) => d.stop()));
+  await web?.app.close();
+  await web?.monitoring.close();
   await sys?.close();
 });
 
@@ -137,6 +205,63 @@ describe('web dashboard in Chromium', () => {
       await page.screenshot({ path: path.join(RESULTS, 'web-overview-phone.png') });
       await page.setViewportSize({ width: 1920, height: 1080 });
     });
+  });
+
+  test("the overview's live power and device states are those of the aggregates of the rooms it follows", async () => {
+    const all = await followRoom(sys.adminToken, 'all');
+    const ruili = await followRoom(sys.adminToken, `county:${firmA.county}`);
+    try {
+      await withBrowser('overview-aggregate', async (_ctx, page, problems) => {
+        await signIn(page, sys.adminToken);
+        await page.waitForSelector('[data-testid=live-power][data-source=aggregate]', { timeout: 10_000 });
+        // The simulated devices publish (the quiet loom now, the others every second): the figures shown are
+        // those of an aggregate computed afterwards, the same the server sent to this test's own socket.
+        const t0 = Date.now();
+        await quietLoomA.apply(quietLoomA.program.tick(t0, 1000));
+        const { shown, agg } = await shownAggregate(page, '[data-testid=live-power]', '[data-testid=live-states]', all, t0);
+        assertShows(shown, agg, 'all');
+        assert.ok(agg.rates.electricity > 0 && agg.reporting >= 3, `devices report power (${JSON.stringify(agg)})`);
+        assert.match(await page.textContent('#energy .live-power') ?? '', new RegExp(`${agg.reporting} 台设备在报`));
+        // The county row follows its own room.
+        const cell = `#breakdown [data-power-county="${firmA.county}"]`;
+        const county = await shownAggregate(page, cell, '[data-testid=live-states]', ruili, t0);
+        assert.equal(county.shown.room, `county:${firmA.county}`);
+        assert.equal(county.shown.raw, county.agg.rates.electricity);
+        assert.match(county.shown.text, / kW$/);
+        assert.deepEqual(problems, []);
+      });
+    } finally {
+      all.close();
+      ruili.close();
+    }
+  });
+
+  test("an engineer's firm page shows the aggregate of the firm's room, and follows it again after a reconnect", async () => {
+    const room = `firm:${firmA.id}`;
+    const firm = await followRoom(engineerA, room);
+    try {
+      await withBrowser('firm-aggregate', async (ctx, page) => {
+        await signIn(page, engineerA);
+        await page.waitForSelector(`[data-firm="${firmA.id}"] [data-testid=firm-power][data-source=aggregate]`, { timeout: 10_000 });
+        const t0 = Date.now();
+        await quietLoomA.apply(quietLoomA.program.tick(t0, 1000));
+        const { shown, agg } = await shownAggregate(page, '[data-testid=firm-power]', '[data-testid=firm-states]', firm, t0);
+        assertShows(shown, agg, room);
+        assert.equal(agg.firms, 1);
+        assert.ok(agg.rates.electricity > 0, 'the main meter reports power');
+        assert.equal(await page.textContent('[data-testid=firm-power-note]'), `${agg.reporting}/${agg.devices} 台设备在报`);
+
+        // socket.io does not restore rooms on reconnect: new aggregates show only if the page subscribes again.
+        await ctx.setOffline(true);
+        await page.waitForSelector('#conn[data-state=offline]', { timeout: 10_000 });
+        await ctx.setOffline(false);
+        await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+        const again = await shownAggregate(page, '[data-testid=firm-power]', '[data-testid=firm-states]', firm, Date.now());
+        assertShows(again.shown, again.agg, room);
+      });
+    } finally {
+      firm.close();
+    }
   });
 
   test('a value published by a simulated device appears on the device view within 2 s, without reload', async () => {

@@ -1,11 +1,12 @@
-// Building blocks shared by the views: cards that load on their own, tables, state pills, alarm lists, the
-// energy basis label, progress bars, the KPI gauge, and a Scope that undoes a view's listeners and timers.
+// Building blocks shared by the views: cards that load on their own, tables, state pills, alarm lists, live-room
+// figures, the energy basis label, progress bars, the KPI gauge, and a Scope that undoes a view's listeners and timers.
 import { ApiError, post } from './api.ts';
 import type { TimeChart } from './charts.ts';
 import { h, svg, clear, type Child } from './dom.ts';
-import { dateTime, num, pct } from './format.ts';
+import { dateTime, num, pct, qty } from './format.ts';
 import { t, tMaybe } from './i18n.ts';
-import type { Alarm, AlarmEvent, Basis, Firm, StateKey } from './types.ts';
+import type { Alarm, AlarmEvent, Basis, Firm, RoomAggregate, StateKey } from './types.ts';
+import { STATES } from './types.ts';
 
 /** Everything a view started, undone when it is left. */
 export class Scope {
@@ -85,6 +86,27 @@ export function setStatePill(el: HTMLElement, state: string | undefined | null):
   el.className = `pill state-${s}`;
   el.dataset.state = s;
   el.textContent = tMaybe('state_', s);
+}
+
+/** A live room's electric power (kW) in an element, with the figure, the room and its time as data attributes. */
+export function showAggregate(el: HTMLElement, a: RoomAggregate): void {
+  el.textContent = qty(a.rates.electricity, 'kW');
+  el.dataset.raw = String(a.rates.electricity);
+  el.dataset.at = String(a.at);
+  el.dataset.room = a.room;
+  el.dataset.source = 'aggregate';
+}
+
+/** A live room's devices per state as state pills with counts (states with no device left out). */
+export function renderStates(box: HTMLElement, a: RoomAggregate): void {
+  box.dataset.at = String(a.at);
+  clear(box, h('span', { class: 'label' }, t('liveStates', { devices: a.devices })), ' ',
+    ...STATES.filter((s) => (a.states[s] ?? 0) > 0).map((s) => {
+      const pill = statePill(s);
+      pill.dataset.count = String(a.states[s]);
+      pill.textContent = `${tMaybe('state_', s)} ${a.states[s]}`;
+      return pill;
+    }));
 }
 
 export const STATE_COLORS: Record<StateKey, string> = {

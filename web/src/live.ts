@@ -1,15 +1,28 @@
-// The socket.io live feed: per-second 'live' summaries of the devices this token may see, and 'alarm' events.
-// The server sends only devices that changed, so the latest values are kept here for every view. socket.io
-// reconnects by itself after a network loss; after a server-side disconnect it is told to reconnect too. Views
-// are told when the feed comes back so they can reload what they may have missed.
+// The socket.io live feed: per-second 'live' summaries of the devices this token may see (for per-device values),
+// 'alarm' events, and the 'aggregate' events of the live rooms a view follows ('all', 'county:<code>',
+// 'firm:<id>', …; docs/monitoring.md "Live rooms"): totals the server computes, so a page showing a total does
+// no per-device work. The server sends only devices that changed, so the latest values are kept here for every
+// view. socket.io reconnects by itself after a network loss; after a server-side disconnect it is told to
+// reconnect too. Rooms are not restored by socket.io: every (re)connection subscribes again to the rooms
+// followed. Views are told when the feed comes back so they can reload what they may have missed.
 import { io, type Socket } from 'socket.io-client';
-import type { AlarmEvent, LiveDevice, LiveSummary } from './types.ts';
+import type { AlarmEvent, LiveDevice, LiveSummary, RoomAck, RoomAggregate } from './types.ts';
 
 interface ServerToClient {
   live: (summary: LiveSummary) => void;
   alarm: (event: AlarmEvent) => void;
+  aggregate: (agg: RoomAggregate) => void;
 }
-type ClientToServer = Record<string, never>;
+interface ClientToServer {
+  subscribe: (room: string, ack: (r: RoomAck) => void) => void;
+  unsubscribe: (room: string, ack: (r: RoomAck) => void) => void;
+}
+
+/** A followed room: its views (one subscription however many follow it) and its newest aggregate. */
+interface Followed {
+  fns: Set<Listener<RoomAggregate>>;
+  last?: RoomAggregate;
+}
 
 export type LiveState = 'connecting' | 'online' | 'offline';
 
@@ -37,6 +50,37 @@ export class LiveFeed {
   readonly authFailed = new Emitter<string>();
   private socket: Socket<ServerToClient, ClientToServer> | undefined;
   private wasOffline = false;
+  private readonly rooms = new Map<string, Followed>();
+
+  /**
+   * Follows a live room: `fn` gets its 'aggregate' events (at once the newest one if the room is already
+   * followed). Subscribes when the first view follows the room and after every reconnection; the returned
+   * function unfollows (and unsubscribes when no view follows the room any more). A refused room is only
+   * logged: the view keeps what it showed.
+   */
+  follow(room: string, fn: Listener<RoomAggregate>): () => void {
+    let f = this.rooms.get(room);
+    if (!f) {
+      f = { fns: new Set() };
+      this.rooms.set(room, f);
+      if (this.socket?.connected) this.subscribe(this.socket, room);
+    }
+    const followed = f;
+    followed.fns.add(fn);
+    if (followed.last) fn(followed.last);
+    return () => {
+      followed.fns.delete(fn);
+      if (followed.fns.size > 0 || this.rooms.get(room) !== followed) return;
+      this.rooms.delete(room);
+      if (this.socket?.connected) this.socket.emit('unsubscribe', room, () => {});
+    };
+  }
+
+  private subscribe(socket: Socket<ServerToClient, ClientToServer>, room: string): void {
+    socket.emit('subscribe', room, (r) => {
+      if (!r.ok) console.warn(`live room ${room}: ${r.error}`);
+    });
+  }
 
   connect(token: string): void {
     this.close();
@@ -49,6 +93,8 @@ export class LiveFeed {
     });
     this.socket = socket;
     socket.on('connect', () => {
+      // A new connection (first or after a reconnect) follows no room yet.
+      for (const room of this.rooms.keys()) this.subscribe(socket, room);
       this.setState('online');
       if (this.wasOffline) {
         this.wasOffline = false;
@@ -77,6 +123,12 @@ export class LiveFeed {
       this.live.emit(summary);
     });
     socket.on('alarm', (ev) => this.alarm.emit(ev));
+    socket.on('aggregate', (agg) => {
+      const f = this.rooms.get(agg.room);
+      if (!f || (f.last && f.last.at > agg.at)) return; // unfollowed meanwhile, or older than what was shown
+      f.last = agg;
+      for (const fn of [...f.fns]) fn(agg);
+    });
   }
 
   close(): void {
@@ -93,35 +145,3 @@ export class LiveFeed {
 }
 
 export const feed = new LiveFeed();
-
-const METERS = new Set(['electricity_meter']);
-
-/**
- * Total electric power (kW) of the given latest values, meters first per firm: a firm with a main electricity
- * meter reporting counts its meters, otherwise its machines add up (the API's rule, common/energy/carriers.ts).
- * Values older than windowMs are left out, like the API's live window.
- */
-export function livePower(devices: Iterable<LiveDevice>, now = Date.now(), windowMs = 300_000): { kw: number; reporting: number; byFirm: Map<string, number> } {
-  const perFirm = new Map<string, { meters: number; machines: number; hasMeter: boolean }>();
-  let reporting = 0;
-  for (const d of devices) {
-    if (now - d.ts > windowMs) continue;
-    const p = d.metrics.power_kw;
-    if (p === undefined) continue;
-    reporting++;
-    const f = perFirm.get(d.firmId) ?? { meters: 0, machines: 0, hasMeter: false };
-    if (METERS.has(d.type)) {
-      f.meters += p;
-      f.hasMeter = true;
-    } else f.machines += p;
-    perFirm.set(d.firmId, f);
-  }
-  const byFirm = new Map<string, number>();
-  let kw = 0;
-  for (const [firm, f] of perFirm) {
-    const v = f.hasMeter ? f.meters : f.machines;
-    byFirm.set(firm, v);
-    kw += v;
-  }
-  return { kw, reporting, byFirm };
-}

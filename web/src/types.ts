@@ -127,3 +127,13 @@ export interface LiveDevice {
   metrics: Record<string, number>; state?: string;
 }
 export interface LiveSummary { at: number; devices: LiveDevice[] }
+
+/** socket.io 'aggregate' (common/monitoring/live-rooms.ts): one live room's totals, at most once a second. */
+export interface RoomAggregate {
+  room: string; at: number; devices: number; reporting: number; firms: number;
+  states: Record<StateKey, number>;
+  /** kW, m³/h, kg/h, m³/h, meters first per firm. */
+  rates: Record<Carrier, number>;
+  device?: LiveDevice;
+}
+export type RoomAck = { ok: true; room: string } | { ok: false; error: string };

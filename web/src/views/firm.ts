@@ -1,11 +1,12 @@
-// Firm view: devices with live state and last seen, energy and output today, OEE by shift, rejected messages
-// with their reasons, open alarms, and the onboarding form that shows a new device's token once.
+// Firm view: live power and devices per state (socket.io room 'firm:<id>'), devices with live state and last
+// seen, energy and output today, OEE by shift, rejected messages with their reasons, open alarms, and the
+// onboarding form that shows a new device's token once.
 import { ApiError, catalogue, get, places, post, qs } from '../api.ts';
-import { AlarmList, basisLabel, card, kv, link, load, setStatePill, statePill, table, td } from '../components.ts';
+import { AlarmList, basisLabel, card, kv, link, load, renderStates, setStatePill, showAggregate, statePill, table, td } from '../components.ts';
 import { clear, h } from '../dom.ts';
 import { ago, dateTime, duration, pct, qty } from '../format.ts';
 import { pick, t, tMaybe } from '../i18n.ts';
-import { feed, livePower } from '../live.ts';
+import { feed } from '../live.ts';
 import type { Alarm, Catalogue, DeadLetter, Device, EnergyLive, EnergySummary, Firm, OeeReport, ProvisionedDevice } from '../types.ts';
 import { CARRIERS, OUTPUTS } from '../types.ts';
 import type { ViewContext } from './context.ts';
@@ -40,11 +41,13 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   const basis = basisChoice();
 
   const livePowerEl = h('span', { class: 'big', 'data-testid': 'firm-power' }, '–');
+  const livePowerNote = h('div', { class: 'muted small-text', 'data-testid': 'firm-power-note' });
+  const statesBox = h('div', { class: 'live-states', 'data-testid': 'firm-states' });
   const head = h('section', { class: 'card full firm-head', 'data-firm': firm.id },
     h('div', null,
       h('h1', { class: 'page-title', 'data-testid': 'firm-name' }, firm.name, firm.aboveScale ? h('span', { class: 'tag' }, t('aboveScale')) : null, firm.demo ? h('span', { class: 'tag demo' }, t('demo')) : null),
       h('p', { class: 'muted' }, [firm.id, county ? pick(county) : firm.county, park ? pick(park) : firm.park, segment ? pick(segment) : firm.segment].join(' · '))),
-    h('div', { class: 'firm-power' }, h('div', { class: 'label' }, t('livePower')), livePowerEl));
+    h('div', { class: 'firm-power' }, h('div', { class: 'label' }, t('livePower')), livePowerEl, livePowerNote, statesBox));
 
   const devicesCard = card(t('firmDevices'), { id: 'devices', wide: true });
   const energyCard = card(t('firmEnergyToday'), { id: 'firm-energy' });
@@ -88,11 +91,17 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
       }
       if (seen) seen.textContent = ago(Number(seen.dataset.ts) || null);
     }
-    const lp = livePower([...feed.latest.values()].filter((d) => d.firmId === firm.id));
-    if (lp.reporting > 0) livePowerEl.textContent = qty(lp.kw, 'kW');
   };
   scope.add(feed.live.on(updateLive));
   scope.every(1000, updateLive);
+  // The firm's power and devices per state: the aggregates of its live room, not a sum over the devices here.
+  let gotAggregate = false;
+  scope.add(feed.follow(`firm:${firm.id}`, (a) => {
+    gotAggregate = true;
+    showAggregate(livePowerEl, a);
+    livePowerNote.textContent = t('firmPowerNote', { reporting: a.reporting, devices: a.devices });
+    renderStates(statesBox, a);
+  }));
 
   // ---- energy and output today ---------------------------------------------------------------------------
   const renderEnergy = (s: EnergySummary) => {
@@ -135,9 +144,11 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   scope.add(feed.alarm.on((ev) => alarmList.apply(ev)));
 
   const loadAll = () => {
-    // Live power from the API until the live feed has something for this firm.
+    // Live power from the API until the firm's live room sends its first aggregate.
     void get<EnergyLive>(`/energy/live${qs({ scope: 'firm', id: firm.id })}`).then((l) => {
-      if (scope.alive && livePowerEl.textContent === '–') livePowerEl.textContent = qty(l.carriers.electricity.measured, 'kW');
+      if (!scope.alive || gotAggregate) return;
+      livePowerEl.textContent = qty(l.carriers.electricity.measured, 'kW');
+      livePowerEl.dataset.source = 'rest';
     }, () => {});
     void load(scope, devicesCard.body, () => get<Device[]>(`/firms/${encodeURIComponent(firm.id)}/devices`), (list) => { devices.clear(); for (const d of list) devices.set(d.id, d); renderDevices(); updateLive(); });
     void load(scope, energyCard.body, () => get<EnergySummary>(`/energy/summary${qs({ scope: 'firm', id: firm.id, basis })}`), renderEnergy);

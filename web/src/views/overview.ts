@@ -1,15 +1,15 @@
 // Bureau overview (工信局): connected share of above-scale firms against 50% with trend and projection, the
-// action plan's targets, live power and today's energy in kWh and tce with the basis, county and park
+// action plan's targets, live power (socket.io room aggregates) and today's energy in kWh and tce with the basis, county and park
 // breakdown, top energy users, intensity outliers, open alarms and the firm directory.
 import { get, places, qs } from '../api.ts';
 import { COLORS, TimeChart, monthStartSec } from '../charts.ts';
-import { AlarmList, basisLabel, card, gauge, link, load, progressBar, table, td } from '../components.ts';
+import { AlarmList, basisLabel, card, gauge, link, load, progressBar, renderStates, showAggregate, table, td } from '../components.ts';
 import { clear, h } from '../dom.ts';
 import { money, pct, qty } from '../format.ts';
 import { pick, t, tMaybe } from '../i18n.ts';
-import { feed, livePower } from '../live.ts';
+import { feed } from '../live.ts';
 import { firmMap } from '../session.ts';
-import type { Alarm, BasisId, ConnectedShare, EnergyLive, EnergySummary, Firm, Intensity, KpiPlatformConnection, PlanTarget, PlanTargets, Places } from '../types.ts';
+import type { Alarm, BasisId, ConnectedShare, EnergyLive, EnergySummary, Firm, Intensity, KpiPlatformConnection, PlanTarget, PlanTargets, Places, RoomAggregate } from '../types.ts';
 import { CARRIERS } from '../types.ts';
 import { ApiError } from '../api.ts';
 import type { ViewContext } from './context.ts';
@@ -124,46 +124,36 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
       h('div', { class: 'target-foot muted small-text' }, `${tMaybe('planSource_', x.valueSource)}${x.progress !== null ? ` · ${pct(x.progress, 0)}` : ''}${x.period === 'per-year' ? ` · ${x.year}` : ''}`)))));
   };
 
-  // ---- energy: live power (socket.io) and today ----------------------------------------------------------
+  // ---- energy: live power (socket.io room 'all') and today -----------------------------------------------
   const powerValue = h('div', { class: 'big', 'data-testid': 'live-power' }, '–');
   const powerNote = h('p', { class: 'muted small-text' });
+  const statesBox = h('div', { class: 'live-states', 'data-testid': 'live-states' });
   const powerChartHost = h('div', { class: 'chart' });
   const todayBox = h('div', { class: 'today' }, h('p', { class: 'muted' }, t('loading')));
   clear(energy.body,
-    h('div', { class: 'live-power' }, h('div', { class: 'label' }, t('livePower')), powerValue, powerNote),
+    h('div', { class: 'live-power' }, h('div', { class: 'label' }, t('livePower')), powerValue, powerNote, statesBox),
     h('h3', null, t('powerTrend')), powerChartHost,
     h('h3', null, t('todayEnergy')), todayBox);
   const powerChart = scope.chart(new TimeChart(powerChartHost, { unit: 'kW', height: 120, windowSec: 600, series: [{ label: t('livePower'), color: COLORS.teal }] }));
+  // The REST figure (/energy/live) until the room's first aggregate arrives.
   let serverPower: EnergyLive | undefined;
+  let allAgg: RoomAggregate | undefined;
   const updatePower = () => {
-    const lp = livePower(feed.latest.values());
-    if (lp.reporting > 0) {
-      powerValue.textContent = qty(lp.kw, 'kW');
-      powerValue.dataset.raw = String(lp.kw);
-      powerNote.textContent = t('livePowerNote', { n: lp.reporting });
+    if (allAgg) {
+      showAggregate(powerValue, allAgg);
+      powerNote.textContent = t('livePowerNote', { n: allAgg.reporting });
+      renderStates(statesBox, allAgg);
     } else if (serverPower) {
       powerValue.textContent = qty(serverPower.carriers.electricity.measured, 'kW');
+      powerValue.dataset.source = 'rest';
       powerNote.textContent = t('livePowerNote', { n: serverPower.devices });
     }
-    updateBreakdownPower();
   };
-  // The feed sends only devices that changed: the total is complete once every device has reported, so the
-  // trend starts a moment after the first summary.
-  let firstLive = 0;
-  const pushPower = (at: number) => {
-    if (!firstLive) firstLive = Date.now();
-    if (Date.now() - firstLive < 1500) return;
-    const lp = livePower(feed.latest.values());
-    if (lp.reporting > 0) powerChart.push(Math.floor(at / 1000), [lp.kw]);
-  };
-  scope.add(feed.live.on((s) => {
+  scope.add(feed.follow('all', (a) => {
+    allAgg = a;
     updatePower();
-    pushPower(s.at);
+    powerChart.push(Math.floor(a.at / 1000), [a.rates.electricity]);
   }));
-  if (feed.latest.size > 0) {
-    firstLive = Date.now() - 1500;
-    pushPower(Date.now());
-  }
 
   const renderToday = (s: EnergySummary) => {
     const rows = CARRIERS.map((c) => {
@@ -191,22 +181,43 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
       const county = pl.counties.find((x) => x.code === c.id);
       rows.push(h('tr', { class: 'county', 'data-county': c.id },
         td(county ? pick(county) : c.name), td(c.aboveScaleFirms, true), td(c.connected, true), td(pct(c.share), true),
-        td('–', true, { 'data-power-county': c.id }), td(qty(byCountyTce.get(c.id) ?? 0, 'tce', 2), true)));
+        td('–', true, { 'data-power-county': c.id, 'data-power-room': `county:${c.id}` }), td(qty(byCountyTce.get(c.id) ?? 0, 'tce', 2), true)));
       for (const p of parkRows.get(c.id) ?? []) {
         const park = pl.parks.find((x) => x.id === p.id);
         rows.push(h('tr', { class: 'park', 'data-park': p.id },
           td(park ? pick(park) : p.name), td(p.aboveScaleFirms, true), td(p.connected, true), td(pct(p.share), true),
-          td('–', true, { 'data-power-park': p.id }), td(qty(byParkTce.get(p.id) ?? 0, 'tce', 2), true)));
+          td('–', true, { 'data-power-park': p.id, 'data-power-room': `park:${p.id}` }), td(qty(byParkTce.get(p.id) ?? 0, 'tce', 2), true)));
       }
     }
     clear(breakdown.body, table([t('colCounty'), { text: t('colAboveScale'), num: true }, { text: t('colConnected'), num: true }, { text: t('colShare'), num: true }, { text: t('colLivePower'), num: true }, { text: t('colTodayTce'), num: true }], rows, { class: 'breakdown' }));
     updateBreakdownPower();
   };
+  // Each county and park row follows its own live room ('county:<code>', 'park:<id>').
+  const placeAggs = new Map<string, RoomAggregate>();
+  const placeRooms = new Map<string, () => void>();
+  scope.add(() => { for (const stop of placeRooms.values()) stop(); });
   const updateBreakdownPower = () => {
-    const all = [...feed.latest.values()];
-    if (all.length === 0) return;
-    for (const cell of breakdown.body.querySelectorAll<HTMLElement>('[data-power-county]')) cell.textContent = qty(livePower(all.filter((d) => d.county === cell.dataset.powerCounty)).kw, 'kW');
-    for (const cell of breakdown.body.querySelectorAll<HTMLElement>('[data-power-park]')) cell.textContent = qty(livePower(all.filter((d) => d.park === cell.dataset.powerPark)).kw, 'kW');
+    const wanted = new Set<string>();
+    for (const cell of breakdown.body.querySelectorAll<HTMLElement>('[data-power-room]')) {
+      const room = cell.dataset.powerRoom ?? '';
+      wanted.add(room);
+      const a = placeAggs.get(room);
+      if (a) showAggregate(cell, a);
+    }
+    for (const [room, stop] of placeRooms) {
+      if (wanted.has(room)) continue;
+      stop();
+      placeRooms.delete(room);
+      placeAggs.delete(room);
+    }
+    for (const room of wanted) {
+      if (placeRooms.has(room)) continue;
+      placeRooms.set(room, feed.follow(room, (a) => {
+        placeAggs.set(room, a);
+        const cell = breakdown.body.querySelector<HTMLElement>(`[data-power-room="${CSS.escape(room)}"]`);
+        if (cell) showAggregate(cell, a);
+      }));
+    }
   };
 
   // ---- top users and intensity outliers ------------------------------------------------------------------
@@ -280,7 +291,6 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
     alarmList.render();
   }, (err: unknown) => { if (scope.alive) clear(firmsCard.body, h('p', { class: 'error' }, String(err))); });
   loadAll();
-  updatePower();
   scope.every(60_000, loadAll);
   scope.add(feed.resync.on(loadAll));
 }
