@@ -327,7 +327,7 @@ disk than a 2-core test box should spend, so the bench seeds less telemetry, exa
 | main meters, 1-minute data | ${meters.length} meters × ${METER_DAYS} days = ${meterPoints.toLocaleString('en')} points |
 | machines, 1-minute data | ${machines.length.toLocaleString('en')} machines × ${MACHINE_DAYS} day(s) = ${(machinePoints - stateEvents).toLocaleString('en')} points, plus ${stateEvents.toLocaleString('en')} state changes |
 | total | ${points.toLocaleString('en')} points written in ${writeSeconds.toFixed(0)} s; InfluxDB data on disk ${(influxSize / 2 ** 20).toFixed(0)} MiB |
-| 15-minute rollups | ${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s |
+| rollups (15-minute, hourly, daily) | ${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s |
 | rollup tick | recomputing the current and the previous 15-minute interval (30 min lookback, what the API does every 2 minutes) over all ${devices.length.toLocaleString('en')} devices: ${tickTimes.map((t) => `${t} ms`).join(', ')} |
 
 ## Latency per endpoint (HTTP on loopback, admin token, ${REQUESTS} requests each after 2 warm-ups, one at a time)
