@@ -318,7 +318,10 @@ const md = `# Benchmark: monitoring overview endpoints
 
 The issue asks for 300 firms, 30,000 devices and 30 days of 1-minute data. 30,000 devices × 30 days × 1/min is
 1.3 billion points, about two hours of writing at this machine's measured InfluxDB ceiling (PITFALLS.md) and more
-disk than a 2-core test box should spend, so the bench seeds less telemetry, exactly:
+disk than a 2-core test box should spend, so the bench seeds less telemetry, exactly as below. The overview
+endpoints read the rollups (their size grows with firms × days, not with devices) and the latest values kept in
+memory; raw machine data enter only the rollup recompute (a 30-minute window) and a firm's raw tail (30 minutes).
+So 29 more days of machine data would add disk and rebuild time, not latency to these endpoints. Exactly:
 
 | what | amount |
 |---|---|
