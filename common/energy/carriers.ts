@@ -27,15 +27,44 @@ export const RATE_METRIC: Record<Carrier, { unit: string; byType: Record<string,
   water: { unit: 'm³/h', byType: { water_meter: 'flow_m3_h' } },
 };
 
+/**
+ * Counters that measure a quantity under another name or in another unit than QUANTITY_METRIC, with the factor
+ * to the quantity's unit: water-jet looms count litres; sock knitters count pairs (a pair is one piece); silk
+ * reeling counts raw silk, which is the yarn of a silk firm.
+ */
+export const OTHER_COUNTERS: Partial<Record<Quantity, Record<string, number>>> = {
+  water: { water_l_total: 0.001 },
+  pieces: { pairs_total: 1 },
+  yarn: { raw_silk_kg_total: 1 },
+};
+
 export interface CounterSource {
   type: string;
   measurement: string;
+  /** The counter metric of this type for the quantity. */
+  metric: string;
+  /** Factor from the metric's unit to the quantity's (QUANTITY_UNIT). */
+  scale: number;
 }
 
-/** Device types (and their measurements) that report the counter of a quantity. */
+/** Device types (and their measurements) that report a counter of a quantity. */
 export function sourcesOf(q: Quantity): CounterSource[] {
-  const metric = QUANTITY_METRIC[q];
-  return CATALOGUE.filter((t) => t.metrics.some((m) => m.name === metric && m.counter)).map((t) => ({ type: t.type, measurement: t.measurement }));
+  const factors: Record<string, number> = { [QUANTITY_METRIC[q]]: 1, ...OTHER_COUNTERS[q] };
+  return CATALOGUE.flatMap((t) => {
+    const m = t.metrics.find((x) => x.counter && x.name in factors);
+    return m ? [{ type: t.type, measurement: t.measurement, metric: m.name, scale: factors[m.name] ?? 1 }] : [];
+  });
+}
+
+/** The sources of a quantity by counter metric: one counter query per group, its values times `scale`. */
+export function counterGroups(q: Quantity): Array<{ metric: string; scale: number; measurements: string[] }> {
+  const out = new Map<string, { metric: string; scale: number; measurements: string[] }>();
+  for (const s of sourcesOf(q)) {
+    const g = out.get(s.metric) ?? { metric: s.metric, scale: s.scale, measurements: [] };
+    g.measurements.push(s.measurement);
+    out.set(s.metric, g);
+  }
+  return [...out.values()];
 }
 
 export function measurementOfType(type: string): string | undefined {

@@ -24,7 +24,7 @@ import type { Logger } from '../log.ts';
 import type { FirmIndex } from '../monitoring/firm-index.ts';
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../monitoring/time.ts';
 import type { TelemetryStore } from '../telemetry-store/store.ts';
-import { QUANTITIES, QUANTITY_METRIC, sourcesOf, type Quantity } from './carriers.ts';
+import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
 import { stepDeltas } from './counters.ts';
 
 export const ROLLUP_MEASUREMENT = 'rollup_15m';
@@ -176,12 +176,10 @@ export class RollupJob {
     const lines: string[] = [];
     let resets = 0;
     for (const q of QUANTITIES as readonly Quantity[]) {
-      const sources = sourcesOf(q);
-      if (sources.length === 0) continue;
-      const deltas = await stepDeltas(this.store, {
-        metric: QUANTITY_METRIC[q], measurements: sources.map((s) => s.measurement), where: '',
-        from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['firm'],
-      });
+      const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await stepDeltas(this.store, {
+        metric: c.metric, measurements: c.measurements, where: '', from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['firm'],
+      })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
+      if (deltas.length === 0) continue;
       const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
       for (const d of deltas) {
         const firmId = d.tags.firm ?? '';

@@ -8,7 +8,7 @@ import { and, firmInScope, scopeCondition, timeRange, type Scope } from '../moni
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, ceilTo, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../monitoring/time.ts';
 import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
 import {
-  METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, measurementOfType, outputAmount, sourcesOf,
+  METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, counterGroups, measurementOfType, outputAmount, sourcesOf,
   type FirmEnergyFlags, type Output, type Quantity,
 } from './carriers.ts';
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
@@ -199,14 +199,12 @@ export class EnergyService {
 
   private async rawRows(scope: Scope, from: number, to: number, stepMs: number, lookbackMs = this.opts.lookbackMs): Promise<SourceRow[]> {
     const where = scopeCondition(scope);
-    const perQuantity = await Promise.all((QUANTITIES as readonly Quantity[]).map(async (q) => {
-      const sources = sourcesOf(q);
-      if (sources.length === 0) return [];
+    const perQuantity = await Promise.all((QUANTITIES as readonly Quantity[]).flatMap((q) => counterGroups(q).map(async (g) => {
       const rows = await counterDeltas(this.ctx.store, {
-        metric: QUANTITY_METRIC[q], measurements: sources.map((s) => s.measurement), where, from, to, stepMs, lookbackMs, groupBy: ['firm', 'device'],
+        metric: g.metric, measurements: g.measurements, where, from, to, stepMs, lookbackMs, groupBy: ['firm', 'device'],
       });
-      return rows.map((r): SourceRow => ({ firm: r.tags.firm ?? '', device: r.tags.device ?? '', quantity: q, source: r.measurement, value: r.value, resets: r.resets }));
-    }));
+      return rows.map((r): SourceRow => ({ firm: r.tags.firm ?? '', device: r.tags.device ?? '', quantity: q, source: r.measurement, value: r.value * g.scale, resets: r.resets }));
+    })));
     return perQuantity.flat();
   }
 
@@ -366,19 +364,18 @@ export class EnergyService {
     if (scope.kind === 'device') {
       source = 'raw';
       const step = Math.min(intervalMs, stepFor(to - from));
-      await Promise.all((QUANTITIES as readonly Quantity[]).map(async (q) => {
-        const sources = sourcesOf(q);
-        if (sources.length === 0) return;
+      await Promise.all((QUANTITIES as readonly Quantity[]).flatMap((q) => counterGroups(q).map(async (g) => {
         const rows = await counterDeltas(this.ctx.store, {
-          metric: QUANTITY_METRIC[q], measurements: sources.map((s) => s.measurement), where: scopeCondition(scope), from, to,
+          metric: g.metric, measurements: g.measurements, where: scopeCondition(scope), from, to,
           stepMs: step, lookbackMs: this.opts.lookbackMs, groupBy: ['device'], intervalMs, offsetMs: offset,
         });
         for (const r of rows) {
           const acc = byBucket.get(r.time) ?? emptyFigures();
-          if ((CARRIERS as readonly string[]).includes(q)) { acc.amounts[q as Carrier].measured += r.value; acc.amounts[q as Carrier].counted += r.value; } else acc.outputs[q as Output] += r.value;
+          const v = r.value * g.scale;
+          if ((CARRIERS as readonly string[]).includes(q)) { acc.amounts[q as Carrier].measured += v; acc.amounts[q as Carrier].counted += v; } else acc.outputs[q as Output] += v;
           byBucket.set(r.time, acc);
         }
-      }));
+      })));
     } else {
       source = 'rollup';
       // Intervals of whole days or hours come from the daily or hourly rollups. Instead of one row per firm and
@@ -536,7 +533,8 @@ export class EnergyService {
     const where = `"firm" = ${literal(firmId)}`;
     const carriers: QualityReport['carriers'] = [];
     for (const c of CARRIERS) {
-      const allSources = sourcesOf(c);
+      // The register checks read one counter metric: sources counting in another unit (OTHER_COUNTERS) stay out.
+      const allSources = sourcesOf(c).filter((s) => s.metric === QUANTITY_METRIC[c]);
       const meter = measurementOfType(METER_TYPE[c]);
       const firmTypes = idx.typesByFirm.get(firmId) ?? new Set<string>();
       if (!allSources.some((s) => firmTypes.has(s.type))) continue;

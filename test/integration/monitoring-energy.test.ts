@@ -254,6 +254,29 @@ describe('energy in standard coal (GB/T 2589-2020)', () => {
     close(a.carriers.gas!.counted, 75);
   });
 
+  test('counters in other units: a water-jet loom\'s litres are water in m³, a sock knitter\'s pairs are pieces, raw silk is yarn', async () => {
+    const H = await firm({ segment: 'weaving', name: 'H 喷水织机' });
+    await device(H, 'water_jet_loom', 'h-wjl');
+    await device(H, 'sock_knitter', 'h-sock');
+    await device(H, 'silk_reeling', 'h-silk');
+    monitoring.index.invalidate();
+    await store.write([
+      ...linear('h-wjl', { water_l_total: 2000, energy_kwh_total: 5, fabric_m_total: 20 }),
+      ...linear('h-sock', { pairs_total: 100 }),
+      ...linear('h-silk', { raw_silk_kg_total: 3 }),
+    ]);
+    const raw = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${H.id}&${RAW}`);
+    close(raw.carriers.water!.measured, 2); // 2000 L
+    close(raw.outputs.pieces!.value, 100);
+    close(raw.outputs.yarn!.value, 3);
+    close(raw.outputs.fabric!.value, 20);
+    await monitoring.rollups.rebuild(T0 - HOUR, T0 + 2 * HOUR);
+    const rolled = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${H.id}&from=${T0}&to=${T0 + HOUR}&source=rollup`);
+    close(rolled.carriers.water!.measured, 2);
+    close(rolled.outputs.pieces!.value, 100);
+    close(rolled.outputs.yarn!.value, 3);
+  });
+
   test('a prefecture series (firms summed per counting rule) agrees with the per-firm summary', async () => {
     // B is a cogeneration firm by now, A has every main meter, C only looms: three counting rules.
     await monitoring.rollups.rebuild(T0 - HOUR, T0 + 2 * HOUR);
