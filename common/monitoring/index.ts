@@ -125,7 +125,10 @@ export class Monitoring {
       this.liveLatest.warmUp().catch((err: Error) => log?.warn({ err: err.message }, 'loading the latest device values from InfluxDB failed; the next overview retries'));
     }
     const offline = setInterval(() => {
-      this.opts.registry.listDevices().then((devices) => this.alarms.checkOffline(devices), (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
+      this.opts.registry.listDevices().then((devices) => {
+        this.alarms.checkOffline(devices);
+        this.liveLatest.retain(new Set(devices.map((d) => d.id)));
+      }, (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
     }, this.opts.offlineCheckMs ?? MINUTE);
     const snapshot = () => { this.plan.snapshot().catch((err: Error) => log?.warn({ err: err.message }, 'plan snapshot failed')); };
     snapshot();

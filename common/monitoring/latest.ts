@@ -115,6 +115,17 @@ export class LiveLatest implements LatestSource {
     return this.byDevice.size;
   }
 
+  /** Forgets devices no longer registered (called with the registry's list by the periodic offline check). */
+  retain(registered: ReadonlySet<string>): void {
+    for (const [id, d] of this.byDevice) {
+      if (registered.has(id)) continue;
+      this.byDevice.delete(id);
+      const firm = this.byFirm.get(d.firmId);
+      firm?.delete(id);
+      if (firm?.size === 0) this.byFirm.delete(d.firmId);
+    }
+  }
+
   async devices(scope: Scope, now: number): Promise<LiveDevice[]> {
     await this.warmUp(now);
     if (scope.kind === 'device') {
