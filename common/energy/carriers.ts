@@ -111,18 +111,23 @@ export function boundaryAmount(carrier: Carrier, perMeasurement: ReadonlyMap<str
 /** Device types whose fabric counter measures finishing passes (a fabric passes a stenter about 2.5 times). */
 export const FINISHING_TYPES: ReadonlySet<string> = new Set(['stenter']);
 
+/** Whether a firm (by its registered device types) has a fabric source other than finishing machines (looms). */
+export function hasPrimaryFabric(types: ReadonlySet<string>): boolean {
+  return sourcesOf('fabric').some((s) => types.has(s.type) && !FINISHING_TYPES.has(s.type));
+}
+
 /**
- * One firm, one output: the woven metres of its looms when it has any, else (a dyeing and finishing firm)
- * the metres through its finishing machines; yarn and pieces add up over all sources.
+ * One firm, one output: the woven metres of its looms when it has any (registered, like the meters-first rule),
+ * else (a dyeing and finishing firm) the metres through its finishing machines; yarn and pieces add up over all
+ * sources. Linear for firms alike, so it applies to a group's sums too (countingGroups).
  */
-export function outputAmount(output: Output, perMeasurement: ReadonlyMap<string, number>): number {
+export function outputAmount(output: Output, perMeasurement: ReadonlyMap<string, number>, firmHasPrimaryFabric: boolean): number {
   let primary = 0;
   let finishing = 0;
-  let hasPrimary = false;
   for (const [m, v] of perMeasurement) {
     const type = typeOfMeasurement(m) ?? m;
     if (output === 'fabric' && FINISHING_TYPES.has(type)) finishing += v;
-    else { primary += v; hasPrimary = true; }
+    else primary += v;
   }
-  return hasPrimary ? primary : finishing;
+  return output === 'fabric' && !firmHasPrimaryFabric ? finishing + primary : primary;
 }

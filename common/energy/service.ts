@@ -8,7 +8,7 @@ import { and, firmInScope, scopeCondition, timeRange, type Scope } from '../moni
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, ceilTo, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../monitoring/time.ts';
 import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
 import {
-  METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, counterGroups, measurementOfType, outputAmount, sourcesOf,
+  METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, counterGroups, hasPrimaryFabric, measurementOfType, outputAmount, sourcesOf,
   type FirmEnergyFlags, type Output, type Quantity,
 } from './carriers.ts';
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
@@ -137,7 +137,8 @@ export function rollupPieces(from: number, to: number, tiers: readonly RollupTie
 }
 
 /**
- * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, cogeneration),
+ * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, cogeneration,
+ * looms or only finishing machines for fabric),
  * each group with an InfluxQL condition selecting its firms and one member whose rule stands for the group.
  * Firms with rollups but no longer in the registry form a group of their own (no meters, default flags), as
  * they would when grouped by firm.
@@ -147,7 +148,7 @@ export function countingGroups(idx: FirmIndexSnapshot, scope: Scope, flagsOf: (f
   const all: string[] = [];
   for (const f of idx.firms.values()) {
     if (!firmInScope(f, scope)) continue;
-    const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${flagsOf(f.id).cogeneration ? 'c' : ''}`;
+    const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${flagsOf(f.id).cogeneration ? 'c' : ''}/${hasPrimaryFabric(idx.typesByFirm.get(f.id) ?? new Set<string>()) ? 'looms' : ''}`;
     const list = byRule.get(rule) ?? [];
     list.push(f.id);
     byRule.set(rule, list);
@@ -244,7 +245,8 @@ export class EnergyService {
         const b = boundaryAmount(c, byQ.get(c) ?? new Map(), hasMeter(idx, firm, c), flags);
         acc.amounts[c] = { measured: b.measured, counted: b.counted };
       }
-      for (const o of OUTPUTS) acc.outputs[o] = outputAmount(o, byQ.get(o) ?? new Map<string, number>());
+      const primaryFabric = hasPrimaryFabric(idx.typesByFirm.get(firm) ?? new Set<string>());
+      for (const o of OUTPUTS) acc.outputs[o] = outputAmount(o, byQ.get(o) ?? new Map<string, number>(), primaryFabric);
       out.set(firm, acc);
     }
     return out;

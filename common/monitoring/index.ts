@@ -82,13 +82,14 @@ export class Monitoring {
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
     }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
-    this.rollups = new RollupJob(opts.store, this.index, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
+    this.rollups = new RollupJob(opts.store, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
     this.planStore = new PlanStore(this.db, this.settings);
     this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
-    this.rooms = new LiveRoomAggregator(undefined, this.liveLatest);
+    // The rooms count a device's rates as live within the same window as /energy/live.
+    this.rooms = new LiveRoomAggregator({ staleMs: opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
   }
 
   /** Where the overviews read each device's latest state and rates: memory once the live feed is attached. */

@@ -56,6 +56,8 @@ export class LiveRoomAggregator {
   private readonly lastEmit = new Map<string, number>();
   private readonly pendingRooms = new Set<string>();
   private readonly pendingDevices = new Set<string>();
+  /** The newest summary's time (the broker's clock, as every update carries). */
+  private lastAt: number | undefined;
 
   /** `latest` holds each device's latest values (shared with the overviews); update() feeds it. */
   constructor(private readonly opts: LiveRoomOptions = { staleMs: 120_000, minIntervalMs: 1000 }, readonly latest: LiveLatest = new LiveLatest()) {}
@@ -66,6 +68,7 @@ export class LiveRoomAggregator {
    */
   update(summary: LiveRoomSummary, wanted: (room: string) => boolean = () => true): RoomAggregate[] {
     this.latest.take(summary);
+    this.lastAt = Math.max(this.lastAt ?? summary.at, summary.at);
     const dirtyFirms = new Set<string>();
     for (const d of summary.devices) {
       dirtyFirms.add(d.firmId);
@@ -103,8 +106,10 @@ export class LiveRoomAggregator {
   }
 
   /** The current aggregate of a room (e.g. for a client that just joined). */
-  aggregate(room: string, at = Date.now()): RoomAggregate | undefined {
-    return this.aggregateFrom(room, at, this.firmAggregates(at, room.startsWith('firm:') ? room.slice(5) : undefined));
+  aggregate(room: string, at = this.lastAt ?? Date.now()): RoomAggregate | undefined {
+    // A device room needs no firm pass (a subscribe must not cost a pass over every device).
+    const firms = room.startsWith('device:') ? new Map<string, FirmAgg>() : this.firmAggregates(at, room.startsWith('firm:') ? room.slice(5) : undefined);
+    return this.aggregateFrom(room, at, firms);
   }
 
   private firmAggregates(at: number, only?: string): Map<string, FirmAgg> {

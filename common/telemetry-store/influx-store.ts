@@ -53,10 +53,11 @@ export class InfluxStore implements TelemetryStore {
     this.client = new InfluxDB({ ...common, transport: v1Transport(new InfluxDB(common).transport, this.auth) });
   }
 
-  private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>): Promise<Response> {
+  private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>, form?: Record<string, string>): Promise<Response> {
     const qs = new URLSearchParams({ db: this.opts.db, ...params }).toString() + this.auth;
     const headers: Record<string, string> = this.opts.token ? { Authorization: `Token ${this.opts.token}` } : {};
-    return fetch(`${this.opts.url}${path}?${qs}`, { method, headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+    const body = form ? new URLSearchParams(form) : undefined;
+    return fetch(`${this.opts.url}${path}?${qs}`, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
   }
 
   async ensureDatabase(): Promise<void> {
@@ -81,7 +82,8 @@ export class InfluxStore implements TelemetryStore {
   }
 
   async query(influxql: string): Promise<QueryResultSeries[]> {
-    const res = await this.http('GET', '/query', { q: influxql, epoch: 'ms' });
+    // Long statements (firm lists in a regex) go in a form body: proxies in front of InfluxDB refuse long URLs.
+    const res = influxql.length > 2000 ? await this.http('POST', '/query', { epoch: 'ms' }, { q: influxql }) : await this.http('GET', '/query', { q: influxql, epoch: 'ms' });
     const body = (await res.json()) as { results?: Array<{ series?: QueryResultSeries[]; error?: string }>; error?: string };
     if (!res.ok || body.error) throw new Error(`InfluxDB query failed (${res.status}): ${body.error ?? 'no detail'}`);
     const out: QueryResultSeries[] = [];

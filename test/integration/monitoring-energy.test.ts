@@ -278,10 +278,15 @@ describe('energy in standard coal (GB/T 2589-2020)', () => {
   });
 
   test('a prefecture series (firms summed per counting rule) agrees with the per-firm summary', async () => {
-    // B is a cogeneration firm by now, A has every main meter, C only looms: three counting rules.
+    // B is a cogeneration firm by now, A has every main meter, C only looms, I only a stenter (its fabric counts
+    // only because it has no looms, so it must not be summed with a weaving firm's): four counting rules.
+    const I = await firm({ segment: 'dyeing', name: 'I 定形' });
+    await device(I, 'stenter', 'i-stenter');
+    monitoring.index.invalidate();
+    await store.write(linear('i-stenter', { fabric_m_total: 400 }));
     await monitoring.rollups.rebuild(T0 - HOUR, T0 + 2 * HOUR);
     const range = `from=${T0}&to=${T0 + HOUR}`;
-    const series = await get<{ source: string; points: Array<{ carriers: Record<string, { measured: number; counted: number }>; totalKgce: number }> }>(`/api/v1/energy/series?${range}&interval=15m`);
+    const series = await get<{ source: string; points: Array<{ carriers: Record<string, { measured: number; counted: number }>; totalKgce: number; outputs: Record<string, number> }> }>(`/api/v1/energy/series?${range}&interval=15m`);
     const summary = await get<Summary>(`/api/v1/energy/summary?${range}&source=rollup`);
     assert.equal(series.source, 'rollup');
     assert.equal(series.points.length, 4);
@@ -291,6 +296,8 @@ describe('energy in standard coal (GB/T 2589-2020)', () => {
       close(sum((p) => p.carriers[c]!.measured), summary.carriers[c]!.measured);
     }
     close(sum((p) => p.totalKgce), summary.totalKgce);
+    for (const o of ['fabric', 'yarn', 'pieces'] as const) close(sum((p) => p.outputs[o]!), summary.outputs[o]!.value);
+    assert.ok(summary.outputs.fabric!.value >= 400, `fabric ${summary.outputs.fabric!.value}`);
     // B's loom register (100 kWh in the hour) is measured but not counted: its power is made from its own gas.
     close(sum((p) => p.carriers.electricity!.measured - p.carriers.electricity!.counted), 100);
   });

@@ -1,7 +1,7 @@
 // Conversion to standard coal, the plant-boundary rule and the InfluxQL the counters use: pure logic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boundaryAmount, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
+import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
 import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
 import { rollupPieces } from '../../common/energy/service.ts';
@@ -60,9 +60,13 @@ describe('plant boundary', () => {
   });
 
   test('fabric output: woven metres first; finishing passes only for a firm without looms', () => {
-    assert.equal(outputAmount('fabric', m({ loom: 1000, stenter: 2500 })), 1000);
-    assert.equal(outputAmount('fabric', m({ stenter: 2500 })), 2500);
-    assert.equal(outputAmount('yarn', m({ spinning_frame: 30, rotor_spinning: 70 })), 100);
+    assert.equal(outputAmount('fabric', m({ loom: 1000, stenter: 2500 }), true), 1000);
+    assert.equal(outputAmount('fabric', m({ stenter: 2500 }), false), 2500);
+    // A firm with looms whose looms were silent: still its woven metres (none), not the stenter's passes.
+    assert.equal(outputAmount('fabric', m({ stenter: 2500 }), true), 0);
+    assert.equal(outputAmount('yarn', m({ spinning_frame: 30, rotor_spinning: 70 }), false), 100);
+    assert.equal(hasPrimaryFabric(new Set(['stenter', 'dyeing_machine'])), false);
+    assert.equal(hasPrimaryFabric(new Set(['stenter', 'water_jet_loom'])), true);
   });
 
   test('the counters come from the catalogue', () => {
