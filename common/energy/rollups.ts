@@ -94,13 +94,9 @@ export class RollupJob {
 
   /** Catch up from the newest rollup (or catchUpMs ago), then keep recent and deep recomputes running. */
   start(): void {
-    void this.enqueue(async () => {
-      const newest = await this.newestRollup();
-      const now = Date.now();
-      const from = Math.max(now - this.opts.catchUpMs, (newest ?? 0) - HOUR);
-      return this.keepingUp(now, () => this.computeNow(from, now, this.opts.deepLookbackMs));
-    });
-    const recent = setInterval(() => { void this.enqueue(() => this.keepingUp(Date.now(), () => this.computeNow(Date.now() - this.opts.recentMs, Date.now(), this.opts.recentLookbackMs))); }, this.opts.intervalMs);
+    void this.enqueue(() => this.coarseBackfill());
+    void this.enqueue(() => this.keepUp());
+    const recent = setInterval(() => { void this.enqueue(() => this.keepUp()); }, this.opts.intervalMs);
     const deep = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.deepSpanMs, Date.now(), this.opts.deepLookbackMs)); }, this.opts.deepEveryMs);
     recent.unref();
     deep.unref();
@@ -117,10 +113,39 @@ export class RollupJob {
     return floorTo(this.keptUpAt, QUARTER_HOUR);
   }
 
-  private async keepingUp(startedAt: number, run: () => Promise<RollupStats>): Promise<RollupStats> {
-    const stats = await run();
-    this.keptUpAt = startedAt;
+  /**
+   * The timer's run: from where the last successful one started (so a failed run, an InfluxDB outage or a period
+   * longer than recentMs leaves no gap), at start-up from the newest rollup; at most catchUpMs back.
+   */
+  private async keepUp(): Promise<RollupStats> {
+    const now = Date.now();
+    const since = this.keptUpAt ?? ((await this.newestRollup()) ?? 0) - HOUR;
+    const from = Math.max(now - this.opts.catchUpMs, Math.min(now - this.opts.recentMs, since));
+    // A long way back (start-up, after an outage) with the deep lookback, which finds sparse reporters.
+    const lookback = now - from > this.opts.recentMs + this.opts.intervalMs ? this.opts.deepLookbackMs : this.opts.recentLookbackMs;
+    const stats = await this.computeNow(from, now, lookback);
+    this.keptUpAt = now;
     return stats;
+  }
+
+  /**
+   * Hourly and daily rollups for 15-minute ones that have none (data rolled up before those tiers existed): summed
+   * from the 15-minute points, no raw data read. Runs once at start; a no-op when the daily tier reaches back as far.
+   */
+  private async coarseBackfill(): Promise<number> {
+    const [oldest15, oldestDay] = await Promise.all([this.oldest(ROLLUP_MEASUREMENT), this.oldest(DAILY_ROLLUP_MEASUREMENT)]);
+    if (oldest15 === undefined || (oldestDay !== undefined && oldestDay <= oldest15)) return 0;
+    const to = oldestDay ?? Date.now();
+    this.log?.info({ from: new Date(oldest15).toISOString(), to: new Date(to).toISOString() }, 'building hourly and daily energy rollups from the 15-minute ones');
+    let points = 0;
+    for (const tier of [...COARSE_TIERS].reverse()) points += await this.computeTier(tier, oldest15, to);
+    return points;
+  }
+
+  private async oldest(measurement: string): Promise<number | undefined> {
+    const s = await this.store.query(`SELECT first("value") FROM "${measurement}"`);
+    const t = s[0]?.values[0]?.[0];
+    return typeof t === 'number' ? t : undefined;
   }
 
   stop(): Promise<void> {
