@@ -129,7 +129,8 @@ export class Admission extends EventEmitter {
         if (p.ts >= live.ts) { live.ts = p.ts; Object.assign(live.metrics, p.metrics); }
         tally.telemetryAt = Math.max(tally.telemetryAt ?? 0, p.ts);
       }
-      if (result.state) live.state = result.state.state;
+      // A late (store-and-forward) state event does not replace a newer one.
+      if (result.state && result.state.ts >= (live.stateTs ?? -Infinity)) { live.state = result.state.state; live.stateTs = result.state.ts; }
       this.dirty.add(d.id);
       // Only a single live point tells the device clock's offset; a backfill batch is old on purpose.
       if (result.points.length === 1) tally.clockSkewMs = (result.points[0] as AdmittedPoint).ts - now;

@@ -10,6 +10,8 @@ export interface LiveDevice {
   ts: number;
   metrics: Record<string, number>;
   state?: string;
+  /** Time of the state event (the device's clock), so the newest state wins wherever states meet. */
+  stateTs?: number;
 }
 
 export interface LiveSummary {

@@ -37,6 +37,8 @@ export interface MonitoringOptions {
   offlineCheckMs?: number;
   /** Period of the monthly KPI snapshot (the last one of a month stands for the month). */
   snapshotEveryMs?: number;
+  /** Period of the latest values' refresh from InfluxDB (what a lost live summary missed). */
+  latestRefreshMs?: number;
 }
 
 /** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
@@ -107,8 +109,8 @@ export class Monitoring {
     if (opts.live) {
       const live = opts.live;
       const onLive = (summary: LiveSummaryLike & LiveRoomSummary) => {
+        // Apart, so a failing alarm store cannot keep the latest values (the overviews) behind, nor the reverse.
         try {
-          this.alarms.onLive(summary);
           // Without a listener the aggregator only keeps the latest values (nothing is computed).
           const listening = opts.onRooms !== undefined || this.roomListeners.size > 0;
           const updates = this.rooms.update(summary, listening ? this.roomFilter : () => false);
@@ -117,6 +119,11 @@ export class Monitoring {
             for (const fn of this.roomListeners) fn(updates);
           }
         } catch (err) {
+          log?.warn({ err: (err as Error).message }, 'live room aggregation failed on a live summary');
+        }
+        try {
+          this.alarms.onLive(summary);
+        } catch (err) {
           log?.warn({ err: (err as Error).message }, 'alarm evaluation failed on a live summary');
         }
       };
@@ -124,6 +131,12 @@ export class Monitoring {
       this.unsubscribe = () => live.off('live', onLive);
       this.liveFed = true;
       this.liveLatest.warmUp().catch((err: Error) => log?.warn({ err: err.message }, 'loading the latest device values from InfluxDB failed; the next overview retries'));
+      // The live feed is QoS 0 and carries changes only: now and then InfluxDB corrects what a lost summary missed.
+      const refresh = setInterval(() => {
+        this.liveLatest.refresh().catch((err: Error) => log?.warn({ err: err.message }, 'refreshing the latest device values from InfluxDB failed'));
+      }, this.opts.latestRefreshMs ?? 5 * MINUTE);
+      refresh.unref();
+      this.timers.push(refresh);
     }
     const offline = setInterval(() => {
       this.opts.registry.listDevices().then((devices) => {

@@ -66,18 +66,25 @@ export class InfluxLatest implements LatestSource {
       }
     }
     const out = new Map<string, LiveDevice>();
+    /** Time of the series each device's firm and place tags came from: the newest wins (a re-provisioned id). */
+    const tagsAt = new Map<string, number>();
     for (const s of await this.store.query(stmts.join('; '))) {
       const id = s.tags.device;
       const firmId = s.tags.firm;
-      if (!id || !firmId) continue;
-      const d = out.get(id) ?? { deviceId: id, firmId, county: s.tags.county ?? '', park: s.tags.park ?? '', segment: s.tags.segment ?? '', type: s.tags.type ?? typeOfMeasurement(s.name) ?? '', ts: 0, metrics: {} };
       const [t, v] = s.values[0] ?? [];
-      const column = s.columns[1] ?? '';
+      if (!id || !firmId || typeof t !== 'number') continue;
+      const d = out.get(id) ?? { deviceId: id, firmId, county: '', park: '', segment: '', type: '', ts: 0, metrics: {} };
+      if (t >= (tagsAt.get(id) ?? -Infinity)) {
+        tagsAt.set(id, t);
+        Object.assign(d, { firmId, county: s.tags.county ?? '', park: s.tags.park ?? '', segment: s.tags.segment ?? '', type: s.tags.type ?? typeOfMeasurement(s.name) ?? '' });
+      }
       if (s.name === STATE_MEASUREMENT) {
-        if (typeof v === 'string') d.state = v;
-      } else if (typeof t === 'number' && typeof v === 'number') {
-        d.metrics[column] = v;
-        d.ts = Math.max(d.ts, t);
+        if (typeof v === 'string' && t >= (d.stateTs ?? -Infinity)) { d.state = v; d.stateTs = t; }
+      } else if (typeof v === 'number' && t >= d.ts) {
+        d.metrics[s.columns[1] ?? ''] = v;
+        d.ts = t;
+      } else if (typeof v === 'number') {
+        d.metrics[s.columns[1] ?? ''] ??= v;
       }
       out.set(id, d);
     }
@@ -151,30 +158,45 @@ export class LiveLatest implements LatestSource {
     return this.warm;
   }
 
+  /** Merges what InfluxDB knows now (newer readings and state events win; nothing newer is replaced). */
+  async refresh(now = Date.now()): Promise<void> {
+    if (!this.warmFrom) return;
+    for (const d of await this.warmFrom.devices({ kind: 'prefecture', id: '' }, now)) this.merge(d, false);
+  }
+
   private merge(d: LiveDevice, live: boolean): void {
     const prev = this.byDevice.get(d.deviceId);
     if (!prev) {
       this.byDevice.set(d.deviceId, { ...d, metrics: { ...d.metrics } });
-      const set = this.byFirm.get(d.firmId) ?? new Set<string>();
-      set.add(d.deviceId);
-      this.byFirm.set(d.firmId, set);
+      this.fileUnder(d.deviceId, d.firmId);
       return;
     }
-    if (prev.firmId !== d.firmId) {
-      this.byFirm.get(prev.firmId)?.delete(d.deviceId);
-      const set = this.byFirm.get(d.firmId) ?? new Set<string>();
-      set.add(d.deviceId);
-      this.byFirm.set(d.firmId, set);
-    }
     const newer = d.ts >= prev.ts;
+    // Firm and place: from the live feed, or from whichever reading is newer (a re-provisioned id moves).
+    const tagsFromD = live || Math.max(d.ts, d.stateTs ?? 0) >= Math.max(prev.ts, prev.stateTs ?? 0);
     const next: LiveDevice = {
-      ...prev, firmId: d.firmId, county: d.county, park: d.park, segment: d.segment, type: d.type,
+      ...prev,
+      ...(tagsFromD ? { firmId: d.firmId, county: d.county, park: d.park, segment: d.segment, type: d.type } : {}),
       ts: Math.max(prev.ts, d.ts),
       metrics: newer ? { ...prev.metrics, ...d.metrics } : { ...d.metrics, ...prev.metrics },
     };
-    // A live state is the newest one; a warm-up state only fills a gap.
-    const state = live ? d.state ?? prev.state : prev.state ?? d.state;
-    if (state !== undefined) next.state = state;
+    // The newest state event wins; without times (an older broker) a live state wins and a warm-up one fills a gap.
+    const takeState = d.state !== undefined && (d.stateTs !== undefined && prev.stateTs !== undefined ? d.stateTs >= prev.stateTs : live || prev.state === undefined);
+    if (takeState) {
+      next.state = d.state;
+      if (d.stateTs !== undefined) next.stateTs = d.stateTs;
+      else delete next.stateTs;
+    }
+    if (next.firmId !== prev.firmId) {
+      this.byFirm.get(prev.firmId)?.delete(d.deviceId);
+      this.fileUnder(d.deviceId, next.firmId);
+    }
     this.byDevice.set(d.deviceId, next);
+  }
+
+  private fileUnder(deviceId: string, firmId: string): void {
+    const set = this.byFirm.get(firmId) ?? new Set<string>();
+    set.add(deviceId);
+    this.byFirm.set(firmId, set);
   }
 }

@@ -66,7 +66,7 @@ function fullSummary(at: number, meterKw = 50): LiveSummary {
       dev('lr-a-loom1', at, { power_kw: 3, speed_rpm: 600 }, 'running'),
       dev('lr-a-loom2', at, { power_kw: 4, speed_rpm: 0 }, 'fault'),
       dev('lr-a-stenter', at, { power_kw: 100, gas_flow_m3_h: 20 }, 'running'),
-      dev('lr-c-dye', at, { power_kw: 30, bath_temp_c: 90 }, 'idle', 200_000), // stale: counted, not reporting
+      dev('lr-c-dye', at, { power_kw: 30, bath_temp_c: 90 }, 'idle', 400_000), // stale (older than the 300 s live window): counted, not reporting
       dev('lr-c-gas', at, { flow_m3_h: 15, gas_m3_total: 500 }),
       dev('lr-c-stenter', at, { power_kw: 80, gas_flow_m3_h: 40 }, 'running'),
       dev('lr-b-loom', at, { power_kw: 5, speed_rpm: 650 }, 'running'),
@@ -144,7 +144,7 @@ describe('live room aggregates over socket.io', () => {
     assert.equal(county.at, t0);
     assert.equal(county.firms, 2, 'A and C, not B');
     assert.equal(county.devices, 7);
-    assert.equal(county.reporting, 6, 'the dyeing machine is 200 s old');
+    assert.equal(county.reporting, 6, 'the dyeing machine is 400 s old');
     assert.deepEqual(county.states, { running: 3, idle: 1, setup: 0, maintenance: 0, fault: 1, stopped: 0, unknown: 2 });
     // electricity: A's meter 50 (not 3 + 4 + 100) + C's machines 80 (the stale dyeing machine's 30 left out);
     // gas: A's stenter 20 (no gas meter) + C's gas meter 15 (not its stenter's 40).

@@ -49,13 +49,13 @@ async function storeWith(obs: readonly Observation[]): Promise<InfluxStore> {
   }));
   return store;
 }
-/** What admission does: one entry per device, newest timestamp, every metric seen, the state if seen. */
+/** What admission does: one entry per device, newest timestamp, every metric seen, the newest state event if seen. */
 function feed(latest: LiveLatest, obs: readonly Observation[]): void {
   const entries = new Map<string, LiveDevice>();
   for (const o of obs) {
     const e = entries.get(o.device.deviceId) ?? { ...o.device, ts: 0, metrics: {} };
     if (o.metrics && o.ts >= e.ts) { e.ts = o.ts; Object.assign(e.metrics, o.metrics); }
-    if (o.state) e.state = o.state;
+    if (o.state && o.ts >= (e.stateTs ?? -Infinity)) { e.state = o.state; e.stateTs = o.ts; }
     entries.set(o.device.deviceId, e);
     latest.take({ at: o.ts, devices: [{ ...e, metrics: { ...e.metrics } }] });
   }
