@@ -357,9 +357,10 @@ One live summary with all ${devices.length.toLocaleString('en')} devices (the wo
 - Overviews of machine states and live power read each device's latest values from memory (common/monitoring/
   latest.ts), kept from the broker's live summaries; InfluxDB is asked once, at start. Asking InfluxDB each time
   (\`SELECT last("state") … GROUP BY "device"\` over 30,000 series) took 1.5-3.6 s per request in the earlier runs.
-- Energy over whole local days reads the daily rollups (\`rollup_1d\`, summed by InfluxDB from the 15-minute ones
-  at each recompute); the partial days at either end read the 15-minute rollups. Series over a scope are summed by
-  InfluxDB per group of firms with the same counting rule instead of per firm.
+- Energy over a range reads whole days from the daily rollups (\`rollup_1d\`), whole hours at its ends from the
+  hourly ones (\`rollup_1h\`) and the remaining quarters from \`rollup_15m\`, one parallel request per piece; each
+  recompute sums hours from quarters and days from hours in InfluxDB. Series over a scope are summed by InfluxDB
+  per group of firms with the same counting rule instead of per firm.
 - On InfluxDB 1.6 an outer \`GROUP BY "firm"\` over a per-device subquery is several times slower than the same
   subquery without it (measured here: 16 s against 3 s for 30,000 devices and 45 minutes). So the rollup job asks
   InfluxDB for each device's last reading per 15 minutes and differences them in Node (\`stepDeltas\`); ad-hoc

@@ -211,7 +211,7 @@ export class EnergyService {
 
   /**
    * Per-firm sums of the rollups over [from, to) (15-minute aligned): whole local days from the daily rollups,
-   * the partial days at either end from the 15-minute ones.
+   * whole hours at the ends from the hourly ones, the remaining quarters from the 15-minute ones (rollupPieces).
    */
   private async rollupRows(scope: Scope, from: number, to: number): Promise<SourceRow[]> {
     // One request per piece: InfluxDB runs the statements of one request one after the other, separate requests

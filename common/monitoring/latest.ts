@@ -1,7 +1,9 @@
 // The latest reading and machine state of each device: what the overviews, live power and the live rooms read.
-// One port, two adapters, one conformance suite (test/conformance/latest.test.ts runs both on the same data):
+// One port, two adapters, one conformance suite (test/conformance/latest.ts, run by
+// test/integration/ports-local.test.ts against a real influxd):
 // - LiveLatest keeps them in memory from the broker's per-second live summaries (the API process always has
-//   that feed), warmed once from InfluxDB, so an overview of 30,000 devices is a pass over a Map instead of
+//   that feed), loaded from InfluxDB at start and refreshed from it every 5 minutes (the feed is QoS 0 and
+//   carries changes only), so an overview of 30,000 devices is a pass over a Map instead of
 //   30,000 series scans in InfluxDB (docs/benchmarks-monitoring.md: 1.5-3.6 s before, per request);
 // - InfluxLatest asks InfluxDB each time: the last state within stateWindowMs and the last rates within
 //   rateWindowMs. Processes without a live feed (tests, tools) use it, and LiveLatest warms up with it.
