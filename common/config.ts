@@ -58,6 +58,8 @@ export interface Config {
   brokerProcesses: number;
   /** Shared PostgreSQL registry (postgres://…); unset = SQLite in DATA_DIR. */
   registryUrl: string | undefined;
+  /** Host name devices are told to connect to (MQTT_PUBLIC_HOST); undefined: the one the API was reached under. */
+  mqttPublicHost: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeId: word(env, 'NODE_ID', `${os.hostname()}-${process.pid}`.replace(/[^\w.-]/g, '_').slice(0, 48), /^[\w.-]{1,48}$/, 'expected 1-48 letters, digits, _, . or -'),
     brokerProcesses,
     registryUrl: schemeUrl(env, 'REGISTRY_URL', ['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/dehong'),
+    mqttPublicHost: word(env, 'MQTT_PUBLIC_HOST', '', /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'expected a host name or IPv4 address without scheme or port, e.g. iot.example.cn') || undefined,
   };
 }
 

@@ -94,7 +94,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     const where = `"device" = ${literal(device.id)} AND "firm" = ${literal(device.firmId)}`;
     const select = `SELECT "state", "reason" FROM ${ident(STATE_MEASUREMENT)} WHERE ${where}`;
     const [before, events] = await Promise.all([
-      store.query(`${select} AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
+      // Bounded, so the query does not open every shard of the series' history: a year back is plenty.
+      store.query(`${select} AND time >= ${from - 366 * 86_400_000}ms AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
       store.query(`${select} AND time >= ${from}ms AND time < ${to}ms ORDER BY time ASC LIMIT ${limit + 1}`),
     ]);
     const rows = stateRows(events);

@@ -50,9 +50,12 @@ test('configuration: documented defaults, and a bad value names the variable', (
     [{ INFLUX_DB: 'my db' }, /^INFLUX_DB: /],
     [{ SIMULATE: '-1' }, /^SIMULATE: /],
     [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 16/],
+    [{ MQTT_PUBLIC_HOST: 'mqtt://iot.example.cn:1883' }, /^MQTT_PUBLIC_HOST: expected a host name or IPv4 address without scheme or port/],
   ];
   for (const [env, msg] of bad) assert.throws(() => loadConfig(env), (e: Error) => e instanceof ConfigError && msg.test(e.message));
   assert.equal(loadConfig({ INFLUX_URL: 'http://db:8086/' }).influxUrl, 'http://db:8086');
+  assert.equal(loadConfig({ MQTT_PUBLIC_HOST: 'iot.dehong.example' }).mqttPublicHost, 'iot.dehong.example');
+  assert.equal(c.mqttPublicHost, undefined);
 });
 
 test('connected share: above-scale firms with valid telemetry inside the window, by county', () => {
