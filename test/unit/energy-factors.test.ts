@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
 import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
-import { rollupPieces } from '../../common/energy/service.ts';
+import { rollupPieces, splitLongPiece } from '../../common/energy/service.ts';
 import { splitByYear, yearStart } from '../../common/monitoring/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
@@ -111,5 +111,14 @@ describe('rollup pieces', () => {
     assert.deepEqual(rollupPieces(D + Q, D + 3 * Q), [{ measurement: 'rollup_15m', from: D + Q, to: D + 3 * Q }]);
     assert.deepEqual(rollupPieces(D, D + 24 * H), [{ measurement: 'rollup_1d', from: D, to: D + 24 * H }]);
     assert.deepEqual(rollupPieces(D, D), []);
+  });
+  test('a daily piece of more than 8 days is read as two halves at a day boundary', () => {
+    const day = 24 * H;
+    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1d', from: D, to: D + 29 * day }), [
+      { measurement: 'rollup_1d', from: D, to: D + 14 * day },
+      { measurement: 'rollup_1d', from: D + 14 * day, to: D + 29 * day },
+    ]);
+    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1d', from: D, to: D + 8 * day }), [{ measurement: 'rollup_1d', from: D, to: D + 8 * day }]);
+    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1h', from: D, to: D + 20 * day }), [{ measurement: 'rollup_1h', from: D, to: D + 20 * day }]);
   });
 });
