@@ -21,6 +21,7 @@
 // 1.2 million.
 import { escapeTag, tagSet } from '../contract/line-protocol.ts';
 import type { Logger } from '../log.ts';
+import type { FirmIndex } from '../monitoring/firm-index.ts';
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../monitoring/time.ts';
 import type { TelemetryStore } from '../telemetry-store/store.ts';
 import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
@@ -88,6 +89,7 @@ export class RollupJob {
 
   constructor(
     private readonly store: TelemetryStore,
+    private readonly index: FirmIndex,
     private readonly log: Logger | undefined,
     private readonly opts: RollupOptions = DEFAULT_ROLLUP_OPTIONS,
   ) {}
@@ -195,27 +197,34 @@ export class RollupJob {
   }
 
   private async computeChunk(from: number, to: number, lookbackMs: number): Promise<{ points: number; resets: number }> {
+    let idx = await this.index.get();
     const lines: string[] = [];
     let resets = 0;
     for (const q of QUANTITIES as readonly Quantity[]) {
-      // The place tags come from the telemetry itself (not the registry, which may not know a new firm yet), so a
-      // quarter recomputed later lands on the same series instead of a second one.
       const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await stepDeltas(this.store, {
-        metric: c.metric, measurements: c.measurements, where: '', from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['county', 'park', 'segment', 'firm'],
+        metric: c.metric, measurements: c.measurements, where: '', from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['firm'],
       })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
-      const groups = new Map<string, { tags: Record<string, string>; source: string; time: number; value: number; devices: number; resets: number }>();
+      const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
       for (const d of deltas) {
-        if (!d.tags.firm) continue;
-        const k = `${d.tags.firm}/${d.tags.county ?? ''}/${d.tags.park ?? ''}/${d.tags.segment ?? ''}/${d.measurement}/${d.time}`;
-        const g = groups.get(k) ?? { tags: d.tags, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
+        const firmId = d.tags.firm ?? '';
+        if (!firmId) continue;
+        const k = `${firmId}/${d.measurement}/${d.time}`;
+        const g = groups.get(k) ?? { firmId, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
         g.value += d.value;
         g.devices++;
         if (d.reset) g.resets++;
         groups.set(k, g);
       }
+      // A firm the cached registry index does not know yet (just registered): reload once. The place tags are part
+      // of the rollup's series, so writing a quarter without them and later with them would count it twice.
+      if ([...groups.values()].some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
+        this.index.invalidate();
+        idx = await this.index.get();
+      }
       for (const g of groups.values()) {
-        const t = g.tags;
-        const tags = `${tagSet({ firmId: t.firm ?? '', deviceId: '', type: '', county: t.county ?? '', park: t.park ?? '', segment: t.segment ?? '' })},quantity=${q},source=${g.source}`;
+        const f = idx.firms.get(g.firmId);
+        if (!f) continue; // not registered (removed, or a stray tag): nothing to add up for
+        const tags = `${tagSet({ firmId: g.firmId, deviceId: '', type: '', county: f.county, park: f.park, segment: f.segment })},quantity=${q},source=${g.source}`;
         lines.push(`${ROLLUP_MEASUREMENT},${sortTags(tags)} value=${g.value},devices=${g.devices}i,resets=${g.resets}i ${g.time}`);
         resets += g.resets;
       }

@@ -84,7 +84,7 @@ export class Monitoring {
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
     }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
-    this.rollups = new RollupJob(opts.store, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
+    this.rollups = new RollupJob(opts.store, this.index, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
@@ -132,9 +132,11 @@ export class Monitoring {
       this.liveFed = true;
       this.liveLatest.warmUp().catch((err: Error) => log?.warn({ err: err.message }, 'loading the latest device values from InfluxDB failed; the next overview retries'));
       // The live feed is QoS 0 and carries changes only: now and then InfluxDB corrects what a lost summary missed.
+      const every = this.opts.latestRefreshMs ?? 5 * MINUTE;
       const refresh = setInterval(() => {
-        this.liveLatest.refresh().catch((err: Error) => log?.warn({ err: err.message }, 'refreshing the latest device values from InfluxDB failed'));
-      }, this.opts.latestRefreshMs ?? 5 * MINUTE);
+        // Twice the period back, so one failed refresh leaves no gap.
+        this.liveLatest.refresh(2 * every).catch((err: Error) => log?.warn({ err: err.message }, 'refreshing the latest device values from InfluxDB failed'));
+      }, every);
       refresh.unref();
       this.timers.push(refresh);
     }

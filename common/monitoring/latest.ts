@@ -27,7 +27,8 @@ const AHEAD_MS = 5 * MINUTE;
 
 /** The port: every device of a scope with something known about it (ts 0 and no metrics: only a state). */
 export interface LatestSource {
-  devices(scope: Scope, now: number): Promise<LiveDevice[]>;
+  /** `windows` narrows what is looked at (a refresh only needs what changed lately); memory ignores it. */
+  devices(scope: Scope, now: number, windows?: Partial<LatestWindows>): Promise<LiveDevice[]>;
 }
 
 function inScope(d: LiveDevice, scope: Scope): boolean {
@@ -59,12 +60,14 @@ function rateMetrics(): Map<string, Set<string>> {
 export class InfluxLatest implements LatestSource {
   constructor(private readonly store: TelemetryStore, private readonly windows: LatestWindows = DEFAULT_LATEST_WINDOWS) {}
 
-  async devices(scope: Scope, now: number): Promise<LiveDevice[]> {
+  async devices(scope: Scope, now: number, narrower: Partial<LatestWindows> = {}): Promise<LiveDevice[]> {
     const where = scopeCondition(scope);
-    const stmts = [`SELECT last("state") AS "state" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(where, `time > ${now - this.windows.stateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`];
+    const stateMs = Math.min(this.windows.stateMs, narrower.stateMs ?? Infinity);
+    const rateMs = Math.min(this.windows.rateMs, narrower.rateMs ?? Infinity);
+    const stmts = [`SELECT last("state") AS "state" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(where, `time > ${now - stateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`];
     for (const [m, metrics] of rateMetrics()) {
       for (const metric of metrics) {
-        stmts.push(`SELECT last(${ident(metric)}) AS ${ident(metric)} FROM ${ident(m)} WHERE ${and(where, `time > ${now - this.windows.rateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`);
+        stmts.push(`SELECT last(${ident(metric)}) AS ${ident(metric)} FROM ${ident(m)} WHERE ${and(where, `time > ${now - rateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`);
       }
     }
     const out = new Map<string, LiveDevice>();
@@ -160,10 +163,13 @@ export class LiveLatest implements LatestSource {
     return this.warm;
   }
 
-  /** Merges what InfluxDB knows now (newer readings and state events win; nothing newer is replaced). */
-  async refresh(now = Date.now()): Promise<void> {
+  /**
+   * Merges what InfluxDB got within `sinceMs` (newer readings and state events win; nothing newer is replaced):
+   * what a lost live summary missed. A narrow window keeps it cheap (InfluxDB reads only the newest shard).
+   */
+  async refresh(sinceMs: number, now = Date.now()): Promise<void> {
     if (!this.warmFrom) return;
-    for (const d of await this.warmFrom.devices({ kind: 'prefecture', id: '' }, now)) this.merge(d, false);
+    for (const d of await this.warmFrom.devices({ kind: 'prefecture', id: '' }, now, { stateMs: sinceMs, rateMs: sinceMs })) this.merge(d, false);
   }
 
   private merge(d: LiveDevice, live: boolean): void {

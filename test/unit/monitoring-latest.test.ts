@@ -49,14 +49,14 @@ describe('LiveLatest', () => {
     latest.take({ devices: [dev('a', { ts: 100, metrics: { power_kw: 4 }, state: 'running', stateTs: 90 })] });
     // The summary with the stop was lost; InfluxDB has it.
     stored = [dev('a', { ts: 100, metrics: { power_kw: 4 }, state: 'stopped', stateTs: 150 })];
-    await latest.refresh();
+    await latest.refresh(60_000);
     assert.equal(latest.get('a')?.state, 'stopped');
     // An older event (a late store-and-forward batch) does not go back.
     latest.take({ devices: [dev('a', { ts: 100, metrics: {}, state: 'running', stateTs: 120 })] });
     assert.equal(latest.get('a')?.state, 'stopped');
     // A re-provisioned id: newer readings under another firm move it there.
     stored = [dev('a', { firmId: 'F9', ts: 500, metrics: { power_kw: 1 } })];
-    await latest.refresh();
+    await latest.refresh(60_000);
     assert.equal(latest.get('a')?.firmId, 'F9');
     assert.deepEqual([...(latest.firms().get('F9') ?? [])], ['a']);
     assert.equal(latest.firms().get('F1')?.has('a') ?? false, false);
