@@ -14,7 +14,7 @@ import {
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
 import type { LatestSource } from '../monitoring/latest.ts';
-import { COARSE_TIERS, DAILY_ROLLUP_MEASUREMENT, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
+import { COARSE_TIERS, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
 
 /** 'rollup+raw': the rollups up to the last quarter they cover, the raw counters after it (firms, auto). */
 export type DataSource = 'raw' | 'rollup' | 'rollup+raw';
@@ -124,24 +124,19 @@ function hasMeter(idx: FirmIndexSnapshot, firmId: string, carrier: Carrier): boo
 
 /**
  * [from, to) (15-minute aligned) as pieces to read: whole local days from the daily rollups, whole hours at the
- * ends from the hourly ones, the remaining quarters from the 15-minute rollups.
+ * ends from the hourly ones, the remaining quarters from the 15-minute rollups. `openEnd`: nothing is rolled up
+ * after `to` yet (the range reaches the present), so today's daily point, which the recompute keeps up to date,
+ * stands for today's part of the range: one piece less. Each piece costs InfluxDB a cursor per series and shard
+ * whatever its length, so fewer pieces is what makes these reads fast.
  */
-export function rollupPieces(from: number, to: number, tiers: readonly RollupTier[] = COARSE_TIERS): Array<{ measurement: string; from: number; to: number }> {
+export function rollupPieces(from: number, to: number, openEnd = false, tiers: readonly RollupTier[] = COARSE_TIERS): Array<{ measurement: string; from: number; to: number }> {
   if (from >= to) return [];
   const [tier, ...finer] = tiers;
   if (!tier) return [{ measurement: ROLLUP_MEASUREMENT, from, to }];
   const a = ceilTo(from, tier.stepMs, tier.offsetMs);
-  const b = floorTo(to, tier.stepMs, tier.offsetMs);
-  if (b <= a) return rollupPieces(from, to, finer);
-  return [...rollupPieces(from, a, finer), { measurement: tier.measurement, from: a, to: b }, ...rollupPieces(b, to, finer)];
-}
-
-/** A daily piece of more than 8 days as two halves at a day boundary (see rollupRows). */
-export function splitLongPiece(p: { measurement: string; from: number; to: number }): Array<{ measurement: string; from: number; to: number }> {
-  const days = (p.to - p.from) / DAY;
-  if (p.measurement !== DAILY_ROLLUP_MEASUREMENT || days <= 8) return [p];
-  const mid = p.from + Math.floor(days / 2) * DAY;
-  return [{ ...p, to: mid }, { ...p, from: mid }];
+  const b = openEnd ? ceilTo(to, tier.stepMs, tier.offsetMs) : floorTo(to, tier.stepMs, tier.offsetMs);
+  if (b <= a) return rollupPieces(from, to, openEnd, finer);
+  return [...rollupPieces(from, a, false, finer), { measurement: tier.measurement, from: a, to: b }, ...(b < to ? rollupPieces(b, to, openEnd, finer) : [])];
 }
 
 /**
@@ -223,9 +218,10 @@ export class EnergyService {
    */
   private async rollupRows(scope: Scope, from: number, to: number): Promise<SourceRow[]> {
     // One request per piece: InfluxDB runs the statements of one request one after the other, separate requests
-    // in parallel. A long daily piece goes as two halves: most of its cost is opening a cursor per firm, quantity,
-    // source and shard, which two requests share between two cores (a month by firm: 143 → 90 ms, measured).
-    const series = await Promise.all(rollupPieces(from, to).flatMap(splitLongPiece).map((p) => this.ctx.store.query(
+    // in parallel.
+    // Strictly after now: a rollup+raw split ends at a closed quarter and reads the rest raw, so it must not.
+    const openEnd = to > Date.now();
+    const series = await Promise.all(rollupPieces(from, to, openEnd).map((p) => this.ctx.store.query(
       `SELECT sum("value") AS "v", sum("resets") AS "r" FROM ${ident(p.measurement)} WHERE ${and(scopeCondition(scope), timeRange(p.from, p.to))} GROUP BY "firm", "quantity", "source"`)));
     const out: SourceRow[] = [];
     for (const s of series.flat()) {

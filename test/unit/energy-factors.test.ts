@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
 import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
-import { rollupPieces, splitLongPiece } from '../../common/energy/service.ts';
+import { rollupPieces } from '../../common/energy/service.ts';
 import { splitByYear, yearStart } from '../../common/monitoring/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
@@ -112,13 +112,13 @@ describe('rollup pieces', () => {
     assert.deepEqual(rollupPieces(D, D + 24 * H), [{ measurement: 'rollup_1d', from: D, to: D + 24 * H }]);
     assert.deepEqual(rollupPieces(D, D), []);
   });
-  test('a daily piece of more than 8 days is read as two halves at a day boundary', () => {
-    const day = 24 * H;
-    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1d', from: D, to: D + 29 * day }), [
-      { measurement: 'rollup_1d', from: D, to: D + 14 * day },
-      { measurement: 'rollup_1d', from: D + 14 * day, to: D + 29 * day },
+  test('a range that reaches the present reads today from its daily point', () => {
+    // From 23:45 the day before to 02:30 today, today being D: the quarter, then today's daily point.
+    assert.deepEqual(rollupPieces(D - Q, D + 2 * H + 2 * Q, true), [
+      { measurement: 'rollup_15m', from: D - Q, to: D },
+      { measurement: 'rollup_1d', from: D, to: D + 24 * H },
     ]);
-    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1d', from: D, to: D + 8 * day }), [{ measurement: 'rollup_1d', from: D, to: D + 8 * day }]);
-    assert.deepEqual(splitLongPiece({ measurement: 'rollup_1h', from: D, to: D + 20 * day }), [{ measurement: 'rollup_1h', from: D, to: D + 20 * day }]);
+    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H, true), [{ measurement: 'rollup_1h', from: D + 3 * H, to: D + 5 * H }]);
+    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H + Q, true), [{ measurement: 'rollup_1h', from: D + 3 * H, to: D + 6 * H }]);
   });
 });
