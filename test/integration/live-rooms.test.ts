@@ -3,30 +3,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { io as connect, type Socket } from 'socket.io-client';
-import { buildApp } from '../../api/app.ts';
 import { MAX_ROOMS_PER_SOCKET, type RoomAck } from '../../api/live.ts';
 import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
-import { createLogger } from '../../common/log.ts';
-import { Monitoring } from '../../common/monitoring/index.ts';
 import type { RoomAggregate } from '../../common/monitoring/live-rooms.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
-import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
-import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
-import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
-import { tempDir, testFirm } from '../helpers/system.ts';
+import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
+import { testFirm } from '../helpers/system.ts';
 
-const dir = tempDir('live-rooms');
 const admin = 'at_admin_for_live_rooms_test_01';
-let influxd: PrivateInfluxd;
-let store: InfluxStore;
-let registry: SqliteRegistry;
-let spool: SqliteSpool;
-let monitoring: Monitoring;
+let sys: MonitoringTestSystem;
 let app: FastifyInstance;
 let apiUrl: string;
 const live = new EventEmitter();
@@ -75,33 +62,22 @@ function fullSummary(at: number, meterKw = 50): LiveSummary {
 }
 
 before(async () => {
-  influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
-  store = new InfluxStore({ url: influxd.url, db: 'live_rooms' });
-  await store.ensureDatabase();
-  registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-  spool = new SqliteSpool(path.join(dir, 'spool.db'));
-  await registry.ensureApiToken(admin, 'admin', null, 'admin');
-  for (const f of [A, B, C]) await registry.createFirm(f);
-  for (const d of DEVICES) await registry.createDevice({ firmId: d.firm.id, type: d.type, name: d.id, id: d.id });
-  engA = (await registry.createApiToken('engineer', A.id, 'engineer A')).token;
-  bureau = (await registry.createApiToken('bureau', null, 'bureau')).token;
-  monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
-  monitoring.start({ live });
-  app = await buildApp({ registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30, monitoring, live, apiRequestsPerMinute: 100_000 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  apiUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  sys = await startMonitoringSystem('live-rooms', {
+    adminToken: admin, live, listen: true,
+    prepare: async (registry) => {
+      for (const f of [A, B, C]) await registry.createFirm(f);
+      for (const d of DEVICES) await registry.createDevice({ firmId: d.firm.id, type: d.type, name: d.id, id: d.id });
+      engA = (await registry.createApiToken('engineer', A.id, 'engineer A')).token;
+      bureau = (await registry.createApiToken('bureau', null, 'bureau')).token;
+    },
+  });
+  ({ app } = sys);
+  apiUrl = sys.apiUrl ?? '';
 });
 
 after(async () => {
   for (const s of open) s.close();
-  await app.close();
-  await monitoring.close();
-  await registry.close();
-  await spool.close();
-  await store.close();
-  await influxd.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await sys.close();
 });
 
 interface Client { socket: Socket; aggregates: RoomAggregate[]; of(room: string): RoomAggregate[] }

@@ -3,13 +3,11 @@
 // county/device/firm/park/segment/type), so the expected figures are exactly known.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.ts';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
 import { createLogger } from '../../common/log.ts';
 import { Monitoring } from '../../common/monitoring/index.ts';
 import { DAY, HOUR, MINUTE, localDate, localDayStart, localMonth } from '../../common/monitoring/time.ts';
@@ -17,11 +15,11 @@ import type { NewFirm } from '../../common/registry/registry.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
-import { tempDir, testFirm } from '../helpers/system.ts';
+import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
+import { testFirm } from '../helpers/system.ts';
 
-const dir = tempDir('mon-energy');
 const admin = 'at_admin_for_monitoring_tests_00';
-let influxd: PrivateInfluxd;
+let sys: MonitoringTestSystem;
 let store: InfluxStore;
 let registry: SqliteRegistry;
 let spool: SqliteSpool;
@@ -90,14 +88,8 @@ let E: NewFirm;
 const D0 = localDayStart(NOW) - 5 * DAY;
 
 before(async () => {
-  influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
-  store = new InfluxStore({ url: influxd.url, db: 'monitoring_energy' });
-  await store.ensureDatabase();
-  registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-  spool = new SqliteSpool(path.join(dir, 'spool.db'));
-  await registry.ensureApiToken(admin, 'admin', null, 'admin');
-  monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30 });
-  app = await buildApp({ registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30, monitoring, apiRequestsPerMinute: 100_000 });
+  sys = await startMonitoringSystem('mon-energy', { adminToken: admin });
+  ({ store, registry, spool, monitoring, app } = sys);
 
   A = await firm({ segment: 'dyeing', name: 'A 印染' });
   B = await firm({ segment: 'weaving', name: 'B 热电联产' });
@@ -144,15 +136,7 @@ before(async () => {
   await store.write(lines);
 });
 
-after(async () => {
-  await app.close();
-  await monitoring.close();
-  await registry.close();
-  await spool.close();
-  await store.close();
-  await influxd.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(async () => { await sys.close(); });
 
 interface Summary {
   source: string;
@@ -414,7 +398,7 @@ describe('data quality (GB/T 38692-2020)', () => {
     assert.deepEqual(before.points.map((p) => p.carriers.electricity!.measured), [384, 384]);
     // As after an upgrade from a version that had only rollup_15m.
     for (const m of ['rollup_1d', 'rollup_1h']) {
-      const r = await fetch(`${influxd.url}/query?db=monitoring_energy`, { method: 'POST', body: new URLSearchParams({ q: `DROP MEASUREMENT "${m}"` }) });
+      const r = await fetch(`${sys.influxd.url}/query?db=${sys.db}`, { method: 'POST', body: new URLSearchParams({ q: `DROP MEASUREMENT "${m}"` }) });
       const body = await r.text();
       assert.equal(r.status, 200, body);
       assert.doesNotMatch(body, /error/, body);
@@ -480,9 +464,9 @@ describe('machine states and OEE', () => {
 
 describe('plan tracker', () => {
   test('the connected share on seeded firms, just inside and just outside the window, with breakdowns, trend and projection', async () => {
-    const reg = new SqliteRegistry(path.join(dir, 'kpi.db'));
+    const reg = new SqliteRegistry(path.join(sys.dir, 'kpi.db'));
     await reg.ensureApiToken(admin, 'admin', null, 'admin');
-    const mon = new Monitoring({ file: path.join(dir, 'kpi-monitoring.db'), registry: reg, store, connectedWindowDays: 30 });
+    const mon = new Monitoring({ file: path.join(sys.dir, 'kpi-monitoring.db'), registry: reg, store, connectedWindowDays: 30 });
     const kpiApp = await buildApp({ registry: reg, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30, monitoring: mon, apiRequestsPerMinute: 100_000 });
     try {
       const now = Date.now();

@@ -4,29 +4,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { io as connect, type Socket } from 'socket.io-client';
-import { buildApp } from '../../api/app.ts';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
-import { createLogger } from '../../common/log.ts';
 import type { AlarmEvent } from '../../common/monitoring/alarms.ts';
-import { Monitoring } from '../../common/monitoring/index.ts';
 import { DAY, localDate, localMonth } from '../../common/monitoring/time.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
-import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
-import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
-import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
-import { tempDir, testFirm } from '../helpers/system.ts';
+import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
+import { testFirm } from '../helpers/system.ts';
 
-const dir = tempDir('mon-roles');
 const admin = 'at_admin_for_monitoring_roles_0';
-let influxd: PrivateInfluxd;
-let store: InfluxStore;
-let registry: SqliteRegistry;
-let spool: SqliteSpool;
-let monitoring: Monitoring;
+let sys: MonitoringTestSystem;
 let app: FastifyInstance;
 let apiUrl: string;
 const live = new EventEmitter();
@@ -39,37 +26,26 @@ const aDev = 'role-a-dye';
 const bDev = 'role-b-dye';
 
 before(async () => {
-  influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
-  store = new InfluxStore({ url: influxd.url, db: 'monitoring_roles' });
-  await store.ensureDatabase();
-  registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-  spool = new SqliteSpool(path.join(dir, 'spool.db'));
-  await registry.ensureApiToken(admin, 'admin', null, 'admin');
-  A = testFirm({ name: 'A' });
-  B = testFirm({ name: 'B', county: '533103', park: 'mangshi' });
-  await registry.createFirm(A);
-  await registry.createFirm(B);
-  await registry.createDevice({ firmId: A.id, type: 'dyeing_machine', name: 'a', id: aDev });
-  await registry.createDevice({ firmId: B.id, type: 'dyeing_machine', name: 'b', id: bDev });
-  engA = (await registry.createApiToken('engineer', A.id, 'engineer A')).token;
-  engB = (await registry.createApiToken('engineer', B.id, 'engineer B')).token;
-  bureau = (await registry.createApiToken('bureau', null, 'bureau')).token;
-  monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
-  monitoring.start({ live });
-  app = await buildApp({ registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30, monitoring, live, apiRequestsPerMinute: 100_000 });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  apiUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  sys = await startMonitoringSystem('mon-roles', {
+    adminToken: admin, live, listen: true,
+    prepare: async (registry) => {
+      A = testFirm({ name: 'A' });
+      B = testFirm({ name: 'B', county: '533103', park: 'mangshi' });
+      await registry.createFirm(A);
+      await registry.createFirm(B);
+      await registry.createDevice({ firmId: A.id, type: 'dyeing_machine', name: 'a', id: aDev });
+      await registry.createDevice({ firmId: B.id, type: 'dyeing_machine', name: 'b', id: bDev });
+      engA = (await registry.createApiToken('engineer', A.id, 'engineer A')).token;
+      engB = (await registry.createApiToken('engineer', B.id, 'engineer B')).token;
+      bureau = (await registry.createApiToken('bureau', null, 'bureau')).token;
+    },
+  });
+  ({ app } = sys);
+  apiUrl = sys.apiUrl ?? '';
 });
 
 after(async () => {
-  await app.close();
-  await monitoring.close();
-  await registry.close();
-  await spool.close();
-  await store.close();
-  await influxd.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await sys.close();
 });
 
 async function call(token: string, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object): Promise<{ status: number; body: string }> {
