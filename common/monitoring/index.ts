@@ -77,7 +77,9 @@ export class Monitoring {
     this.index = new FirmIndex(opts.registry);
     this.energySettings = new EnergySettings(this.db, this.settings);
     this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
-    this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs });
+    // One live window for /energy/live, the overviews and the live rooms.
+    const liveWindowMs = opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs;
+    this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: liveWindowMs });
     this.liveLatest = new LiveLatest(this.influxLatest);
     this.energy = new EnergyService({
       store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
@@ -90,8 +92,7 @@ export class Monitoring {
     this.alarms = new AlarmEngine(this.alarmStore);
     this.planStore = new PlanStore(this.db, this.settings);
     this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
-    // The rooms count a device's rates as live within the same window as /energy/live.
-    this.rooms = new LiveRoomAggregator({ staleMs: opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
+    this.rooms = new LiveRoomAggregator({ staleMs: liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
   }
 
   /** Where the overviews read each device's latest state and rates: memory once the live feed is attached. */
