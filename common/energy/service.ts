@@ -29,7 +29,7 @@ export interface EnergyServiceOptions {
   liveWindowMs: number;
   /** Firm figures come from raw data for ranges up to this long, from the rollups beyond. */
   firmRawMaxMs: number;
-  /** Lookback of the raw part after the rollups' last closed quarter (source rollup+raw): the rollup tick's. */
+  /** Lookback of the raw part after the rollups' last closed quarter (source rollup+raw); Monitoring sets the rollup tick's. */
   tailLookbackMs: number;
 }
 

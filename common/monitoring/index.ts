@@ -77,6 +77,8 @@ export class Monitoring {
     this.index = new FirmIndex(opts.registry);
     this.energySettings = new EnergySettings(this.db, this.settings);
     this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
+    // The raw tail after the rollups' last closed quarter looks back as far as the rollup tick does.
+    const rollupOptions = { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup };
     // One live window for /energy/live, the overviews and the live rooms.
     const liveWindowMs = opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs;
     this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: liveWindowMs });
@@ -85,8 +87,8 @@ export class Monitoring {
       store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
-    }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
-    this.rollups = new RollupJob(opts.store, this.index, opts.log, { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup });
+    }, { ...DEFAULT_ENERGY_OPTIONS, tailLookbackMs: rollupOptions.recentLookbackMs, ...opts.energy });
+    this.rollups = new RollupJob(opts.store, this.index, opts.log, rollupOptions);
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
