@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
 import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
 import { range } from '../../common/monitoring/access.ts';
+import { DAY } from '../../common/monitoring/time.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import { ident, literal, type QueryResultSeries, type TelemetryStore } from '../../common/telemetry-store/store.ts';
@@ -17,7 +18,6 @@ function toMs(v: number | string | undefined, def: number): number {
   return typeof v === 'number' ? v : Date.parse(v);
 }
 
-const DAY = 86_400_000;
 /** InfluxDB stores times up to 2262 only; beyond that a query silently answers nothing, so say so instead. */
 const MAX_TIME_MS = 9_000_000_000_000;
 
@@ -95,7 +95,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     const select = `SELECT "state", "reason" FROM ${ident(STATE_MEASUREMENT)} WHERE ${where}`;
     const [before, events] = await Promise.all([
       // Bounded, so the query does not open every shard of the series' history: a year back is plenty.
-      store.query(`${select} AND time >= ${from - 366 * 86_400_000}ms AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
+      store.query(`${select} AND time >= ${from - 366 * DAY}ms AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
       store.query(`${select} AND time >= ${from}ms AND time < ${to}ms ORDER BY time ASC LIMIT ${limit + 1}`),
     ]);
     const rows = stateRows(events);
