@@ -11,7 +11,7 @@ import type { LiveDevice, LiveSummary } from '../contract/live.ts';
 import { STATE_MEASUREMENT } from '../contract/line-protocol.ts';
 import { RATE_METRIC, measurementOfType, typeOfMeasurement } from '../energy/carriers.ts';
 import { ident, type TelemetryStore } from '../telemetry-store/store.ts';
-import { and, scopeCondition, type Scope } from './scope.ts';
+import { and, firmInScope, scopeCondition, type Scope } from './scope.ts';
 import { DAY, MINUTE } from './time.ts';
 
 export interface LatestWindows {
@@ -32,14 +32,7 @@ export interface LatestSource {
 }
 
 function inScope(d: LiveDevice, scope: Scope): boolean {
-  switch (scope.kind) {
-    case 'prefecture': return true;
-    case 'county': return d.county === scope.id;
-    case 'park': return d.park === scope.id;
-    case 'segment': return d.segment === scope.id;
-    case 'firm': return d.firmId === scope.id;
-    case 'device': return d.deviceId === scope.id;
-  }
+  return scope.kind === 'device' ? d.deviceId === scope.id : firmInScope({ id: d.firmId, county: d.county, park: d.park, segment: d.segment }, scope);
 }
 
 /** Rate metrics per measurement (power_kw of every machine, the meters' flows). */

@@ -6,7 +6,7 @@ import { METER_TYPE, RATE_METRIC } from '../energy/carriers.ts';
 import { CARRIERS, type Carrier } from '../energy/factors.ts';
 import type { ApiPrincipal, Registry } from '../registry/registry.ts';
 import { LiveLatest } from './latest.ts';
-import { parseRoom } from './scope.ts';
+import { firmInScope, parseRoom } from './scope.ts';
 import { TIME_KEYS, type TimeKey } from './states.ts';
 import type { LiveDevice } from '../contract/live.ts';
 
@@ -163,12 +163,9 @@ export class LiveRoomAggregator {
     }
     const scope = parseRoom(room);
     if (!scope) return undefined;
-    const match = (id: string, f: FirmAgg) =>
-      scope.kind === 'prefecture' || (scope.kind === 'firm' && id === scope.id) || (scope.kind === 'county' && f.county === scope.id)
-      || (scope.kind === 'park' && f.park === scope.id) || (scope.kind === 'segment' && f.segment === scope.id);
     const agg: RoomAggregate = { room, at, devices: 0, reporting: 0, firms: 0, states: zeroStates(), rates: zeroRates() };
     for (const [id, f] of firms) {
-      if (!match(id, f)) continue;
+      if (!firmInScope({ id, county: f.county, park: f.park, segment: f.segment }, scope)) continue;
       agg.firms++;
       agg.devices += f.devices;
       agg.reporting += f.reporting;
