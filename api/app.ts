@@ -15,13 +15,14 @@ import { HttpProblem, authPlugin, bearer } from './auth.ts';
 import { docsRoute } from './docs.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
-import { onboardingRoutes, type BrokerControl, type MqttEndpoints } from './routes/onboarding.ts';
+import type { BrokerControl } from '../common/contract/control.ts';
+import { onboardingRoutes, type MqttEndpoints } from './routes/onboarding.ts';
 import { attachLive, attachLiveRooms, type LiveAdapter, type LiveSource } from './live.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
-import type { Monitoring } from '../common/monitoring/index.ts';
+import type { Monitoring } from '../analytics/index.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -40,7 +41,7 @@ export interface AppDeps {
   https?: { key: Buffer; cert: Buffer };
   /** Requests per minute per API token (or per address without one). */
   apiRequestsPerMinute?: number;
-  /** Energy, OEE, alarms, plan tracker (issue 5); absent = an in-memory one without background work. */
+  /** Energy, OEE, alarms, plan tracker; absent = an in-memory one without background work. */
   monitoring?: Monitoring;
   /** socket.io adapter joining several API nodes (@socket.io/redis-adapter when REDIS_URL is set). */
   liveAdapter?: LiveAdapter;

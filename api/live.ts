@@ -11,14 +11,13 @@ import type http from 'node:http';
 import mqtt from 'mqtt';
 import { Server, type ServerOptions } from 'socket.io';
 import { CONTROL_TOPIC, LIVE_TOPIC } from '../common/contract/topics.ts';
-import type { ControlMessage } from '../broker/broker.ts';
-import type { BrokerControl } from './routes/onboarding.ts';
+import type { BrokerControl, ControlMessage } from '../common/contract/control.ts';
 import type { ApiPrincipal, Registry } from '../common/registry/registry.ts';
-import type { LiveDevice, LiveSummary } from '../broker/admission.ts';
+import type { LiveDevice, LiveSummary } from '../common/contract/live.ts';
 import type { Logger } from '../common/log.ts';
-import type { Monitoring } from '../common/monitoring/index.ts';
-import { authorizeRoom, type RoomAggregate } from '../common/monitoring/live-rooms.ts';
-import { parseRoom, roomOf, scopeProblem } from '../common/monitoring/scope.ts';
+import type { Monitoring } from '../analytics/index.ts';
+import { authorizeRoom, type RoomAggregate } from '../analytics/live/live-rooms.ts';
+import { parseRoom, roomOf, scopeProblem } from '../analytics/base/scope.ts';
 
 export type { LiveSummary, LiveDevice };
 

@@ -9,7 +9,7 @@ import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret, SERVICE_SECRET_FILE } 
 import { influxStore, onShutdown, serviceBoot } from '../common/service.ts';
 import { buildApp } from './app.ts';
 import { brokerLink, type LiveAdapter } from './live.ts';
-import { openMonitoringFromEnv } from '../common/monitoring/config.ts';
+import { openMonitoringFromEnv } from '../analytics/config.ts';
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../common/log.ts';

@@ -1,7 +1,7 @@
 // The MQTT broker: Aedes with our hooks. authenticate = device id + token against the registry (clientId must
 // be the device id); authorizePublish = topic check + admission (validate, group-commit into the spool) before
 // the PUBACK; rejected publishes are acked and dropped and reported on the device's errors topic, because
-// refusing a QoS1 publish makes MQTT.js resend it forever (PITFALLS.md). The same hooks serve every transport
+// refusing a QoS1 publish makes MQTT.js resend it forever (docs/pitfalls.md). The same hooks serve every transport
 // (TCP, TLS, and WebSocket through the API's bridge).
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,13 +10,14 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import { CONTROL_TOPIC, DEVICE_PUBLISH_KINDS, DROPPED_TOPIC, LIVE_TOPIC, parseTopic, topicFor } from '../common/contract/topics.ts';
 import { tagSet } from '../common/contract/line-protocol.ts';
 import { sha256 } from '../common/ids.ts';
-import { WindowCounter } from '../common/rate.ts';
+import { WindowCounter } from './rate.ts';
 import type { DeviceContext, Registry } from '../common/registry/registry.ts';
 import type { Logger } from '../common/log.ts';
 import type { Problem } from '../common/contract/messages.ts';
-import { Admission, type AdmissionDevice, type AdmissionOptions, type SyncSpool } from './admission.ts';
+import type { ControlMessage } from '../common/contract/control.ts';
+import { Admission, type AdmissionDevice, type AdmissionOptions, type SyncSpool } from '../common/admission/admission.ts';
 
-// Aedes' AuthErrorCode is an ambient const enum: use the numbers (PITFALLS.md).
+// Aedes' AuthErrorCode is an ambient const enum: use the numbers (docs/pitfalls.md).
 const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -36,13 +37,6 @@ export interface ClientLimits {
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = { maxPayloadBytes: 256 * 1024, maxTopicLevels: 8, maxInflight: 1000, connectsPerMinute: 600, authFailuresPerMinute: 20 };
-
-/** Control messages the API sends on CONTROL_TOPIC. */
-export interface ControlMessage {
-  cmd: 'disconnect';
-  deviceId: string;
-  reason: string;
-}
 
 export interface BrokerOptions {
   registry: Registry;

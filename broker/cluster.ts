@@ -1,4 +1,4 @@
-// Scale-out on existing engines (DESIGN.md §3, docs/scaling.md). Two pieces:
+// Scale-out on existing engines (docs/architecture.md, docs/scaling.md). Two pieces:
 //
 // 1. Cluster mode (REDIS_URL set): every broker process of every node gives Aedes `mqemitter-redis` as its
 //    emitter and `aedes-persistence-redis` as its persistence. What a device must receive from another node

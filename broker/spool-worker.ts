@@ -6,7 +6,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { fileURLToPath } from 'node:url';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
 import type { DeadLetter, RejectionCount, ServiceStatus, SpoolRecord } from '../common/spool/spool.ts';
-import type { SyncSpool } from './admission.ts';
+import type { SyncSpool } from '../common/admission/admission.ts';
 
 /** A worker running this module: as is when compiled to JS; through tsx's loader when run from TypeScript. */
 function workerFor(moduleUrl: string, data: object): Worker {

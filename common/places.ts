@@ -1,4 +1,4 @@
-// Counties, parks and segments of the Dehong textile cluster (DESIGN.md §1, §5; seed/ action plan).
+// Counties, parks and segments of the Dehong textile cluster (docs/domain.md).
 export interface County { code: string; zh: string; en: string }
 export interface Park { id: string; county: string; zh: string; en: string; role: 'core' | 'base' }
 export interface Segment { id: string; zh: string; en: string }

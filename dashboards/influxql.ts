@@ -5,7 +5,7 @@
 //
 // Below it, a few helpers that write the InfluxQL text. `select()` adds `$timeFilter` to every SELECT it writes,
 // the outer query of a subquery included: without it the outer `GROUP BY time(...)` runs on to now() with empty
-// buckets (PITFALLS.md, Grafana).
+// buckets (docs/pitfalls.md, Grafana).
 import type { Builder, Dataquery } from '@grafana/grafana-foundation-sdk/cog';
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
 

@@ -1,4 +1,4 @@
-// The second front-end of the ingest pipeline (DESIGN.md §3): for deployments that keep an existing broker
+// The second front-end of the ingest pipeline (docs/architecture.md): for deployments that keep an existing broker
 // (Mosquitto, EMQX), a standalone MQTT subscriber does what the broker's admission hook does in ours.
 //
 // - MQTT.js with a stable clientId and clean:false, QoS1: the broker keeps our session, and what we did not
@@ -19,19 +19,19 @@
 // is full) identical to the broker's path, instead of a second copy of them.
 import mqtt from 'mqtt';
 import type { IPublishPacket } from 'mqtt';
-import { Admission, type AdmissionDevice, type AdmissionOptions, type SyncSpool } from '../broker/admission.ts';
+import { Admission, type AdmissionDevice, type AdmissionOptions, type SyncSpool } from '../common/admission/admission.ts';
 import type { AdmitLimits } from '../common/contract/admit.ts';
 import { tagSet } from '../common/contract/line-protocol.ts';
 import { parseTopic } from '../common/contract/topics.ts';
 import type { Problem } from '../common/contract/messages.ts';
 import type { Registry } from '../common/registry/registry.ts';
 import { truncatePayload } from '../common/spool/spool.ts';
-import { shanghaiDay } from '../common/time.ts';
+import { localDate } from '../common/time.ts';
 import type { Logger } from '../common/log.ts';
 
 export const DEFAULT_SUBSCRIBER_TOPICS = ['dh/v1/+/+/telemetry', 'dh/v1/+/+/state', 'dh/v1/+/+/status'];
 
-/** `$share/<group>/<filter>` for every filter (Mosquitto ≥ 1.6, EMQX, HiveMQ; never Aedes, PITFALLS.md). */
+/** `$share/<group>/<filter>` for every filter (Mosquitto ≥ 1.6, EMQX, HiveMQ; never Aedes, docs/pitfalls.md). */
 export function shareTopics(group: string | undefined, topics: readonly string[]): string[] {
   if (!group) return [...topics];
   if (!/^[^/+#$]+$/.test(group)) throw new Error(`share group "${group}" must not contain "/", "+", "#" or "$"`);
@@ -122,7 +122,7 @@ export function startSubscriber(opts: SubscriberOptions): Subscriber {
     const now = Date.now();
     const minute = Math.floor(now / 60_000);
     if (minute !== unroutedMinute) { unroutedMinute = minute; unroutedKept = 0; }
-    const count = { day: shanghaiDay(now), firmId, deviceId, rule: problem.rule, count: 1 };
+    const count = { day: localDate(now), firmId, deviceId, rule: problem.rule, count: 1 };
     if (unroutedKept++ >= unroutedPerMinute) {
       await opts.spool.appendBatch([], [], [count]);
       return;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../common/net.ts';
+import { waitFor } from './net.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = { broker: 'broker/main.ts', ingest: 'ingest/main.ts', api: 'api/main.ts' } as const;

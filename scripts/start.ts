@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { configOrExit } from '../common/config.ts';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../common/influxd.ts';
+import { startPrivateInfluxd, type PrivateInfluxd } from './influxd.ts';
 import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret } from '../common/secrets.ts';
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import { seedDemoFirms } from '../common/demo.ts';
@@ -11,7 +11,7 @@ import { InfluxStore } from '../common/telemetry-store/influx-store.ts';
 import type { DeviceCredentials } from '../simulators/device.ts';
 import { Fleet, entriesOf } from '../simulators/fleet.ts';
 import { loadScenario, planScenario, resolveScenarioPath } from '../simulators/scenario.ts';
-import { ensureSelfSigned } from '../common/tls.ts';
+import { ensureSelfSigned } from './tls.ts';
 import { startService, waitForPort, type ServiceProcess } from './launch.ts';
 
 const config = configOrExit();

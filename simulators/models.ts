@@ -1,4 +1,4 @@
-// Machine models with plausible behaviour from ../shared/domain-notes.md §1.3. Every value they emit is inside
+// Machine models with plausible behaviour from docs/domain.md (machine ranges). Every value they emit is inside
 // the catalogue's range (the same catalogue admission validates against); counters only go up; energy follows
 // the machine's state (a stopped loom draws little). States follow the contract (OPC 40001-1 / SEMI E10):
 // running (PRD), idle (SBY), setup (ENG), maintenance (SDT), fault (UDT), stopped (NST, e.g. off shift).
@@ -218,7 +218,7 @@ interface LoomProfile {
   waterLPerPick?: [number, number];
 }
 
-// domain-notes §1.3: air-jet 500–900 rpm, 3–8 kW with air; rapier 300–600 rpm, 2–4 kW; water-jet 600–1,000 rpm,
+// docs/domain.md (machine ranges): air-jet 500–900 rpm, 3–8 kW with air; rapier 300–600 rpm, 2–4 kW; water-jet 600–1,000 rpm,
 // 2–4 kW, < 2 cm³ of water per pick.
 const LOOM_PROFILES: Record<LoomKind, LoomProfile> = {
   loom: { rpm: [500, 900], picksPerCm: [16, 20], runKw: [3.5, 6.5] },
@@ -501,7 +501,7 @@ export class DyeingMachineModel extends MachineBase {
 // ---------------------------------------------------------------------------------------------------------
 // Spinning
 
-/** What distinguishes one spinning machine from another; the physics are the same (domain-notes §1.2). */
+/** What distinguishes one spinning machine from another; the physics are the same (docs/domain.md, spinning). */
 interface SpinningSpec {
   rpm: number;
   positions: number;

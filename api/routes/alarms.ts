@@ -3,9 +3,9 @@
 // over socket.io ('alarm' in the rooms 'all' and 'firm:<id>').
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmRule, type AlarmRuleInput, type Op } from '../../common/monitoring/alarms.ts';
-import { AccessError, actorOf, assertFirmVisible } from '../../common/monitoring/access.ts';
-import type { Monitoring } from '../../common/monitoring/index.ts';
+import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmRule, type AlarmRuleInput, type Op } from '../../analytics/alarms/alarms.ts';
+import { AccessError, actorOf, assertFirmVisible } from '../access.ts';
+import type { Monitoring } from '../../analytics/index.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { ErrorBody } from '../schemas.ts';
 

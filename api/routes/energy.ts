@@ -3,12 +3,12 @@
 // GB/T 38692-2020 and the 15-minute rollups as CSV. Scopes: prefecture, county, park, segment, firm, device.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type BasisId } from '../../common/energy/factors.ts';
-import { BREAKDOWNS } from '../../common/energy/service.ts';
-import type { Monitoring } from '../../common/monitoring/index.ts';
-import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope, toMs } from '../../common/monitoring/access.ts';
-import { SCOPE_KINDS } from '../../common/monitoring/scope.ts';
-import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/monitoring/time.ts';
+import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type BasisId } from '../../analytics/energy/factors.ts';
+import { BREAKDOWNS } from '../../analytics/energy/service.ts';
+import type { Monitoring } from '../../analytics/index.ts';
+import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope, toMs } from '../access.ts';
+import { SCOPE_KINDS } from '../../analytics/base/scope.ts';
+import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/time.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, FirmParams } from '../schemas.ts';
 

@@ -1,16 +1,16 @@
-// Issue 5 "Monitoring that bureau staff and engineers can act on": one plugin that registers the energy,
+// Monitoring that bureau staff and engineers can act on: one plugin that registers the energy,
 // alarm and plan routes and its own (machine states, OEE, overview, monitoring settings, /docs). api/app.ts
 // registers it once inside /api/v1. Without a Monitoring instance in the deps (tests, tools) it opens an
 // in-memory one with no background work, so the routes always exist.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MACHINE_STATES, deviceTypes } from '../../common/contract/catalogue.ts';
-import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope } from '../../common/monitoring/access.ts';
-import { openMonitoring, type Monitoring } from '../../common/monitoring/index.ts';
-import { PERIODS } from '../../common/monitoring/oee.ts';
-import { firmInScope } from '../../common/monitoring/scope.ts';
-import { SEMI_E10, TIME_KEYS } from '../../common/monitoring/states.ts';
-import { DAY, MINUTE } from '../../common/monitoring/time.ts';
+import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope } from '../access.ts';
+import { openMonitoring, type Monitoring } from '../../analytics/index.ts';
+import { PERIODS } from '../../analytics/states/oee.ts';
+import { firmInScope } from '../../analytics/base/scope.ts';
+import { SEMI_E10, TIME_KEYS } from '../../analytics/states/states.ts';
+import { DAY, MINUTE } from '../../common/time.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import { ErrorBody } from '../schemas.ts';

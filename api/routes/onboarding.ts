@@ -4,15 +4,11 @@ import { Type } from '@sinclair/typebox';
 import { topicFor } from '../../common/contract/topics.ts';
 import { NotFoundError, type Device, type Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
-import { shanghaiDay } from '../../common/time.ts';
+import type { BrokerControl } from '../../common/contract/control.ts';
+import { localDate } from '../../common/time.ts';
 import { HttpProblem, assertFirmReadable, audit, mayReadFirm, requireRole } from '../auth.ts';
 import { DeviceConnection, DeviceParams, ErrorBody, FirmParams } from '../schemas.ts';
 import { MQTT_WS_PATH } from '../mqtt-ws.ts';
-
-/** What the API asks of the broker (in-process call, or a control message over MQTT). */
-export interface BrokerControl {
-  disconnect(deviceId: string, reason: string): Promise<void>;
-}
 
 /** Where devices reach the broker, as the API tells engineers (GET /devices/{id}/connection). */
 export interface MqttEndpoints {
@@ -75,7 +71,7 @@ export const onboardingRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; s
     },
   }, async (req) => {
     const d = await ownDevice(req, req.params.id);
-    const day = shanghaiDay(Date.now());
+    const day = localDate(Date.now());
     const today = (await registry.deviceDays(d.id, 1)).find((x) => x.day === day) ?? { day, accepted: 0, rejected: 0 };
     const received = Math.min(d.seqReceived, d.seqExpected);
     return {

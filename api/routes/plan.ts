@@ -3,11 +3,11 @@
 // firms' yearly output value and tax, and the per-mu / per-capita ranking (亩均论英雄).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { AccessError, actorOf, assertFirmVisible, requireRoles } from '../../common/monitoring/access.ts';
-import type { Monitoring } from '../../common/monitoring/index.ts';
-import { localParts, localMonth } from '../../common/monitoring/time.ts';
+import { AccessError, actorOf, assertFirmVisible, requireRoles } from '../access.ts';
+import type { Monitoring } from '../../analytics/index.ts';
+import { localParts, localMonth } from '../../common/time.ts';
 import { countyCodes, segmentIds } from '../../common/places.ts';
-import { targetDef, TARGETS } from '../../common/plan/targets.ts';
+import { targetDef, TARGETS } from '../../analytics/plan/targets.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, FirmParams } from '../schemas.ts';
 

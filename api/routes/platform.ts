@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
-import { platformConnectionKpi } from '../../common/kpi.ts';
+import { platformConnectionKpi } from '../../analytics/plan/kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
 import { HttpProblem, audit, requireRole } from '../auth.ts';

@@ -1,4 +1,4 @@
-// The ceiling we compare against: a bare Aedes broker, no hooks, in-memory persistence (PITFALLS.md).
+// The ceiling we compare against: a bare Aedes broker, no hooks, in-memory persistence (docs/pitfalls.md).
 import net from 'node:net';
 import { Aedes } from 'aedes';
 

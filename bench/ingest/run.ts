@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
-import { freePort, waitFor } from '../../common/net.ts';
+import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
+import { freePort, waitFor } from '../../scripts/net.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
@@ -313,7 +313,7 @@ ${r.devices} device connections at QoS1, 6 metrics per message, unique device ti
 
 ## Summary
 
-| figure | value | target (issue 4) |
+| figure | value | target |
 |---|---|---|
 | sustained zero-loss ingest (highest step acknowledged ≥ 95 % of its rate, stored = acknowledged, spool drained ≤ 2 s) | **${r.sustainedMsgPerSec} msg/s** | ≥ 45,000 msg/s |
 | bare Aedes QoS1 relay, same run (publishers → Aedes → one persistent QoS1 subscriber) | ${r.bareRelayMsgPerSec} msg/s (${f(r.bareRelayCpuMicrosPerMsg, 1)} µs broker CPU/msg) | |
@@ -339,7 +339,7 @@ ${ANALYSIS}
 }
 
 // Written from profiles taken on 2026-11-27 (BENCH_PROFILE=dir npm run bench -- --rates 20000); update it when the
-// numbers move. It explains the targets of issue 4 this machine does not reach.
+// numbers move. It explains the targets this machine does not reach.
 const ANALYSIS = `## Where the time goes, and what would move it
 
 **Conditions.** Every figure here comes from one 2-core machine shared by the load generator (MQTT.js, 200 connections,

@@ -18,11 +18,11 @@ import { buildApp } from '../../api/app.ts';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
 import { makeUscc } from '../../common/ids.ts';
-import { startPrivateInfluxd } from '../../common/influxd.ts';
+import { startPrivateInfluxd } from '../../scripts/influxd.ts';
 import { createLogger } from '../../common/log.ts';
-import { Monitoring } from '../../common/monitoring/index.ts';
-import type { LiveDeviceSample } from '../../common/monitoring/alarms.ts';
-import { DAY, MINUTE, localDate, localDayStart } from '../../common/monitoring/time.ts';
+import { Monitoring } from '../../analytics/index.ts';
+import type { LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
+import { DAY, MINUTE, localDate, localDayStart } from '../../common/time.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
@@ -318,7 +318,7 @@ const md = `# Benchmark: monitoring overview endpoints
 ## What was seeded
 
 The issue asks for 300 firms, 30,000 devices and 30 days of 1-minute data. 30,000 devices × 30 days × 1/min is
-1.3 billion points, about two hours of writing at this machine's measured InfluxDB ceiling (PITFALLS.md) and more
+1.3 billion points, about two hours of writing at this machine's measured InfluxDB ceiling (docs/pitfalls.md) and more
 disk than a 2-core test box should spend, so the bench seeds less telemetry, exactly as below. The overview
 endpoints read the rollups (their size grows with firms × days, not with devices) and the latest values kept in
 memory; raw machine data enter only the rollup recompute (a 30-minute window) and a firm's raw tail (30 minutes).

@@ -43,7 +43,7 @@ const loomMetrics: readonly MetricSpec[] = [
   c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
 ];
 
-// Ranges: ../shared/domain-notes.md §1.3 (widened to what a healthy machine can physically report).
+// Ranges: docs/domain.md (machine ranges) (widened to what a healthy machine can physically report).
 export const CATALOGUE: readonly DeviceTypeSpec[] = [
   { type: 'loom', zh: '织机', en: 'Loom', measurement: 'loom', metrics: loomMetrics },
   {

@@ -9,7 +9,7 @@ import {
   ConflictError, NotFoundError,
   type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
-import { shanghaiDay } from '../time.ts';
+import { localDate } from '../time.ts';
 import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
 
 /** Each entry is one schema version; never edit a shipped one, append a new one. */
@@ -173,7 +173,7 @@ export class PgRegistry implements Registry {
           await c.query(
             `INSERT INTO device_days (device_id, day, accepted, rejected) VALUES ($1, $2, $3, $4)
              ON CONFLICT (device_id, day) DO UPDATE SET accepted = device_days.accepted + excluded.accepted, rejected = device_days.rejected + excluded.rejected`,
-            [u.deviceId, shanghaiDay(u.seenAt), u.accepted ?? 0, u.rejected ?? 0],
+            [u.deviceId, localDate(u.seenAt), u.accepted ?? 0, u.rejected ?? 0],
           );
         }
       }

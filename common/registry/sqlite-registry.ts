@@ -6,7 +6,7 @@ import {
   ConflictError, NotFoundError,
   type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
-import { shanghaiDay } from '../time.ts';
+import { localDate } from '../time.ts';
 import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
 
 const MIGRATIONS = [
@@ -132,7 +132,7 @@ export class SqliteRegistry implements Registry {
           deviceId: u.deviceId, seenAt: u.seenAt, telemetryAt: u.telemetryAt ?? null, seqReceived: u.seqReceived ?? 0, seqExpected: u.seqExpected ?? 0,
           clockSkewMs: u.clockSkewMs === undefined ? null : Math.round(u.clockSkewMs), reportedStatus: u.reportedStatus ?? null,
         });
-        if (u.accepted || u.rejected) this.stmt.day.run({ deviceId: u.deviceId, day: shanghaiDay(u.seenAt), accepted: u.accepted ?? 0, rejected: u.rejected ?? 0 });
+        if (u.accepted || u.rejected) this.stmt.day.run({ deviceId: u.deviceId, day: localDate(u.seenAt), accepted: u.accepted ?? 0, rejected: u.rejected ?? 0 });
       }
     })();
   }

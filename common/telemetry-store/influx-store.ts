@@ -1,6 +1,6 @@
 // Telemetry store on InfluxDB through the one path every version speaks: line protocol to /write?db= and
 // InfluxQL over /query?db= (1.6 from Debian, 1.8, 2.x with a DBRP mapping, 3 Core). Writes go through
-// @influxdata/influxdb-client with a thin transport that maps its v2 write path to /write (PITFALLS.md).
+// @influxdata/influxdb-client with a thin transport that maps its v2 write path to /write (docs/pitfalls.md).
 import http from 'node:http';
 import https from 'node:https';
 import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
@@ -47,7 +47,7 @@ export class InfluxStore implements TelemetryStore {
 
   constructor(private readonly opts: InfluxOptions) {
     this.auth = authParams(opts);
-    // Bounded sockets: the client has no backpressure of its own (PITFALLS.md).
+    // Bounded sockets: the client has no backpressure of its own (docs/pitfalls.md).
     this.agent = opts.url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
     const common = { url: opts.url, token: opts.token ?? '', timeout: opts.timeoutMs ?? 30_000, transportOptions: { agent: this.agent } };
     this.client = new InfluxDB({ ...common, transport: v1Transport(new InfluxDB(common).transport, this.auth) });

@@ -3,9 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LiveDevice } from '../../common/contract/live.ts';
-import type { LatestSource } from '../../common/monitoring/latest.ts';
-import type { Scope } from '../../common/monitoring/scope.ts';
-import { MINUTE } from '../../common/monitoring/time.ts';
+import type { LatestSource } from '../../analytics/live/latest.ts';
+import type { Scope } from '../../analytics/base/scope.ts';
+import { MINUTE } from '../../common/time.ts';
 
 /** One message a device sent: telemetry (metrics) or a state change, at ts. */
 export interface Observation {

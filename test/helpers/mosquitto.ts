@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, waitFor } from '../../common/net.ts';
+import { freePort, waitFor } from '../../scripts/net.ts';
 import { tempDir } from './system.ts';
 
 export interface PrivateMosquitto {

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, waitFor } from '../../common/net.ts';
+import { freePort, waitFor } from '../../scripts/net.ts';
 import { tempDir } from './system.ts';
 
 export interface PrivatePostgres {

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
-import { freePort, waitFor } from '../../common/net.ts';
+import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
+import { freePort, waitFor } from '../../scripts/net.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { startService, waitForHttp, waitForPort, type ServiceName, type ServiceProcess } from '../../scripts/launch.ts';
 import { provisionDevice } from '../../simulators/provision.ts';

@@ -1,4 +1,4 @@
-// Issue 8: a broker cluster on Redis where every node and every process admits. Real processes only: a private
+// A broker cluster on Redis where every node and every process admits. Real processes only: a private
 // Redis (Debian's redis-server), a private PostgreSQL (the shared registry), a private influxd, and two nodes,
 // each with its own DATA_DIR (spool), broker, ingest writer and API. Node 2's broker runs BROKER_PROCESSES=2.
 import { after, before, describe, test } from 'node:test';
@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
-import { freePort, waitFor } from '../../common/net.ts';
+import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
+import { freePort, waitFor } from '../../scripts/net.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { loadOrCreateSecret, SERVICE_SECRET_FILE } from '../../common/secrets.ts';

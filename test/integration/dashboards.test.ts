@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPrivateInfluxd, type PrivateInfluxd } from '../../common/influxd.ts';
+import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine, type DeviceTags } from '../../common/contract/line-protocol.ts';
 import { makeUscc } from '../../common/ids.ts';

@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
 import { topicFor } from '../../common/contract/topics.ts';
-import { waitFor } from '../../common/net.ts';
+import { waitFor } from '../../scripts/net.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
 
 let sys: TestSystem;

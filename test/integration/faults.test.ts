@@ -2,7 +2,7 @@
 // publish a known stream at QoS1, and afterwards InfluxDB holds exactly one point per published message.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../../common/net.ts';
+import { waitFor } from '../../scripts/net.ts';
 import { Stream, drained, onceAt, provisionFleet, rssMb, startProcesses, storedPoints } from '../helpers/processes.ts';
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 60_000);

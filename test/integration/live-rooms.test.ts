@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { io as connect, type Socket } from 'socket.io-client';
 import { MAX_ROOMS_PER_SOCKET, type RoomAck } from '../../api/live.ts';
 import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
-import type { RoomAggregate } from '../../common/monitoring/live-rooms.ts';
+import type { RoomAggregate } from '../../analytics/live/live-rooms.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
 import { testFirm } from '../helpers/system.ts';

@@ -11,7 +11,7 @@ import { io as ioClient } from 'socket.io-client';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
 import { topicFor } from '../../common/contract/topics.ts';
-import { waitFor } from '../../common/net.ts';
+import { waitFor } from '../../scripts/net.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
-import { waitFor } from '../../common/net.ts';
+import { waitFor } from '../../scripts/net.ts';
 import { SimulatedDevice, type DeviceCredentials } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';

@@ -10,7 +10,7 @@ import { SimulatedDevice } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
 import { topicFor } from '../../common/contract/topics.ts';
-import { waitFor } from '../../common/net.ts';
+import { waitFor } from '../../scripts/net.ts';
 
 const run = promisify(execFile);
 let sys: TestSystem;

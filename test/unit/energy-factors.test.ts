@@ -1,11 +1,11 @@
 // Conversion to standard coal, the plant-boundary rule and the InfluxQL the counters use: pure logic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../common/energy/carriers.ts';
-import { alignRange, incrementStatement, resetStatement, stepFor } from '../../common/energy/counters.ts';
-import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../common/energy/factors.ts';
-import { rollupPieces } from '../../common/energy/service.ts';
-import { splitByYear, yearStart } from '../../common/monitoring/time.ts';
+import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../analytics/energy/carriers.ts';
+import { alignRange, incrementStatement, resetStatement, stepFor } from '../../analytics/energy/counters.ts';
+import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../analytics/energy/factors.ts';
+import { rollupPieces } from '../../analytics/energy/service.ts';
+import { splitByYear, yearStart } from '../../common/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeUscc, usccCheckChar, usccProblem, hashSecret, verifySecret } from '../../common/ids.ts';
 import { loadConfig, ConfigError } from '../../common/config.ts';
-import { platformConnectionKpi } from '../../common/kpi.ts';
+import { platformConnectionKpi } from '../../analytics/plan/kpi.ts';
 import { demoFirms } from '../../common/demo.ts';
 import type { FirmConnectivity } from '../../common/registry/registry.ts';
 

@@ -2,8 +2,8 @@
 // restart recovery and rule deletion.
 import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlarmEngine, AlarmStore, type AlarmEvent, type AlarmRuleInput, type LiveDeviceSample } from '../../common/monitoring/alarms.ts';
-import { openMonitoringDb } from '../../common/monitoring/db.ts';
+import { AlarmEngine, AlarmStore, type AlarmEvent, type AlarmRuleInput, type LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
+import { openMonitoringDb } from '../../analytics/base/db.ts';
 import type { Db } from '../../common/sqlite.ts';
 
 const actor = { name: 'eng', tokenId: 'tok1' };

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LiveDevice } from '../../common/contract/live.ts';
-import { LiveLatest, type LatestSource } from '../../common/monitoring/latest.ts';
+import { LiveLatest, type LatestSource } from '../../analytics/live/latest.ts';
 
 const base = { firmId: 'F1', county: '533102', park: 'p', segment: 'weaving', type: 'loom' };
 const dev = (deviceId: string, over: Partial<LiveDevice> = {}): LiveDevice => ({ ...base, deviceId, ts: 0, metrics: {}, ...over });

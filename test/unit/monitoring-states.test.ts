@@ -1,10 +1,10 @@
 // Time in state, OEE, shifts, the live room aggregates and the KPI projection: pure logic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveRoomAggregator, mayJoinRoom, type LiveRoomDevice } from '../../common/monitoring/live-rooms.ts';
-import { aggregateOee, oeeFigures, timeInStates } from '../../common/monitoring/states.ts';
-import { DEFAULT_SHIFTS, HOUR, MINUTE, localMidnight, shiftCalendarProblem, shiftInstances } from '../../common/monitoring/time.ts';
-import { projectLine } from '../../common/plan/service.ts';
+import { LiveRoomAggregator, mayJoinRoom, type LiveRoomDevice } from '../../analytics/live/live-rooms.ts';
+import { aggregateOee, oeeFigures, timeInStates } from '../../analytics/states/states.ts';
+import { DEFAULT_SHIFTS, HOUR, MINUTE, localMidnight, shiftCalendarProblem, shiftInstances } from '../../common/time.ts';
+import { projectLine } from '../../analytics/plan/service.ts';
 
 const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
 

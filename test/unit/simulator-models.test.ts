@@ -121,7 +121,7 @@ test('machines stop off shift, report it as a state, and draw little power while
   }
 });
 
-test('output and energy follow domain-notes §1.3 over a day of running', () => {
+test('output and energy follow docs/domain.md (machine ranges) over a day of running', () => {
   const day = (type: string, seed = 9) => {
     const model = createModel(type, seededRng(seed));
     let m: Record<string, number> = {};

@@ -1,12 +1,12 @@
 // Environment variables of the monitoring features (docs/monitoring.md). Settings people change at run time
 // (conversion factors, shifts, nominal speeds, weights) are in the monitoring database instead.
 import path from 'node:path';
-import { ConfigError } from '../config.ts';
-import type { Logger } from '../log.ts';
-import type { Registry } from '../registry/registry.ts';
-import type { TelemetryStore } from '../telemetry-store/store.ts';
+import { ConfigError } from '../common/config.ts';
+import type { Logger } from '../common/log.ts';
+import type { Registry } from '../common/registry/registry.ts';
+import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import { Monitoring } from './index.ts';
-import { HOUR, MINUTE } from './time.ts';
+import { HOUR, MINUTE } from '../common/time.ts';
 
 type Env = Record<string, string | undefined>;
 

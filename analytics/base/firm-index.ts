@@ -1,7 +1,7 @@
 // A short-lived cache of the registry's firms and devices for the monitoring queries (which firm has which
 // meters, where a firm is), refreshed at most every few seconds instead of on every request. An expired snapshot
 // is still served while the refresh runs (listing 30,000 devices takes a while), unless it is much older.
-import type { Device, Firm, Registry } from '../registry/registry.ts';
+import type { Device, Firm, Registry } from '../../common/registry/registry.ts';
 
 export interface FirmIndexSnapshot {
   at: number;

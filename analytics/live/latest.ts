@@ -7,29 +7,18 @@
 //   30,000 series scans in InfluxDB (docs/benchmarks-monitoring.md: 1.5-3.6 s before, per request);
 // - InfluxLatest asks InfluxDB each time: the last state within stateWindowMs and the last rates within
 //   rateWindowMs. Processes without a live feed (tests, tools) use it, and LiveLatest warms up with it.
-import type { LiveDevice, LiveSummary } from '../contract/live.ts';
-import { STATE_MEASUREMENT } from '../contract/line-protocol.ts';
+import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
+import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
 import { RATE_METRIC, measurementOfType, typeOfMeasurement } from '../energy/carriers.ts';
-import { ident, type TelemetryStore } from '../telemetry-store/store.ts';
-import { and, firmInScope, scopeCondition, type Scope } from './scope.ts';
-import { DAY, MINUTE } from './time.ts';
+import { ident, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { and, firmInScope, scopeCondition, type Scope } from '../base/scope.ts';
+import { MINUTE } from '../../common/time.ts';
+import { DEFAULT_LATEST_WINDOWS, type LatestSource, type LatestWindows } from '../base/latest-source.ts';
 
-export interface LatestWindows {
-  /** A rate (power_kw, flows) counts when its reading is at most this old. */
-  rateMs: number;
-  /** A machine state is known when its event is at most this old (InfluxLatest; LiveLatest keeps the last one). */
-  stateMs: number;
-}
+export { DEFAULT_LATEST_WINDOWS, type LatestSource, type LatestWindows };
 
-export const DEFAULT_LATEST_WINDOWS: LatestWindows = { rateMs: 5 * MINUTE, stateMs: 7 * DAY };
 /** Readings stamped further ahead than this are a device clock problem, not the latest value. */
 const AHEAD_MS = 5 * MINUTE;
-
-/** The port: every device of a scope with something known about it (ts 0 and no metrics: only a state). */
-export interface LatestSource {
-  /** `windows` narrows what is looked at (a refresh only needs what changed lately); memory ignores it. */
-  devices(scope: Scope, now: number, windows?: Partial<LatestWindows>): Promise<LiveDevice[]>;
-}
 
 function inScope(d: LiveDevice, scope: Scope): boolean {
   return scope.kind === 'device' ? d.deviceId === scope.id : firmInScope({ id: d.firmId, county: d.county, park: d.park, segment: d.segment }, scope);

@@ -1,8 +1,8 @@
 // Request-level helpers shared by the monitoring routes, free of Fastify: resolving and authorising a scope,
 // reading times, naming the actor. Errors carry an HTTP statusCode, which the API's error handler answers with.
-import type { ApiPrincipal, Device, Firm, Registry } from '../registry/registry.ts';
-import type { Actor } from './db.ts';
-import { scopeAccess, scopeProblem, type Scope, type ScopeKind } from './scope.ts';
+import type { ApiPrincipal, Device, Firm, Registry } from '../common/registry/registry.ts';
+import type { Actor } from '../analytics/base/db.ts';
+import { scopeAccess, scopeProblem, type Scope, type ScopeKind } from '../analytics/base/scope.ts';
 
 export class AccessError extends Error {
   constructor(readonly statusCode: 400 | 403 | 404, message: string) {

@@ -3,14 +3,14 @@
 // Time in state: a state lasts from its event until the next event of the same device. Before the first known
 // event, and after the device stopped being seen, the state is "unknown" (not counted anywhere).
 //
-// OEE (domain-notes §1.1) = Availability × Performance × Quality:
+// OEE (docs/domain.md, OEE) = Availability × Performance × Quality:
 //   planned production time = observed time − stopped (NST, non-scheduled) − maintenance (SDT, scheduled) − unknown
 //   availability = running ÷ planned production time
 //   performance  = mean speed while running ÷ the device's nominal speed
 //   quality      = good ÷ total units, where a device reports both; otherwise OEE is A × P and says so.
 // Loom efficiency (织造效率, R16) is kept apart: running ÷ (running + fault), i.e. the stop-driven running
 // efficiency of the textile trade, which leaves out idle/setup time and quality.
-import { MACHINE_STATES, type MachineState } from '../contract/catalogue.ts';
+import { MACHINE_STATES, type MachineState } from '../../common/contract/catalogue.ts';
 
 export const SEMI_E10: Record<MachineState, { code: string; zh: string; en: string }> = {
   running: { code: 'PRD', zh: '生产', en: 'productive' },

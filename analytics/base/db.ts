@@ -1,6 +1,6 @@
 // The monitoring database (DATA_DIR/monitoring.db): settings entered by people, alarm rules and alarms, plan
 // entries, firm figures and monthly KPI snapshots. Energy telemetry itself stays in InfluxDB.
-import { openDb, type Db } from '../sqlite.ts';
+import { openDb, type Db } from '../../common/sqlite.ts';
 
 export const MONITORING_MIGRATIONS: readonly string[] = [
   `CREATE TABLE settings (

@@ -1,7 +1,7 @@
 // The plan store: values bureau staff enter (with who entered them and when, every entry kept), firms' yearly
 // output value and tax for per-mu evaluation, and monthly snapshots of the computed KPIs for their trend.
-import type { Db } from '../sqlite.ts';
-import type { Actor, Settings } from '../monitoring/db.ts';
+import type { Db } from '../../common/sqlite.ts';
+import type { Actor, Settings } from '../base/db.ts';
 
 export interface PlanEntry {
   id: number;

@@ -1,7 +1,7 @@
 // Which counters measure which energy carrier or output, where they are stored, and how a firm's figure is
 // counted at its plant boundary. Derived from the contract's catalogue, so a new device type with one of these
 // counters joins without changes here.
-import { CATALOGUE } from '../contract/catalogue.ts';
+import { CATALOGUE } from '../../common/contract/catalogue.ts';
 import { CARRIERS, type Carrier } from './factors.ts';
 
 export const OUTPUTS = ['fabric', 'yarn', 'pieces'] as const;
@@ -92,7 +92,7 @@ export interface BoundaryAmount {
  * One firm, one carrier: from amounts per measurement to the measured and the counted figure.
  * - A firm with a boundary meter for the carrier is measured by its meters; the machines' own registers are
  *   sub-metering and would count the same energy twice. Without a meter, the machines' registers add up.
- * - Cogeneration (DESIGN.md §5): the gas is counted at the boundary; power and steam made from it inside the
+ * - Cogeneration (docs/domain.md): the gas is counted at the boundary; power and steam made from it inside the
  *   boundary are not counted again. So only the electricity meters (which measure what crosses the boundary,
  *   i.e. grid import) count, the machines' registers do not; steam made in-house counts zero.
  */

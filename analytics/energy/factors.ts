@@ -1,4 +1,4 @@
-// Conversion to standard coal (kgce) per GB/T 2589-2020 综合能耗计算通则 (DESIGN.md §5, domain-notes §2).
+// Conversion to standard coal (kgce) per GB/T 2589-2020 综合能耗计算通则 (docs/domain.md, energy).
 // Two bases: 当量值 (calorific equivalent, the default) and 等价值 (primary-energy equivalent, whose electricity
 // factor is the year's thermal-power supply coal rate and so is configured per year). Every figure in kgce is
 // returned with the basis that produced it.
@@ -120,7 +120,7 @@ export function factorProblem(cfg: EnergyFactorConfig): string | undefined {
   return checks.find((c) => c !== undefined);
 }
 
-// ---- benchmarks (DESIGN.md §5, domain-notes §2) ------------------------------------------------------------
+// ---- benchmarks (docs/domain.md, energy) ------------------------------------------------------------
 
 export const BENCHMARKS = {
   /** 印染行业规范条件 (2017): woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m. */

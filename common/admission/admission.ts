@@ -5,13 +5,13 @@
 // When the spool is at its cap, commits wait (no PUBACK: devices slow down and keep their data) until the
 // ingest writer has made room; nothing acknowledged is ever dropped.
 import { EventEmitter } from 'node:events';
-import { admitMessage, type AdmitLimits, type AdmittedPoint } from '../common/contract/admit.ts';
-import type { MessageKind } from '../common/contract/topics.ts';
-import type { Problem } from '../common/contract/messages.ts';
-import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord } from '../common/spool/spool.ts';
-import type { DeviceContext, SeenUpdate } from '../common/registry/registry.ts';
-import { shanghaiDay } from '../common/time.ts';
-import type { LiveDevice, LiveSummary } from '../common/contract/live.ts';
+import { admitMessage, type AdmitLimits, type AdmittedPoint } from '../contract/admit.ts';
+import type { MessageKind } from '../contract/topics.ts';
+import type { Problem } from '../contract/messages.ts';
+import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord } from '../spool/spool.ts';
+import type { DeviceContext, SeenUpdate } from '../registry/registry.ts';
+import { localDate } from '../time.ts';
+import type { LiveDevice, LiveSummary } from '../contract/live.ts';
 
 /** What admission needs of the spool: one durable append per group commit. */
 export interface SyncSpool {
@@ -23,8 +23,6 @@ export interface AdmissionDevice {
   ctx: DeviceContext;
   tags: string;
 }
-
-export type { LiveDevice, LiveSummary };
 
 export interface AdmissionStats {
   received: number;
@@ -254,7 +252,7 @@ export class Admission extends EventEmitter {
     if (keep) this.deadThisMinute.set(ctx.device.id, kept + 1);
     else this.stats.deadLettersSuppressed++;
     const text = keep ? truncatePayload(payload) : '';
-    const day = shanghaiDay(now);
+    const day = localDate(now);
     const dead: DeadLetter[] = [];
     for (const p of problems) {
       this.stats.rejectedByRule[p.rule] = (this.stats.rejectedByRule[p.rule] ?? 0) + 1;

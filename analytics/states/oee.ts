@@ -1,16 +1,16 @@
 // Time in state and OEE per device, firm and shift (or day) from InfluxDB: state change events of the
 // `machine_state` measurement (one point per change, so these are events, not raw samples), mean running speed
 // per device and period aggregated in InfluxDB, quality from good/total counters where configured.
-import { STATE_MEASUREMENT } from '../contract/line-protocol.ts';
-import { deviceType } from '../contract/catalogue.ts';
+import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
+import { deviceType } from '../../common/contract/catalogue.ts';
 import { counterDeltas } from '../energy/counters.ts';
-import type { Device } from '../registry/registry.ts';
-import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
-import type { FirmIndex } from './firm-index.ts';
-import { and, timeRange } from './scope.ts';
+import type { Device } from '../../common/registry/registry.ts';
+import { ident, literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { FirmIndex } from '../base/firm-index.ts';
+import { and, timeRange } from '../base/scope.ts';
 import { LOOM_TYPES, REPORTED_EFFICIENCY, type MonitoringSettings } from './settings.ts';
 import { aggregateOee, oeeFigures, timeInStates, type OeeFigures, type PerformanceInput, type QualityInput, type StateEvent, type StateTimes } from './states.ts';
-import { DAY, MINUTE, daysIn, localDate, shiftInstances, type ShiftCalendar } from './time.ts';
+import { DAY, MINUTE, daysIn, localDate, shiftInstances, type ShiftCalendar } from '../../common/time.ts';
 
 export const PERIODS = ['shift', 'day', 'total'] as const;
 export type PeriodKind = (typeof PERIODS)[number];

@@ -1,9 +1,9 @@
 // Monitoring settings people change through the API: the shift calendar, nominal speeds per device type (and
 // per device), and which counters report good and total units for OEE quality.
-import { metricSpec } from '../contract/catalogue.ts';
-import type { Db } from '../sqlite.ts';
-import type { Actor, SettingRecord, Settings } from './db.ts';
-import { DEFAULT_SHIFTS, shiftCalendarProblem, type ShiftCalendar } from './time.ts';
+import { metricSpec } from '../../common/contract/catalogue.ts';
+import type { Db } from '../../common/sqlite.ts';
+import type { Actor, SettingRecord, Settings } from '../base/db.ts';
+import { DEFAULT_SHIFTS, shiftCalendarProblem, type ShiftCalendar } from '../../common/time.ts';
 
 export interface PerformanceSpec {
   /** The speed metric of the device type (e.g. speed_rpm). */
@@ -18,7 +18,7 @@ export interface QualitySpec {
   totalMetric: string;
 }
 
-/** Nominal speeds (domain-notes §1.3; the issue names loom 800 rpm); types missing from the catalogue are skipped. */
+/** Nominal speeds (docs/domain.md, machine ranges); types missing from the catalogue are skipped. */
 export const DEFAULT_PERFORMANCE: Record<string, PerformanceSpec> = Object.fromEntries(Object.entries({
   loom: { metric: 'speed_rpm', nominal: 800 },
   rapier_loom: { metric: 'speed_rpm', nominal: 500 },

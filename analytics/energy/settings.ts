@@ -1,7 +1,7 @@
 // Energy settings people enter through the API: the conversion factors (per basis, 等价值 per year) and which
 // firms run gas+electricity cogeneration. Kept in the monitoring database with who changed them and when.
-import type { Db } from '../sqlite.ts';
-import type { Actor, Settings } from '../monitoring/db.ts';
+import type { Db } from '../../common/sqlite.ts';
+import type { Actor, Settings } from '../base/db.ts';
 import type { FirmEnergyFlags } from './carriers.ts';
 import { DEFAULT_FACTORS, factorProblem, type EnergyFactorConfig } from './factors.ts';
 

@@ -1,8 +1,8 @@
 // What a monitoring figure is about: the prefecture, a county, a park, a segment, a firm or a device; and the
 // InfluxQL condition that selects it (every point carries county, park, segment, firm and device tags).
-import { COUNTIES, PARKS, SEGMENTS } from '../places.ts';
-import { ident, literal } from '../telemetry-store/store.ts';
-import type { ApiPrincipal, Device, Firm } from '../registry/registry.ts';
+import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
+import { ident, literal } from '../../common/telemetry-store/store.ts';
+import type { ApiPrincipal, Device, Firm } from '../../common/registry/registry.ts';
 
 export const SCOPE_KINDS = ['prefecture', 'county', 'park', 'segment', 'firm', 'device'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];

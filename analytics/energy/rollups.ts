@@ -19,11 +19,11 @@
 // A range reads whole days from `rollup_1d`, whole hours at its ends from `rollup_1h` and only the quarters at
 // its very ends from `rollup_15m`: a month of the prefecture (300 firms) is about 15,000 points instead of
 // 1.2 million.
-import { escapeTag, tagSet } from '../contract/line-protocol.ts';
-import type { Logger } from '../log.ts';
-import type { FirmIndex } from '../monitoring/firm-index.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../monitoring/time.ts';
-import type { TelemetryStore } from '../telemetry-store/store.ts';
+import { escapeTag, tagSet } from '../../common/contract/line-protocol.ts';
+import type { Logger } from '../../common/log.ts';
+import type { FirmIndex } from '../base/firm-index.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../../common/time.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
 import { stepDeltas } from './counters.ts';
 

@@ -2,9 +2,9 @@
 // offline, clock skew), evaluated in the API process from the per-second live summaries (never from every
 // message) plus a periodic offline check against the registry's lastSeenAt. Alarms are raised, acknowledged
 // and cleared with timestamps, stored in SQLite, and pushed through an emit callback (socket.io rooms).
-import { deviceType, metricSpec, MACHINE_STATES } from '../contract/catalogue.ts';
-import type { Db } from '../sqlite.ts';
-import type { Actor } from './db.ts';
+import { deviceType, metricSpec, MACHINE_STATES } from '../../common/contract/catalogue.ts';
+import type { Db } from '../../common/sqlite.ts';
+import type { Actor } from '../base/db.ts';
 
 export const ALARM_KINDS = ['threshold', 'rate', 'state', 'stuck', 'offline', 'clock_skew'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];

@@ -1,27 +1,27 @@
-// Everything issue 5 adds to the API process, opened and started in one place: energy figures and rollups,
+// The analytics the API serves, opened and started in one place: energy figures and rollups,
 // machine states and OEE, alarms, the plan tracker and per-mu evaluation, and the live room aggregator.
 //
 //   const monitoring = openMonitoring({ file: path.join(dataDir, 'monitoring.db'), registry, store, log, connectedWindowDays });
 //   monitoring.start({ live });          // rollup timers, alarm evaluation from live summaries, offline check, snapshots
 //   buildApp({ ..., monitoring });       // routes; app.ts passes the socket.io server to attachSocketServer()
 import type { EventEmitter } from 'node:events';
-import type { Logger } from '../log.ts';
-import type { Registry } from '../registry/registry.ts';
-import type { Db } from '../sqlite.ts';
-import type { TelemetryStore } from '../telemetry-store/store.ts';
-import { DEFAULT_ROLLUP_OPTIONS, RollupJob, type RollupOptions } from '../energy/rollups.ts';
-import { DEFAULT_ENERGY_OPTIONS, EnergyService, type EnergyServiceOptions } from '../energy/service.ts';
-import { EnergySettings } from '../energy/settings.ts';
-import { PlanService } from '../plan/service.ts';
-import { PlanStore } from '../plan/store.ts';
-import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms.ts';
-import { Settings, openMonitoringDb } from './db.ts';
-import { FirmIndex } from './firm-index.ts';
-import { DEFAULT_LATEST_WINDOWS, InfluxLatest, LiveLatest, type LatestSource } from './latest.ts';
-import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live-rooms.ts';
-import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './oee.ts';
-import { MonitoringSettings } from './settings.ts';
-import { HOUR, MINUTE } from './time.ts';
+import type { Logger } from '../common/log.ts';
+import type { Registry } from '../common/registry/registry.ts';
+import type { Db } from '../common/sqlite.ts';
+import type { TelemetryStore } from '../common/telemetry-store/store.ts';
+import { DEFAULT_ROLLUP_OPTIONS, RollupJob, type RollupOptions } from './energy/rollups.ts';
+import { DEFAULT_ENERGY_OPTIONS, EnergyService, type EnergyServiceOptions } from './energy/service.ts';
+import { EnergySettings } from './energy/settings.ts';
+import { PlanService } from './plan/service.ts';
+import { PlanStore } from './plan/store.ts';
+import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms/alarms.ts';
+import { Settings, openMonitoringDb } from './base/db.ts';
+import { FirmIndex } from './base/firm-index.ts';
+import { DEFAULT_LATEST_WINDOWS, InfluxLatest, LiveLatest, type LatestSource } from './live/latest.ts';
+import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live/live-rooms.ts';
+import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './states/oee.ts';
+import { MonitoringSettings } from './states/settings.ts';
+import { HOUR, MINUTE } from '../common/time.ts';
 
 export interface MonitoringOptions {
   /** SQLite file (DATA_DIR/monitoring.db), or ':memory:'. */

@@ -16,8 +16,8 @@
 //
 // InfluxDB 1.6 misaligns rows when one subquery mixes an aggregate and a transformation (last() with
 // difference(last())), so the reset values are fetched separately rather than in the same subquery.
-import { and, timeRange } from '../monitoring/scope.ts';
-import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
+import { and, timeRange } from '../base/scope.ts';
+import { ident, literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
 
 export const GROUP_TAGS = ['county', 'park', 'segment', 'firm', 'device'] as const;
 export type GroupTag = (typeof GROUP_TAGS)[number];

@@ -1,11 +1,11 @@
 // The plan tracker: current value and progress of every quantified target of the action plan; the connected
 // share of above-scale firms with its definition, breakdowns, monthly trend and a straight-line projection to
 // the end of 2027; and the per-mu / per-capita evaluation (亩均论英雄) of firms.
-import { platformConnectionKpi, type ShareRow } from '../kpi.ts';
-import { COUNTIES, PARKS, SEGMENTS } from '../places.ts';
-import type { Firm, FirmConnectivity, Registry } from '../registry/registry.ts';
+import { platformConnectionKpi, type ShareRow } from './kpi.ts';
+import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
+import type { Firm, FirmConnectivity, Registry } from '../../common/registry/registry.ts';
 import type { EnergyService } from '../energy/service.ts';
-import { localMonth, yearStart, localParts } from '../monitoring/time.ts';
+import { localMonth, yearStart, localParts } from '../../common/time.ts';
 import { DEFAULT_PER_MU_WEIGHTS, type PerMuWeights, type PlanStore } from './store.ts';
 import { PLAN_END_YEAR, TARGETS, type TargetDef } from './targets.ts';
 

@@ -1,4 +1,4 @@
-// Every quantified target of 德宏州纺织服装产业集群建设三年行动计划（2025-2027年） (../shared/seed/), with the
+// Every quantified target of 德宏州纺织服装产业集群建设三年行动计划（2025-2027年） (docs/domain.md), with the
 // sentence it comes from, and where its current value comes from: computed from the registry or telemetry, from
 // monthly snapshots, or entered by bureau staff.
 export const PLAN_END_YEAR = 2027;

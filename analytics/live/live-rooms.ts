@@ -4,11 +4,11 @@
 // when one of its devices changed. Power and flows follow the same meters-first rule as the REST figures.
 import { METER_TYPE, RATE_METRIC } from '../energy/carriers.ts';
 import { CARRIERS, type Carrier } from '../energy/factors.ts';
-import type { ApiPrincipal, Registry } from '../registry/registry.ts';
+import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { LiveLatest } from './latest.ts';
-import { firmInScope, parseRoom } from './scope.ts';
-import { TIME_KEYS, type TimeKey } from './states.ts';
-import type { LiveDevice } from '../contract/live.ts';
+import { firmInScope, parseRoom } from '../base/scope.ts';
+import { TIME_KEYS, type TimeKey } from '../states/states.ts';
+import type { LiveDevice } from '../../common/contract/live.ts';
 
 /** A device of the broker's live summary (common/contract/live.ts). */
 export type LiveRoomDevice = LiveDevice;

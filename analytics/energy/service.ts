@@ -2,18 +2,18 @@
 // range, series, intensity per unit of output against the benchmarks, data quality (completeness, daily/monthly
 // consistency) and CSV export of the 15-minute rollups. Aggregation happens in InfluxDB; Node applies the
 // plant-boundary rule per firm (carriers.ts) and the conversion to standard coal (factors.ts).
-import type { Firm } from '../registry/registry.ts';
-import type { FirmIndex, FirmIndexSnapshot } from '../monitoring/firm-index.ts';
-import { and, firmInScope, scopeCondition, timeRange, type Scope } from '../monitoring/scope.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, ceilTo, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../monitoring/time.ts';
-import { ident, literal, type TelemetryStore } from '../telemetry-store/store.ts';
+import type { Firm } from '../../common/registry/registry.ts';
+import type { FirmIndex, FirmIndexSnapshot } from '../base/firm-index.ts';
+import { and, firmInScope, scopeCondition, timeRange, type Scope } from '../base/scope.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, ceilTo, daysIn, floorTo, localDate, localDateTime, localParts, splitByYear } from '../../common/time.ts';
+import { ident, literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
 import {
   METER_TYPE, OUTPUTS, QUANTITIES, QUANTITY_METRIC, QUANTITY_UNIT, RATE_METRIC, boundaryAmount, counterGroups, hasPrimaryFabric, measurementOfType, outputAmount, sourcesOf,
   type FirmEnergyFlags, type Output, type Quantity,
 } from './carriers.ts';
 import { alignRange, counterDeltas, stepFor } from './counters.ts';
 import { BENCHMARKS, CARRIERS, CARRIER_UNIT, basisFor, zeroAmounts, type Basis, type BasisId, type Carrier, type CarrierAmounts, type EnergyFactorConfig } from './factors.ts';
-import type { LatestSource } from '../monitoring/latest.ts';
+import type { LatestSource } from '../base/latest-source.ts';
 import { COARSE_TIERS, ROLLUP_MEASUREMENT, type RollupTier } from './rollups.ts';
 
 /** 'rollup+raw': the rollups up to the last quarter they cover, the raw counters after it (firms, auto). */

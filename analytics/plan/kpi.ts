@@ -1,7 +1,7 @@
 // The plan's headline KPI: share of above-scale (规上) firms connected to the platform, target 50% by 2027.
-// "Connected" (DESIGN.md §5, configurable window): at least one device sent valid telemetry in the window.
-import { COUNTIES } from './places.ts';
-import type { FirmConnectivity } from './registry/registry.ts';
+// "Connected" (docs/domain.md, configurable window): at least one device sent valid telemetry in the window.
+import { COUNTIES } from '../../common/places.ts';
+import type { FirmConnectivity } from '../../common/registry/registry.ts';
 
 export const CONNECTED_SHARE_TARGET = 0.5;
 export const CONNECTED_SHARE_TARGET_YEAR = 2027;
