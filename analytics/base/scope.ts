@@ -1,36 +1,12 @@
-// What a monitoring figure is about: the prefecture, a county, a park, a segment, a firm or a device; and the
-// InfluxQL condition that selects it (every point carries county, park, segment, firm and device tags).
+// Scopes as the analytics use them: which ids exist, which firms a scope holds, who may read it, live rooms.
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
-import { ident, literal } from '../../common/telemetry-store/store.ts';
+import { SCOPE_KINDS, SCOPE_TAG, type Scope, type ScopeKind } from '../../common/contract/scope.ts';
+// The InfluxQL helpers move into the InfluxDB adapter; re-exported here until the analytics stop writing queries.
+import { and, scopeCondition, timeRange } from '../../common/telemetry-store/influx/influxql.ts';
 import type { ApiPrincipal, Device, Firm } from '../../common/registry/registry.ts';
 
-export const SCOPE_KINDS = ['prefecture', 'county', 'park', 'segment', 'firm', 'device'] as const;
-export type ScopeKind = (typeof SCOPE_KINDS)[number];
-
-export interface Scope {
-  kind: ScopeKind;
-  /** County code, park id, segment id, firm id or device id; '' for the prefecture. */
-  id: string;
-}
-
-export const SCOPE_TAG: Record<Exclude<ScopeKind, 'prefecture'>, string> = {
-  county: 'county', park: 'park', segment: 'segment', firm: 'firm', device: 'device',
-};
-
-/** InfluxQL condition for a scope ('' for the whole prefecture). */
-export function scopeCondition(scope: Scope): string {
-  if (scope.kind === 'prefecture') return '';
-  return `${ident(SCOPE_TAG[scope.kind])} = ${literal(scope.id)}`;
-}
-
-/** Joins conditions with AND, skipping empty ones. */
-export function and(...conds: string[]): string {
-  return conds.filter((c) => c !== '').join(' AND ');
-}
-
-export function timeRange(from: number, to: number): string {
-  return `time >= ${Math.floor(from)}ms AND time < ${Math.floor(to)}ms`;
-}
+export { SCOPE_KINDS, SCOPE_TAG, type Scope, type ScopeKind };
+export { and, scopeCondition, timeRange };
 
 /** Why a scope id is unknown (for 400/404 messages), or undefined when it exists. */
 export function scopeProblem(scope: Scope): string | undefined {

@@ -30,12 +30,5 @@ export interface TelemetryStore {
   close(): Promise<void>;
 }
 
-/** Quotes an InfluxQL identifier. */
-export function ident(name: string): string {
-  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** Quotes an InfluxQL string literal. */
-export function literal(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
+// The InfluxQL helpers live in the adapter; re-exported here until the analytics stop writing queries.
+export { ident, literal } from './influx/influxql.ts';
