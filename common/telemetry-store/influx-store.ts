@@ -117,6 +117,10 @@ export class InfluxStore implements TelemetryStore {
     }
   }
 
+  // ---- energy questions (answered in influx/energy.ts) ----
+
+  // ---- machine questions (answered in influx/machines.ts) ----
+
   async close(): Promise<void> {
     this.agent.destroy();
   }

@@ -1,5 +1,7 @@
 // The telemetry-store port: where admitted line protocol ends up and where the API reads it back.
 // One conformance suite (test/conformance/telemetry-store.ts) for every adapter.
+import type { EnergyQuestions } from './questions/energy.ts';
+import type { MachineQuestions } from './questions/machines.ts';
 export interface SeriesPoint {
   ts: number;
   value: number;
@@ -17,7 +19,7 @@ export class PermanentWriteError extends Error {
   override name = 'PermanentWriteError';
 }
 
-export interface TelemetryStore {
+export interface TelemetryStore extends EnergyQuestions, MachineQuestions {
   /** Creates the database when the server needs it (1.x); a no-op where it exists. */
   ensureDatabase(): Promise<void>;
   /** Resolves when the server confirmed every line; rejects with PermanentWriteError or a transient error. */
