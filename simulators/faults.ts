@@ -176,8 +176,6 @@ export interface PointOut {
   metrics: Record<string, number>;
 }
 
-export const between = (rng: Rng, [lo, hi]: readonly [number, number]) => lo + rng() * (hi - lo);
-
 /** A telemetry JSON cut off part-way (never valid: every strict prefix of a JSON object is invalid). */
 export function malformedPayload(json: string, rng: Rng): string {
   const cut = 1 + Math.floor(rng() * Math.max(1, json.length - 2));

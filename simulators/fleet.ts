@@ -1,9 +1,9 @@
 // A fleet of simulated devices in one process (one MQTT connection each): connecting them a few at a time,
 // running them, fleet-wide faults (disconnect storms), totals for the live status line and the final summary.
-import { createModel, seededRng, seedFrom, type MachineModel, type Rng } from './models.ts';
+import { between, createModel, seededRng, seedFrom, type MachineModel, type Rng } from './models.ts';
 import { SimulatedDevice, type DeviceCredentials, type DeviceRunStats } from './device.ts';
 import { DeviceProgram } from './program.ts';
-import { FAULT_NAMES, between, perStepChance, settingOf, type FaultPlan } from './faults.ts';
+import { FAULT_NAMES, perStepChance, settingOf, type FaultPlan } from './faults.ts';
 import { scheduleOf, type Shift } from './schedule.ts';
 import { mapLimit } from './provision.ts';
 import type { Plan } from './scenario.ts';
@@ -152,11 +152,11 @@ export class Fleet {
       this.stormTimer = setInterval(() => {
         if (this.rng() >= perStepChance(storm.rate, 1000)) return;
         this.storms++;
-        const share = between(this.rng, storm.share);
+        const share = between(this.rng, ...storm.share);
         for (const d of this.devices) {
           // Draw for every device, connected or not, so the storms' pattern depends on the seed alone.
           const hit = this.rng() < share;
-          const forMs = between(this.rng, storm.durationS) * 1000;
+          const forMs = between(this.rng, ...storm.durationS) * 1000;
           if (hit && d.connected) {
             d.stats.injected.storm = (d.stats.injected.storm ?? 0) + 1;
             d.drop(forMs);

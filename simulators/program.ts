@@ -2,9 +2,9 @@
 // faults of its plan injected. Pure of I/O (no MQTT, no clock): the same model seed, fault seed and tick times
 // give the same messages, which is what makes a scenario reproducible from its seed. device.ts publishes them.
 import { topicFor } from '../common/contract/topics.ts';
-import type { MachineModel, Rng, StateChange } from './models.ts';
+import { between, type MachineModel, type Rng, type StateChange } from './models.ts';
 import {
-  applyOffsets, batchPayloads, between, malformedPayload, outOfRange, perStepChance, pickStuckMetric, resetOffsets, settingOf,
+  applyOffsets, batchPayloads, malformedPayload, outOfRange, perStepChance, pickStuckMetric, resetOffsets, settingOf,
   withoutRequiredField, wrongType, type FaultName, type FaultPlan, type PointOut,
 } from './faults.ts';
 
@@ -121,25 +121,25 @@ export class DeviceProgram {
     if (stuckSetting && !this.stuck) {
       const metric = pickStuckMetric(this.device.type, reading.metrics, this.rng);
       if (metric !== undefined) {
-        this.stuck = { metric, value: reading.metrics[metric] as number, until: now + between(this.rng, stuckSetting.durationS) * 1000 };
+        this.stuck = { metric, value: reading.metrics[metric] as number, until: now + between(this.rng, ...stuckSetting.durationS) * 1000 };
         out.injected.push('stuck');
       }
     }
     const skewSetting = this.roll('clock-skew', dt);
     if (skewSetting && !this.skew) {
-      this.skew = { offsetMs: Math.round(between(this.rng, skewSetting.skewS) * 1000), until: now + between(this.rng, skewSetting.durationS) * 1000 };
+      this.skew = { offsetMs: Math.round(between(this.rng, ...skewSetting.skewS) * 1000), until: now + between(this.rng, ...skewSetting.durationS) * 1000 };
       out.injected.push('clock-skew');
     }
     const outageSetting = this.roll('backfill', dt);
     if (outageSetting && !this.outage) {
-      const forMs = Math.round(between(this.rng, outageSetting.durationS) * 1000);
+      const forMs = Math.round(between(this.rng, ...outageSetting.durationS) * 1000);
       this.outage = { until: now + forMs, points: [], states: [] };
       out.actions.push({ kind: 'drop', forMs, fault: 'backfill' });
       out.injected.push('backfill');
     }
     const dropSetting = this.roll('disconnect', dt);
     if (dropSetting && !this.outage) {
-      out.actions.push({ kind: 'drop', forMs: Math.round(between(this.rng, dropSetting.durationS) * 1000), fault: 'disconnect' });
+      out.actions.push({ kind: 'drop', forMs: Math.round(between(this.rng, ...dropSetting.durationS) * 1000), fault: 'disconnect' });
       out.injected.push('disconnect');
     }
     if (this.stuck && now >= this.stuck.until) this.stuck = undefined;
