@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util';
 import type { DeviceCredentials } from './device.ts';
 import { seedFrom, simulatedTypes } from './models.ts';
 import { ensureFirm, mapLimit, provisionDevice, readCredentials, setRateLimitListener, writeCredentials } from './provision.ts';
-import { FAULT_INFO, FAULT_NAMES, describePlan, parseFaultFlag, withRates, type FaultName } from './faults.ts';
-import { ScenarioError, loadScenario, planScenario, resolveScenarioPath, summarisePlan, type Plan } from './scenario.ts';
+import { FAULT_INFO, FAULT_NAMES, describePlan, parseFaultFlag, withRates, type FaultName, type FaultPlan } from './faults.ts';
+import { ScenarioError, loadScenario, planScenario, resolveScenarioPath, summarisePlan, type Plan, type PlanSummary } from './scenario.ts';
 import { Fleet, entriesOf, type FleetEntry, type FleetTotals } from './fleet.ts';
 
 // `npm run sim -- --plan | head` closes stdout early: that is not an error.
@@ -155,90 +155,104 @@ async function provisionMissing(plan: Plan, known: Map<string, DeviceCredentials
   console.log(`${tty ? '\n' : ''}provisioned ${done} devices`);
 }
 
-async function main(): Promise<void> {
-  let entries: FleetEntry[];
-  let title: string;
-  let seed: number;
-  let utcOffsetMin = 480;
-  let faults = withRates({}, faultRates);
+/** What to run: the devices, a title for the status and summary, and the settings the scenario gives. */
+interface Run {
+  entries: FleetEntry[];
+  title: string;
+  seed: number;
+  utcOffsetMin: number;
+  faults: FaultPlan;
+}
 
-  if (values.scenario) {
-    const scenario = loadScenario(resolveScenarioPath(values.scenario));
-    if (values.prefix) {
-      if (!/^[a-z0-9][a-z0-9-]{0,15}$/.test(values.prefix)) usage(`--prefix must be 1–16 lower-case letters, digits or "-", got "${values.prefix}"`);
-      scenario.idPrefix = values.prefix;
-    }
-    seed = values.seed === undefined ? scenario.seed : whole('seed', values.seed, true);
-    const plan = planScenario(scenario, seed);
-    faults = withRates(scenario.faults, faultRates);
-    utcOffsetMin = scenario.utcOffsetMin;
-    title = `scenario ${scenario.name}, seed ${seed}`;
-    const sum = summarisePlan(plan);
-    console.log(`${title}: ${sum.firms} firms (${sum.firmsWithDevices} with devices; above-scale ${sum.aboveScaleWithDevices}/${sum.aboveScale} = ${sum.aboveScale ? Math.round((100 * sum.aboveScaleWithDevices) / sum.aboveScale) : 0} %), ${sum.devices} devices, ≈${sum.messagesPerSecond} msg/s; faults: ${describePlan(faults)}`);
-    if (values.plan) {
-      console.log(`devices by type: ${Object.entries(sum.byType).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      console.log(`devices by county: ${Object.entries(sum.byCounty).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      for (const d of plan.devices) console.log(`  ${d.id}\t${d.type}\t${d.intervalMs} ms\t${d.shifts.map((s) => s.name).join('+') || 'always'}`);
-      return;
-    }
-    const known = new Map<string, DeviceCredentials>();
-    if (values.credentials && fs.existsSync(values.credentials)) for (const c of readCredentials(values.credentials)) known.set(c.id, c);
-    await provisionMissing(plan, known);
-    entries = entriesOf(plan, (id) => known.get(id) as DeviceCredentials, intervalOverride);
-  } else {
-    seed = values.seed === undefined ? 1 : whole('seed', values.seed, true);
-    let creds: DeviceCredentials[];
-    if (values.credentials) {
-      creds = readCredentials(values.credentials);
-    } else {
-      if (!values.token || !values.firm) usage('--token and --firm are needed to provision devices (or give --scenario, or --credentials)');
-      const types = (values.types ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-      if (types.length === 0) usage('--types names no device type');
-      for (const t of types) if (!simulatedTypes.includes(t)) usage(`no simulator for type "${t}"; available: ${simulatedTypes.join(', ')}`);
-      const n = whole('devices', values.devices);
-      creds = [];
-      for (let i = 0; i < n; i++) {
-        const type = types[i % types.length] as string;
-        creds.push(await provisionDevice(api, values.token, values.firm, type, `sim ${type} ${i + 1}`, 'simulator'));
-      }
-    }
-    for (const c of creds) if (!simulatedTypes.includes(c.type)) usage(`device ${c.id} has type "${c.type}", which has no simulator model`);
-    const interval = intervalOverride ?? 1000;
-    title = `${creds.length} devices, seed ${seed}`;
-    entries = creds.map((c, i) => {
-      const other = creds.find((o, j) => j !== i && o.firmId === c.firmId);
-      return {
-        creds: c, intervalMs: interval, modelSeed: seedFrom(seed, c.id, 'model'), faultSeed: seedFrom(seed, c.id, 'faults'),
-        startDelayMs: Math.floor((i / creds.length) * interval),
-        ...(other ? { victim: { firmId: other.firmId, deviceId: other.id } } : {}),
-      };
-    });
-    console.log(`${title}; faults: ${describePlan(faults)}`);
+/** A scenario's devices, provisioned as needed; undefined when --plan only prints what it would run. */
+async function scenarioRun(nameOrFile: string): Promise<Run | undefined> {
+  const scenario = loadScenario(resolveScenarioPath(nameOrFile));
+  if (values.prefix) {
+    if (!/^[a-z0-9][a-z0-9-]{0,15}$/.test(values.prefix)) usage(`--prefix must be 1–16 lower-case letters, digits or "-", got "${values.prefix}"`);
+    scenario.idPrefix = values.prefix;
   }
-  if (values.save) writeCredentials(values.save, entries.map((e) => e.creds));
+  const seed = values.seed === undefined ? scenario.seed : whole('seed', values.seed, true);
+  const plan = planScenario(scenario, seed);
+  const faults = withRates(scenario.faults, faultRates);
+  const title = `scenario ${scenario.name}, seed ${seed}`;
+  const sum = summarisePlan(plan);
+  console.log(`${title}: ${sum.firms} firms (${sum.firmsWithDevices} with devices; above-scale ${sum.aboveScaleWithDevices}/${sum.aboveScale} = ${sum.aboveScale ? Math.round((100 * sum.aboveScaleWithDevices) / sum.aboveScale) : 0} %), ${sum.devices} devices, ≈${sum.messagesPerSecond} msg/s; faults: ${describePlan(faults)}`);
+  if (values.plan) {
+    printPlan(plan, sum);
+    return undefined;
+  }
+  const known = new Map<string, DeviceCredentials>();
+  if (values.credentials && fs.existsSync(values.credentials)) for (const c of readCredentials(values.credentials)) known.set(c.id, c);
+  await provisionMissing(plan, known);
+  const entries = entriesOf(plan, (id) => known.get(id) as DeviceCredentials, intervalOverride);
+  return { entries, title, seed, utcOffsetMin: scenario.utcOffsetMin, faults };
+}
 
-  let ca: Buffer | undefined;
-  if (values.ca) {
-    try {
-      ca = fs.readFileSync(values.ca);
-    } catch (err) {
-      usage(`--ca ${values.ca}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-  }
-  const fleet = new Fleet(entries, {
-    mqttUrl, faults, seed, utcOffsetMin, subscribeErrors: !values['no-errors'], count, connectConcurrency: concurrency, connectRatePerS: connectRate, ...(ca ? { ca } : {}),
+function printPlan(plan: Plan, sum: PlanSummary): void {
+  console.log(`devices by type: ${Object.entries(sum.byType).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`devices by county: ${Object.entries(sum.byCounty).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const d of plan.devices) console.log(`  ${d.id}\t${d.type}\t${d.intervalMs} ms\t${d.shifts.map((s) => s.name).join('+') || 'always'}`);
+}
+
+/** The quick way: the devices of a credentials file, or --devices new ones of --types under --firm. */
+async function quickRun(): Promise<Run> {
+  const seed = values.seed === undefined ? 1 : whole('seed', values.seed, true);
+  const creds = values.credentials ? readCredentials(values.credentials) : await provisionQuick();
+  for (const c of creds) if (!simulatedTypes.includes(c.type)) usage(`device ${c.id} has type "${c.type}", which has no simulator model`);
+  const interval = intervalOverride ?? 1000;
+  const title = `${creds.length} devices, seed ${seed}`;
+  const entries = creds.map((c, i): FleetEntry => {
+    const other = creds.find((o, j) => j !== i && o.firmId === c.firmId);
+    return {
+      creds: c, intervalMs: interval, modelSeed: seedFrom(seed, c.id, 'model'), faultSeed: seedFrom(seed, c.id, 'faults'),
+      startDelayMs: Math.floor((i / creds.length) * interval),
+      ...(other ? { victim: { firmId: other.firmId, deviceId: other.id } } : {}),
+    };
   });
+  const faults = withRates({}, faultRates);
+  console.log(`${title}; faults: ${describePlan(faults)}`);
+  return { entries, title, seed, utcOffsetMin: 480, faults };
+}
+
+async function provisionQuick(): Promise<DeviceCredentials[]> {
+  if (!values.token || !values.firm) usage('--token and --firm are needed to provision devices (or give --scenario, or --credentials)');
+  const types = (values.types ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  if (types.length === 0) usage('--types names no device type');
+  for (const t of types) if (!simulatedTypes.includes(t)) usage(`no simulator for type "${t}"; available: ${simulatedTypes.join(', ')}`);
+  const n = whole('devices', values.devices);
+  const creds: DeviceCredentials[] = [];
+  for (let i = 0; i < n; i++) {
+    const type = types[i % types.length] as string;
+    creds.push(await provisionDevice(api, values.token, values.firm, type, `sim ${type} ${i + 1}`, 'simulator'));
+  }
+  return creds;
+}
+
+function readCa(): Buffer | undefined {
+  if (!values.ca) return undefined;
+  try {
+    return fs.readFileSync(values.ca);
+  } catch (err) {
+    return usage(`--ca ${values.ca}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** Connects every device, showing progress; exits when none could connect. */
+async function connect(fleet: Fleet, total: number): Promise<void> {
   const connectStart = Date.now();
-  const failed = await fleet.connect((ok, bad, total) => {
-    if (tty && ((ok + bad) % 50 === 0 || ok + bad === total)) process.stdout.write(`\rconnecting ${ok + bad}/${total}${bad ? ` (${bad} failed)` : ''}   `);
+  const failed = await fleet.connect((ok, bad, all) => {
+    if (tty && ((ok + bad) % 50 === 0 || ok + bad === all)) process.stdout.write(`\rconnecting ${ok + bad}/${all}${bad ? ` (${bad} failed)` : ''}   `);
   });
   if (tty) process.stdout.write('\n');
-  console.log(`connected ${entries.length - failed.length}/${entries.length} devices in ${((Date.now() - connectStart) / 1000).toFixed(1)} s`);
+  console.log(`connected ${total - failed.length}/${total} devices in ${((Date.now() - connectStart) / 1000).toFixed(1)} s`);
   if (failed.length > 0) {
     console.error(`${failed.length} device(s) could not connect; first: ${failed[0]?.id}: ${failed[0]?.error}`);
-    if (failed.length === entries.length) process.exit(1);
+    if (failed.length === total) process.exit(1);
   }
-  fleet.start();
+}
+
+/** Shows the status line every second and stops the fleet (with a summary) at --count, --duration or a signal. */
+function reportUntilDone(fleet: Fleet, title: string): void {
   const startedAt = fleet.startedAt;
   let prev: FleetTotals | undefined;
   let lastPrinted = 0;
@@ -272,6 +286,20 @@ async function main(): Promise<void> {
   }, 1000);
   process.on('SIGINT', () => void stop('interrupted'));
   process.on('SIGTERM', () => void stop('terminated'));
+}
+
+async function main(): Promise<void> {
+  const run = values.scenario ? await scenarioRun(values.scenario) : await quickRun();
+  if (!run) return;
+  if (values.save) writeCredentials(values.save, run.entries.map((e) => e.creds));
+  const ca = readCa();
+  const fleet = new Fleet(run.entries, {
+    mqttUrl, faults: run.faults, seed: run.seed, utcOffsetMin: run.utcOffsetMin, subscribeErrors: !values['no-errors'], count,
+    connectConcurrency: concurrency, connectRatePerS: connectRate, ...(ca ? { ca } : {}),
+  });
+  await connect(fleet, run.entries.length);
+  fleet.start();
+  reportUntilDone(fleet, run.title);
 }
 
 main().catch((err: Error) => {

@@ -207,6 +207,63 @@ function count(v: unknown, where: string): number | [number, number] {
   return fail(where, `must be a whole number or [min, max], got ${JSON.stringify(v)}`);
 }
 
+function interval(v: unknown, where: string): number {
+  return int(v, where, 50, 86_400_000);
+}
+
+function parseTypeIntervals(v: unknown, where: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (v === undefined) return out;
+  if (!isObj(v)) fail(where, 'must map device types to intervals in ms, e.g. {electricity_meter: 5000}');
+  for (const [t, ms] of Object.entries(v)) {
+    if (!simulatedTypes.includes(t)) fail(`${where}.${t}`, `unknown device type; types: ${simulatedTypes.join(', ')}`);
+    out[t] = interval(ms, `${where}.${t}`);
+  }
+  return out;
+}
+
+function parseGroup(g: unknown, where: string, shifts: Record<string, Shift>): DeviceGroup {
+  if (!isObj(g)) fail(where, 'must be a mapping {type, count}');
+  checkKeys(g, GROUP_KEYS, where);
+  const type = str(g.type, `${where}.type`) as string;
+  if (!simulatedTypes.includes(type)) {
+    const hint = deviceType(type) ? 'it is in the catalogue but has no simulator model' : 'not in the catalogue';
+    fail(`${where}.type`, `unknown device type "${type}" (${hint}); types: ${simulatedTypes.join(', ')}`);
+  }
+  const group: DeviceGroup = { type, count: count(g.count, `${where}.count`) };
+  if (g.location !== undefined) group.location = str(g.location, `${where}.location`, { max: 200 }) as string;
+  if (g.intervalMs !== undefined) group.intervalMs = interval(g.intervalMs, `${where}.intervalMs`);
+  if (g.shifts !== undefined) group.shifts = shiftNames(g.shifts, `${where}.shifts`, shifts);
+  return group;
+}
+
+/** One entry of `firms`; `seen` (firm id → where it was listed) refuses a firm listed twice. */
+function parseFirm(f: unknown, at: string, shifts: Record<string, Shift>, seen: Map<string, string>): ScenarioFirm {
+  if (!isObj(f)) fail(at, 'must be a mapping with "firm" and optionally "devices", "shifts", "intervalMs"');
+  checkKeys(f, FIRM_KEYS, at);
+  if (f.firm === undefined) fail(`${at}.firm`, 'is required: a demo firm index, a demo firm id or an inline firm');
+  const { firm, ref } = demoFirmRef(f.firm, `${at}.firm`);
+  const dup = seen.get(firm.id);
+  if (dup) fail(`${at}.firm`, `firm ${firm.id} is already listed at ${dup}; list each firm once`);
+  seen.set(firm.id, at);
+  const devices = f.devices === undefined ? [] : f.devices;
+  if (!Array.isArray(devices)) fail(`${at}.devices`, 'must be a list of {type, count}');
+  const sf: ScenarioFirm = { firm, ref, devices: devices.map((g: unknown, j: number) => parseGroup(g, `${at}.devices[${j}]`, shifts)) };
+  if (f.shifts !== undefined) sf.shifts = shiftNames(f.shifts, `${at}.shifts`, shifts);
+  if (f.intervalMs !== undefined) sf.intervalMs = interval(f.intervalMs, `${at}.intervalMs`);
+  return sf;
+}
+
+function parseTimezone(v: unknown, where: string): number {
+  if (v === undefined) return 480;
+  const text = str(v, where) as string;
+  try {
+    return parseUtcOffset(text);
+  } catch (err) {
+    return fail(where, (err as Error).message);
+  }
+}
+
 /** Checks a parsed scenario document; `where` names the file in messages. */
 export function parseScenario(doc: unknown, where = 'scenario'): Scenario {
   if (!isObj(doc)) fail(where, 'must be a mapping with at least "name" and "firms"');
@@ -215,60 +272,14 @@ export function parseScenario(doc: unknown, where = 'scenario'): Scenario {
   const seed = doc.seed === undefined ? 1 : int(doc.seed, `${where}.seed`, 0, 2 ** 32 - 1);
   const idPrefix = doc.idPrefix === undefined ? 'sim' : (str(doc.idPrefix, `${where}.idPrefix`) as string);
   if (!/^[a-z0-9][a-z0-9-]{0,15}$/.test(idPrefix)) fail(`${where}.idPrefix`, `must be 1–16 lower-case letters, digits or "-" (device ids are lower case), got "${idPrefix}"`);
-  let utcOffsetMin = 480;
-  if (doc.timezone !== undefined) {
-    try {
-      utcOffsetMin = parseUtcOffset(str(doc.timezone, `${where}.timezone`) as string);
-    } catch (err) {
-      fail(`${where}.timezone`, (err as Error).message);
-    }
-  }
-  const intervalMs = doc.intervalMs === undefined ? 1000 : int(doc.intervalMs, `${where}.intervalMs`, 50, 86_400_000);
-  const typeIntervalsMs: Record<string, number> = {};
-  if (doc.intervals !== undefined) {
-    if (!isObj(doc.intervals)) fail(`${where}.intervals`, 'must map device types to intervals in ms, e.g. {electricity_meter: 5000}');
-    for (const [t, v] of Object.entries(doc.intervals)) {
-      if (!simulatedTypes.includes(t)) fail(`${where}.intervals.${t}`, `unknown device type; types: ${simulatedTypes.join(', ')}`);
-      typeIntervalsMs[t] = int(v, `${where}.intervals.${t}`, 50, 86_400_000);
-    }
-  }
+  const utcOffsetMin = parseTimezone(doc.timezone, `${where}.timezone`);
+  const intervalMs = doc.intervalMs === undefined ? 1000 : interval(doc.intervalMs, `${where}.intervalMs`);
+  const typeIntervalsMs = parseTypeIntervals(doc.intervals, `${where}.intervals`);
   const shifts = parseShifts(doc.shifts, `${where}.shifts`);
   const defaultShifts = doc.defaultShifts === undefined ? [] : shiftNames(doc.defaultShifts, `${where}.defaultShifts`, shifts);
   if (!Array.isArray(doc.firms) || doc.firms.length === 0) fail(`${where}.firms`, 'must be a non-empty list of firms');
   const seen = new Map<string, string>();
-  const firms = doc.firms.map((f: unknown, i: number): ScenarioFirm => {
-    const at = `${where}.firms[${i}]`;
-    if (!isObj(f)) fail(at, 'must be a mapping with "firm" and optionally "devices", "shifts", "intervalMs"');
-    checkKeys(f, FIRM_KEYS, at);
-    if (f.firm === undefined) fail(`${at}.firm`, 'is required: a demo firm index, a demo firm id or an inline firm');
-    const { firm, ref } = demoFirmRef(f.firm, `${at}.firm`);
-    const dup = seen.get(firm.id);
-    if (dup) fail(`${at}.firm`, `firm ${firm.id} is already listed at ${dup}; list each firm once`);
-    seen.set(firm.id, at);
-    const devices = f.devices === undefined ? [] : f.devices;
-    if (!Array.isArray(devices)) fail(`${at}.devices`, 'must be a list of {type, count}');
-    const sf: ScenarioFirm = {
-      firm, ref,
-      devices: devices.map((g: unknown, j: number): DeviceGroup => {
-        const gat = `${at}.devices[${j}]`;
-        if (!isObj(g)) fail(gat, 'must be a mapping {type, count}');
-        checkKeys(g, GROUP_KEYS, gat);
-        const type = str(g.type, `${gat}.type`) as string;
-        if (!simulatedTypes.includes(type)) {
-          const hint = deviceType(type) ? 'it is in the catalogue but has no simulator model' : 'not in the catalogue';
-          fail(`${gat}.type`, `unknown device type "${type}" (${hint}); types: ${simulatedTypes.join(', ')}`);
-        }
-        const group: DeviceGroup = { type, count: count(g.count, `${gat}.count`) };
-        if (g.location !== undefined) group.location = str(g.location, `${gat}.location`, { max: 200 }) as string;
-        if (g.intervalMs !== undefined) group.intervalMs = int(g.intervalMs, `${gat}.intervalMs`, 50, 86_400_000);
-        if (g.shifts !== undefined) group.shifts = shiftNames(g.shifts, `${gat}.shifts`, shifts);
-        return group;
-      }),
-    };
-    if (f.shifts !== undefined) sf.shifts = shiftNames(f.shifts, `${at}.shifts`, shifts);
-    if (f.intervalMs !== undefined) sf.intervalMs = int(f.intervalMs, `${at}.intervalMs`, 50, 86_400_000);
-    return sf;
-  });
+  const firms = doc.firms.map((f: unknown, i: number) => parseFirm(f, `${where}.firms[${i}]`, shifts, seen));
   let faults: FaultPlan;
   try {
     faults = faultPlanFrom(doc.faults, `${where}.faults`);
