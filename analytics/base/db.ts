@@ -49,8 +49,6 @@ export interface Actor {
   tokenId: string;
 }
 
-export const SYSTEM_ACTOR: Actor = { name: 'system', tokenId: '' };
-
 export interface SettingRecord<T> {
   value: T;
   updatedBy: string | null;

@@ -176,10 +176,6 @@ export class Admission extends EventEmitter {
     return out;
   }
 
-  latestOf(deviceId: string): LiveDevice | undefined {
-    return this.latest.get(deviceId);
-  }
-
   /** Forgets what admission remembers of a device (it was deleted or re-provisioned). */
   forget(deviceId: string): void {
     this.latest.delete(deviceId);

@@ -5,7 +5,6 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { CATALOGUE, MACHINE_STATES, metricSpec, type DeviceTypeSpec } from './catalogue.ts';
 
-export const CONTRACT_VERSION = 1;
 export const MAX_BATCH_POINTS = 1000;
 /** 2020-01-01T00:00:00Z: a smaller number is seconds, not milliseconds, or an unset clock. */
 export const MIN_TS_MS = 1_577_836_800_000;
@@ -28,13 +27,6 @@ export function telemetryPointSchema(spec: DeviceTypeSpec) {
   );
 }
 
-export const GenericTelemetryPoint = Type.Object({
-  ts: Timestamp,
-  seq: Type.Integer({ minimum: 0 }),
-  metrics: Type.Record(Type.String(), Type.Number()),
-});
-export type TelemetryPoint = Static<typeof GenericTelemetryPoint>;
-
 export const StateMessage = Type.Object(
   { ts: Timestamp, state: Type.Union(MACHINE_STATES.map((s) => Type.Literal(s))), reason: Type.Optional(Type.String({ maxLength: 200 })) },
   { additionalProperties: false },
@@ -50,9 +42,6 @@ export type StatusMessage = Static<typeof StatusMessage>;
 const ajv = new Ajv({ allErrors: true, strict: true });
 (addFormatsImport as unknown as (a: Ajv) => void)(ajv);
 
-export interface Validators {
-  point: ValidateFunction;
-}
 const pointValidators = new Map<string, ValidateFunction>(CATALOGUE.map((spec) => [spec.type, ajv.compile(telemetryPointSchema(spec))]));
 export const validateState = ajv.compile(StateMessage);
 export const validateStatus = ajv.compile(StatusMessage);

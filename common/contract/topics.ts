@@ -12,7 +12,6 @@ export const CONTROL_TOPIC = '$dh/control';
 export const DROPPED_TOPIC = '$dh/dropped';
 
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{2,63}$';
-const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
 
 export interface ParsedTopic {
   firmId: string;
@@ -30,8 +29,4 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
 
 export function topicFor(firmId: string, deviceId: string, kind: MessageKind): string {
   return `${TOPIC_ROOT}/${firmId}/${deviceId}/${kind}`;
-}
-
-export function isDeviceId(id: string): boolean {
-  return deviceIdRe.test(id);
 }

@@ -67,8 +67,6 @@ export interface Spool {
   /** Removes the rows with firstId ≤ id ≤ lastId (after InfluxDB confirmed them). */
   ack(firstId: number, lastId: number): Promise<void>;
   stats(): Promise<SpoolStats>;
-  /** Rows waiting, cheaply (upper bound from the id range): for admission's cap check. */
-  approxRows(): Promise<number>;
   rejectionCounts(q: { firmId?: string; deviceId?: string; sinceDay?: string }): Promise<RejectionCount[]>;
   putStatus(status: ServiceStatus): Promise<void>;
   statuses(): Promise<ServiceStatus[]>;

@@ -48,27 +48,17 @@ export class SqliteSpool implements Spool {
     });
   }
 
-  /** Synchronous form for the broker's group commit (no promise hop per commit). */
-  appendSync(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[] = []): void {
-    this.appendTx(records, deadLetters, counts);
-  }
-
   async append(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[] = []): Promise<void> {
     this.appendTx(records, deadLetters, counts);
   }
 
-  /** Admission's group commit (in this thread; see broker/spool-worker.ts for the same off the event loop). */
+  /**
+   * Admission's group commit (in this thread; see broker/spool-worker.ts for the same off the event loop).
+   * Resolves to the rows waiting, cheaply (an upper bound from the id range), for admission's cap check.
+   */
   async appendBatch(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[]): Promise<number> {
     if (records.length > 0 || deadLetters.length > 0 || counts.length > 0) this.appendTx(records, deadLetters, counts);
-    return this.approxRowsSync();
-  }
-
-  approxRowsSync(): number {
     return this.stmt.approx.get()?.n ?? 0;
-  }
-
-  async approxRows(): Promise<number> {
-    return this.approxRowsSync();
   }
 
   async rejectionCounts(q: { firmId?: string; deviceId?: string; sinceDay?: string }): Promise<RejectionCount[]> {
