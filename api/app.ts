@@ -11,18 +11,24 @@ import type { Spool } from '../common/spool/spool.ts';
 import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import type { Logger } from '../common/log.ts';
 import rateLimit from '@fastify/rate-limit';
-import { HttpProblem, authPlugin, bearer } from './auth.ts';
+import { authPlugin, bearer } from './auth.ts';
+import { answerError } from './errors.ts';
+import { sharedSchemas } from './schemas.ts';
 import { docsRoute } from './docs.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import type { BrokerControl } from '../common/contract/control.ts';
-import { onboardingRoutes, type MqttEndpoints } from './routes/onboarding.ts';
+import type { MqttEndpoints } from './connection.ts';
 import { attachLive, attachLiveRooms, type LiveAdapter, type LiveSource } from './live.ts';
+import { onboardingRoutes } from './routes/onboarding.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
-import type { Monitoring } from '../analytics/index.ts';
+import { energyRoutes } from './routes/energy.ts';
+import { alarmRoutes } from './routes/alarms.ts';
+import { planRoutes } from './routes/plan.ts';
+import { openMonitoring, type Monitoring } from '../analytics/index.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -47,8 +53,6 @@ export interface AppDeps {
   liveAdapter?: LiveAdapter;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests' };
-
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -56,19 +60,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Fastify types an HTTPS server differently; the app is used the same way.
   const app = (deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    const status = err instanceof HttpProblem ? err.statusCode : (err.statusCode ?? 500);
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    const error = STATUS_TEXT[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
-    return reply.code(status).send({ statusCode: status, error, message: status >= 500 ? 'internal error; see the server log' : err.message });
-  });
-
+  app.setErrorHandler(answerError);
+  await app.register(sharedSchemas);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Dehong textile telemetry API', version: '1.0.0', description: 'Telemetry core of the Dehong textile and garment industrial internet platform' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas appear in components.schemas under their $id (swagger's default names them def-0, def-1, …).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
 
   app.get('/healthz', {
@@ -87,20 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(metricsPlugin, { spool: deps.spool });
 
-  await app.register(async (v1) => {
-    await v1.register(rateLimit, {
-      max: deps.apiRequestsPerMinute ?? 1200,
-      timeWindow: 60_000,
-      keyGenerator: (req) => bearer(req.headers.authorization) ?? req.ip,
-      onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
-    });
-    await v1.register(authPlugin, { registry: deps.registry });
-    await v1.register(firmRoutes, { registry: deps.registry, mqtt: deps.mqttEndpoints });
-    await v1.register(deviceRoutes, { registry: deps.registry, store: deps.store, spool: deps.spool });
-    await v1.register(platformRoutes, { registry: deps.registry, connectedWindowDays: deps.connectedWindowDays });
-    await v1.register(onboardingRoutes, { registry: deps.registry, spool: deps.spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
-    await v1.register(monitoringRoutes, { registry: deps.registry, store: deps.store, connectedWindowDays: deps.connectedWindowDays, monitoring: deps.monitoring });
-  }, { prefix: '/api/v1' });
+  await app.register(async (v1) => v1Routes(v1, deps), { prefix: '/api/v1' });
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
 
@@ -124,4 +112,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   return app;
+}
+
+/** Everything under /api/v1: rate limit, token check, then the areas, each its own plugin. */
+async function v1Routes(v1: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { registry, spool, store, connectedWindowDays } = deps;
+  await v1.register(rateLimit, {
+    max: deps.apiRequestsPerMinute ?? 1200,
+    timeWindow: 60_000,
+    keyGenerator: (req) => bearer(req.headers.authorization) ?? req.ip,
+    onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
+  });
+  await v1.register(authPlugin, { registry });
+  await v1.register(firmRoutes, { registry, mqtt: deps.mqttEndpoints });
+  await v1.register(deviceRoutes, { registry, store, spool });
+  await v1.register(platformRoutes, { registry, connectedWindowDays });
+  await v1.register(onboardingRoutes, { registry, spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
+  const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
+  await v1.register(energyRoutes, { registry, monitoring });
+  await v1.register(alarmRoutes, { registry, monitoring });
+  await v1.register(planRoutes, { registry, monitoring });
+  await v1.register(monitoringRoutes, { registry, monitoring });
+}
+
+/** Without a Monitoring in the deps (tests, tools): an in-memory one with no background work, so the routes exist. */
+function inMemoryMonitoring(app: FastifyInstance, deps: AppDeps): Monitoring {
+  const own = openMonitoring({ file: ':memory:', registry: deps.registry, store: deps.store, connectedWindowDays: deps.connectedWindowDays });
+  app.addHook('onClose', async () => { await own.close(); });
+  return own;
 }

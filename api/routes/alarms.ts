@@ -2,22 +2,23 @@
 // manage rules for their own firm; admin and bureau see and manage everything. Alarm events are also pushed
 // over socket.io ('alarm' in the rooms 'all' and 'firm:<id>').
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmRule, type AlarmRuleInput, type Op } from '../../analytics/alarms/alarms.ts';
-import { AccessError, actorOf, assertFirmVisible } from '../access.ts';
+import { actorOf, assertFirmVisible, visibleDevice } from '../access.ts';
+import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
-import { ErrorBody } from '../schemas.ts';
+import { ErrorBody, Nullable, addSchemas, lit, ref } from '../schemas.ts';
 
-const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+interface AlarmRouteOptions { registry: Registry; monitoring: Monitoring }
 
-export const AlarmSchema = Type.Object({
+const AlarmSchema = Type.Object({
   id: Type.Integer(), ruleId: Type.Integer(), ruleName: Type.String(), kind: Type.String(), severity: Type.String(), firmId: Type.String(), deviceId: Type.String(),
   deviceType: Type.String(), metric: Nullable(Type.String()), message: Type.String(), value: Nullable(Type.Number()),
   raisedAt: Type.Integer(), ackedAt: Nullable(Type.Integer()), ackedBy: Nullable(Type.String()), clearedAt: Nullable(Type.Integer()), clearValue: Nullable(Type.Number()),
   status: Type.String({ description: 'active, acknowledged (still on), cleared (off, not acknowledged), closed' }),
-});
+}, { $id: 'Alarm' });
+const Alarm = ref(AlarmSchema);
 
 const RuleFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -39,47 +40,47 @@ const RuleSchema = Type.Object({
   id: Type.Integer(), name: Type.String(), kind: Type.String(), firmId: Nullable(Type.String()), deviceType: Nullable(Type.String()), deviceId: Nullable(Type.String()),
   metric: Nullable(Type.String()), op: Nullable(Type.String()), value: Nullable(Type.Number()), states: Nullable(Type.Array(Type.String())),
   windowS: Type.Integer(), durationS: Type.Integer(), severity: Type.String(), enabled: Type.Boolean(), createdBy: Type.String(), createdAt: Type.Integer(), updatedAt: Type.Integer(),
-});
+}, { $id: 'AlarmRule' });
+const Rule = ref(RuleSchema);
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-export const alarmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitoring: Monitoring }> = async (app, { registry, monitoring: m }) => {
-  function visibleAlarm(p: ApiPrincipal, id: number) {
-    const a = m.alarmStore.alarm(id);
-    if (!a || (p.role === 'engineer' && a.firmId !== p.firmId)) throw new AccessError(404, `alarm ${id} not found`);
-    return a;
-  }
+function visibleAlarm(m: Monitoring, p: ApiPrincipal, id: number) {
+  const a = m.alarmStore.alarm(id);
+  if (!a || (p.role === 'engineer' && a.firmId !== p.firmId)) throw new HttpError(404, `alarm ${id} not found`);
+  return a;
+}
 
-  /** Rules an engineer may change: their own firm's; a global rule is read-only for them. */
-  function writableRule(p: ApiPrincipal, id: number): AlarmRule {
-    const r = m.alarmStore.rule(id);
-    if (!r || (p.role === 'engineer' && r.firmId !== null && r.firmId !== p.firmId)) throw new AccessError(404, `alarm rule ${id} not found`);
-    if (p.role === 'engineer' && r.firmId === null) throw new AccessError(403, 'this rule applies to every firm; only admin and bureau change it');
-    return r;
-  }
+/** Rules an engineer may change: their own firm's; a global rule is read-only for them. */
+function writableRule(m: Monitoring, p: ApiPrincipal, id: number): AlarmRule {
+  const r = m.alarmStore.rule(id);
+  if (!r || (p.role === 'engineer' && r.firmId !== null && r.firmId !== p.firmId)) throw new HttpError(404, `alarm rule ${id} not found`);
+  if (p.role === 'engineer' && r.firmId === null) throw new HttpError(403, 'this rule applies to every firm; only admin and bureau change it');
+  return r;
+}
 
-  async function checkedInput(p: ApiPrincipal, b: Static<typeof RuleBody>): Promise<AlarmRuleInput> {
-    const input: AlarmRuleInput = {
-      name: b.name, kind: b.kind as AlarmRuleInput['kind'], firmId: b.firmId ?? null, deviceType: b.deviceType ?? null, deviceId: b.deviceId ?? null,
-      metric: b.metric ?? null, op: (b.op ?? null) as Op | null, value: b.value ?? null, states: b.states ?? null,
-      windowS: b.windowS, durationS: b.durationS, severity: b.severity as AlarmRuleInput['severity'], enabled: b.enabled,
-    };
-    if (p.role === 'engineer') {
-      if (input.firmId !== null && input.firmId !== p.firmId) throw new AccessError(404, `firm ${input.firmId} not found`);
-      input.firmId = p.firmId;
-    }
-    if (input.firmId !== null && !(await registry.getFirm(input.firmId))) throw new AccessError(404, `firm ${input.firmId} not found`);
-    if (input.deviceId !== null) {
-      const d = await registry.getDevice(input.deviceId);
-      if (!d || (p.role === 'engineer' && d.firmId !== p.firmId)) throw new AccessError(404, `device ${input.deviceId} not found`);
-      if (input.firmId !== null && d.firmId !== input.firmId) throw new AccessError(400, `device ${d.id} belongs to firm ${d.firmId}, not ${input.firmId}`);
-      input.deviceType ??= d.type;
-      if (input.deviceType !== d.type) throw new AccessError(400, `device ${d.id} is a ${d.type}, not a ${input.deviceType}`);
-    }
-    const problem = ruleProblem(input);
-    if (problem) throw new AccessError(400, problem);
-    return input;
+async function checkedInput(registry: Registry, p: ApiPrincipal, b: Static<typeof RuleBody>): Promise<AlarmRuleInput> {
+  const input: AlarmRuleInput = {
+    name: b.name, kind: b.kind as AlarmRuleInput['kind'], firmId: b.firmId ?? null, deviceType: b.deviceType ?? null, deviceId: b.deviceId ?? null,
+    metric: b.metric ?? null, op: (b.op ?? null) as Op | null, value: b.value ?? null, states: b.states ?? null,
+    windowS: b.windowS, durationS: b.durationS, severity: b.severity as AlarmRuleInput['severity'], enabled: b.enabled,
+  };
+  if (p.role === 'engineer') {
+    if (input.firmId !== null && input.firmId !== p.firmId) throw new HttpError(404, `firm ${input.firmId} not found`);
+    input.firmId = p.firmId;
   }
+  if (input.firmId !== null && !(await registry.getFirm(input.firmId))) throw new HttpError(404, `firm ${input.firmId} not found`);
+  if (input.deviceId !== null) {
+    const d = await visibleDevice(registry, p, input.deviceId);
+    if (input.firmId !== null && d.firmId !== input.firmId) throw new HttpError(400, `device ${d.id} belongs to firm ${d.firmId}, not ${input.firmId}`);
+    input.deviceType ??= d.type;
+    if (input.deviceType !== d.type) throw new HttpError(400, `device ${d.id} is a ${d.type}, not a ${input.deviceType}`);
+  }
+  const problem = ruleProblem(input);
+  if (problem) throw new HttpError(400, problem);
+  return input;
+}
 
+const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { monitoring: m }) => {
   app.get('/alarms', {
     schema: {
       tags: ['alarms'], summary: 'Alarms, newest first (engineers: their firm\'s). status=open (default: not yet closed), active, acknowledged, cleared, closed, all',
@@ -87,7 +88,7 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monito
         status: Type.Optional(lit([...ALARM_STATUSES, 'open', 'all'])), firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
       }),
-      response: { 200: Type.Array(AlarmSchema), 404: ErrorBody },
+      response: { 200: Type.Array(Alarm), 404: ErrorBody },
     },
   }, async (req) => {
     const p = req.principal;
@@ -100,20 +101,22 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monito
   });
 
   app.get('/alarms/:id', {
-    schema: { tags: ['alarms'], params: IdParams, response: { 200: AlarmSchema, 404: ErrorBody } },
-  }, async (req) => visibleAlarm(req.principal, req.params.id));
+    schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm, 404: ErrorBody } },
+  }, async (req) => visibleAlarm(m, req.principal, req.params.id));
 
   app.post('/alarms/:id/ack', {
-    schema: { tags: ['alarms'], summary: 'Acknowledge an alarm (records who and when)', params: IdParams, response: { 200: AlarmSchema, 404: ErrorBody, 409: ErrorBody } },
+    schema: { tags: ['alarms'], summary: 'Acknowledge an alarm (records who and when)', params: IdParams, response: { 200: Alarm, 404: ErrorBody, 409: ErrorBody } },
   }, async (req) => {
-    const a = visibleAlarm(req.principal, req.params.id);
+    const a = visibleAlarm(m, req.principal, req.params.id);
     const acked = m.alarms.ack(a.id, actorOf(req.principal));
-    if (!acked) throw Object.assign(new Error(`alarm ${a.id} was already acknowledged by ${a.ackedBy ?? 'someone'}`), { statusCode: 409 });
+    if (!acked) throw new HttpError(409, `alarm ${a.id} was already acknowledged by ${a.ackedBy ?? 'someone'}`);
     return acked;
   });
+};
 
+const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/alarm-rules', {
-    schema: { tags: ['alarms'], summary: 'Alarm rules (engineers: the global rules and their firm\'s)', response: { 200: Type.Array(RuleSchema) } },
+    schema: { tags: ['alarms'], summary: 'Alarm rules (engineers: the global rules and their firm\'s)', response: { 200: Type.Array(Rule) } },
   }, async (req) => {
     const p = req.principal;
     const rules = m.alarmStore.rules();
@@ -124,32 +127,38 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monito
     schema: {
       tags: ['alarms'], summary: 'Create an alarm rule (engineers: for their own firm)',
       description: 'Kinds: threshold (metric op value for durationS), rate (metric change per minute op value over windowS, e.g. a dyeing ramp above 3 °C/min), state (states for durationS), stuck (metric unchanged within value for durationS), offline (no message for value minutes), clock_skew (device clock off by more than value seconds for durationS).',
-      body: RuleBody, response: { 201: RuleSchema, 400: ErrorBody, 404: ErrorBody },
+      body: RuleBody, response: { 201: Rule, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (req, reply) => {
-    const input = await checkedInput(req.principal, req.body);
+    const input = await checkedInput(registry, req.principal, req.body);
     const rule = m.alarmStore.createRule(input, actorOf(req.principal));
     m.alarms.reloadRules();
     return reply.code(201).send(rule);
   });
 
   app.put('/alarm-rules/:id', {
-    schema: { tags: ['alarms'], summary: 'Replace an alarm rule', params: IdParams, body: RuleBody, response: { 200: RuleSchema, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
+    schema: { tags: ['alarms'], summary: 'Replace an alarm rule', params: IdParams, body: RuleBody, response: { 200: Rule, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
   }, async (req) => {
-    writableRule(req.principal, req.params.id);
-    const input = await checkedInput(req.principal, req.body);
+    writableRule(m, req.principal, req.params.id);
+    const input = await checkedInput(registry, req.principal, req.body);
     const rule = m.alarmStore.updateRule(req.params.id, input);
     m.alarms.reloadRules();
-    if (!rule) throw new AccessError(404, `alarm rule ${req.params.id} not found`);
+    if (!rule) throw new HttpError(404, `alarm rule ${req.params.id} not found`);
     return rule;
   });
 
   app.delete('/alarm-rules/:id', {
     schema: { tags: ['alarms'], summary: 'Delete an alarm rule; its open alarms are cleared', params: IdParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
   }, async (req, reply) => {
-    writableRule(req.principal, req.params.id);
+    writableRule(m, req.principal, req.params.id);
     m.alarmStore.deleteRule(req.params.id);
     m.alarms.reloadRules();
     return reply.code(204).send(null);
   });
+};
+
+export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, opts) => {
+  addSchemas(app, [AlarmSchema, RuleSchema]);
+  await app.register(alarmListRoutes, opts);
+  await app.register(alarmRuleRoutes, opts);
 };

@@ -2,38 +2,34 @@
 // coal with the basis named, series, intensity per unit of output against the benchmarks, data quality per
 // GB/T 38692-2020 and the 15-minute rollups as CSV. Scopes: prefecture, county, park, segment, firm, device.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type BasisId } from '../../analytics/energy/factors.ts';
 import { BREAKDOWNS } from '../../analytics/energy/service.ts';
 import type { Monitoring } from '../../analytics/index.ts';
-import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope, toMs } from '../access.ts';
-import { SCOPE_KINDS } from '../../analytics/base/scope.ts';
+import type { Scope } from '../../analytics/base/scope.ts';
+import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
+import { HttpError, httpErrors } from '../errors.ts';
+import { range, toMs } from '../time-range.ts';
 import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/time.ts';
-import type { Registry } from '../../common/registry/registry.ts';
-import { ErrorBody, FirmParams } from '../schemas.ts';
+import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
+import { ErrorBody, FirmParams, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, ref } from '../schemas.ts';
 
-const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-export const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
+interface EnergyRouteOptions { registry: Registry; monitoring: Monitoring }
 
-export const ScopeQuery = {
-  scope: Type.Optional(lit(SCOPE_KINDS)),
-  id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'county code, park id, segment id, firm id or device id' })),
-};
-export const ScopeBody = Type.Object({ kind: Type.String(), id: Type.String() });
-
-export const BasisSchema = Type.Object({
+const BasisSchema = Type.Object({
   id: Type.String(), zh: Type.String(), en: Type.String(), standard: Type.String(), year: Type.Integer(),
   factors: Type.Record(Type.String(), Type.Object({ kgcePerUnit: Type.Number(), unit: Type.String() })),
   includesWater: Type.Boolean(), note: Type.String(),
-}, { description: 'GB/T 2589-2020 basis of every kgce figure: 当量值 (calorific) or 等价值 (primary, per-year electricity factor)' });
+}, { $id: 'EnergyBasis', description: 'GB/T 2589-2020 basis of every kgce figure: 当量值 (calorific) or 等价值 (primary, per-year electricity factor)' });
+const Basis = ref(BasisSchema);
 
 const CarrierFigure = Type.Object({ unit: Type.String(), measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() });
 const Carriers = Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, CarrierFigure])));
 const Outputs = Type.Object({ fabric: Type.Object({ unit: Type.String(), value: Type.Number() }), yarn: Type.Object({ unit: Type.String(), value: Type.Number() }), pieces: Type.Object({ unit: Type.String(), value: Type.Number() }) });
 const Figures = { carriers: Carriers, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
+const Benchmarks = Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() });
 
-const FactorConfig = Type.Object({
+const FactorConfigSchema = Type.Object({
   electricity: Type.Object({
     calorific: Type.Number({ exclusiveMinimum: 0 }),
     primaryByYear: Type.Record(Type.String({ pattern: '^\\d{4}$' }), Type.Number({ exclusiveMinimum: 0 })),
@@ -43,20 +39,48 @@ const FactorConfig = Type.Object({
   steam: Type.Object({ calorific: Type.Number({ exclusiveMinimum: 0 }), primary: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
   water: Type.Number({ exclusiveMinimum: 0 }),
   includeWater: Type.Boolean(),
-}, { additionalProperties: false });
+}, { additionalProperties: false, $id: 'EnergyFactorConfig' });
+const FactorConfig = ref(FactorConfigSchema);
 
-const FactorsResponse = Type.Object({
+const FactorsSchema = Type.Object({
   config: FactorConfig, defaults: FactorConfig, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()),
-  bases: Type.Object({ calorific: BasisSchema, primary: BasisSchema }), heatKgcePerMJ: Type.Number(),
-  benchmarks: Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() }),
-});
+  bases: Type.Object({ calorific: Basis, primary: Basis }), heatKgcePerMJ: Type.Number(), benchmarks: Benchmarks,
+}, { $id: 'EnergyFactors' });
+const Factors = ref(FactorsSchema);
 
-const FirmEnergy = Type.Object({ firmId: Type.String(), cogeneration: Type.Boolean(), note: Type.String(), updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) });
+const FirmEnergySchema = Type.Object({ firmId: Type.String(), cogeneration: Type.Boolean(), note: Type.String(), updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }, { $id: 'FirmEnergySettings' });
+const FirmEnergy = ref(FirmEnergySchema);
 
 const BasisQuery = Type.Optional(lit(BASES));
+const SourceQuery = Type.Optional(lit(['auto', 'raw', 'rollup']));
 const INTERVALS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '1d': DAY };
 
-export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitoring: Monitoring }> = async (app, { registry, monitoring: m }) => {
+const basisOf = (basis: string | undefined) => (basis ?? 'calorific') as BasisId;
+
+/** Raw data over more than one firm is heavy: admin and bureau only. */
+function rawNeedsRole(p: ApiPrincipal, scope: Scope, source: string | undefined): void {
+  if (source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRole(p, 'admin', 'bureau');
+}
+
+const IntensityRow = Type.Object({
+  key: Type.String(), name: Type.String(), segment: Nullable(Type.String()),
+  electricityKwh: Type.Number(), totalKgce: Type.Number(), waterM3: Type.Number(), fabricM: Type.Number(), yarnKg: Type.Number(), pieces: Type.Number(),
+  kwhPer100m: Nullable(Type.Number()), kgcePer100m: Nullable(Type.Number()), waterTPer100m: Nullable(Type.Number()),
+  kwhPerKgYarn: Nullable(Type.Number()), kgcePerKgYarn: Nullable(Type.Number()), ringFrameKwhPerKg: Nullable(Type.Number()),
+  kwhPerPiece: Nullable(Type.Number()), kgcePerPiece: Nullable(Type.Number()),
+  dyeingBenchmark: Type.Object({ applies: Type.Boolean(), kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()) }),
+  spinningReference: Nullable(Type.Object({ kwhPerKg: Type.Number(), ratio: Type.Number() })),
+});
+
+
+const QualityDay = Type.Object({
+  date: Type.String(), expectedIntervals: Type.Integer(), presentIntervals: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean(),
+  from15min: Type.Number(), register: Type.Number(), deviation: Type.Number(), consistent: Type.Boolean(),
+});
+
+
+/** Conversion factors and per-firm settings. */
+const energySettingsRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
   const factorsView = () => {
     const f = m.energySettings.factors();
     const year = localParts(Date.now()).year;
@@ -67,19 +91,14 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
   };
 
   app.get('/energy/factors', {
-    schema: { tags: ['energy'], summary: 'Conversion factors to standard coal (GB/T 2589-2020) on both bases, and the benchmarks', response: { 200: FactorsResponse } },
+    schema: { tags: ['energy'], summary: 'Conversion factors to standard coal (GB/T 2589-2020) on both bases, and the benchmarks', response: { 200: Factors } },
   }, async () => factorsView());
 
   app.put('/energy/factors', {
-    schema: { tags: ['energy'], summary: 'Set the conversion factors (admin): 等价值 electricity per year, steam and water calibers', body: FactorConfig, response: { 200: FactorsResponse, 400: ErrorBody, 403: ErrorBody } },
+    schema: { tags: ['energy'], summary: 'Set the conversion factors (admin): 等价值 electricity per year, steam and water calibers', body: FactorConfig, response: { 200: Factors, 400: ErrorBody, 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
-    try {
-      m.energySettings.setFactors(req.body, actorOf(req.principal));
-    } catch (err) {
-      if (err instanceof RangeError) throw new AccessError(400, err.message);
-      throw err;
-    }
+    requireRole(req.principal, 'admin');
+    await httpErrors(() => m.energySettings.setFactors(req.body, actorOf(req.principal)), [[RangeError, 400]]);
     req.log.info({ by: req.principal.tokenId }, 'energy factors changed');
     return factorsView();
   });
@@ -87,8 +106,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
   app.get('/energy/firms/:firmId/settings', {
     schema: { tags: ['energy'], summary: 'A firm\'s energy settings (cogeneration flag)', params: FirmParams, response: { 200: FirmEnergy, 404: ErrorBody } },
   }, async (req) => {
-    assertFirmVisible(req.principal, req.params.firmId);
-    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    await visibleFirm(registry, req.principal, req.params.firmId);
     return m.energySettings.firm(req.params.firmId);
   });
 
@@ -99,18 +117,21 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       response: { 200: FirmEnergy, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
-    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    requireRole(req.principal, 'admin', 'bureau');
+    await visibleFirm(registry, req.principal, req.params.firmId);
     return m.energySettings.setFirm(req.params.firmId, req.body, actorOf(req.principal));
   });
+};
 
+/** Live rates, consumption over a range and per interval. */
+const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/energy/live', {
     schema: {
       tags: ['energy'], summary: 'Live power (kW) and gas/steam/water flows of a scope, with kgce per hour',
       querystring: Type.Object({ ...ScopeQuery, basis: BasisQuery }),
       response: {
         200: Type.Object({
-          scope: ScopeBody, asOf: Type.Integer(), windowMs: Type.Integer(), basis: BasisSchema, devices: Type.Integer(),
+          scope: ScopeBody, asOf: Type.Integer(), windowMs: Type.Integer(), basis: Basis, devices: Type.Integer(),
           carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ unit: Type.String(), measured: Type.Number(), counted: Type.Number(), kgcePerHour: Type.Number() })]))),
           totalKgcePerHour: Type.Number(), notes: Type.Array(Type.String()),
         }),
@@ -119,7 +140,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
     },
   }, async (req) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
-    return m.energy.live(scope, (req.query.basis ?? 'calorific') as BasisId);
+    return m.energy.live(scope, basisOf(req.query.basis));
   });
 
   app.get('/energy/summary', {
@@ -128,11 +149,11 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days (for firms, while the rollup job keeps up, the rollups up to its last closed quarter and raw data after it: source "rollup+raw"), the rollups (daily, hourly, 15-minute) otherwise.',
       querystring: Type.Object({
         ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery,
-        source: Type.Optional(lit(['auto', 'raw', 'rollup'])), by: Type.Optional(lit(BREAKDOWNS)),
+        source: SourceQuery, by: Type.Optional(lit(BREAKDOWNS)),
       }),
       response: {
         200: Type.Object({
-          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: BasisSchema, basesByYear: Type.Array(BasisSchema),
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis, basesByYear: Type.Array(Basis),
           firms: Type.Integer(), resets: Type.Integer(), ...Figures,
           breakdown: Type.Array(Type.Object({ key: Type.String(), name: Type.String(), ...Figures })),
           notes: Type.Array(Type.String()),
@@ -144,8 +165,8 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
     const now = Date.now();
     const { from, to } = range(req.query.from, req.query.to, Math.max(MINUTE, now - localDayStart(now)), 400 * DAY, now);
-    if (req.query.source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRoles(req.principal, 'admin', 'bureau');
-    return m.energy.summary(scope, from, to, (req.query.basis ?? 'calorific') as BasisId, req.query.source ?? 'auto', req.query.by);
+    rawNeedsRole(req.principal, scope, req.query.source);
+    return m.energy.summary(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto', req.query.by);
   });
 
   app.get('/energy/series', {
@@ -154,7 +175,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), interval: Type.Optional(lit(Object.keys(INTERVALS))), basis: BasisQuery }),
       response: {
         200: Type.Object({
-          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), intervalMs: Type.Integer(), source: Type.String(), basis: BasisSchema,
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), intervalMs: Type.Integer(), source: Type.String(), basis: Basis,
           points: Type.Array(Type.Object({
             time: Type.Integer(),
             carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() })]))),
@@ -168,28 +189,21 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
     const intervalMs = INTERVALS[req.query.interval ?? '1h'] ?? HOUR;
     const { from, to } = range(req.query.from, req.query.to, DAY, 400 * DAY);
-    if ((to - from) / intervalMs > 5000) throw new AccessError(400, `at most 5000 intervals per request; use a longer interval or a shorter range`);
-    return m.energy.series(scope, from, to, intervalMs, (req.query.basis ?? 'calorific') as BasisId);
+    if ((to - from) / intervalMs > 5000) throw new HttpError(400, `at most 5000 intervals per request; use a longer interval or a shorter range`);
+    return m.energy.series(scope, from, to, intervalMs, basisOf(req.query.basis));
   });
+};
 
-  const IntensityRow = Type.Object({
-    key: Type.String(), name: Type.String(), segment: Nullable(Type.String()),
-    electricityKwh: Type.Number(), totalKgce: Type.Number(), waterM3: Type.Number(), fabricM: Type.Number(), yarnKg: Type.Number(), pieces: Type.Number(),
-    kwhPer100m: Nullable(Type.Number()), kgcePer100m: Nullable(Type.Number()), waterTPer100m: Nullable(Type.Number()),
-    kwhPerKgYarn: Nullable(Type.Number()), kgcePerKgYarn: Nullable(Type.Number()), ringFrameKwhPerKg: Nullable(Type.Number()),
-    kwhPerPiece: Nullable(Type.Number()), kgcePerPiece: Nullable(Type.Number()),
-    dyeingBenchmark: Type.Object({ applies: Type.Boolean(), kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()) }),
-    spinningReference: Nullable(Type.Object({ kwhPerKg: Type.Number(), ratio: Type.Number() })),
-  });
-
+/** Intensity against the benchmarks and GB/T 38692-2020 data quality. */
+const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/energy/intensity', {
     schema: {
       tags: ['energy'], summary: 'Energy per unit of output (per 100 m fabric, per kg yarn, per piece) against the dyeing and spinning benchmarks',
-      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery, source: Type.Optional(lit(['auto', 'raw', 'rollup'])) }),
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery, source: SourceQuery }),
       response: {
         200: Type.Object({
-          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: BasisSchema,
-          benchmarks: Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() }),
+          scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis,
+          benchmarks: Benchmarks,
           rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()),
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
@@ -198,13 +212,8 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
   }, async (req) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
     const { from, to } = range(req.query.from, req.query.to, 7 * DAY, 400 * DAY);
-    if (req.query.source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRoles(req.principal, 'admin', 'bureau');
-    return m.energy.intensity(scope, from, to, (req.query.basis ?? 'calorific') as BasisId, req.query.source ?? 'auto');
-  });
-
-  const QualityDay = Type.Object({
-    date: Type.String(), expectedIntervals: Type.Integer(), presentIntervals: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean(),
-    from15min: Type.Number(), register: Type.Number(), deviation: Type.Number(), consistent: Type.Boolean(),
+    rawNeedsRole(req.principal, scope, req.query.source);
+    return m.energy.intensity(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto');
   });
 
   app.get('/energy/quality', {
@@ -225,10 +234,9 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       },
     },
   }, async (req) => {
-    assertFirmVisible(req.principal, req.query.firmId);
-    if (!(await registry.getFirm(req.query.firmId))) throw new AccessError(404, `firm ${req.query.firmId} not found`);
+    await visibleFirm(registry, req.principal, req.query.firmId);
     const month = parseLocalMonth(req.query.month ?? localMonth(Date.now()));
-    if (!month) throw new AccessError(400, `month must be YYYY-MM, got "${req.query.month}"`);
+    if (!month) throw new HttpError(400, `month must be YYYY-MM, got "${req.query.month}"`);
     return m.energy.quality(req.query.firmId, month);
   });
 
@@ -248,12 +256,15 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     const day = req.query.date ? parseLocalDate(req.query.date) : localDayStart(Date.now());
-    if (day === undefined) throw new AccessError(400, `date must be YYYY-MM-DD, got "${req.query.date}"`);
+    if (day === undefined) throw new HttpError(400, `date must be YYYY-MM-DD, got "${req.query.date}"`);
     return m.energy.completenessOverview(day);
   });
+};
 
+/** The 15-minute rollups: CSV export, job state, rebuild. */
+const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/energy/rollups.csv', {
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
@@ -263,7 +274,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
     },
   }, async (req, reply) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
-    if (scope.kind === 'device') throw new AccessError(400, 'rollups are per firm; ask for scope=firm');
+    if (scope.kind === 'device') throw new HttpError(400, 'rollups are per firm; ask for scope=firm');
     const maxDays = scope.kind === 'firm' ? 366 : 31;
     const { from, to } = range(req.query.from, req.query.to, DAY, maxDays * DAY);
     const out = await m.energy.rollupCsv(scope, from, to, 200_000);
@@ -285,7 +296,7 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     return { lastRun: m.rollups.lastRun ?? null, lastError: m.rollups.lastError ?? null };
   });
 
@@ -296,10 +307,18 @@ export const energyRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monit
       response: { 200: Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() }), 400: ErrorBody, 403: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
+    requireRole(req.principal, 'admin');
     const to = toMs(req.body.to, Date.now(), 'to');
     const from = toMs(req.body.from, to - DAY, 'from');
-    if (!(from < to) || to - from > 62 * DAY) throw new AccessError(400, 'from must be before to, at most 62 days apart');
+    if (!(from < to) || to - from > 62 * DAY) throw new HttpError(400, 'from must be before to, at most 62 days apart');
     return m.rollups.rebuild(from, to);
   });
+};
+
+export const energyRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, opts) => {
+  addSchemas(app, [BasisSchema, FactorConfigSchema, FactorsSchema, FirmEnergySchema]);
+  await app.register(energySettingsRoutes, opts);
+  await app.register(energyFigureRoutes, opts);
+  await app.register(energyQualityRoutes, opts);
+  await app.register(energyRollupRoutes, opts);
 };

@@ -1,34 +1,24 @@
-// Monitoring that bureau staff and engineers can act on: one plugin that registers the energy,
-// alarm and plan routes and its own (machine states, OEE, overview, monitoring settings, /docs). api/app.ts
-// registers it once inside /api/v1. Without a Monitoring instance in the deps (tests, tools) it opens an
-// in-memory one with no background work, so the routes always exist.
+// Monitoring that bureau staff and engineers can act on: machine states, OEE, a scope's overview, the monitoring
+// settings (shifts, nominal speeds, quality counters) and GET /api/v1/docs. The energy, alarm and plan routes
+// are plugins of their own (api/app.ts registers them side by side).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { MACHINE_STATES, deviceTypes } from '../../common/contract/catalogue.ts';
-import { AccessError, actorOf, assertFirmVisible, range, requireRoles, resolveScope } from '../access.ts';
-import { openMonitoring, type Monitoring } from '../../analytics/index.ts';
+import { actorOf, requireRole, resolveScope, visibleDevice, visibleFirm } from '../access.ts';
+import { HttpError, httpErrors } from '../errors.ts';
+import { range } from '../time-range.ts';
+import type { Monitoring } from '../../analytics/index.ts';
 import { PERIODS } from '../../analytics/states/oee.ts';
-import { firmInScope } from '../../analytics/base/scope.ts';
+import { firmInScope, type Scope } from '../../analytics/base/scope.ts';
 import { SEMI_E10, TIME_KEYS } from '../../analytics/states/states.ts';
 import { DAY, MINUTE } from '../../common/time.ts';
-import type { Registry } from '../../common/registry/registry.ts';
-import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
-import { ErrorBody } from '../schemas.ts';
-import { alarmRoutes } from './alarms.ts';
-import { ScopeBody, ScopeQuery, TimeParam, energyRoutes } from './energy.ts';
-import { planRoutes } from './plan.ts';
+import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
+import { ErrorBody, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, ref } from '../schemas.ts';
 
-const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+interface MonitoringRouteOptions { registry: Registry; monitoring: Monitoring }
 
-export interface MonitoringRouteOptions {
-  registry: Registry;
-  store: TelemetryStore;
-  connectedWindowDays: number;
-  monitoring?: Monitoring | undefined;
-}
-
-const Times = Type.Object(Object.fromEntries(TIME_KEYS.map((k) => [k, Type.Number({ description: 'milliseconds' })])));
+const TimesSchema = Type.Object(Object.fromEntries(TIME_KEYS.map((k) => [k, Type.Number({ description: 'milliseconds' })])), { $id: 'StateTimes' });
+const Times = ref(TimesSchema);
 const OeeFields = {
   observedMs: Type.Number(), plannedMs: Type.Number(), runningMs: Type.Number(),
   availability: Nullable(Type.Number()), performance: Nullable(Type.Number()), quality: Nullable(Type.Number()), oee: Nullable(Type.Number()),
@@ -41,11 +31,14 @@ const DeviceOee = Type.Object({
 const ShiftCalendarSchema = Type.Object({
   timezone: Type.Literal('Asia/Shanghai'),
   shifts: Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 20 }), start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }) }, { additionalProperties: false }), { minItems: 1, maxItems: 6 }),
-}, { additionalProperties: false });
-const PerformanceSchema = Type.Record(Type.String(), Type.Object({ metric: Type.String(), nominal: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }));
-const QualitySchema = Type.Record(Type.String(), Type.Object({ goodMetric: Type.String(), totalMetric: Type.String() }, { additionalProperties: false }));
+}, { additionalProperties: false, $id: 'ShiftCalendar' });
+const ShiftCalendar = ref(ShiftCalendarSchema);
+const PerformanceSchema = Type.Record(Type.String(), Type.Object({ metric: Type.String(), nominal: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }), { $id: 'NominalSpeeds' });
+const Performance = ref(PerformanceSchema);
+const QualitySchema = Type.Record(Type.String(), Type.Object({ goodMetric: Type.String(), totalMetric: Type.String() }, { additionalProperties: false }), { $id: 'QualityCounters' });
+const Quality = ref(QualitySchema);
 const OeeReportSchema = Type.Object({
-  target: Type.Object({ firmId: Type.String(), deviceId: Nullable(Type.String()) }), from: Type.Integer(), to: Type.Integer(), by: Type.String(), shifts: ShiftCalendarSchema,
+  target: Type.Object({ firmId: Type.String(), deviceId: Nullable(Type.String()) }), from: Type.Integer(), to: Type.Integer(), by: Type.String(), shifts: ShiftCalendar,
   periods: Type.Array(Type.Object({ id: Type.String(), start: Type.Integer(), end: Type.Integer(), firm: Type.Object({ times: Times, ...OeeFields }), devices: Type.Array(DeviceOee) })),
   notes: Type.Array(Type.String()),
 });
@@ -61,19 +54,55 @@ const DOC_AREAS = [
   { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
 ];
 
-export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, opts) => {
-  const { registry, store } = opts;
-  let m = opts.monitoring;
-  if (!m) {
-    const own = openMonitoring({ file: ':memory:', registry, store, connectedWindowDays: opts.connectedWindowDays });
-    app.addHook('onClose', async () => { await own.close(); });
-    m = own;
+/** The firm or device an OEE or state report is about; a device of another firm than firmId is not found. */
+async function oeeTarget(registry: Registry, p: ApiPrincipal, q: { firmId?: string | undefined; deviceId?: string | undefined }): Promise<{ firmId: string; deviceId?: string }> {
+  if (q.deviceId) {
+    const d = await visibleDevice(registry, p, q.deviceId);
+    if (q.firmId && q.firmId !== d.firmId) throw new HttpError(404, `device ${q.deviceId} not found`);
+    return { firmId: d.firmId, deviceId: d.id };
   }
-  const mon = m;
-  await app.register(energyRoutes, { registry, monitoring: mon });
-  await app.register(alarmRoutes, { registry, monitoring: mon });
-  await app.register(planRoutes, { registry, monitoring: mon, connectedWindowDays: opts.connectedWindowDays });
+  const firmId = q.firmId ?? (p.role === 'engineer' ? p.firmId ?? '' : '');
+  if (!firmId) throw new HttpError(400, 'give firmId or deviceId');
+  await visibleFirm(registry, p, firmId);
+  return { firmId };
+}
 
+/** A scope at a glance, for GET /monitoring/overview. */
+async function scopeOverview(mon: Monitoring, scope: Scope, onlineMinutes: number, now = Date.now()) {
+  const idx = await mon.index.get();
+  const devices = scope.kind === 'device'
+    ? [idx.devices.get(scope.id)].filter((d) => d !== undefined)
+    : [...idx.devices.values()].filter((d) => { const f = idx.firms.get(d.firmId); return f !== undefined && firmInScope(f, scope); });
+  const firms = new Set(devices.map((d) => d.firmId));
+  const firmCount = scope.kind === 'device' ? 1 : [...idx.firms.values()].filter((f) => firmInScope(f, scope)).length;
+  const devicesByType = Object.fromEntries(deviceTypes.map((t) => [t, 0]));
+  for (const d of devices) devicesByType[d.type] = (devicesByType[d.type] ?? 0) + 1;
+  const onlineSince = now - onlineMinutes * MINUTE;
+  const online = devices.filter((d) => (d.lastSeenAt ?? 0) >= onlineSince).length;
+  const states: Record<string, number> = Object.fromEntries([...MACHINE_STATES, 'unknown'].map((s) => [s, 0]));
+  const [latest, live] = await Promise.all([mon.latest.devices(scope, now), mon.energy.live(scope, 'calorific', now)]);
+  const registered = new Set(devices.map((d) => d.id));
+  let withState = 0;
+  for (const d of latest) {
+    const v = d.state;
+    if (v !== undefined && v in states && registered.has(d.deviceId)) { states[v] = (states[v] ?? 0) + 1; withState++; }
+  }
+  states.unknown = Math.max(0, devices.length - withState);
+  const alarms = { active: 0, acknowledged: 0, critical: 0 };
+  for (const a of mon.alarmStore.openAlarms()) {
+    if (scope.kind === 'device' ? a.deviceId !== scope.id : !firms.has(a.firmId)) continue;
+    if (a.status === 'active') alarms.active++;
+    else alarms.acknowledged++;
+    if (a.severity === 'critical') alarms.critical++;
+  }
+  return {
+    scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes: onlineMinutes, states, alarms,
+    powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,
+  };
+}
+
+/** Where the API is documented (the areas and their paths). */
+const monitoringDocsRoute: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app) => {
   app.get('/docs', {
     schema: {
       tags: ['docs'], summary: 'Where the API is documented: the OpenAPI document and the monitoring areas (HTML when the client accepts it)',
@@ -86,14 +115,17 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
     }
     return body;
   });
+};
 
+/** Shift calendar, nominal speeds and quality counters: read by all, set by admin (a device's speed also by its engineers). */
+const monitoringSettingsRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, { registry, monitoring: mon }) => {
   app.get('/monitoring/config', {
     schema: {
       tags: ['monitoring'], summary: 'Shift calendar, nominal speeds per device type, quality counters and the SEMI E10 state classes',
       response: {
         200: Type.Object({
-          shifts: ShiftCalendarSchema, shiftsUpdatedBy: Nullable(Type.String()), shiftsUpdatedAt: Nullable(Type.Integer()),
-          performance: PerformanceSchema, quality: QualitySchema,
+          shifts: ShiftCalendar, shiftsUpdatedBy: Nullable(Type.String()), shiftsUpdatedAt: Nullable(Type.Integer()),
+          performance: Performance, quality: Quality,
           stateClasses: Type.Record(Type.String(), Type.Object({ code: Type.String(), zh: Type.String(), en: Type.String() })),
           definitions: Type.Record(Type.String(), Type.String()),
         }),
@@ -115,41 +147,26 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
   });
 
   app.put('/monitoring/shifts', {
-    schema: { tags: ['monitoring'], summary: 'Set the shift calendar (admin); each shift lasts until the next starts', body: ShiftCalendarSchema, response: { 200: ShiftCalendarSchema, 400: ErrorBody, 403: ErrorBody } },
+    schema: { tags: ['monitoring'], summary: 'Set the shift calendar (admin); each shift lasts until the next starts', body: ShiftCalendar, response: { 200: ShiftCalendar, 400: ErrorBody, 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
-    try {
-      mon.monitoringSettings.setShifts(req.body, actorOf(req.principal));
-    } catch (err) {
-      if (err instanceof RangeError) throw new AccessError(400, err.message);
-      throw err;
-    }
+    requireRole(req.principal, 'admin');
+    await httpErrors(() => mon.monitoringSettings.setShifts(req.body, actorOf(req.principal)), [[RangeError, 400]]);
     return mon.monitoringSettings.shifts().value;
   });
 
   app.put('/monitoring/performance', {
-    schema: { tags: ['monitoring'], summary: 'Set nominal speeds per device type (admin), e.g. {"loom": {"metric": "speed_rpm", "nominal": 800}}', body: PerformanceSchema, response: { 200: PerformanceSchema, 400: ErrorBody, 403: ErrorBody } },
+    schema: { tags: ['monitoring'], summary: 'Set nominal speeds per device type (admin), e.g. {"loom": {"metric": "speed_rpm", "nominal": 800}}', body: Performance, response: { 200: Performance, 400: ErrorBody, 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
-    try {
-      mon.monitoringSettings.setPerformance(req.body, actorOf(req.principal));
-    } catch (err) {
-      if (err instanceof RangeError) throw new AccessError(400, err.message);
-      throw err;
-    }
+    requireRole(req.principal, 'admin');
+    await httpErrors(() => mon.monitoringSettings.setPerformance(req.body, actorOf(req.principal)), [[RangeError, 400]]);
     return mon.monitoringSettings.performance().value;
   });
 
   app.put('/monitoring/quality', {
-    schema: { tags: ['monitoring'], summary: 'Set which counters report good and total units per device type (admin)', body: QualitySchema, response: { 200: QualitySchema, 400: ErrorBody, 403: ErrorBody } },
+    schema: { tags: ['monitoring'], summary: 'Set which counters report good and total units per device type (admin)', body: Quality, response: { 200: Quality, 400: ErrorBody, 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
-    try {
-      mon.monitoringSettings.setQuality(req.body, actorOf(req.principal));
-    } catch (err) {
-      if (err instanceof RangeError) throw new AccessError(400, err.message);
-      throw err;
-    }
+    requireRole(req.principal, 'admin');
+    await httpErrors(() => mon.monitoringSettings.setQuality(req.body, actorOf(req.principal)), [[RangeError, 400]]);
     return mon.monitoringSettings.quality().value;
   });
 
@@ -160,33 +177,22 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
       response: { 200: Type.Object({ deviceId: Type.String(), nominal: Type.Number() }), 403: ErrorBody, 404: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'engineer');
-    const d = await registry.getDevice(req.params.id);
-    if (!d || (req.principal.role === 'engineer' && d.firmId !== req.principal.firmId)) throw new AccessError(404, `device ${req.params.id} not found`);
+    requireRole(req.principal, 'admin', 'engineer');
+    const d = await visibleDevice(registry, req.principal, req.params.id);
     mon.monitoringSettings.setDeviceNominal(d.id, req.body.nominal, actorOf(req.principal));
     return { deviceId: d.id, nominal: req.body.nominal };
   });
+};
 
-  async function oeeTarget(p: Parameters<typeof assertFirmVisible>[0], q: { firmId?: string | undefined; deviceId?: string | undefined }): Promise<{ firmId: string; deviceId?: string }> {
-    if (q.deviceId) {
-      const d = await registry.getDevice(q.deviceId);
-      if (!d || (p.role === 'engineer' && d.firmId !== p.firmId) || (q.firmId && q.firmId !== d.firmId)) throw new AccessError(404, `device ${q.deviceId} not found`);
-      return { firmId: d.firmId, deviceId: d.id };
-    }
-    const firmId = q.firmId ?? (p.role === 'engineer' ? p.firmId ?? '' : '');
-    if (!firmId) throw new AccessError(400, 'give firmId or deviceId');
-    assertFirmVisible(p, firmId);
-    if (!(await registry.getFirm(firmId))) throw new AccessError(404, `firm ${firmId} not found`);
-    return { firmId };
-  }
-
+/** OEE, time per machine state, and a scope's overview. */
+const monitoringReportRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, { registry, monitoring: mon }) => {
   app.get('/monitoring/oee', {
     schema: {
       tags: ['monitoring'], summary: 'OEE (availability × performance × quality) and loom efficiency per device and firm, per shift, day or in total',
       querystring: TargetQuery, response: { 200: OeeReportSchema, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (req) => {
-    const target = await oeeTarget(req.principal, req.query);
+    const target = await oeeTarget(registry, req.principal, req.query);
     const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
     return mon.oee.report(target, from, to, req.query.by ?? 'shift');
   });
@@ -204,7 +210,7 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
       },
     },
   }, async (req) => {
-    const target = await oeeTarget(req.principal, req.query);
+    const target = await oeeTarget(registry, req.principal, req.query);
     const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
     const r = await mon.oee.report(target, from, to, req.query.by ?? 'shift');
     return {
@@ -229,36 +235,13 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions>
     },
   }, async (req) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
-    const now = Date.now();
-    const idx = await mon.index.get();
-    const devices = scope.kind === 'device'
-      ? [idx.devices.get(scope.id)].filter((d) => d !== undefined)
-      : [...idx.devices.values()].filter((d) => { const f = idx.firms.get(d.firmId); return f !== undefined && firmInScope(f, scope); });
-    const firms = new Set(devices.map((d) => d.firmId));
-    const firmCount = scope.kind === 'device' ? 1 : [...idx.firms.values()].filter((f) => firmInScope(f, scope)).length;
-    const devicesByType = Object.fromEntries(deviceTypes.map((t) => [t, 0]));
-    for (const d of devices) devicesByType[d.type] = (devicesByType[d.type] ?? 0) + 1;
-    const onlineSince = now - req.query.onlineMinutes * MINUTE;
-    const online = devices.filter((d) => (d.lastSeenAt ?? 0) >= onlineSince).length;
-    const states: Record<string, number> = Object.fromEntries([...MACHINE_STATES, 'unknown'].map((s) => [s, 0]));
-    const [latest, live] = await Promise.all([mon.latest.devices(scope, now), mon.energy.live(scope, 'calorific', now)]);
-    const registered = new Set(devices.map((d) => d.id));
-    let withState = 0;
-    for (const d of latest) {
-      const v = d.state;
-      if (v !== undefined && v in states && registered.has(d.deviceId)) { states[v] = (states[v] ?? 0) + 1; withState++; }
-    }
-    states.unknown = Math.max(0, devices.length - withState);
-    const alarms = { active: 0, acknowledged: 0, critical: 0 };
-    for (const a of mon.alarmStore.openAlarms()) {
-      if (scope.kind === 'device' ? a.deviceId !== scope.id : !firms.has(a.firmId)) continue;
-      if (a.status === 'active') alarms.active++;
-      else alarms.acknowledged++;
-      if (a.severity === 'critical') alarms.critical++;
-    }
-    return {
-      scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes: req.query.onlineMinutes, states, alarms,
-      powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,
-    };
+    return scopeOverview(mon, scope, req.query.onlineMinutes);
   });
+};
+
+export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, opts) => {
+  addSchemas(app, [TimesSchema, ShiftCalendarSchema, PerformanceSchema, QualitySchema]);
+  await app.register(monitoringDocsRoute, opts);
+  await app.register(monitoringSettingsRoutes, opts);
+  await app.register(monitoringReportRoutes, opts);
 };

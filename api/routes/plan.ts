@@ -2,17 +2,17 @@
 // with who entered them and when, the connected share with its definition, breakdowns, trend and projection,
 // firms' yearly output value and tax, and the per-mu / per-capita ranking (亩均论英雄).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type TSchema } from '@sinclair/typebox';
-import { AccessError, actorOf, assertFirmVisible, requireRoles } from '../access.ts';
+import { Type } from '@sinclair/typebox';
+import { actorOf, requireRole, visibleFirm } from '../access.ts';
+import { HttpError, httpErrors } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import { localParts, localMonth } from '../../common/time.ts';
 import { countyCodes, segmentIds } from '../../common/places.ts';
 import { targetDef, TARGETS } from '../../analytics/plan/targets.ts';
 import type { Registry } from '../../common/registry/registry.ts';
-import { ErrorBody, FirmParams } from '../schemas.ts';
+import { ErrorBody, FirmParams, Nullable, ShareFields, addSchemas, lit, ref } from '../schemas.ts';
 
-const lit = (xs: readonly string[]) => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+interface PlanRouteOptions { registry: Registry; monitoring: Monitoring }
 const Year = Type.Integer({ minimum: 2000, maximum: 2100 });
 
 const TargetStatus = Type.Object({
@@ -21,10 +21,14 @@ const TargetStatus = Type.Object({
   enteredBy: Nullable(Type.String()), enteredByToken: Nullable(Type.String()), enteredAt: Nullable(Type.Integer()), note: Nullable(Type.String()),
   fromFirmFigures: Nullable(Type.Object({ year: Type.Integer(), value: Type.Number(), firms: Type.Integer() })), explanation: Type.String(),
 });
-const Entry = Type.Object({ id: Type.Integer(), targetId: Type.String(), year: Type.Integer(), value: Type.Number(), note: Type.String(), enteredBy: Type.String(), enteredByToken: Type.String(), enteredAt: Type.Integer() });
-const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
-const Figures = Type.Object({ firmId: Type.String(), year: Type.Integer(), outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), enteredBy: Type.String(), enteredAt: Type.Integer() });
-const Weights = Type.Object({ taxPerMu: Type.Number({ minimum: 0 }), outputPerMu: Type.Number({ minimum: 0 }), outputPerEmployee: Type.Number({ minimum: 0 }), outputPerTce: Type.Number({ minimum: 0 }) }, { additionalProperties: false });
+const EntrySchema = Type.Object({ id: Type.Integer(), targetId: Type.String(), year: Type.Integer(), value: Type.Number(), note: Type.String(), enteredBy: Type.String(), enteredByToken: Type.String(), enteredAt: Type.Integer() }, { $id: 'PlanEntry' });
+const Entry = ref(EntrySchema);
+const FiguresSchema = Type.Object({ firmId: Type.String(), year: Type.Integer(), outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), enteredBy: Type.String(), enteredAt: Type.Integer() }, { $id: 'FirmFigures' });
+const Figures = ref(FiguresSchema);
+const WeightsSchema = Type.Object({ taxPerMu: Type.Number({ minimum: 0 }), outputPerMu: Type.Number({ minimum: 0 }), outputPerEmployee: Type.Number({ minimum: 0 }), outputPerTce: Type.Number({ minimum: 0 }) }, { additionalProperties: false, $id: 'PerMuWeights' });
+const Weights = ref(WeightsSchema);
+const WeightsView = Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) });
+const TargetParams = Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) });
 const PerMuRow = Type.Object({
   firmId: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(), aboveScale: Type.Boolean(), landMu: Type.Number(), employees: Type.Integer(),
   outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), energyTce: Nullable(Type.Number()),
@@ -34,7 +38,8 @@ const PerMuRow = Type.Object({
   missing: Type.Array(Type.String()),
 });
 
-export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitoring: Monitoring; connectedWindowDays: number }> = async (app, { registry, monitoring: m }) => {
+/** The action plan's targets: values computed or entered, the connected share and the monthly snapshots. */
+const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { monitoring: m }) => {
   app.get('/plan/targets', {
     schema: {
       tags: ['plan'], summary: 'Every quantified target of the 2025–2027 action plan with its current value, source and progress (admin, bureau)',
@@ -42,7 +47,7 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
       response: { 200: Type.Object({ year: Type.Integer(), asOf: Type.Integer(), targets: Type.Array(TargetStatus) }), 403: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     const now = Date.now();
     const year = req.query.year ?? localParts(now).year;
     return { year, asOf: now, targets: await m.plan.targets(year, now) };
@@ -51,15 +56,15 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
   app.put('/plan/targets/:targetId', {
     schema: {
       tags: ['plan'], summary: 'Enter the current value of a target that is not computed (admin, bureau); who and when are recorded, history is kept',
-      params: Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) }),
+      params: TargetParams,
       body: Type.Object({ value: Type.Number({ minimum: 0 }), year: Type.Optional(Year), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
       response: { 200: Entry, 400: ErrorBody, 403: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     const def = targetDef(req.params.targetId);
-    if (!def) throw new AccessError(400, `unknown target ${req.params.targetId}`);
-    if (!def.enterable) throw new AccessError(400, `${def.id} is computed from the ${def.source}; it cannot be entered`);
+    if (!def) throw new HttpError(400, `unknown target ${req.params.targetId}`);
+    if (!def.enterable) throw new HttpError(400, `${def.id} is computed from the ${def.source}; it cannot be entered`);
     const entry = m.planStore.enter(def.id, req.body.year ?? localParts(Date.now()).year, req.body.value, req.body.note ?? '', actorOf(req.principal));
     req.log.info({ target: def.id, by: req.principal.tokenId }, 'plan value entered');
     return entry;
@@ -68,10 +73,10 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
   app.get('/plan/targets/:targetId/history', {
     schema: {
       tags: ['plan'], summary: 'Every value entered for a target, newest first (admin, bureau)',
-      params: Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) }), response: { 200: Type.Array(Entry), 403: ErrorBody },
+      params: TargetParams, response: { 200: Type.Array(Entry), 403: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     return m.planStore.history(req.params.targetId);
   });
 
@@ -81,10 +86,10 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
       querystring: Type.Object({ windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'connected = valid telemetry within this many days (default CONNECTED_WINDOW_DAYS)' })) }),
       response: {
         200: Type.Object({
-          ...ShareRow, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
-          byCounty: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareRow })),
-          byPark: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), county: Type.String(), ...ShareRow })),
-          bySegment: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareRow })),
+          ...ShareFields, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
+          byCounty: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareFields })),
+          byPark: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), county: Type.String(), ...ShareFields })),
+          bySegment: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareFields })),
           trend: Type.Array(Type.Object({ month: Type.String(), share: Type.Number(), connected: Type.Integer(), aboveScaleFirms: Type.Integer(), current: Type.Boolean() })),
           projection: Type.Object({ method: Type.String(), month: Type.String(), share: Nullable(Type.Number()), onTrack: Nullable(Type.Boolean()), reachesTargetIn: Nullable(Type.String()), reason: Nullable(Type.String()) }),
         }),
@@ -92,22 +97,36 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
       },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     return m.plan.connectedShare(req.query.windowDays);
   });
 
   app.post('/plan/snapshots', {
     schema: { tags: ['plan'], summary: 'Store this month\'s KPI snapshot now (admin); a timer also does this', response: { 200: Type.Object({ month: Type.String() }), 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin');
+    requireRole(req.principal, 'admin');
     return { month: await m.plan.snapshot() };
   });
+
+  app.get('/plan/months', {
+    schema: { tags: ['plan'], summary: 'Months with KPI snapshots (admin, bureau)', response: { 200: Type.Object({ current: Type.String(), months: Type.Array(Type.String()) }), 403: ErrorBody } },
+  }, async (req) => {
+    requireRole(req.principal, 'admin', 'bureau');
+    return { current: localMonth(Date.now()), months: m.planStore.snapshots('connectedShare').map((s) => s.month) };
+  });
+};
+
+/** Firms' yearly figures and the per-mu ranking with its weights. */
+const planFirmRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { registry, monitoring: m }) => {
+  const weightsView = () => {
+    const w = m.planStore.weights();
+    return { weights: w.value, updatedBy: w.updatedBy, updatedAt: w.updatedAt };
+  };
 
   app.get('/plan/firms/:firmId/figures', {
     schema: { tags: ['plan'], summary: 'A firm\'s yearly output value and tax as entered (engineers: their own firm)', params: FirmParams, response: { 200: Type.Array(Figures), 404: ErrorBody } },
   }, async (req) => {
-    assertFirmVisible(req.principal, req.params.firmId);
-    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    await visibleFirm(registry, req.principal, req.params.firmId);
     return m.planStore.firmFigures(req.params.firmId);
   });
 
@@ -119,8 +138,8 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
       response: { 200: Figures, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
-    if (!(await registry.getFirm(req.params.firmId))) throw new AccessError(404, `firm ${req.params.firmId} not found`);
+    requireRole(req.principal, 'admin', 'bureau');
+    await visibleFirm(registry, req.principal, req.params.firmId);
     return m.planStore.setFigures(req.params.firmId, req.params.year, req.body.outputValueYuan, req.body.taxYuan, actorOf(req.principal));
   });
 
@@ -144,30 +163,20 @@ export const planRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; monitor
   });
 
   app.get('/plan/per-mu/weights', {
-    schema: { tags: ['plan'], summary: 'Weights of the per-mu score', response: { 200: Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }) } },
-  }, async () => {
-    const w = m.planStore.weights();
-    return { weights: w.value, updatedBy: w.updatedBy, updatedAt: w.updatedAt };
-  });
+    schema: { tags: ['plan'], summary: 'Weights of the per-mu score', response: { 200: WeightsView } },
+  }, async () => weightsView());
 
   app.put('/plan/per-mu/weights', {
-    schema: { tags: ['plan'], summary: 'Set the weights of the per-mu score (admin, bureau)', body: Weights, response: { 200: Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }), 400: ErrorBody, 403: ErrorBody } },
+    schema: { tags: ['plan'], summary: 'Set the weights of the per-mu score (admin, bureau)', body: Weights, response: { 200: WeightsView, 400: ErrorBody, 403: ErrorBody } },
   }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
-    try {
-      m.planStore.setWeights(req.body, actorOf(req.principal));
-    } catch (err) {
-      if (err instanceof RangeError) throw new AccessError(400, err.message);
-      throw err;
-    }
-    const w = m.planStore.weights();
-    return { weights: w.value, updatedBy: w.updatedBy, updatedAt: w.updatedAt };
+    requireRole(req.principal, 'admin', 'bureau');
+    await httpErrors(() => m.planStore.setWeights(req.body, actorOf(req.principal)), [[RangeError, 400]]);
+    return weightsView();
   });
+};
 
-  app.get('/plan/months', {
-    schema: { tags: ['plan'], summary: 'Months with KPI snapshots (admin, bureau)', response: { 200: Type.Object({ current: Type.String(), months: Type.Array(Type.String()) }), 403: ErrorBody } },
-  }, async (req) => {
-    requireRoles(req.principal, 'admin', 'bureau');
-    return { current: localMonth(Date.now()), months: m.planStore.snapshots('connectedShare').map((s) => s.month) };
-  });
+export const planRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, opts) => {
+  addSchemas(app, [EntrySchema, FiguresSchema, WeightsSchema]);
+  await app.register(planTargetRoutes, opts);
+  await app.register(planFirmRoutes, opts);
 };

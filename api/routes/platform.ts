@@ -5,10 +5,9 @@ import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
 import { platformConnectionKpi } from '../../analytics/plan/kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
-import { HttpProblem, audit, requireRole } from '../auth.ts';
-import { ErrorBody, Me } from '../schemas.ts';
-
-const ShareRow = { aboveScaleFirms: Type.Integer(), connected: Type.Integer(), share: Type.Number() };
+import { audit, requireRole } from '../access.ts';
+import { HttpError, httpErrors } from '../errors.ts';
+import { ErrorBody, Me, Nullable, ShareFields, lit } from '../schemas.ts';
 
 export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; connectedWindowDays: number }> = async (app, { registry, connectedWindowDays }) => {
   app.get('/me', {
@@ -45,33 +44,28 @@ export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; con
       tags: ['kpi'], summary: 'Share of above-scale firms connected to the platform, against the 50% goal for 2027',
       response: {
         200: Type.Object({
-          ...ShareRow, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
-          byCounty: Type.Array(Type.Object({ county: Type.String(), name: Type.String(), ...ShareRow })),
+          ...ShareFields, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
+          byCounty: Type.Array(Type.Object({ county: Type.String(), name: Type.String(), ...ShareFields })),
         }),
         403: ErrorBody,
       },
     },
   }, async (req) => {
-    requireRole(req, 'admin', 'bureau');
+    requireRole(req.principal, 'admin', 'bureau');
     return platformConnectionKpi(await registry.firmConnectivity(), Date.now(), connectedWindowDays);
   });
 
   app.post('/tokens', {
     schema: {
       tags: ['tokens'], summary: 'Create an API token (admin); shown only in this response',
-      body: Type.Object({ role: Type.Union(ROLES.map((r) => Type.Literal(r))), firmId: Type.Optional(Type.String()), name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ token: Type.String(), tokenId: Type.String(), role: Type.String(), firmId: Type.Union([Type.String(), Type.Null()]), name: Type.String() }), 400: ErrorBody, 403: ErrorBody },
+      body: Type.Object({ role: lit(ROLES), firmId: Type.Optional(Type.String()), name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: { 201: Type.Object({ token: Type.String(), tokenId: Type.String(), role: Type.String(), firmId: Nullable(Type.String()), name: Type.String() }), 400: ErrorBody, 403: ErrorBody },
     },
   }, async (req, reply) => {
-    requireRole(req, 'admin');
-    if (req.body.role === 'engineer' && !req.body.firmId) throw new HttpProblem(400, 'an engineer token needs firmId');
-    try {
-      const { token, principal } = await registry.createApiToken(req.body.role, req.body.firmId ?? null, req.body.name);
-      await audit(registry, req, 'token.create', principal.tokenId, { role: principal.role, firmId: principal.firmId, name: principal.name });
-      return reply.code(201).send({ token, ...principal });
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new HttpProblem(400, err.message);
-      throw err;
-    }
+    requireRole(req.principal, 'admin');
+    if (req.body.role === 'engineer' && !req.body.firmId) throw new HttpError(400, 'an engineer token needs firmId');
+    const { token, principal } = await httpErrors(() => registry.createApiToken(req.body.role, req.body.firmId ?? null, req.body.name), [[NotFoundError, 400]]);
+    await audit(registry, req.principal, 'token.create', principal.tokenId, { role: principal.role, firmId: principal.firmId, name: principal.name });
+    return reply.code(201).send({ token, ...principal });
   });
 };

@@ -8,7 +8,9 @@ import mqtt from 'mqtt';
 import { stateLine, tagSet } from '../../common/contract/line-protocol.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { authPlugin } from '../../api/auth.ts';
-import { deviceConnection, onboardingRoutes } from '../../api/routes/onboarding.ts';
+import { deviceConnection } from '../../api/connection.ts';
+import { onboardingRoutes } from '../../api/routes/onboarding.ts';
+import { sharedSchemas } from '../../api/schemas.ts';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 
 let sys: TestSystem;
@@ -211,6 +213,7 @@ describe('where a device connects', () => {
     const apiHost = new URL(sys.apiUrl).host;
     // The onboarding plugin alone, told the broker's ports as the API would be.
     const app = Fastify();
+    await app.register(sharedSchemas);
     await app.register(authPlugin, { registry: sys.registry });
     await app.register(onboardingRoutes, { registry: sys.registry, spool: sys.spool, control: undefined, mqtt: { port: sys.mqttPort, tlsPort: sys.mqttsPort, webSocket: true } });
     try {
