@@ -57,7 +57,7 @@ const INTERVALS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '1d'
 
 const basisOf = (basis: string | undefined) => (basis ?? 'calorific') as BasisId;
 
-/** Raw data over more than one firm is heavy: admin and bureau only. */
+/** source=raw wider than one firm scans every device: admin and bureau only. */
 function rawNeedsRole(p: ApiPrincipal, scope: Scope, source: string | undefined): void {
   if (source === 'raw' && scope.kind !== 'device' && scope.kind !== 'firm') requireRole(p, 'admin', 'bureau');
 }
@@ -72,12 +72,10 @@ const IntensityRow = Type.Object({
   spinningReference: Nullable(Type.Object({ kwhPerKg: Type.Number(), ratio: Type.Number() })),
 });
 
-
 const QualityDay = Type.Object({
   date: Type.String(), expectedIntervals: Type.Integer(), presentIntervals: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean(),
   from15min: Type.Number(), register: Type.Number(), deviation: Type.Number(), consistent: Type.Boolean(),
 });
-
 
 /** Conversion factors and per-firm settings. */
 const energySettingsRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {

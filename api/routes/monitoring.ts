@@ -96,7 +96,7 @@ async function scopeOverview(mon: Monitoring, scope: Scope, onlineMinutes: numbe
     if (a.severity === 'critical') alarms.critical++;
   }
   return {
-    scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes: onlineMinutes, states, alarms,
+    scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes, states, alarms,
     powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,
   };
 }
