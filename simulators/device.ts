@@ -93,16 +93,7 @@ export class SimulatedDevice {
       ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       will: { topic: statusTopic, payload: Buffer.from(JSON.stringify({ status: 'offline' })), qos: 1, retain: true },
     });
-    let timeout: NodeJS.Timeout | undefined;
-    const client = await Promise.race([
-      connecting,
-      new Promise<never>((_, reject) => {
-        timeout = setTimeout(() => {
-          void connecting.then((c) => c.end(true), () => {});
-          reject(new Error(`device ${this.creds.id} could not connect to ${this.mqttUrl} within ${Math.round((this.opts.connectTimeoutMs ?? 30_000) / 1000)} s`));
-        }, this.opts.connectTimeoutMs ?? 30_000);
-      }),
-    ]).finally(() => clearTimeout(timeout));
+    const client = await this.within(connecting, this.opts.connectTimeoutMs ?? 30_000);
     this.client = client;
     client.on('connect', () => {
       // A reconnection: restore the normal reconnect period and announce the device again.
@@ -114,20 +105,38 @@ export class SimulatedDevice {
     if (this.opts.subscribeErrors ?? true) {
       const errorsTopic = this.topic('errors');
       client.on('message', (topic, payload) => {
-        if (topic !== errorsTopic) return;
-        this.stats.rejected++;
-        try {
-          const report = JSON.parse(payload.toString('utf8')) as ErrorReport;
-          for (const p of report.problems ?? []) this.stats.problems[p.rule] = (this.stats.problems[p.rule] ?? 0) + 1;
-          this.reports.push(report);
-          if (this.reports.length > 20) this.reports.shift();
-        } catch {
-          this.stats.problems['(unreadable report)'] = (this.stats.problems['(unreadable report)'] ?? 0) + 1;
-        }
+        if (topic === errorsTopic) this.countRejection(payload);
       });
       await client.subscribeAsync(errorsTopic, { qos: 0 });
     }
     await client.publishAsync(statusTopic, JSON.stringify({ status: 'online', ts: Date.now() }), { qos: 1, retain: true });
+  }
+
+  /** The connection, or an error after timeoutMs (a connection that comes later is closed at once). */
+  private async within(connecting: Promise<MqttClient>, timeoutMs: number): Promise<MqttClient> {
+    let timeout: NodeJS.Timeout | undefined;
+    return Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timeout = setTimeout(() => {
+          void connecting.then((c) => c.end(true), () => {});
+          reject(new Error(`device ${this.creds.id} could not connect to ${this.mqttUrl} within ${Math.round(timeoutMs / 1000)} s`));
+        }, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timeout));
+  }
+
+  /** A report on the device's errors topic: counted by rule, the last 20 kept. */
+  private countRejection(payload: Buffer): void {
+    this.stats.rejected++;
+    try {
+      const report = JSON.parse(payload.toString('utf8')) as ErrorReport;
+      for (const p of report.problems ?? []) this.stats.problems[p.rule] = (this.stats.problems[p.rule] ?? 0) + 1;
+      this.reports.push(report);
+      if (this.reports.length > 20) this.reports.shift();
+    } catch {
+      this.stats.problems['(unreadable report)'] = (this.stats.problems['(unreadable report)'] ?? 0) + 1;
+    }
   }
 
   /**

@@ -135,24 +135,29 @@ export function faultPlanFrom(raw: unknown, where = 'faults'): FaultPlan {
       plan[name] = { rate: v };
       continue;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${at} must be a rate (0–1) or {rate: …, …}, got ${JSON.stringify(v)}`);
-    const o = v as Record<string, unknown>;
-    const known = ['rate', 'skewS', 'durationS', 'share', 'batchPoints'];
-    const extra = Object.keys(o).filter((k) => !known.includes(k));
-    if (extra.length > 0) throw new Error(`${at}: unknown setting "${extra[0]}"; settings: ${known.join(', ')}`);
-    const p = rateProblem(o.rate);
-    if (p) throw new Error(`${at}.rate ${p}`);
-    const s: FaultSetting = { rate: o.rate as number };
-    if (o.skewS !== undefined) s.skewS = pair(o.skewS, `${at}.skewS`, -30 * 86_400, 86_400);
-    if (o.durationS !== undefined) s.durationS = pair(o.durationS, `${at}.durationS`, 0, 7 * 86_400);
-    if (o.share !== undefined) s.share = pair(o.share, `${at}.share`, 0, 1);
-    if (o.batchPoints !== undefined) {
-      if (!Number.isInteger(o.batchPoints) || (o.batchPoints as number) < 1 || (o.batchPoints as number) > 1000) throw new Error(`${at}.batchPoints must be a whole number 1–1000 (the contract's batch limit)`);
-      s.batchPoints = o.batchPoints as number;
-    }
-    plan[name] = s;
+    plan[name] = settingFrom(v, at);
   }
   return plan;
+}
+
+/** One fault's `{rate, skewS, durationS, share, batchPoints}`. */
+function settingFrom(v: unknown, at: string): FaultSetting {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${at} must be a rate (0–1) or {rate: …, …}, got ${JSON.stringify(v)}`);
+  const o = v as Record<string, unknown>;
+  const known = ['rate', 'skewS', 'durationS', 'share', 'batchPoints'];
+  const extra = Object.keys(o).filter((k) => !known.includes(k));
+  if (extra.length > 0) throw new Error(`${at}: unknown setting "${extra[0]}"; settings: ${known.join(', ')}`);
+  const p = rateProblem(o.rate);
+  if (p) throw new Error(`${at}.rate ${p}`);
+  const s: FaultSetting = { rate: o.rate as number };
+  if (o.skewS !== undefined) s.skewS = pair(o.skewS, `${at}.skewS`, -30 * 86_400, 86_400);
+  if (o.durationS !== undefined) s.durationS = pair(o.durationS, `${at}.durationS`, 0, 7 * 86_400);
+  if (o.share !== undefined) s.share = pair(o.share, `${at}.share`, 0, 1);
+  if (o.batchPoints !== undefined) {
+    if (!Number.isInteger(o.batchPoints) || (o.batchPoints as number) < 1 || (o.batchPoints as number) > 1000) throw new Error(`${at}.batchPoints must be a whole number 1–1000 (the contract's batch limit)`);
+    s.batchPoints = o.batchPoints as number;
+  }
+  return s;
 }
 
 /** Flags win over the scenario: the rate changes, the other settings stay. */

@@ -2,7 +2,7 @@
 // faults of its plan injected. Pure of I/O (no MQTT, no clock): the same model seed, fault seed and tick times
 // give the same messages, which is what makes a scenario reproducible from its seed. device.ts publishes them.
 import { topicFor } from '../common/contract/topics.ts';
-import { between, type MachineModel, type Rng, type StateChange } from './models.ts';
+import { between, type MachineModel, type Reading, type Rng, type StateChange } from './models.ts';
 import {
   applyOffsets, batchPayloads, malformedPayload, outOfRange, perStepChance, pickStuckMetric, resetOffsets, settingOf,
   withoutRequiredField, wrongType, type FaultName, type FaultPlan, type PointOut,
@@ -52,6 +52,8 @@ export interface ProgramOptions {
   /** The platform's clock-ahead limit, to label skewed messages (default 5 min). */
   maxClockAheadMs?: number;
 }
+
+const emptyTick = (): Tick => ({ actions: [], messages: [], injected: [] });
 
 // One payload-changing fault per message at most; their rates add up (capped at 1 in total).
 const MESSAGE_FAULTS = ['malformed', 'missing-field', 'out-of-range', 'wrong-type', 'foreign-topic'] as const;
@@ -108,20 +110,27 @@ export class DeviceProgram {
   tick(now: number, dtMs?: number): Tick {
     const dt = Math.max(1, dtMs ?? (this.last === undefined ? 1000 : now - this.last));
     this.last = now;
-    const out: Tick = { actions: [], messages: [], injected: [] };
+    const out = emptyTick();
     const reading = this.model.step(dt, now);
-
-    // Conditions that last: decided once per tick, per device-minute.
     if (this.outage && now >= this.outage.until) this.flushOutage(out);
+    this.startLastingFaults(now, dt, reading.metrics, out);
+    if (this.stuck && now >= this.stuck.until) this.stuck = undefined;
+    if (this.skew && now >= this.skew.until) this.skew = undefined;
+    this.send(now, reading, out);
+    return out;
+  }
+
+  /** Conditions that last (counter reset, stuck sensor, clock skew, outages): decided once per tick, per device-minute. */
+  private startLastingFaults(now: number, dt: number, metrics: Record<string, number>, out: Tick): void {
     if (this.roll('counter-reset', dt)) {
-      this.offsets = resetOffsets(this.device.type, reading.metrics);
+      this.offsets = resetOffsets(this.device.type, metrics);
       out.injected.push('counter-reset');
     }
     const stuckSetting = this.roll('stuck', dt);
     if (stuckSetting && !this.stuck) {
-      const metric = pickStuckMetric(this.device.type, reading.metrics, this.rng);
+      const metric = pickStuckMetric(this.device.type, metrics, this.rng);
       if (metric !== undefined) {
-        this.stuck = { metric, value: reading.metrics[metric] as number, until: now + between(this.rng, ...stuckSetting.durationS) * 1000 };
+        this.stuck = { metric, value: metrics[metric] as number, until: now + between(this.rng, ...stuckSetting.durationS) * 1000 };
         out.injected.push('stuck');
       }
     }
@@ -142,9 +151,10 @@ export class DeviceProgram {
       out.actions.push({ kind: 'drop', forMs: Math.round(between(this.rng, ...dropSetting.durationS) * 1000), fault: 'disconnect' });
       out.injected.push('disconnect');
     }
-    if (this.stuck && now >= this.stuck.until) this.stuck = undefined;
-    if (this.skew && now >= this.skew.until) this.skew = undefined;
+  }
 
+  /** The reading as messages (state change, telemetry, perhaps a duplicate), or into the backlog while offline. */
+  private send(now: number, reading: Reading, out: Tick): void {
     let metrics = applyOffsets(reading.metrics, this.offsets);
     if (this.stuck && metrics[this.stuck.metric] !== undefined) metrics = { ...metrics, [this.stuck.metric]: this.stuck.value };
     const ts = now + (this.skew?.offsetMs ?? 0);
@@ -159,7 +169,7 @@ export class DeviceProgram {
     const point: PointOut = { ts, seq: this.seq++, metrics };
     if (this.outage) {
       this.outage.points.push(point);
-      return out;
+      return;
     }
     const msg = this.telemetryMessage(point, out, skewed, valid);
     out.messages.push(msg);
@@ -167,7 +177,6 @@ export class DeviceProgram {
       out.messages.push({ ...msg, fault: 'duplicate', seqs: [...msg.seqs] });
       out.injected.push('duplicate');
     }
-    return out;
   }
 
   private stateMessage(ts: number, s: StateChange, skewed: boolean, valid: boolean): Outgoing {
@@ -227,7 +236,7 @@ export class DeviceProgram {
 
   /** Ends an outage now (when the run stops): whatever was buffered goes out at the next tick. */
   endOutage(now: number): Tick {
-    const out: Tick = { actions: [], messages: [], injected: [] };
+    const out = emptyTick();
     if (this.outage) {
       this.outage.until = now;
       this.flushOutage(out);

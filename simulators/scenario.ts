@@ -155,6 +155,27 @@ function parseShifts(v: unknown, where: string): Record<string, Shift> {
   return out;
 }
 
+/** A firm described in the file: {id, name, county, park, segment, aboveScale}, optionally employees and landMu. */
+function inlineFirm(v: Obj, where: string): NewFirm {
+  checkKeys(v, INLINE_FIRM_KEYS, where);
+  const id = str(v.id, `${where}.id`) as string;
+  const problem = usccProblem(id);
+  if (problem) fail(`${where}.id`, `not a valid unified social credit code: ${problem}`);
+  const county = str(v.county, `${where}.county`) as string;
+  if (!countyCodes.includes(county)) fail(`${where}.county`, `unknown county "${county}"; counties: ${countyCodes.join(', ')}`);
+  const park = str(v.park, `${where}.park`) as string;
+  if (!parkIds.includes(park)) fail(`${where}.park`, `unknown park "${park}"; parks: ${parkIds.join(', ')}`);
+  const segment = str(v.segment, `${where}.segment`) as string;
+  if (!segmentIds.includes(segment)) fail(`${where}.segment`, `unknown segment "${segment}"; segments: ${segmentIds.join(', ')}`);
+  if (typeof v.aboveScale !== 'boolean') fail(`${where}.aboveScale`, 'must be true or false (规上企业: annual revenue ≥ 20 million yuan)');
+  return {
+    id, name: str(v.name, `${where}.name`, { max: 200 }) as string, county, park, segment, aboveScale: v.aboveScale,
+    employees: v.employees === undefined ? 0 : int(v.employees, `${where}.employees`, 0, 1_000_000),
+    landMu: v.landMu === undefined ? 0 : int(v.landMu, `${where}.landMu`, 0, 1_000_000),
+    smartFactoryTier: 'none', demo: false,
+  };
+}
+
 function demoFirmRef(v: unknown, where: string): { firm: NewFirm; ref: string } {
   const demo = demoFirms();
   if (typeof v === 'number') {
@@ -171,28 +192,7 @@ function demoFirmRef(v: unknown, where: string): { firm: NewFirm; ref: string } 
     }
     return { firm: f, ref: v };
   }
-  if (isObj(v)) {
-    checkKeys(v, INLINE_FIRM_KEYS, where);
-    const id = str(v.id, `${where}.id`) as string;
-    const problem = usccProblem(id);
-    if (problem) fail(`${where}.id`, `not a valid unified social credit code: ${problem}`);
-    const county = str(v.county, `${where}.county`) as string;
-    if (!countyCodes.includes(county)) fail(`${where}.county`, `unknown county "${county}"; counties: ${countyCodes.join(', ')}`);
-    const park = str(v.park, `${where}.park`) as string;
-    if (!parkIds.includes(park)) fail(`${where}.park`, `unknown park "${park}"; parks: ${parkIds.join(', ')}`);
-    const segment = str(v.segment, `${where}.segment`) as string;
-    if (!segmentIds.includes(segment)) fail(`${where}.segment`, `unknown segment "${segment}"; segments: ${segmentIds.join(', ')}`);
-    if (typeof v.aboveScale !== 'boolean') fail(`${where}.aboveScale`, 'must be true or false (规上企业: annual revenue ≥ 20 million yuan)');
-    return {
-      firm: {
-        id, name: str(v.name, `${where}.name`, { max: 200 }) as string, county, park, segment, aboveScale: v.aboveScale,
-        employees: v.employees === undefined ? 0 : int(v.employees, `${where}.employees`, 0, 1_000_000),
-        landMu: v.landMu === undefined ? 0 : int(v.landMu, `${where}.landMu`, 0, 1_000_000),
-        smartFactoryTier: 'none', demo: false,
-      },
-      ref: 'inline',
-    };
-  }
+  if (isObj(v)) return { firm: inlineFirm(v, where), ref: 'inline' };
   return fail(where, `must be a demo firm index (0–${demo.length - 1}), a demo firm id, or an inline firm {id, name, county, park, segment, aboveScale}`);
 }
 
