@@ -80,7 +80,7 @@ const ROTOR: SpinningKind = {
 };
 
 /** Spinning: yarn from positions × delivery × tex, end breaks per position-hour, power from kWh per kg. */
-export class SpinningModel extends MachineBase {
+class SpinningModel extends MachineBase {
   readonly type: string;
   private readonly spec: SpinningSpec;
   private yarnKg = 0;
