@@ -14,7 +14,7 @@ import rateLimit from '@fastify/rate-limit';
 import { authPlugin, bearer } from './auth.ts';
 import { answerError } from './errors.ts';
 import { sharedSchemas } from './schemas.ts';
-import { docsRoute } from './docs.ts';
+import { areaDocsRoute, docsRoute } from './docs.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import type { BrokerControl } from '../common/contract/control.ts';
@@ -133,6 +133,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps): Promise<void> {
   await v1.register(alarmRoutes, { registry, monitoring });
   await v1.register(planRoutes, { registry, monitoring });
   await v1.register(monitoringRoutes, { registry, monitoring });
+  await v1.register(areaDocsRoute);
 }
 
 /** Without a Monitoring in the deps (tests, tools): an in-memory one with no background work, so the routes exist. */

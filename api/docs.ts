@@ -1,6 +1,8 @@
 // GET /docs: the OpenAPI document as a page (zh-CN first, English after), or as JSON when the client asks for
-// it. Built from app.swagger() at request time, so it lists exactly the routes the API has.
+// it. Built from app.swagger() at request time, so it lists exactly the routes the API has. GET /api/v1/docs
+// (with a token): the monitoring areas and their main paths.
 import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
 interface OpenApiOperation { summary?: string; tags?: string[] }
 interface OpenApiDoc { info?: { title?: string; version?: string; description?: string }; paths?: Record<string, Record<string, OpenApiOperation>> }
@@ -73,3 +75,26 @@ export function docsRoute(app: FastifyInstance): void {
     return reply.type('text/html; charset=utf-8').send(docsPage(doc));
   });
 }
+
+const DOC_AREAS = [
+  { area: 'energy', paths: ['/api/v1/energy/live', '/api/v1/energy/summary', '/api/v1/energy/series', '/api/v1/energy/intensity', '/api/v1/energy/quality', '/api/v1/energy/quality/overview', '/api/v1/energy/rollups.csv', '/api/v1/energy/factors'] },
+  { area: 'monitoring', paths: ['/api/v1/monitoring/overview', '/api/v1/monitoring/states', '/api/v1/monitoring/oee', '/api/v1/monitoring/config'] },
+  { area: 'alarms', paths: ['/api/v1/alarms', '/api/v1/alarm-rules'] },
+  { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
+];
+
+/** GET /api/v1/docs: where the API is documented, and the monitoring areas with their main paths. */
+export const areaDocsRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/docs', {
+    schema: {
+      tags: ['docs'], summary: 'Where the API is documented: the OpenAPI document and the monitoring areas (HTML when the client accepts it)',
+    },
+  }, async (req, reply) => {
+    const body = { openapi: '/openapi.json', guide: 'docs/monitoring.md in the repository', areas: DOC_AREAS };
+    if ((req.headers.accept ?? '').includes('text/html')) {
+      const list = DOC_AREAS.map((a) => `<li><b>${a.area}</b>: ${a.paths.map((p) => `<code>${p}</code>`).join(', ')}</li>`).join('');
+      return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 / API docs</title></head><body><h1>德宏纺织遥测 API / Dehong textile telemetry API</h1><p><a href="/openapi.json">OpenAPI 3 document (/openapi.json)</a></p><ul>${list}</ul></body></html>`);
+    }
+    return body;
+  });
+};

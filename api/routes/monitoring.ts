@@ -1,6 +1,6 @@
-// Monitoring that bureau staff and engineers can act on: machine states, OEE, a scope's overview, the monitoring
-// settings (shifts, nominal speeds, quality counters) and GET /api/v1/docs. The energy, alarm and plan routes
-// are plugins of their own (api/app.ts registers them side by side).
+// Monitoring that bureau staff and engineers can act on: machine states, OEE, a scope's overview and the monitoring
+// settings (shifts, nominal speeds, quality counters). The energy, alarm and plan routes are plugins of their own
+// (api/app.ts registers them side by side).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { MACHINE_STATES, deviceTypes } from '../../common/contract/catalogue.ts';
@@ -46,13 +46,6 @@ const TargetQuery = Type.Object({
   firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
   from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), by: Type.Optional(lit(PERIODS)),
 });
-
-const DOC_AREAS = [
-  { area: 'energy', paths: ['/api/v1/energy/live', '/api/v1/energy/summary', '/api/v1/energy/series', '/api/v1/energy/intensity', '/api/v1/energy/quality', '/api/v1/energy/quality/overview', '/api/v1/energy/rollups.csv', '/api/v1/energy/factors'] },
-  { area: 'monitoring', paths: ['/api/v1/monitoring/overview', '/api/v1/monitoring/states', '/api/v1/monitoring/oee', '/api/v1/monitoring/config'] },
-  { area: 'alarms', paths: ['/api/v1/alarms', '/api/v1/alarm-rules'] },
-  { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
-];
 
 /** The firm or device an OEE or state report is about; a device of another firm than firmId is not found. */
 async function oeeTarget(registry: Registry, p: ApiPrincipal, q: { firmId?: string | undefined; deviceId?: string | undefined }): Promise<{ firmId: string; deviceId?: string }> {
@@ -100,22 +93,6 @@ async function scopeOverview(mon: Monitoring, scope: Scope, onlineMinutes: numbe
     powerKw: live.carriers.electricity.measured, kgcePerHour: live.totalKgcePerHour, basis: `${live.basis.zh} (${live.basis.en}), ${live.basis.standard}`,
   };
 }
-
-/** Where the API is documented (the areas and their paths). */
-const monitoringDocsRoute: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app) => {
-  app.get('/docs', {
-    schema: {
-      tags: ['docs'], summary: 'Where the API is documented: the OpenAPI document and the monitoring areas (HTML when the client accepts it)',
-    },
-  }, async (req, reply) => {
-    const body = { openapi: '/openapi.json', guide: 'docs/monitoring.md in the repository', areas: DOC_AREAS };
-    if ((req.headers.accept ?? '').includes('text/html')) {
-      const list = DOC_AREAS.map((a) => `<li><b>${a.area}</b>: ${a.paths.map((p) => `<code>${p}</code>`).join(', ')}</li>`).join('');
-      return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 / API docs</title></head><body><h1>德宏纺织遥测 API / Dehong textile telemetry API</h1><p><a href="/openapi.json">OpenAPI 3 document (/openapi.json)</a></p><ul>${list}</ul></body></html>`);
-    }
-    return body;
-  });
-};
 
 /** Shift calendar, nominal speeds and quality counters: read by all, set by admin (a device's speed also by its engineers). */
 const monitoringSettingsRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, { registry, monitoring: mon }) => {
@@ -241,7 +218,6 @@ const monitoringReportRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> 
 
 export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions> = async (app, opts) => {
   addSchemas(app, [TimesSchema, ShiftCalendarSchema, PerformanceSchema, QualitySchema]);
-  await app.register(monitoringDocsRoute, opts);
   await app.register(monitoringSettingsRoutes, opts);
   await app.register(monitoringReportRoutes, opts);
 };
