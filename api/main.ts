@@ -5,28 +5,28 @@ import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import { PgRegistry } from '../common/registry/pg-registry.ts';
 import type { Registry } from '../common/registry/registry.ts';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
-import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret, SERVICE_SECRET_FILE } from '../common/secrets.ts';
+import { adminToken as adminTokenOf, serviceSecret } from '../common/secrets.ts';
 import { influxStore, onShutdown, serviceBoot } from '../common/service.ts';
 import { buildApp } from './app.ts';
 import { brokerLink, type LiveAdapter } from './live.ts';
-import { openMonitoringFromEnv } from '../analytics/config.ts';
+import { openMonitoring } from '../analytics/index.ts';
+import { monitoringOptions } from '../analytics/config.ts';
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../common/log.ts';
 
-const { config, log } = serviceBoot('api');
-const files = dataFiles(config.dataDir);
+const { config, log, files } = serviceBoot('api');
 const registry: Registry = config.registryUrl ? await PgRegistry.open(config.registryUrl) : new SqliteRegistry(files.registry);
 const spool = new SqliteSpool(files.spool);
 const store = influxStore(config);
-const adminToken = config.adminToken ?? loadOrCreateSecret(config.dataDir, ADMIN_TOKEN_FILE, 'at').value;
+const adminToken = adminTokenOf(config);
 await registry.ensureApiToken(adminToken, 'admin', null, 'admin (ADMIN_TOKEN)');
-const brokerUrl = process.env.MQTT_INTERNAL_URL ?? `mqtt://127.0.0.1:${config.mqttPort}`;
-const link = brokerLink(brokerUrl, loadOrCreateSecret(config.dataDir, SERVICE_SECRET_FILE, 'svc').value, log, { clientId: `svc-api-${config.nodeId}` });
+const brokerUrl = config.mqttInternalUrl;
+const link = brokerLink(brokerUrl, serviceSecret(config.dataDir), log, { clientId: `svc-api-${config.nodeId}` });
 // Several API nodes (REDIS_URL): socket.io's Redis adapter joins them (api/live.ts says what goes through it).
 const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefined;
 const brokerAddress = new URL(brokerUrl);
-const monitoring = openMonitoringFromEnv({ dataDir: config.dataDir, registry, store, log, connectedWindowDays: config.connectedWindowDays });
+const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, log });
 monitoring.start({ live: link.source });
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,

@@ -8,17 +8,16 @@ import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import type { Registry } from '../common/registry/registry.ts';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
 import { SpoolWorker } from './spool-worker.ts';
-import { dataFiles, loadOrCreateSecret, SERVICE_SECRET_FILE } from '../common/secrets.ts';
+import { serviceSecret } from '../common/secrets.ts';
 import { onShutdown, serviceBoot } from '../common/service.ts';
 import { brokerStatus, createBroker } from './broker.ts';
 import { brokerId, createClusterEngines, superviseBrokerProcesses } from './cluster.ts';
 
-const { config, log } = serviceBoot('broker');
-const files = dataFiles(config.dataDir);
+const { config, log, files } = serviceBoot('broker');
 
 if (config.brokerProcesses > 1 && cluster.isPrimary) {
   // Create the data files (secret, spool schema, SQLite registry) once, before the workers race for them.
-  loadOrCreateSecret(config.dataDir, SERVICE_SECRET_FILE, 'svc');
+  serviceSecret(config.dataDir);
   await new SqliteSpool(files.spool).close();
   if (!config.registryUrl) await new SqliteRegistry(files.registry).close();
   superviseBrokerProcesses(config.brokerProcesses, log);
@@ -35,7 +34,7 @@ async function runBroker(): Promise<void> {
   const broker = await createBroker({
     registry,
     spool: spoolWorker, // group commits off the event loop (broker/spool-worker.ts)
-    serviceSecret: loadOrCreateSecret(config.dataDir, SERVICE_SECRET_FILE, 'svc').value,
+    serviceSecret: serviceSecret(config.dataDir),
     limits: { maxClockAheadMs: config.maxClockAheadMs, maxAgeMs: config.maxAgeDays * 86_400_000 },
     clientLimits: {
       maxPayloadBytes: config.maxPayloadBytes, maxTopicLevels: config.maxTopicLevels, maxInflight: config.maxInflight,

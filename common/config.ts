@@ -1,8 +1,11 @@
-// One place that reads the environment. Every variable has a documented default (README "Configuration");
-// a bad value stops start-up with a message that names the variable.
+// The one place that reads the environment: every process loads its configuration here once and passes it
+// down; library code takes options. Every variable has a documented default (README "Configuration",
+// docs/monitoring.md, ingest/subscriber-main.ts); a bad value stops start-up with a message that names the variable.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dataDirLayout } from './data-dir.ts';
+import { HOUR, MINUTE } from './time.ts';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -23,7 +26,13 @@ export interface Config {
   influxDb: string;
   influxUser: string | undefined;
   influxPassword: string | undefined;
+  /** InfluxDB 2.x/3.x token (sent as `Authorization: Token`). */
+  influxToken: string | undefined;
+  /** The influxd binary for the private InfluxDB (INFLUXD_BIN); unset = Debian's. */
+  influxdBin: string | undefined;
   simulate: number;
+  /** Scenario `npm start` simulates: a name in simulators/scenarios/ or a file. */
+  simulateScenario: string;
   simulateIntervalMs: number;
   adminToken: string | undefined;
   logLevel: string;
@@ -38,6 +47,10 @@ export interface Config {
   /** TLS: certificate and key files (PEM). When set, MQTT over TLS listens on mqttsPort and the API speaks HTTPS. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  /** The CA devices trust, only shown by `npm start` (TLS_CA_FILE). */
+  tlsCaFile: string | undefined;
+  /** `npm start` creates a development CA and certificate under DATA_DIR/tls (TLS_SELF_SIGNED=1). */
+  tlsSelfSigned: boolean;
   mqttsPort: number;
   /** Limits against bad clients. */
   maxPayloadBytes: number;
@@ -60,6 +73,22 @@ export interface Config {
   registryUrl: string | undefined;
   /** Host name devices are told to connect to (MQTT_PUBLIC_HOST); undefined: the one the API was reached under. */
   mqttPublicHost: string | undefined;
+  /** Where the API reaches the broker (live feed, control, WebSocket bridge). */
+  mqttInternalUrl: string;
+  /** V8 heap cap of the broker process `npm start` runs, in MB (0 = Node's default). */
+  brokerMaxHeapMb: number;
+  monitoring: MonitoringConfig;
+}
+
+/** The monitoring features' variables (docs/monitoring.md); run-time settings live in the monitoring database. */
+export interface MonitoringConfig {
+  /** SQLite file: MONITORING_DB, else DATA_DIR/monitoring.db. */
+  file: string;
+  energyLookbackMs: number;
+  liveWindowMs: number;
+  rollupIntervalMs: number;
+  offlineCheckMs: number;
+  offlineAfterMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -71,6 +100,27 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function num(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new ConfigError(name, `expected a number, got "${raw}"`);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').trim();
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(|0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected 1, true or yes (or 0, false, no), got "${raw}"`);
+}
+
+function text(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
 }
 
 function port(env: Env, name: string, def: number): number {
@@ -110,6 +160,8 @@ function word(env: Env, name: string, def: string, pattern: RegExp, what: string
   return raw;
 }
 
+const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'] as const;
+
 export function loadConfig(env: Env = process.env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN;
   if ((env.TLS_CERT_FILE || '') !== '' && (env.TLS_KEY_FILE || '') === '') throw new ConfigError('TLS_KEY_FILE', 'is needed when TLS_CERT_FILE is set');
@@ -119,18 +171,23 @@ export function loadConfig(env: Env = process.env): Config {
   const brokerProcesses = int(env, 'BROKER_PROCESSES', 1, 1, 256);
   // Without Redis, a message for a device on another process (errors report, control) would never reach it.
   if (brokerProcesses > 1 && !redisUrl) throw new ConfigError('BROKER_PROCESSES', `${brokerProcesses} processes need REDIS_URL (a shared emitter and session store); set REDIS_URL or use 1`);
+  const mqttPort = port(env, 'MQTT_PORT', 1883);
+  const dataDir = path.resolve(text(env, 'DATA_DIR') ?? './data');
   return {
     httpPort: port(env, 'HTTP_PORT', 8080),
     httpHost: word(env, 'HTTP_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
-    mqttPort: port(env, 'MQTT_PORT', 1883),
+    mqttPort,
     mqttHost: word(env, 'MQTT_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
-    dataDir: path.resolve(env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './data'),
+    dataDir,
     influxUrl: url(env, 'INFLUX_URL'),
     influxPort: port(env, 'INFLUX_PORT', 8086),
     influxDb: word(env, 'INFLUX_DB', 'dehong', /^[A-Za-z_][\w-]{0,63}$/, 'expected a database name of letters, digits, _ and -'),
-    influxUser: env.INFLUX_USER || undefined,
-    influxPassword: env.INFLUX_PASSWORD || undefined,
+    influxUser: text(env, 'INFLUX_USER'),
+    influxPassword: text(env, 'INFLUX_PASSWORD'),
+    influxToken: text(env, 'INFLUX_TOKEN'),
+    influxdBin: text(env, 'INFLUXD_BIN'),
     simulate: int(env, 'SIMULATE', 12, 0, 100000),
+    simulateScenario: text(env, 'SIMULATE_SCENARIO') ?? 'dehong-demo',
     simulateIntervalMs: int(env, 'SIMULATE_INTERVAL_MS', 1000, 10, 3600000),
     adminToken,
     logLevel: word(env, 'LOG_LEVEL', 'info', /^(fatal|error|warn|info|debug|trace|silent)$/, 'expected fatal, error, warn, info, debug, trace or silent'),
@@ -140,6 +197,8 @@ export function loadConfig(env: Env = process.env): Config {
     writeBatchRows: int(env, 'WRITE_BATCH_ROWS', 2000, 1, 100000),
     tlsCertFile: file(env, 'TLS_CERT_FILE'),
     tlsKeyFile: file(env, 'TLS_KEY_FILE'),
+    tlsCaFile: text(env, 'TLS_CA_FILE'),
+    tlsSelfSigned: flag(env, 'TLS_SELF_SIGNED'),
     mqttsPort: port(env, 'MQTTS_PORT', 8883),
     maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 64, 64 * 1024 * 1024),
     maxTopicLevels: int(env, 'MAX_TOPIC_LEVELS', 8, 5, 100),
@@ -155,6 +214,26 @@ export function loadConfig(env: Env = process.env): Config {
     brokerProcesses,
     registryUrl: schemeUrl(env, 'REGISTRY_URL', ['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/dehong'),
     mqttPublicHost: word(env, 'MQTT_PUBLIC_HOST', '', /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'expected a host name or IPv4 address without scheme or port, e.g. iot.example.cn') || undefined,
+    mqttInternalUrl: schemeUrl(env, 'MQTT_INTERNAL_URL', MQTT_SCHEMES, 'mqtt://127.0.0.1:1883') ?? `mqtt://127.0.0.1:${mqttPort}`,
+    brokerMaxHeapMb: brokerMaxHeapMb(env),
+    monitoring: monitoringConfig(env, dataDir),
+  };
+}
+
+/** BROKER_MAX_HEAP_MB of the environment a broker process is started with (scripts/launch.ts). */
+export function brokerMaxHeapMb(env: Env): number {
+  return int(env, 'BROKER_MAX_HEAP_MB', 192, 0, 1_048_576);
+}
+
+function monitoringConfig(env: Env, dataDir: string): MonitoringConfig {
+  const file = text(env, 'MONITORING_DB');
+  return {
+    file: file ? path.resolve(file) : dataDirLayout(dataDir).monitoring,
+    energyLookbackMs: num(env, 'ENERGY_LOOKBACK_HOURS', 6, 0.25, 24 * 31) * HOUR,
+    liveWindowMs: num(env, 'ENERGY_LIVE_WINDOW_S', 300, 5, 86_400) * 1000,
+    rollupIntervalMs: num(env, 'ROLLUP_INTERVAL_S', 120, 5, 3600) * 1000,
+    offlineCheckMs: num(env, 'OFFLINE_CHECK_S', 60, 5, 3600) * 1000,
+    offlineAfterMs: num(env, 'STATE_UNKNOWN_AFTER_MIN', 10, 1, 1440) * MINUTE,
   };
 }
 
@@ -166,10 +245,45 @@ function file(env: Env, name: string): string | undefined {
   return p;
 }
 
-/** Runs `fn` with the config, or prints the error and exits 2: used by every service's main. */
-export function configOrExit(env: Env = process.env): Config {
+/** The standalone MQTT-subscriber front-end's own variables (documented in ingest/subscriber-main.ts). */
+export interface SubscriberConfig {
+  url: string;
+  clientId: string;
+  /** Topic filters; undefined = the subscriber's defaults. */
+  filters: string[] | undefined;
+  /** $share group every filter is put under; undefined = plain subscriptions. */
+  shareGroup: string | undefined;
+  connections: number;
+  username: string | undefined;
+  password: string | undefined;
+  /** Spool file; undefined = DATA_DIR/spool.db. */
+  spoolFile: string | undefined;
+}
+
+export function loadSubscriberConfig(env: Env = process.env): SubscriberConfig {
+  const url = schemeUrl(env, 'SUBSCRIBER_MQTT_URL', MQTT_SCHEMES, 'mqtt://broker.example:1883') ?? 'mqtt://127.0.0.1:1883';
+  const clientId = text(env, 'SUBSCRIBER_CLIENT_ID') ?? `dh-ingest-${os.hostname()}`;
+  if (clientId.length > 64) throw new ConfigError('SUBSCRIBER_CLIENT_ID', 'at most 64 characters');
+  const rawTopics = text(env, 'SUBSCRIBER_TOPICS');
+  const filters = rawTopics === undefined ? undefined : rawTopics.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  if (filters?.length === 0) throw new ConfigError('SUBSCRIBER_TOPICS', 'no topic filter given');
+  const shareGroup = text(env, 'SUBSCRIBER_SHARE_GROUP');
+  // A $share group name is one topic level without wildcards.
+  if (shareGroup !== undefined && !/^[^/+#$]+$/.test(shareGroup)) throw new ConfigError('SUBSCRIBER_SHARE_GROUP', `share group "${shareGroup}" must not contain "/", "+", "#" or "$"`);
+  const connections = int(env, 'SUBSCRIBER_CONNECTIONS', 1, 1, 64);
+  // Two plain subscriptions of one filter would each get every message: only a share group splits them.
+  const shared = shareGroup !== undefined || (filters !== undefined && filters.every((t) => t.startsWith('$share/')));
+  if (connections > 1 && !shared) throw new ConfigError('SUBSCRIBER_CONNECTIONS', 'more than one connection needs SUBSCRIBER_SHARE_GROUP (or $share/ filters)');
+  return {
+    url, clientId, filters, shareGroup, connections,
+    username: text(env, 'SUBSCRIBER_USERNAME'), password: text(env, 'SUBSCRIBER_PASSWORD'), spoolFile: text(env, 'SUBSCRIBER_SPOOL_FILE'),
+  };
+}
+
+/** `load()`'s configuration, or the error printed and exit 2: used by every process' main. */
+export function orExit<T>(load: () => T): T {
   try {
-    return loadConfig(env);
+    return load();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`Configuration error: ${err.message}`);
@@ -177,4 +291,8 @@ export function configOrExit(env: Env = process.env): Config {
     }
     throw err;
   }
+}
+
+export function configOrExit(env: Env = process.env): Config {
+  return orExit(() => loadConfig(env));
 }

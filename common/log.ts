@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+/** A named logger at `level` (LOG_LEVEL comes through the process' Config). */
+export function createLogger(name: string, level = 'info'): Logger {
   return pino({ name, level });
 }

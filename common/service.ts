@@ -1,21 +1,25 @@
 // Shared start-up of the services: config, logger, data files, stores; and clean shutdown on signals.
 import { configOrExit, type Config } from './config.ts';
+import { dataDirLayout, type DataDirLayout } from './data-dir.ts';
 import { createLogger, type Logger } from './log.ts';
 import { InfluxStore } from './telemetry-store/influx-store.ts';
 
-export function serviceBoot(name: string): { config: Config; log: Logger } {
+export function serviceBoot(name: string): { config: Config; log: Logger; files: DataDirLayout } {
   const config = configOrExit();
-  return { config, log: createLogger(name, config.logLevel) };
+  return { config, log: createLogger(name, config.logLevel), files: dataDirLayout(config.dataDir) };
 }
 
-/** The InfluxDB this deployment writes to: INFLUX_URL, or the private influxd `npm start` runs on INFLUX_PORT. */
-export function influxStore(config: Config): InfluxStore {
+/**
+ * The InfluxDB this deployment writes to: `url` when given (`npm start`'s private influxd), else INFLUX_URL, else
+ * the private influxd `npm start` runs on INFLUX_PORT.
+ */
+export function influxStore(config: Config, url?: string): InfluxStore {
   return new InfluxStore({
-    url: config.influxUrl ?? `http://127.0.0.1:${config.influxPort}`,
+    url: url ?? config.influxUrl ?? `http://127.0.0.1:${config.influxPort}`,
     db: config.influxDb,
     user: config.influxUser,
     password: config.influxPassword,
-    token: process.env.INFLUX_TOKEN || undefined,
+    token: config.influxToken,
   });
 }
 

@@ -1,11 +1,10 @@
 // The ingest writer alone: `npm run ingest`. Its own process, off the broker's event loop.
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
-import { dataFiles } from '../common/secrets.ts';
 import { influxStore, onShutdown, serviceBoot } from '../common/service.ts';
 import { IngestWriter } from './writer.ts';
 
-const { config, log } = serviceBoot('ingest');
-const spool = new SqliteSpool(dataFiles(config.dataDir).spool);
+const { config, log, files } = serviceBoot('ingest');
+const spool = new SqliteSpool(files.spool);
 const store = influxStore(config);
 for (;;) {
   try {

@@ -16,8 +16,9 @@ export interface PrivateInfluxd {
   restart(): Promise<void>;
 }
 
-export function influxdBinary(): string | undefined {
-  for (const p of [process.env.INFLUXD_BIN, '/usr/bin/influxd', '/usr/local/bin/influxd']) if (p && fs.existsSync(p)) return p;
+/** `configured` (INFLUXD_BIN) when it exists, else Debian's. */
+export function influxdBinary(configured?: string): string | undefined {
+  for (const p of [configured, '/usr/bin/influxd', '/usr/local/bin/influxd']) if (p && fs.existsSync(p)) return p;
   return undefined;
 }
 
@@ -31,8 +32,8 @@ async function ping(url: string): Promise<boolean> {
   }
 }
 
-export async function startPrivateInfluxd(dir: string, httpPort?: number): Promise<PrivateInfluxd> {
-  const bin = influxdBinary();
+export async function startPrivateInfluxd(dir: string, httpPort?: number, binary?: string): Promise<PrivateInfluxd> {
+  const bin = influxdBinary(binary);
   if (!bin) throw new Error('influxd not found: install Debian\'s "influxdb" package (npm start and npm test do this) or set INFLUX_URL');
   fs.mkdirSync(dir, { recursive: true });
   const port = httpPort && httpPort > 0 ? httpPort : await freePort();

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brokerMaxHeapMb } from '../common/config.ts';
 import { waitFor } from './net.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,13 +16,13 @@ export const SERVICES = { broker: 'broker/main.ts', ingest: 'ingest/main.ts', ap
  * through a 60 s InfluxDB outage at 5,000 msg/s, 259-300 MB with a cap, same throughput); the spool keeps the
  * backlog on disk, not in the heap. Raise it for many connections per broker process (about 64 KB each).
  */
-export const SERVICE_NODE_ARGS: Record<ServiceName, string[]> = { broker: ['--max-old-space-size=192'], ingest: [], api: [] };
+export const SERVICE_NODE_ARGS: Record<ServiceName, string[]> = { broker: [`--max-old-space-size=${brokerMaxHeapMb({})}`], ingest: [], api: [] };
 
+/** The flags of a service started with `env` (the broker's heap cap is part of the configuration it is given). */
 function nodeArgsOf(name: ServiceName, env: NodeJS.ProcessEnv): string[] {
-  const heap = env.BROKER_MAX_HEAP_MB;
-  if (name !== 'broker' || heap === undefined || heap === '') return SERVICE_NODE_ARGS[name];
-  if (!/^\d+$/.test(heap)) throw new Error(`BROKER_MAX_HEAP_MB: expected a whole number of MB (0 = Node's default), got "${heap}"`);
-  return heap === '0' ? [] : [`--max-old-space-size=${heap}`];
+  if (name !== 'broker') return SERVICE_NODE_ARGS[name];
+  const heap = brokerMaxHeapMb(env);
+  return heap === 0 ? [] : [`--max-old-space-size=${heap}`];
 }
 export type ServiceName = keyof typeof SERVICES;
 
@@ -39,13 +40,17 @@ export interface LaunchOptions {
   nodeArgs?: string[];
 }
 
+export function serviceLogFile(logDir: string, name: ServiceName): string {
+  return path.join(logDir, `${name}.log`);
+}
+
 export function startService(name: ServiceName, opts: LaunchOptions): ServiceProcess {
   const child = spawn(process.execPath, [...nodeArgsOf(name, opts.env), ...(opts.nodeArgs ?? []), '--import', 'tsx', SERVICES[name]], {
     cwd: ROOT,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const sink = opts.logDir ? fs.createWriteStream(path.join(opts.logDir, `${name}.log`), { flags: 'a' }) : undefined;
+  const sink = opts.logDir ? fs.createWriteStream(serviceLogFile(opts.logDir, name), { flags: 'a' }) : undefined;
   const forward = (chunk: Buffer) => {
     if (sink) sink.write(chunk);
     else for (const line of chunk.toString('utf8').split('\n')) if (line) process.stdout.write(`[${name}] ${line}\n`);

@@ -1,32 +1,32 @@
 // `npm start`: a private influxd (unless INFLUX_URL is set), the broker, the ingest writer and the API with the
 // web dashboard, the Dehong demo firms, a small simulator fleet; then it prints where to look.
 import fs from 'node:fs';
-import path from 'node:path';
 import { configOrExit } from '../common/config.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from './influxd.ts';
-import { ADMIN_TOKEN_FILE, dataFiles, loadOrCreateSecret } from '../common/secrets.ts';
+import { dataDirLayout } from '../common/data-dir.ts';
+import { adminToken as adminTokenOf } from '../common/secrets.ts';
+import { influxStore } from '../common/service.ts';
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import { seedDemoFirms } from '../common/demo.ts';
-import { InfluxStore } from '../common/telemetry-store/influx-store.ts';
 import type { DeviceCredentials } from '../simulators/device.ts';
 import { Fleet, entriesOf } from '../simulators/fleet.ts';
 import { loadScenario, planScenario, resolveScenarioPath } from '../simulators/scenario.ts';
 import { ensureSelfSigned } from './tls.ts';
-import { startService, waitForPort, type ServiceProcess } from './launch.ts';
+import { serviceLogFile, startService, waitForPort, type ServiceProcess } from './launch.ts';
 
 const config = configOrExit();
 fs.mkdirSync(config.dataDir, { recursive: true });
-const files = dataFiles(config.dataDir);
-const adminToken = config.adminToken ?? loadOrCreateSecret(config.dataDir, ADMIN_TOKEN_FILE, 'at').value;
+const files = dataDirLayout(config.dataDir);
+const adminToken = adminTokenOf(config);
 
 let influxd: PrivateInfluxd | undefined;
 let influxUrl = config.influxUrl;
 if (!influxUrl) {
-  console.log(`Starting a private InfluxDB (data in ${files.influxDir})...`);
-  influxd = await startPrivateInfluxd(files.influxDir, config.influxPort);
+  console.log(`Starting a private InfluxDB (data in ${files.influxdb})...`);
+  influxd = await startPrivateInfluxd(files.influxdb, config.influxPort, config.influxdBin);
   influxUrl = influxd.url;
 }
-const store = new InfluxStore({ url: influxUrl, db: config.influxDb, user: config.influxUser, password: config.influxPassword, token: process.env.INFLUX_TOKEN || undefined });
+const store = influxStore(config, influxUrl);
 await store.ensureDatabase();
 
 // The registry's schema is created here once, before three processes open it.
@@ -35,13 +35,13 @@ const added = await seedDemoFirms(registry);
 const firms = await registry.listFirms();
 
 // TLS: configured files, or with TLS_SELF_SIGNED=1 a development CA and certificate under DATA_DIR/tls.
-let tls = config.tlsCertFile && config.tlsKeyFile ? { cert: config.tlsCertFile, key: config.tlsKeyFile, ca: process.env.TLS_CA_FILE } : undefined;
-if (!tls && /^(1|true|yes)$/i.test(process.env.TLS_SELF_SIGNED ?? '')) tls = ensureSelfSigned(path.join(config.dataDir, 'tls'));
+let tls = config.tlsCertFile && config.tlsKeyFile ? { cert: config.tlsCertFile, key: config.tlsKeyFile, ca: config.tlsCaFile } : undefined;
+if (!tls && config.tlsSelfSigned) tls = ensureSelfSigned(files.tls);
 const env = {
   ...process.env, INFLUX_URL: influxUrl, ADMIN_TOKEN: adminToken, DATA_DIR: config.dataDir,
   ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}),
 };
-const logDir = path.join(config.dataDir, 'logs');
+const logDir = files.logs;
 fs.mkdirSync(logDir, { recursive: true });
 const services: ServiceProcess[] = [];
 const broker = startService('broker', { env, logDir });
@@ -55,9 +55,9 @@ await waitForPort(config.httpPort, api);
 
 // The simulator fleet: SIMULATE devices of the Dehong demo scenario (simulators/scenarios/dehong-demo.yaml), taken
 // round-robin across its firms, so the KPI starts below the 50% goal. Credentials are kept so a restart reuses them.
-const credFile = path.join(config.dataDir, 'simulator-credentials.json');
+const credFile = files.simulatorCredentials;
 const known = new Map<string, DeviceCredentials>((fs.existsSync(credFile) ? (JSON.parse(fs.readFileSync(credFile, 'utf8')) as DeviceCredentials[]) : []).map((c) => [c.id, c]));
-const plan = planScenario(loadScenario(resolveScenarioPath(process.env.SIMULATE_SCENARIO || 'dehong-demo')));
+const plan = planScenario(loadScenario(resolveScenarioPath(config.simulateScenario)));
 const byFirm = new Map<string, typeof plan.devices>();
 for (const d of plan.devices) byFirm.set(d.firmId, [...(byFirm.get(d.firmId) ?? []), d]);
 const chosen: typeof plan.devices = [];
@@ -110,7 +110,7 @@ process.on('SIGTERM', () => void shutdown());
 for (const s of services) {
   s.child.once('exit', (code, sig) => {
     if (!stopping) {
-      console.error(`${s.name} stopped unexpectedly (${code ?? sig}); see ${path.join(logDir, `${s.name}.log`)}`);
+      console.error(`${s.name} stopped unexpectedly (${code ?? sig}); see ${serviceLogFile(logDir, s.name)}`);
       void shutdown();
     }
   });

@@ -12,7 +12,7 @@ import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.
 import { freePort, waitFor } from '../../scripts/net.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { topicFor } from '../../common/contract/topics.ts';
-import { loadOrCreateSecret, SERVICE_SECRET_FILE } from '../../common/secrets.ts';
+import { serviceSecret } from '../../common/secrets.ts';
 import { ROOT, SERVICES, startService, waitForHttp, waitForPort, type ServiceName, type ServiceProcess } from '../../scripts/launch.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
 import { provisionFleet, storedPoints } from '../helpers/processes.ts';
@@ -119,7 +119,7 @@ describe('broker cluster on Redis (two nodes, shared PostgreSQL registry)', { co
     // Retained status published on node 2 is seen by a subscriber on node 1.
     const d1 = devices[1]!;
     await clients[1]!.publishAsync(topicFor(d1.firmId, d1.id, 'status'), JSON.stringify({ status: 'online', ts: Date.now() }), { qos: 1, retain: true });
-    const svc = await mqtt.connectAsync(`mqtt://127.0.0.1:${n1.mqttPort}`, { username: 'svc:cluster-test', password: loadOrCreateSecret(n1.dataDir, SERVICE_SECRET_FILE, 'svc').value, clientId: 'svc-cluster-test', clean: true });
+    const svc = await mqtt.connectAsync(`mqtt://127.0.0.1:${n1.mqttPort}`, { username: 'svc:cluster-test', password: serviceSecret(n1.dataDir), clientId: 'svc-cluster-test', clean: true });
     const retained = new Promise<string>((resolve) => svc.on('message', (topic, payload, packet) => { if (packet.retain && topic === topicFor(d1.firmId, d1.id, 'status')) resolve(payload.toString()); }));
     await svc.subscribeAsync(topicFor(d1.firmId, d1.id, 'status'), { qos: 1 });
     assert.match(await Promise.race([retained, new Promise<string>((_r, rej) => setTimeout(() => rej(new Error('retained status not seen across nodes')), 5000))]), /online/);

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeUscc, usccCheckChar, usccProblem, hashSecret, verifySecret } from '../../common/ids.ts';
-import { loadConfig, ConfigError } from '../../common/config.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, loadSubscriberConfig, ConfigError } from '../../common/config.ts';
+import { dataDirLayout } from '../../common/data-dir.ts';
 import { platformConnectionKpi } from '../../analytics/plan/kpi.ts';
 import { demoFirms } from '../../common/demo.ts';
 import type { FirmConnectivity } from '../../common/registry/registry.ts';
@@ -56,6 +59,71 @@ test('configuration: documented defaults, and a bad value names the variable', (
   assert.equal(loadConfig({ INFLUX_URL: 'http://db:8086/' }).influxUrl, 'http://db:8086');
   assert.equal(loadConfig({ MQTT_PUBLIC_HOST: 'iot.dehong.example' }).mqttPublicHost, 'iot.dehong.example');
   assert.equal(c.mqttPublicHost, undefined);
+});
+
+function throwsNaming(load: () => unknown, variable: string, msg: RegExp = /./): void {
+  assert.throws(load, (e: Error) => e instanceof ConfigError && e.variable === variable && e.message.startsWith(`${variable}: `) && msg.test(e.message));
+}
+
+test('configuration: the monitoring variables and the ones read elsewhere before are part of it', () => {
+  const c = loadConfig({ DATA_DIR: '/srv/dh' });
+  assert.equal(c.monitoring.file, dataDirLayout('/srv/dh').monitoring);
+  assert.deepEqual(
+    [c.monitoring.energyLookbackMs, c.monitoring.liveWindowMs, c.monitoring.rollupIntervalMs, c.monitoring.offlineCheckMs, c.monitoring.offlineAfterMs],
+    [6 * 3_600_000, 300_000, 120_000, 60_000, 600_000],
+  );
+  assert.equal(loadConfig({ MONITORING_DB: '/tmp/m.db', ENERGY_LOOKBACK_HOURS: '0.5' }).monitoring.file, '/tmp/m.db');
+  assert.equal(loadConfig({ ENERGY_LOOKBACK_HOURS: '0.5' }).monitoring.energyLookbackMs, 1_800_000);
+  assert.equal(c.influxToken, undefined);
+  assert.equal(loadConfig({ INFLUX_TOKEN: 'tok' }).influxToken, 'tok');
+  assert.equal(c.mqttInternalUrl, 'mqtt://127.0.0.1:1883');
+  assert.equal(loadConfig({ MQTT_PORT: '2883' }).mqttInternalUrl, 'mqtt://127.0.0.1:2883');
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.simulateScenario, 'dehong-demo');
+  assert.equal(c.tlsSelfSigned, false);
+  assert.equal(loadConfig({ TLS_SELF_SIGNED: 'yes' }).tlsSelfSigned, true);
+  assert.equal(c.brokerMaxHeapMb, 192);
+  const bad: Array<[Record<string, string>, string, RegExp?]> = [
+    [{ ENERGY_LOOKBACK_HOURS: 'six' }, 'ENERGY_LOOKBACK_HOURS', /expected a number/],
+    [{ ENERGY_LIVE_WINDOW_S: '1' }, 'ENERGY_LIVE_WINDOW_S', /between 5 and 86400/],
+    [{ ROLLUP_INTERVAL_S: '7200' }, 'ROLLUP_INTERVAL_S'],
+    [{ OFFLINE_CHECK_S: 'x' }, 'OFFLINE_CHECK_S'],
+    [{ STATE_UNKNOWN_AFTER_MIN: '0' }, 'STATE_UNKNOWN_AFTER_MIN'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MQTT_INTERNAL_URL: 'http://broker:1883' }, 'MQTT_INTERNAL_URL', /must start with mqtt:\/\//],
+    [{ REGISTRY_URL: 'mysql://db/dehong' }, 'REGISTRY_URL'],
+    [{ TLS_SELF_SIGNED: 'maybe' }, 'TLS_SELF_SIGNED'],
+    [{ BROKER_MAX_HEAP_MB: '192MB' }, 'BROKER_MAX_HEAP_MB', /whole number/],
+  ];
+  for (const [env, variable, msg] of bad) throwsNaming(() => loadConfig(env), variable, msg);
+});
+
+test('subscriber configuration: defaults, and a bad value names the variable', () => {
+  const s = loadSubscriberConfig({});
+  assert.equal(s.url, 'mqtt://127.0.0.1:1883');
+  assert.match(s.clientId, /^dh-ingest-/);
+  assert.equal(s.filters, undefined);
+  assert.equal(s.connections, 1);
+  assert.deepEqual(loadSubscriberConfig({ SUBSCRIBER_TOPICS: ' a/+ , b/# ,' }).filters, ['a/+', 'b/#']);
+  assert.equal(loadSubscriberConfig({ SUBSCRIBER_CONNECTIONS: '4', SUBSCRIBER_SHARE_GROUP: 'ingest' }).connections, 4);
+  assert.equal(loadSubscriberConfig({ SUBSCRIBER_CONNECTIONS: '2', SUBSCRIBER_TOPICS: '$share/g/a/+' }).connections, 2);
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_MQTT_URL: 'broker:1883' }), 'SUBSCRIBER_MQTT_URL');
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_CLIENT_ID: 'x'.repeat(65) }), 'SUBSCRIBER_CLIENT_ID');
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_TOPICS: ' , ' }), 'SUBSCRIBER_TOPICS');
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_SHARE_GROUP: 'a/b' }), 'SUBSCRIBER_SHARE_GROUP');
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_CONNECTIONS: '65', SUBSCRIBER_SHARE_GROUP: 'g' }), 'SUBSCRIBER_CONNECTIONS');
+  throwsNaming(() => loadSubscriberConfig({ SUBSCRIBER_CONNECTIONS: '2' }), 'SUBSCRIBER_CONNECTIONS', /needs SUBSCRIBER_SHARE_GROUP/);
+});
+
+test('configuration: common/config.ts is the only reader of the environment in the services', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const files = ['common', 'analytics', 'broker', 'ingest', 'api']
+    .flatMap((d) => fs.readdirSync(path.join(root, d), { recursive: true, encoding: 'utf8' }).map((f) => path.join(d, f)))
+    .filter((f) => f.endsWith('.ts') && !f.startsWith(path.join('api', 'public')))
+    .concat(['scripts/start.ts', 'scripts/launch.ts', 'scripts/influxd.ts', 'scripts/tls.ts']);
+  // Handing the whole environment to a child process (`...process.env`) is not reading it.
+  const readers = files.filter((f) => f !== path.join('common', 'config.ts') && /(?<!\.\.\.)process\.env\b/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+  assert.deepEqual(readers, []);
 });
 
 test('connected share: above-scale firms with valid telemetry inside the window, by county', () => {
