@@ -2,11 +2,11 @@
 // Monitoring (started on a live feed the test drives, when given one) and the Fastify app, with one close().
 import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
 import { createLogger } from '../../common/log.ts';
+import { dataDirLayout } from '../../common/data-dir.ts';
 import { Monitoring } from '../../analytics/index.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
@@ -37,15 +37,16 @@ export async function startMonitoringSystem(name: string, opts: {
   listen?: boolean;
 }): Promise<MonitoringTestSystem> {
   const dir = tempDir(name);
+  const files = dataDirLayout(dir);
   const db = name.replace(/\W/g, '_');
-  const influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
+  const influxd = await startPrivateInfluxd(files.influxdb);
   const store = new InfluxStore({ url: influxd.url, db });
   await store.ensureDatabase();
-  const registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-  const spool = new SqliteSpool(path.join(dir, 'spool.db'));
+  const registry = new SqliteRegistry(files.registry);
+  const spool = new SqliteSpool(files.spool);
   await registry.ensureApiToken(opts.adminToken, 'admin', null, 'admin');
   await opts.prepare?.(registry);
-  const monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
+  const monitoring = new Monitoring({ file: files.monitoring, registry, store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
   if (opts.live) monitoring.start({ live: opts.live });
   const app = await buildApp({
     registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30, monitoring, apiRequestsPerMinute: 100_000,

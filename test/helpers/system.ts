@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
 import { createLogger } from '../../common/log.ts';
+import { dataDirLayout } from '../../common/data-dir.ts';
 import { freePort, waitFor } from '../../scripts/net.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
@@ -58,11 +59,12 @@ export interface TestSystem {
 
 export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: string; admission?: AdmissionOptions; clientLimits?: Partial<ClientLimits>; tls?: boolean; apiRequestsPerMinute?: number } = {}): Promise<TestSystem> {
   const dir = tempDir('sys');
+  const files = dataDirLayout(dir);
   const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const influxd = opts.influxd ?? (await startPrivateInfluxd(path.join(dir, 'influxdb')));
+  const influxd = opts.influxd ?? (await startPrivateInfluxd(files.influxdb));
   const db = opts.db ?? `t${process.pid}_${Math.floor(Math.random() * 1e6)}`;
-  const registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-  const spool = new SqliteSpool(path.join(dir, 'spool.db'));
+  const registry = new SqliteRegistry(files.registry);
+  const spool = new SqliteSpool(files.spool);
   const store = new InfluxStore({ url: influxd.url, db });
   await store.ensureDatabase();
   const serviceSecret = 'svc_test_secret_0123456789';
@@ -78,7 +80,7 @@ export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: str
   let mqttsPort = 0;
   let tlsFiles: TlsFiles | undefined;
   if (opts.tls) {
-    tlsFiles = ensureSelfSigned(path.join(dir, 'tls'));
+    tlsFiles = ensureSelfSigned(files.tls);
     mqttsPort = await freePort();
     await broker.listenTls(mqttsPort, '127.0.0.1', fs.readFileSync(tlsFiles.key), fs.readFileSync(tlsFiles.cert));
   }
