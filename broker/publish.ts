@@ -1,0 +1,99 @@
+// What a publish must pass before its PUBACK. A service may publish only on `$dh/` topics. A device may publish only
+// on its own telemetry, state and status topics, within the payload limit; then admission validates the message
+// and commits it to the spool, and only then is the publish acknowledged. A refused or invalid message is still
+// acknowledged, but rewritten to a topic nobody reads and reported on the device's errors topic (see broker.ts).
+// This is the hot path: per message it allocates only admission's completion callback.
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import { DEVICE_PUBLISH_KINDS, DROPPED_TOPIC, parseTopic, topicFor, type ParsedTopic } from '../common/contract/topics.ts';
+import type { DeviceContext } from '../common/registry/registry.ts';
+import type { Logger } from '../common/log.ts';
+import type { Problem } from '../common/contract/messages.ts';
+import type { Admission } from '../common/admission/admission.ts';
+import type { Identities } from './authentication.ts';
+import type { ClientLimits } from './limits.ts';
+
+type Callback = Parameters<Aedes['authorizePublish']>[2];
+
+function owns(ctx: DeviceContext, parsed: ParsedTopic): boolean {
+  return parsed.firmId === ctx.firm.id && parsed.deviceId === ctx.device.id && DEVICE_PUBLISH_KINDS.includes(parsed.kind);
+}
+
+export class PublishGate {
+  /** Publishes of each client that wait for their PUBACK. */
+  private readonly inflight = new WeakMap<Client, number>();
+
+  constructor(
+    private readonly aedes: Aedes,
+    private readonly admission: Admission,
+    private readonly identities: Identities,
+    private readonly limits: ClientLimits,
+    private readonly log: Logger,
+  ) {}
+
+  /** Aedes' authorizePublish hook. */
+  readonly authorizePublish: Aedes['authorizePublish'] = (client, packet, callback) => {
+    if (!client) return callback(null); // the broker's own publishes (error reports, live summaries)
+    const id = this.identities.get(client);
+    if (!id) return callback(new Error('not authenticated'));
+    if (id.kind === 'service') return callback(packet.topic.startsWith('$dh/') ? null : new Error('services publish only on $dh/ topics'));
+    const { ctx } = id.device;
+    if (!this.enter(client, ctx)) return callback(new Error('too many publishes in flight'));
+    const topic = packet.topic;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const parsed = parseTopic(topic);
+    if (!parsed || !owns(ctx, parsed)) {
+      const message = `device ${ctx.device.id} may not publish on "${topic}": publish on dh/v1/${ctx.firm.id}/${ctx.device.id}/{telemetry|state|status}`;
+      return this.refuse(client, packet, ctx, payload, { field: '(topic)', rule: 'topic', message }, callback);
+    }
+    if (payload.length > this.limits.maxPayloadBytes) {
+      const message = `payload is ${payload.length} bytes; at most ${this.limits.maxPayloadBytes} are accepted: split it into batches`;
+      return this.refuse(client, packet, ctx, payload, { field: '(message)', rule: 'payload-size', message }, callback);
+    }
+    if (parsed.kind !== 'status') packet.retain = false; // only the status is kept for late subscribers
+    this.admission.admit(id.device, parsed.kind, topic, payload, (err, verdict) => {
+      if (err) {
+        this.log.error({ err: err.message }, 'spool commit failed: publish not acknowledged, the device will resend');
+      } else if (verdict.dropped) {
+        this.drop(packet, ctx, topic, verdict.problems);
+      } else if (verdict.problems.length > 0) {
+        this.report(ctx, topic, verdict.problems);
+      }
+      this.leave(client, callback, err);
+    });
+  };
+
+  /** Counts a publish in flight; false when the client is over its limit (the error disconnects it). */
+  private enter(client: Client, ctx: DeviceContext): boolean {
+    const pending = (this.inflight.get(client) ?? 0) + 1;
+    this.inflight.set(client, pending);
+    if (pending <= this.limits.maxInflight) return true;
+    if (pending === this.limits.maxInflight + 1) this.log.warn({ deviceId: ctx.device.id, limit: this.limits.maxInflight }, 'too many publishes in flight: disconnecting the client');
+    return false;
+  }
+
+  private leave(client: Client, callback: Callback, err: Error | null): void {
+    this.inflight.set(client, (this.inflight.get(client) ?? 1) - 1);
+    callback(err);
+  }
+
+  /** A publish refused before admission: recorded as a dead letter, then acknowledged and dropped. */
+  private refuse(client: Client, packet: PublishPacket, ctx: DeviceContext, payload: Buffer, problem: Problem, callback: Callback): void {
+    const topic = packet.topic;
+    this.admission.refuse(ctx, topic, payload, problem, (err) => {
+      if (!err) this.drop(packet, ctx, topic, [problem]);
+      this.leave(client, callback, err);
+    });
+  }
+
+  private drop(packet: PublishPacket, ctx: DeviceContext, topic: string, problems: readonly Problem[]): void {
+    packet.topic = DROPPED_TOPIC;
+    packet.retain = false;
+    this.report(ctx, topic, problems);
+  }
+
+  /** Tells the device what was wrong, on its errors topic (the only topic it may subscribe to). */
+  private report(ctx: DeviceContext, topic: string, problems: readonly Problem[]): void {
+    const payload = JSON.stringify({ ts: Date.now(), topic, problems });
+    this.aedes.publish({ cmd: 'publish', topic: topicFor(ctx.firm.id, ctx.device.id, 'errors'), payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
+  }
+}
