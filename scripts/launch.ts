@@ -38,6 +38,16 @@ export interface LaunchOptions {
   logDir?: string;
   /** Extra Node.js flags (e.g. --cpu-prof for the benchmark's profile). */
   nodeArgs?: string[];
+  /** Run the compiled JavaScript under this folder (`npm run build`'s dist/) instead of the TypeScript through tsx. */
+  compiledDir?: string;
+}
+
+/** Compiled itself (`npm run start:prod` runs dist/scripts/start.js), this module starts the compiled services beside it. */
+const COMPILED_ROOT = import.meta.url.endsWith('.js') ? ROOT : undefined;
+
+/** What follows the Node flags in a service's command: its TypeScript through tsx, or its JavaScript in `compiledDir`. */
+export function serviceEntry(name: ServiceName, compiledDir?: string): string[] {
+  return compiledDir ? [path.join(compiledDir, SERVICES[name].replace(/\.ts$/, '.js'))] : ['--import', 'tsx', SERVICES[name]];
 }
 
 export function serviceLogFile(logDir: string, name: ServiceName): string {
@@ -45,8 +55,8 @@ export function serviceLogFile(logDir: string, name: ServiceName): string {
 }
 
 export function startService(name: ServiceName, opts: LaunchOptions): ServiceProcess {
-  const child = spawn(process.execPath, [...nodeArgsOf(name, opts.env), ...(opts.nodeArgs ?? []), '--import', 'tsx', SERVICES[name]], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...nodeArgsOf(name, opts.env), ...(opts.nodeArgs ?? []), ...serviceEntry(name, opts.compiledDir ?? COMPILED_ROOT)], {
+    cwd: COMPILED_ROOT ? path.dirname(COMPILED_ROOT) : ROOT, // the repository either way, as for `npm start`
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,7 +14,7 @@ import { demoFirms } from '../../common/demo.ts';
 import { DATASOURCE } from '../../dashboards/common.ts';
 import { seedDemoFirmsViaApi } from '../../deploy/seed-demo-firms.ts';
 import { startTestSystem } from '../helpers/system.ts';
-import { SERVICE_NODE_ARGS } from '../../scripts/launch.ts';
+import { SERVICES, SERVICE_NODE_ARGS, serviceEntry } from '../../scripts/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENV_EXAMPLE = path.join(ROOT, 'deploy/compose.env.example');
@@ -143,11 +143,12 @@ test('named volumes hold every piece of state: InfluxDB, Grafana, the service da
 test('broker, ingest writer and API: one image, their own command, InfluxDB 2.7 over the v1 paths with the token', () => {
   const images = new Set<string>();
   const tokens = new Set<string>();
-  for (const [name, entry] of [['broker', 'broker/main.ts'], ['ingest', 'ingest/main.ts'], ['api', 'api/main.ts']] as const) {
+  for (const name of ['broker', 'ingest', 'api'] as const) {
     const s = service(name);
     images.add(s.image ?? '');
-    // The same command and Node flags as scripts/launch.ts runs for npm start.
-    assert.equal(commandText(s), ['node', ...SERVICE_NODE_ARGS[name], '--import', 'tsx', entry].join(' '));
+    // The compiled entry point (dist/, built in the image) with the Node flags scripts/launch.ts gives it.
+    assert.equal(commandText(s), ['node', ...SERVICE_NODE_ARGS[name], ...serviceEntry(name, 'dist')].join(' '));
+    assert.ok(fs.existsSync(path.join(ROOT, SERVICES[name])), `${SERVICES[name]} is what dist/ compiles`);
     const env = s.environment ?? {};
     assert.equal(env.INFLUX_URL, 'http://influxdb:8086');
     assert.equal(env.INFLUX_DB, 'dehong');
@@ -231,13 +232,13 @@ test('simulators: behind the "simulators" profile, under registered demo firms, 
   for (const [name, s] of sims) {
     assert.deepEqual(s.profiles, ['simulators'], `${name} runs only with --profile simulators`);
     const cmd = commandText(s);
-    assert.match(cmd, /simulators\/cli\.ts --api http:\/\/api:8080 --mqtt mqtt:\/\/broker:1883 --token "\$\$ADMIN_TOKEN"/);
-    assert.match(cmd, /deploy\/seed-demo-firms\.ts --api http:\/\/api:8080/);
+    assert.match(cmd, /node dist\/simulators\/cli\.js --api http:\/\/api:8080 --mqtt mqtt:\/\/broker:1883 --token "\$\$ADMIN_TOKEN"/);
+    assert.match(cmd, /node dist\/deploy\/seed-demo-firms\.js --api http:\/\/api:8080/);
     assert.ok(firms.has(s.environment?.SIM_FIRM ?? ''), `${name}: SIM_FIRM ${s.environment?.SIM_FIRM} is a demo firm`);
   }
 });
 
-test('Dockerfile: node:20-bookworm-slim, npm ci, a non-root user, a health check on /healthz, ports 8080 and 1883', () => {
+test('Dockerfile: node:20-bookworm-slim, npm ci, dist/ built in a stage and run without tsx, a non-root user, a health check on /healthz, ports 8080 and 1883', () => {
   const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((x) => x[1]);
   assert.ok(froms.length > 0 && froms.every((f) => f === 'node:20-bookworm-slim'), `base images: ${froms.join(', ')}`);
@@ -246,7 +247,11 @@ test('Dockerfile: node:20-bookworm-slim, npm ci, a non-root user, a health check
   assert.ok(users.length > 0 && users.at(-1) !== 'root' && users.at(-1) !== '0', 'the final stage runs as an unprivileged user');
   assert.match(text, /^HEALTHCHECK[\s\S]*http:\/\/127\.0\.0\.1:8080\/healthz/m);
   assert.match(text, /^EXPOSE\s+8080\s+1883\s*$/m);
-  assert.match(text, /^CMD\s+\["node", "--import", "tsx", "api\/main\.ts"\]/m);
+  assert.match(text, /^RUN npm run build$/m);
+  assert.match(text, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  assert.match(text, /^CMD\s+\["node", "dist\/api\/main\.js"\]/m);
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  assert.doesNotMatch(runtime, /tsx|\.ts\b/, 'the runtime stage runs compiled JavaScript only');
   const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
   for (const p of ['node_modules', 'data', '.git', '.env']) assert.ok(ignore.includes(p), `.dockerignore leaves out ${p}`);
 });
