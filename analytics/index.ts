@@ -17,7 +17,7 @@ import { PlanStore } from './plan/store.ts';
 import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms/alarms.ts';
 import { Settings, openMonitoringDb } from './base/db.ts';
 import { FirmIndex } from './base/firm-index.ts';
-import { DEFAULT_LATEST_WINDOWS, InfluxLatest, LiveLatest, type LatestSource } from './live/latest.ts';
+import { DEFAULT_LATEST_WINDOWS, LiveLatest, StoreLatest, type LatestSource } from './live/latest.ts';
 import { LiveRoomAggregator, type LiveRoomSummary, type RoomAggregate } from './live/live-rooms.ts';
 import { DEFAULT_OEE_OPTIONS, OeeService, type OeeOptions } from './states/oee.ts';
 import { MonitoringSettings } from './states/settings.ts';
@@ -62,8 +62,8 @@ export class Monitoring {
   readonly rooms: LiveRoomAggregator;
   /** Each device's latest values from the live feed (after start({ live })), warmed from InfluxDB. */
   readonly liveLatest: LiveLatest;
-  /** The same asked of InfluxDB each time: what processes without a live feed read. */
-  readonly influxLatest: InfluxLatest;
+  /** The same asked of the telemetry store each time: what processes without a live feed read. */
+  readonly storeLatest: StoreLatest;
   private liveFed = false;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
@@ -81,8 +81,8 @@ export class Monitoring {
     const rollupOptions = { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup };
     // One live window for /energy/live, the overviews and the live rooms.
     const liveWindowMs = opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs;
-    this.influxLatest = new InfluxLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: liveWindowMs });
-    this.liveLatest = new LiveLatest(this.influxLatest);
+    this.storeLatest = new StoreLatest(opts.store, { ...DEFAULT_LATEST_WINDOWS, rateMs: liveWindowMs });
+    this.liveLatest = new LiveLatest(this.storeLatest);
     this.energy = new EnergyService({
       store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
       factors: () => this.energySettings.factors().value,
@@ -99,7 +99,7 @@ export class Monitoring {
 
   /** Where the overviews read each device's latest state and rates: memory once the live feed is attached. */
   get latest(): LatestSource {
-    return this.liveFed ? this.liveLatest : this.influxLatest;
+    return this.liveFed ? this.liveLatest : this.storeLatest;
   }
 
   /**

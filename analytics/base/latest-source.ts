@@ -7,7 +7,7 @@ import type { Scope } from './scope.ts';
 export interface LatestWindows {
   /** A rate (power_kw, flows) counts when its reading is at most this old. */
   rateMs: number;
-  /** A machine state is known when its event is at most this old (InfluxLatest; LiveLatest keeps the last one). */
+  /** A machine state is known when its event is at most this old (StoreLatest; LiveLatest keeps the last one). */
   stateMs: number;
 }
 

@@ -5,13 +5,13 @@
 //   that feed), loaded from InfluxDB at start and refreshed from it every 5 minutes (the feed is QoS 0 and
 //   carries changes only), so an overview of 30,000 devices is a pass over a Map instead of
 //   30,000 series scans in InfluxDB (docs/benchmarks-monitoring.md: 1.5-3.6 s before, per request);
-// - InfluxLatest asks InfluxDB each time: the last state within stateWindowMs and the last rates within
-//   rateWindowMs. Processes without a live feed (tests, tools) use it, and LiveLatest warms up with it.
+// - StoreLatest asks the telemetry store each time: the last state within stateWindowMs and the last rates
+//   within rateWindowMs. Processes without a live feed (tests, tools) use it, and LiveLatest warms up with it.
 import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
 import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
 import { RATE_METRIC, measurementOfType, typeOfMeasurement } from '../energy/carriers.ts';
-import { ident, type TelemetryStore } from '../../common/telemetry-store/store.ts';
-import { and, firmInScope, scopeCondition, type Scope } from '../base/scope.ts';
+import type { LatestField, MachineQuestions } from '../../common/telemetry-store/questions/machines.ts';
+import { firmInScope, type Scope } from '../base/scope.ts';
 import { MINUTE } from '../../common/time.ts';
 import { DEFAULT_LATEST_WINDOWS, type LatestSource, type LatestWindows } from '../base/latest-source.ts';
 
@@ -39,39 +39,33 @@ function rateMetrics(): Map<string, Set<string>> {
   return out;
 }
 
-export class InfluxLatest implements LatestSource {
-  constructor(private readonly store: TelemetryStore, private readonly windows: LatestWindows = DEFAULT_LATEST_WINDOWS) {}
+export class StoreLatest implements LatestSource {
+  constructor(private readonly store: Pick<MachineQuestions, 'latestValues'>, private readonly windows: LatestWindows = DEFAULT_LATEST_WINDOWS) {}
 
   async devices(scope: Scope, now: number, narrower: Partial<LatestWindows> = {}): Promise<LiveDevice[]> {
-    const where = scopeCondition(scope);
     const stateMs = Math.min(this.windows.stateMs, narrower.stateMs ?? Infinity);
     const rateMs = Math.min(this.windows.rateMs, narrower.rateMs ?? Infinity);
-    const stmts = [`SELECT last("state") AS "state" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(where, `time > ${now - stateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`];
-    for (const [m, metrics] of rateMetrics()) {
-      for (const metric of metrics) {
-        stmts.push(`SELECT last(${ident(metric)}) AS ${ident(metric)} FROM ${ident(m)} WHERE ${and(where, `time > ${now - rateMs}ms`, `time <= ${now + AHEAD_MS}ms`)} GROUP BY *`);
-      }
+    const fields: LatestField[] = [{ measurement: STATE_MEASUREMENT, field: 'state', after: now - stateMs, until: now + AHEAD_MS }];
+    for (const [measurement, metrics] of rateMetrics()) {
+      for (const field of metrics) fields.push({ measurement, field, after: now - rateMs, until: now + AHEAD_MS });
     }
     const out = new Map<string, LiveDevice>();
     /** Time of the series each device's firm and place tags came from: the newest wins (a re-provisioned id). */
     const tagsAt = new Map<string, number>();
-    for (const s of await this.store.query(stmts.join('; '))) {
-      const id = s.tags.device;
-      const firmId = s.tags.firm;
-      const [t, v] = s.values[0] ?? [];
-      if (!id || !firmId || typeof t !== 'number') continue;
-      const d = out.get(id) ?? { deviceId: id, firmId, county: '', park: '', segment: '', type: '', ts: 0, metrics: {} };
+    for (const { measurement, field, owner, ts: t, value: v } of await this.store.latestValues(scope, fields)) {
+      const id = owner.deviceId;
+      const d = out.get(id) ?? { deviceId: id, firmId: owner.firmId, county: '', park: '', segment: '', type: '', ts: 0, metrics: {} };
       if (t >= (tagsAt.get(id) ?? -Infinity)) {
         tagsAt.set(id, t);
-        Object.assign(d, { firmId, county: s.tags.county ?? '', park: s.tags.park ?? '', segment: s.tags.segment ?? '', type: s.tags.type ?? typeOfMeasurement(s.name) ?? '' });
+        Object.assign(d, { firmId: owner.firmId, county: owner.county, park: owner.park, segment: owner.segment, type: owner.type || (typeOfMeasurement(measurement) ?? '') });
       }
-      if (s.name === STATE_MEASUREMENT) {
+      if (measurement === STATE_MEASUREMENT) {
         if (typeof v === 'string' && t >= (d.stateTs ?? -Infinity)) { d.state = v; d.stateTs = t; }
       } else if (typeof v === 'number' && t >= d.ts) {
-        d.metrics[s.columns[1] ?? ''] = v;
+        d.metrics[field] = v;
         d.ts = t;
       } else if (typeof v === 'number') {
-        d.metrics[s.columns[1] ?? ''] ??= v;
+        d.metrics[field] ??= v;
       }
       out.set(id, d);
     }

@@ -1,13 +1,11 @@
-// Time in state and OEE per device, firm and shift (or day) from InfluxDB: state change events of the
-// `machine_state` measurement (one point per change, so these are events, not raw samples), mean running speed
-// per device and period aggregated in InfluxDB, quality from good/total counters where configured.
-import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
+// Time in state and OEE per device, firm and shift (or day) from the telemetry store: machine-state change
+// events (one point per change, so these are events, not raw samples), mean running speed per device and
+// period aggregated in the store, quality from good/total counters where configured.
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { counterDeltas } from '../energy/counters.ts';
 import type { Device } from '../../common/registry/registry.ts';
-import { ident, literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
 import type { FirmIndex } from '../base/firm-index.ts';
-import { and, timeRange } from '../base/scope.ts';
 import { LOOM_TYPES, REPORTED_EFFICIENCY, type MonitoringSettings } from './settings.ts';
 import { aggregateOee, oeeFigures, timeInStates, type OeeFigures, type PerformanceInput, type QualityInput, type StateEvent, type StateTimes } from './states.ts';
 import { DAY, MINUTE, daysIn, localDate, shiftInstances, type ShiftCalendar } from '../../common/time.ts';
@@ -52,10 +50,6 @@ export interface OeeOptions {
 
 export const DEFAULT_OEE_OPTIONS: OeeOptions = { offlineAfterMs: 10 * MINUTE, stateLookbackMs: 31 * DAY };
 
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
 export function periodsOf(by: PeriodKind, from: number, to: number, cal: ShiftCalendar): Period[] {
   if (by === 'total') return [{ id: 'total', start: from, end: to }];
   if (by === 'shift') return shiftInstances(cal, from, to).map((s) => ({ id: s.id, start: s.start, end: s.end }));
@@ -89,56 +83,30 @@ export class OeeService {
     const periods = periodsOf(by, from, to, cal);
     const cond = target.deviceId ? `"device" = ${literal(target.deviceId)}` : `"firm" = ${literal(target.firmId)}`;
     const notes: string[] = [];
+    const firmDevices = { firmId: target.firmId, deviceId: target.deviceId || undefined };
 
-    // State events in the range, and the last state before it.
+    // State events in the range, and the last state before it (as if it began at `from`).
     const events = new Map<string, StateEvent[]>();
-    const q = [
-      `SELECT last("state") AS "prev" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(cond, timeRange(from - this.opts.stateLookbackMs, from))} GROUP BY "device"`,
-      `SELECT "state" AS "ev" FROM ${ident(STATE_MEASUREMENT)} WHERE ${and(cond, timeRange(from, to))} GROUP BY "device"`,
-    ].join('; ');
-    for (const s of await this.store.query(q)) {
-      const list = events.get(s.tags.device ?? '') ?? [];
-      for (const row of s.values) {
-        const ts = num(row[0]);
-        const state = row[1];
-        if (ts !== null && typeof state === 'string') list.push({ ts: s.columns[1] === 'prev' ? Math.min(ts, from) : ts, state });
-      }
-      events.set(s.tags.device ?? '', list);
+    for (const h of await this.store.stateHistory({ ...firmDevices, from, to, lookbackMs: this.opts.stateLookbackMs })) {
+      const before = h.before ? [{ ts: Math.min(h.before.ts, from), state: h.before.state }] : [];
+      events.set(h.deviceId, [...before, ...h.events.map((e) => ({ ts: e.ts, state: e.state }))]);
     }
-    for (const list of events.values()) list.sort((a, b) => a.ts - b.ts);
 
-    // Mean running speed (and the device's own efficiency figure) per period and device, in InfluxDB.
+    // Mean running speed (and the device's own efficiency figure) per period and device, in the store.
     const perfSpecs = this.settings.performance().value;
     const overrides = this.settings.deviceNominals();
     const types = new Set(devices.map((d) => d.type));
     const speed = new Map<string, { mean: number | null; eff: number | null }>();
-    const stmts: string[] = [];
-    periods.forEach((p, i) => {
-      for (const type of types) {
-        const spec = perfSpecs[type];
-        const measurement = deviceType(type)?.measurement;
-        const eff = REPORTED_EFFICIENCY[type];
-        if (!measurement || (!spec && !eff)) continue;
-        const fields = [
-          ...(spec ? [`mean(${ident(spec.metric)}) AS "s_${i}"`] : []),
-          ...(eff ? [`mean(${ident(eff)}) AS "e_${i}"`] : []),
-        ].join(', ');
-        stmts.push(`SELECT ${fields} FROM ${ident(measurement)} WHERE ${and(cond, spec ? `${ident(spec.metric)} > 0` : '', timeRange(p.start, p.end))} GROUP BY "device"`);
+    await Promise.all([...types].map(async (type) => {
+      const spec = perfSpecs[type];
+      const measurement = deviceType(type)?.measurement;
+      const eff = REPORTED_EFFICIENCY[type];
+      if (!measurement || (!spec && !eff)) return;
+      const metrics = [...(spec ? [spec.metric] : []), ...(eff ? [eff] : [])];
+      for (const r of await this.store.meansPerPeriod({ ...firmDevices, measurement, metrics, aboveZero: spec?.metric, periods })) {
+        speed.set(`${r.period}/${r.deviceId}`, { mean: spec ? (r.means[spec.metric] ?? null) : null, eff: eff ? (r.means[eff] ?? null) : null });
       }
-    });
-    for (let i = 0; i < stmts.length; i += 50) {
-      for (const s of await this.store.query(stmts.slice(i, i + 50).join('; '))) {
-        for (const [k, col] of s.columns.entries()) {
-          const m = /^([se])_(\d+)$/.exec(col);
-          if (!m) continue;
-          const key = `${m[2]}/${s.tags.device ?? ''}`;
-          const cur = speed.get(key) ?? { mean: null, eff: null };
-          if (m[1] === 's') cur.mean = num(s.values[0]?.[k]);
-          else cur.eff = num(s.values[0]?.[k]);
-          speed.set(key, cur);
-        }
-      }
-    }
+    }));
 
     // Quality where a device type reports good and total counters.
     const qualitySpecs = this.settings.quality().value;

@@ -2,35 +2,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
-import { STATE_MEASUREMENT } from '../../common/contract/line-protocol.ts';
-import { range, toMs } from '../time-range.ts';
-import { DAY, HOUR } from '../../common/time.ts';
-import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
+import { range } from '../access.ts';
+import { DAY } from '../../common/time.ts';
+import type { Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
-import { ident, literal, type QueryResultSeries, type TelemetryStore } from '../../common/telemetry-store/store.ts';
-import { assertFirmVisible, visibleDevice } from '../access.ts';
-import { HttpError } from '../errors.ts';
-import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory, TimeParam } from '../schemas.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { HttpProblem, mayReadFirm, assertFirmReadable } from '../auth.ts';
+import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory } from '../schemas.ts';
+
+const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
+
+function toMs(v: number | string | undefined, def: number): number {
+  if (v === undefined) return def;
+  return typeof v === 'number' ? v : Date.parse(v);
+}
 
 /** InfluxDB stores times up to 2262 only; beyond that a query silently answers nothing, so say so instead. */
 const MAX_TIME_MS = 9_000_000_000_000;
-
-type StateRow = { ts: number; state: string; reason: string | null };
-
-/** Rows of SELECT "state", "reason" (columns looked up by name), oldest first. */
-function stateRows(series: QueryResultSeries[]): StateRow[] {
-  const out: StateRow[] = [];
-  for (const s of series) {
-    const [iTime, iState, iReason] = ['time', 'state', 'reason'].map((c) => s.columns.indexOf(c)) as [number, number, number];
-    for (const row of s.values) {
-      const ts = row[iTime];
-      const state = row[iState];
-      const reason = iReason >= 0 ? row[iReason] : null;
-      if (typeof ts === 'number' && typeof state === 'string') out.push({ ts, state, reason: typeof reason === 'string' ? reason : null });
-    }
-  }
-  return out.sort((a, b) => a.ts - b.ts);
-}
 
 const DeadLetter = Type.Object({
   id: Type.Integer(), receivedAt: Type.Integer(), firmId: Type.String(), deviceId: Type.String(), topic: Type.String(),
@@ -38,7 +26,11 @@ const DeadLetter = Type.Object({
 });
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store: TelemetryStore; spool: Spool }> = async (app, { registry, store, spool }) => {
-  const readableDevice = (req: { principal: ApiPrincipal }, id: string) => visibleDevice(registry, req.principal, id);
+  async function readableDevice(req: { principal: Parameters<typeof mayReadFirm>[0] }, id: string) {
+    const device = await registry.getDevice(id);
+    if (!device || !mayReadFirm(req.principal, device.firmId)) throw new HttpProblem(404, `device ${id} not found`);
+    return device;
+  }
 
   app.get('/devices', { schema: { tags: ['devices'], summary: 'All devices you may see', response: { 200: Type.Array(Device) } } }, async (req) => {
     return registry.listDevices(req.principal.role === 'engineer' ? (req.principal.firmId ?? '') : undefined);
@@ -60,10 +52,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     const device = await readableDevice(req, req.params.id);
     const spec = metricSpec(device.type, req.query.metric);
     const type = deviceType(device.type);
-    if (!spec || !type) throw new HttpError(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
-    const to = toMs(req.query.to, Date.now(), 'to');
-    const from = toMs(req.query.from, to - HOUR, 'from');
-    if (!(from <= to)) throw new HttpError(400, 'from must not be after to');
+    if (!spec || !type) throw new HttpProblem(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
+    const to = toMs(req.query.to, Date.now());
+    const from = toMs(req.query.from, to - 3_600_000);
+    if (!(from <= to)) throw new HttpProblem(400, 'from must not be after to');
     const points = await store.deviceSeries(type.measurement, device.id, spec.name, from, to, req.query.limit);
     return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
   });
@@ -78,18 +70,13 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
   }, async (req) => {
     const device = await readableDevice(req, req.params.id);
     const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
-    if (from < 0 || to > MAX_TIME_MS) throw new HttpError(400, 'from and to must lie between 1970 and 2255');
+    if (from < 0 || to > MAX_TIME_MS) throw new HttpProblem(400, 'from and to must lie between 1970 and 2255');
     const { limit } = req.query;
     // Device and firm: a device id provisioned again under another firm does not show the old firm's history.
-    const where = `"device" = ${literal(device.id)} AND "firm" = ${literal(device.firmId)}`;
-    const select = `SELECT "state", "reason" FROM ${ident(STATE_MEASUREMENT)} WHERE ${where}`;
-    const [before, events] = await Promise.all([
-      // Bounded, so the query does not open every shard of the series' history: a year back is plenty.
-      store.query(`${select} AND time >= ${from - 366 * DAY}ms AND time < ${from}ms ORDER BY time DESC LIMIT 1`),
-      store.query(`${select} AND time >= ${from}ms AND time < ${to}ms ORDER BY time ASC LIMIT ${limit + 1}`),
-    ]);
-    const rows = stateRows(events);
-    return { deviceId: device.id, from, to, limit, before: stateRows(before)[0] ?? null, events: rows.slice(0, limit), truncated: rows.length > limit };
+    // The state before `from` is looked for a year back: bounded, so not every shard of the history opens.
+    const [h] = await store.stateHistory({ firmId: device.firmId, deviceId: device.id, from, to, lookbackMs: 366 * DAY, limit: limit + 1 });
+    const rows = h?.events ?? [];
+    return { deviceId: device.id, from, to, limit, before: h?.before ?? null, events: rows.slice(0, limit), truncated: rows.length > limit };
   });
 
   app.get('/firms/:firmId/rejected', {
@@ -100,7 +87,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
       response: { 200: Type.Array(DeadLetter), 404: ErrorBody },
     },
   }, async (req) => {
-    assertFirmVisible(req.principal, req.params.firmId);
+    assertFirmReadable(req, req.params.firmId);
     return spool.listDeadLetters({ firmId: req.params.firmId, limit: req.query.limit, ...(req.query.deviceId ? { deviceId: req.query.deviceId } : {}), ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}) });
   });
 };

@@ -5,6 +5,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
 import { PermanentWriteError, ident, literal, type QueryResultSeries, type SeriesPoint, type TelemetryStore } from './store.ts';
+import * as machines from './influx/machines.ts';
+import type { DeviceMeans, DeviceStateHistory, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion } from './questions/machines.ts';
+import type { Scope } from '../contract/scope.ts';
 
 export interface InfluxOptions {
   url: string;
@@ -120,6 +123,18 @@ export class InfluxStore implements TelemetryStore {
   // ---- energy questions (answered in influx/energy.ts) ----
 
   // ---- machine questions (answered in influx/machines.ts) ----
+
+  stateHistory(q: StateHistoryQuestion): Promise<DeviceStateHistory[]> {
+    return machines.stateHistory((s) => this.query(s), q);
+  }
+
+  meansPerPeriod(q: MeansQuestion): Promise<DeviceMeans[]> {
+    return machines.meansPerPeriod((s) => this.query(s), q);
+  }
+
+  latestValues(scope: Scope, fields: readonly LatestField[]): Promise<LatestValue[]> {
+    return machines.latestValues((s) => this.query(s), scope, fields);
+  }
 
   async close(): Promise<void> {
     this.agent.destroy();

@@ -6,13 +6,14 @@ import { after, before } from 'node:test';
 import { registryConformance } from '../conformance/registry.ts';
 import { spoolConformance } from '../conformance/spool.ts';
 import { telemetryStoreConformance } from '../conformance/telemetry-store.ts';
+import { machineQuestionsConformance } from '../conformance/telemetry-store-machines.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
 import { tempDir } from '../helpers/system.ts';
 import { latestConformance, type Observation } from '../conformance/latest.ts';
-import { InfluxLatest, LiveLatest } from '../../analytics/live/latest.ts';
+import { LiveLatest, StoreLatest } from '../../analytics/live/latest.ts';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
 import type { LiveDevice } from '../../common/contract/live.ts';
@@ -37,6 +38,7 @@ telemetryStoreConformance('InfluxDB 1.x (Debian influxd)', async () => ({
   store: new InfluxStore({ url: influxd.url, db: `conf${n++}` }),
   cleanup: async () => {},
 }));
+machineQuestionsConformance('InfluxDB 1.x (Debian influxd)', async () => ({ store: new InfluxStore({ url: influxd.url, db: `machines${n++}` }), cleanup: async () => {} }));
 
 // The latest values of each device (overviews, live power): InfluxDB each time, memory from the live feed,
 // memory warmed from InfluxDB, and warmed then fed by a restarted broker that knows no states yet.
@@ -60,15 +62,15 @@ function feed(latest: LiveLatest, obs: readonly Observation[]): void {
     latest.take({ at: o.ts, devices: [{ ...e, metrics: { ...e.metrics } }] });
   }
 }
-latestConformance('InfluxLatest (InfluxDB each time)', async (obs) => new InfluxLatest(await storeWith(obs)));
+latestConformance('StoreLatest (InfluxDB each time)', async (obs) => new StoreLatest(await storeWith(obs)));
 latestConformance('LiveLatest (memory, from the live feed)', async (obs) => {
   const latest = new LiveLatest();
   feed(latest, obs);
   return latest;
 });
-latestConformance('LiveLatest warmed from InfluxDB', async (obs) => new LiveLatest(new InfluxLatest(await storeWith(obs))));
+latestConformance('LiveLatest warmed from InfluxDB', async (obs) => new LiveLatest(new StoreLatest(await storeWith(obs))));
 latestConformance('LiveLatest warmed from InfluxDB, then fed by a restarted broker', async (obs) => {
-  const latest = new LiveLatest(new InfluxLatest(await storeWith(obs)));
+  const latest = new LiveLatest(new StoreLatest(await storeWith(obs)));
   await latest.warmUp();
   feed(latest, obs.slice(Math.floor(obs.length / 2)));
   return latest;
