@@ -2,20 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
-import { range } from '../access.ts';
-import { DAY } from '../../common/time.ts';
-import type { Registry } from '../../common/registry/registry.ts';
+import { range, toMs } from '../time-range.ts';
+import { DAY, HOUR } from '../../common/time.ts';
+import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
-import { HttpProblem, mayReadFirm, assertFirmReadable } from '../auth.ts';
-import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory } from '../schemas.ts';
-
-const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'ms since the epoch or RFC 3339' });
-
-function toMs(v: number | string | undefined, def: number): number {
-  if (v === undefined) return def;
-  return typeof v === 'number' ? v : Date.parse(v);
-}
+import { assertFirmVisible, visibleDevice } from '../access.ts';
+import { HttpError } from '../errors.ts';
+import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory, TimeParam } from '../schemas.ts';
 
 /** InfluxDB stores times up to 2262 only; beyond that a query silently answers nothing, so say so instead. */
 const MAX_TIME_MS = 9_000_000_000_000;
@@ -26,11 +20,7 @@ const DeadLetter = Type.Object({
 });
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store: TelemetryStore; spool: Spool }> = async (app, { registry, store, spool }) => {
-  async function readableDevice(req: { principal: Parameters<typeof mayReadFirm>[0] }, id: string) {
-    const device = await registry.getDevice(id);
-    if (!device || !mayReadFirm(req.principal, device.firmId)) throw new HttpProblem(404, `device ${id} not found`);
-    return device;
-  }
+  const readableDevice = (req: { principal: ApiPrincipal }, id: string) => visibleDevice(registry, req.principal, id);
 
   app.get('/devices', { schema: { tags: ['devices'], summary: 'All devices you may see', response: { 200: Type.Array(Device) } } }, async (req) => {
     return registry.listDevices(req.principal.role === 'engineer' ? (req.principal.firmId ?? '') : undefined);
@@ -52,10 +42,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     const device = await readableDevice(req, req.params.id);
     const spec = metricSpec(device.type, req.query.metric);
     const type = deviceType(device.type);
-    if (!spec || !type) throw new HttpProblem(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
-    const to = toMs(req.query.to, Date.now());
-    const from = toMs(req.query.from, to - 3_600_000);
-    if (!(from <= to)) throw new HttpProblem(400, 'from must not be after to');
+    if (!spec || !type) throw new HttpError(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
+    const to = toMs(req.query.to, Date.now(), 'to');
+    const from = toMs(req.query.from, to - HOUR, 'from');
+    if (!(from <= to)) throw new HttpError(400, 'from must not be after to');
     const points = await store.deviceSeries(type.measurement, device.id, spec.name, from, to, req.query.limit);
     return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
   });
@@ -70,7 +60,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
   }, async (req) => {
     const device = await readableDevice(req, req.params.id);
     const { from, to } = range(req.query.from, req.query.to, DAY, 31 * DAY);
-    if (from < 0 || to > MAX_TIME_MS) throw new HttpProblem(400, 'from and to must lie between 1970 and 2255');
+    if (from < 0 || to > MAX_TIME_MS) throw new HttpError(400, 'from and to must lie between 1970 and 2255');
     const { limit } = req.query;
     // Device and firm: a device id provisioned again under another firm does not show the old firm's history.
     // The state before `from` is looked for a year back: bounded, so not every shard of the history opens.
@@ -87,7 +77,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
       response: { 200: Type.Array(DeadLetter), 404: ErrorBody },
     },
   }, async (req) => {
-    assertFirmReadable(req, req.params.firmId);
+    assertFirmVisible(req.principal, req.params.firmId);
     return spool.listDeadLetters({ firmId: req.params.firmId, limit: req.query.limit, ...(req.query.deviceId ? { deviceId: req.query.deviceId } : {}), ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}) });
   });
 };
