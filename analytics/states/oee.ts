@@ -5,6 +5,7 @@ import { deviceType } from '../../common/contract/catalogue.ts';
 import { counterDeltas } from '../energy/counters.ts';
 import type { Device } from '../../common/registry/registry.ts';
 import { literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { FirmDevices } from '../../common/telemetry-store/questions/machines.ts';
 import type { FirmIndex } from '../base/firm-index.ts';
 import { LOOM_TYPES, REPORTED_EFFICIENCY, type MonitoringSettings } from './settings.ts';
 import { aggregateOee, oeeFigures, timeInStates, type OeeFigures, type PerformanceInput, type QualityInput, type StateEvent, type StateTimes } from './states.ts';
@@ -81,56 +82,14 @@ export class OeeService {
     const from = Math.min(fromIn, to);
     const cal = this.settings.shifts().value;
     const periods = periodsOf(by, from, to, cal);
-    const cond = target.deviceId ? `"device" = ${literal(target.deviceId)}` : `"firm" = ${literal(target.firmId)}`;
+    const scope: FirmDevices = { firmId: target.firmId, deviceId: target.deviceId || undefined };
+    const types = new Set(devices.map((d) => d.type));
+    const [events, speed, quality] = await Promise.all([this.stateEvents(scope, from, to), this.speeds(scope, types, periods), this.quality(scope, types, periods)]);
     const notes: string[] = [];
-    const firmDevices = { firmId: target.firmId, deviceId: target.deviceId || undefined };
+    if (Object.keys(this.settings.quality().value).length === 0) notes.push('no device type reports good/total units: OEE is A×P (quality not reported)');
 
-    // State events in the range, and the last state before it (as if it began at `from`).
-    const events = new Map<string, StateEvent[]>();
-    for (const h of await this.store.stateHistory({ ...firmDevices, from, to, lookbackMs: this.opts.stateLookbackMs })) {
-      const before = h.before ? [{ ts: Math.min(h.before.ts, from), state: h.before.state }] : [];
-      events.set(h.deviceId, [...before, ...h.events.map((e) => ({ ts: e.ts, state: e.state }))]);
-    }
-
-    // Mean running speed (and the device's own efficiency figure) per period and device, in the store.
     const perfSpecs = this.settings.performance().value;
     const overrides = this.settings.deviceNominals();
-    const types = new Set(devices.map((d) => d.type));
-    const speed = new Map<string, { mean: number | null; eff: number | null }>();
-    await Promise.all([...types].map(async (type) => {
-      const spec = perfSpecs[type];
-      const measurement = deviceType(type)?.measurement;
-      const eff = REPORTED_EFFICIENCY[type];
-      if (!measurement || (!spec && !eff)) return;
-      const metrics = [...(spec ? [spec.metric] : []), ...(eff ? [eff] : [])];
-      for (const r of await this.store.meansPerPeriod({ ...firmDevices, measurement, metrics, aboveZero: spec?.metric, periods })) {
-        speed.set(`${r.period}/${r.deviceId}`, { mean: spec ? (r.means[spec.metric] ?? null) : null, eff: eff ? (r.means[eff] ?? null) : null });
-      }
-    }));
-
-    // Quality where a device type reports good and total counters.
-    const qualitySpecs = this.settings.quality().value;
-    const quality = new Map<string, QualityInput>();
-    for (const type of types) {
-      const spec = qualitySpecs[type];
-      const measurement = deviceType(type)?.measurement;
-      if (!spec || !measurement) continue;
-      for (const [i, p] of periods.entries()) {
-        const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => counterDeltas(this.store, {
-          metric, measurements: [measurement], where: cond, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
-        })));
-        for (const r of good ?? []) {
-          const key = `${i}/${r.tags.device ?? ''}`;
-          quality.set(key, { good: r.value, total: quality.get(key)?.total ?? 0 });
-        }
-        for (const r of total ?? []) {
-          const key = `${i}/${r.tags.device ?? ''}`;
-          quality.set(key, { good: quality.get(key)?.good ?? 0, total: r.value });
-        }
-      }
-    }
-    if (Object.keys(qualitySpecs).length === 0) notes.push('no device type reports good/total units: OEE is A×P (quality not reported)');
-
     const result: OeeReport['periods'] = periods.map((p, i) => {
       const items = devices.map((d) => {
         const knownUntil = d.lastSeenAt === null ? p.end : d.lastSeenAt + this.opts.offlineAfterMs;
@@ -151,5 +110,58 @@ export class OeeService {
       return { id: p.id, start: p.start, end: p.end, firm: aggregateOee(items.map((x) => x.item)), devices: items.map((x) => x.row) };
     });
     return { target: { firmId: target.firmId, deviceId: target.deviceId ?? null }, from, to, by, shifts: cal, periods: result, notes };
+  }
+
+  /** State events per device in [from, to), led by the last state before `from` as if it began at `from`. */
+  private async stateEvents(scope: FirmDevices, from: number, to: number): Promise<Map<string, StateEvent[]>> {
+    const events = new Map<string, StateEvent[]>();
+    for (const h of await this.store.stateHistory({ ...scope, from, to, lookbackMs: this.opts.stateLookbackMs })) {
+      const before = h.before ? [{ ts: Math.min(h.before.ts, from), state: h.before.state }] : [];
+      events.set(h.deviceId, [...before, ...h.events.map((e) => ({ ts: e.ts, state: e.state }))]);
+    }
+    return events;
+  }
+
+  /** Mean running speed (and the device's own efficiency figure) per "period/device", averaged in the store. */
+  private async speeds(scope: FirmDevices, types: ReadonlySet<string>, periods: readonly Period[]): Promise<Map<string, { mean: number | null; eff: number | null }>> {
+    const perfSpecs = this.settings.performance().value;
+    const speed = new Map<string, { mean: number | null; eff: number | null }>();
+    await Promise.all([...types].map(async (type) => {
+      const spec = perfSpecs[type];
+      const measurement = deviceType(type)?.measurement;
+      const eff = REPORTED_EFFICIENCY[type];
+      if (!measurement || (!spec && !eff)) return;
+      const metrics = [...(spec ? [spec.metric] : []), ...(eff ? [eff] : [])];
+      for (const r of await this.store.meansPerPeriod({ ...scope, measurement, metrics, aboveZero: spec?.metric, periods })) {
+        speed.set(`${r.period}/${r.deviceId}`, { mean: spec ? (r.means[spec.metric] ?? null) : null, eff: eff ? (r.means[eff] ?? null) : null });
+      }
+    }));
+    return speed;
+  }
+
+  /** Good and total units per "period/device" where a device type reports both counters. */
+  private async quality(scope: FirmDevices, types: ReadonlySet<string>, periods: readonly Period[]): Promise<Map<string, QualityInput>> {
+    const qualitySpecs = this.settings.quality().value;
+    const cond = scope.deviceId !== undefined ? `"device" = ${literal(scope.deviceId)}` : `"firm" = ${literal(scope.firmId)}`;
+    const quality = new Map<string, QualityInput>();
+    for (const type of types) {
+      const spec = qualitySpecs[type];
+      const measurement = deviceType(type)?.measurement;
+      if (!spec || !measurement) continue;
+      for (const [i, p] of periods.entries()) {
+        const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => counterDeltas(this.store, {
+          metric, measurements: [measurement], where: cond, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
+        })));
+        for (const r of good ?? []) {
+          const key = `${i}/${r.tags.device ?? ''}`;
+          quality.set(key, { good: r.value, total: quality.get(key)?.total ?? 0 });
+        }
+        for (const r of total ?? []) {
+          const key = `${i}/${r.tags.device ?? ''}`;
+          quality.set(key, { good: quality.get(key)?.good ?? 0, total: r.value });
+        }
+      }
+    }
+    return quality;
   }
 }
