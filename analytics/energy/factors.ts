@@ -6,12 +6,6 @@ export const CARRIERS = ['electricity', 'gas', 'steam', 'water'] as const;
 export type Carrier = (typeof CARRIERS)[number];
 
 export const CARRIER_UNIT: Record<Carrier, string> = { electricity: 'kWh', gas: 'm³', steam: 'kg', water: 'm³' };
-export const CARRIER_NAMES: Record<Carrier, { zh: string; en: string }> = {
-  electricity: { zh: '电力', en: 'Electricity' },
-  gas: { zh: '天然气', en: 'Natural gas' },
-  steam: { zh: '蒸汽', en: 'Steam' },
-  water: { zh: '新水', en: 'Fresh water' },
-};
 
 export const BASES = ['calorific', 'primary'] as const;
 export type BasisId = (typeof BASES)[number];

@@ -1,7 +1,7 @@
 // 15-minute rollups (GB/T 38692-2020: real-time indicators every 15 min): per firm, quantity (energy carrier or
 // output) and source measurement, the counter increments of the interval: InfluxDB returns each device's last
-// reading per 15 minutes (stepDeltas in counters.ts), Node differences them per device with the reset rules and
-// adds them up per firm, and the result is written back to InfluxDB as the measurement `rollup_15m`. Overviews over long
+// reading per 15 minutes and Node differences them per device with the reset rules (the store's counterSteps),
+// adds them up per firm, and the result is written back as the 15-minute rollups (`rollup_15m` in InfluxDB). Overviews over long
 // ranges and whole counties read these instead of every device's raw points.
 //
 // The rollup keeps the source measurement (electricity from looms vs from the main meter), not the counting
@@ -19,32 +19,17 @@
 // A range reads whole days from `rollup_1d`, whole hours at its ends from `rollup_1h` and only the quarters at
 // its very ends from `rollup_15m`: a month of the prefecture (300 firms) is about 15,000 points instead of
 // 1.2 million.
-import { escapeTag, tagSet } from '../../common/contract/line-protocol.ts';
 import type { Logger } from '../../common/log.ts';
 import type { FirmIndex } from '../base/firm-index.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, TZ_OFFSET_MS, floorTo } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../../common/time.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import { ROLLUP_BUCKETS, type RollupPoint, type RollupTier } from '../../common/telemetry-store/questions/energy.ts';
 import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
-import { stepDeltas } from './counters.ts';
 
-export const ROLLUP_MEASUREMENT = 'rollup_15m';
-export const HOURLY_ROLLUP_MEASUREMENT = 'rollup_1h';
-export const DAILY_ROLLUP_MEASUREMENT = 'rollup_1d';
-/** Local midnight (UTC+8) as an offset of InfluxDB's UTC day buckets: GROUP BY time(1d, 16h). */
-export const LOCAL_DAY_OFFSET_MS = DAY - TZ_OFFSET_MS;
+export type CoarseTier = Exclude<RollupTier, '15m'>;
 
-export interface RollupTier {
-  measurement: string;
-  stepMs: number;
-  /** Bucket boundaries are offsetMs + k × stepMs (local midnight for days). */
-  offsetMs: number;
-}
-
-/** Coarsest first; each is summed from the next finer one (the last from rollup_15m). */
-export const COARSE_TIERS: readonly RollupTier[] = [
-  { measurement: DAILY_ROLLUP_MEASUREMENT, stepMs: DAY, offsetMs: LOCAL_DAY_OFFSET_MS },
-  { measurement: HOURLY_ROLLUP_MEASUREMENT, stepMs: HOUR, offsetMs: 0 },
-];
+/** Coarsest first; each is summed from the next finer one (the last from the 15-minute rollups). */
+export const COARSE_TIERS: readonly CoarseTier[] = ['1d', '1h'];
 
 export interface RollupOptions {
   /** Timer period of the recent recompute. */
@@ -121,7 +106,7 @@ export class RollupJob {
    */
   private async keepUp(): Promise<RollupStats> {
     const now = Date.now();
-    const since = this.keptUpAt ?? ((await this.newestRollup()) ?? 0) - HOUR;
+    const since = this.keptUpAt ?? ((await this.store.rollupTime('15m', 'last')) ?? 0) - HOUR;
     const from = Math.max(now - this.opts.catchUpMs, Math.min(now - this.opts.recentMs, since));
     // A long way back (start-up, after an outage) with the deep lookback, which finds sparse reporters.
     const lookback = now - from > this.opts.recentMs + this.opts.intervalMs ? this.opts.deepLookbackMs : this.opts.recentLookbackMs;
@@ -135,19 +120,13 @@ export class RollupJob {
    * from the 15-minute points, no raw data read. Runs once at start; a no-op when the daily tier reaches back as far.
    */
   private async coarseBackfill(): Promise<number> {
-    const [oldest15, oldestDay] = await Promise.all([this.oldest(ROLLUP_MEASUREMENT), this.oldest(DAILY_ROLLUP_MEASUREMENT)]);
+    const [oldest15, oldestDay] = await Promise.all([this.store.rollupTime('15m', 'first'), this.store.rollupTime('1d', 'first')]);
     if (oldest15 === undefined || (oldestDay !== undefined && oldestDay <= oldest15)) return 0;
     const to = oldestDay ?? Date.now();
     this.log?.info({ from: new Date(oldest15).toISOString(), to: new Date(to).toISOString() }, 'building hourly and daily energy rollups from the 15-minute ones');
     let points = 0;
     for (const tier of [...COARSE_TIERS].reverse()) points += await this.computeTier(tier, oldest15, to);
     return points;
-  }
-
-  private async oldest(measurement: string): Promise<number | undefined> {
-    const s = await this.store.query(`SELECT first("value") FROM "${measurement}"`);
-    const t = s[0]?.values[0]?.[0];
-    return typeof t === 'number' ? t : undefined;
   }
 
   stop(): Promise<void> {
@@ -171,12 +150,6 @@ export class RollupJob {
     return run;
   }
 
-  private async newestRollup(): Promise<number | undefined> {
-    const s = await this.store.query(`SELECT last("value") FROM "${ROLLUP_MEASUREMENT}"`);
-    const t = s[0]?.values[0]?.[0];
-    return typeof t === 'number' ? t : undefined;
-  }
-
   private async computeNow(from: number, to: number, lookbackMs: number): Promise<RollupStats> {
     const started = Date.now();
     const a = floorTo(from, QUARTER_HOUR);
@@ -198,73 +171,52 @@ export class RollupJob {
 
   private async computeChunk(from: number, to: number, lookbackMs: number): Promise<{ points: number; resets: number }> {
     let idx = await this.index.get();
-    const lines: string[] = [];
-    let resets = 0;
+    const points: RollupPoint[] = [];
     for (const q of QUANTITIES as readonly Quantity[]) {
-      const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await stepDeltas(this.store, {
-        metric: c.metric, measurements: c.measurements, where: '', from, to, stepMs: QUARTER_HOUR, lookbackMs, tags: ['firm'],
-      })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
-      const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
-      for (const d of deltas) {
-        const firmId = d.tags.firm ?? '';
-        if (!firmId) continue;
-        const k = `${firmId}/${d.measurement}/${d.time}`;
-        const g = groups.get(k) ?? { firmId, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
-        g.value += d.value;
-        g.devices++;
-        if (d.reset) g.resets++;
-        groups.set(k, g);
-      }
+      const groups = await this.firmSums(q, from, to, lookbackMs);
       // A firm the cached registry index does not know yet (just registered): reload once. The place tags are part
       // of the rollup's series, so writing a quarter without them and later with them would count it twice.
-      if ([...groups.values()].some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
+      if (groups.some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
         this.index.invalidate();
         idx = await this.index.get();
       }
-      for (const g of groups.values()) {
+      for (const g of groups) {
         const f = idx.firms.get(g.firmId);
         if (!f) continue; // not registered (removed, or a stray tag): nothing to add up for
-        const tags = `${tagSet({ firmId: g.firmId, deviceId: '', type: '', county: f.county, park: f.park, segment: f.segment })},quantity=${q},source=${g.source}`;
-        lines.push(`${ROLLUP_MEASUREMENT},${sortTags(tags)} value=${g.value},devices=${g.devices}i,resets=${g.resets}i ${g.time}`);
-        resets += g.resets;
+        points.push({ ...g, county: f.county, park: f.park, segment: f.segment, quantity: q });
       }
     }
-    for (let i = 0; i < lines.length; i += 5000) await this.store.write(lines.slice(i, i + 5000));
-    return { points: lines.length, resets };
+    await this.store.writeRollups(points);
+    return { points: points.length, resets: points.reduce((n, p) => n + p.resets, 0) };
   }
 
-  /** Re-sums a coarse tier for every bucket [from, to) touches, from the next finer tier. */
-  private async computeTier(tier: RollupTier, from: number, to: number): Promise<number> {
-    const i = COARSE_TIERS.indexOf(tier);
-    const finer = COARSE_TIERS[i + 1]?.measurement ?? ROLLUP_MEASUREMENT;
-    // The 15-minute points count as one interval each; coarser points carry their count.
-    const intervals = finer === ROLLUP_MEASUREMENT ? 'count("value")' : 'sum("intervals")';
-    const a = floorTo(from, tier.stepMs, tier.offsetMs);
-    const b = floorTo(to - 1, tier.stepMs, tier.offsetMs) + tier.stepMs;
-    const chunk = Math.max(tier.stepMs, floorTo(this.opts.coarseChunkMs, tier.stepMs));
-    let points = 0;
-    for (let c = a; c < b; c += chunk) {
-      const end = Math.min(b, c + chunk);
-      const series = await this.store.query(
-        `SELECT sum("value") AS "value", sum("resets") AS "resets", ${intervals} AS "intervals" FROM "${finer}" WHERE time >= ${c}ms AND time < ${end}ms GROUP BY time(${tier.stepMs / MINUTE}m, ${tier.offsetMs / MINUTE}m), * fill(none)`,
-      );
-      const lines: string[] = [];
-      for (const s of series) {
-        const tags = Object.entries(s.tags).filter(([, v]) => v !== '').sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => `${escapeTag(k)}=${escapeTag(v)}`).join(',');
-        for (const row of s.values) {
-          const [t, value, r, n] = row;
-          if (typeof t !== 'number' || typeof value !== 'number') continue;
-          lines.push(`${tier.measurement},${tags} value=${value},resets=${typeof r === 'number' ? r : 0}i,intervals=${typeof n === 'number' ? n : 0}i ${t}`);
-        }
-      }
-      for (let k = 0; k < lines.length; k += 5000) await this.store.write(lines.slice(k, k + 5000));
-      points += lines.length;
+  /** What each firm's devices of each source added to a quantity per quarter. */
+  private async firmSums(q: Quantity, from: number, to: number, lookbackMs: number): Promise<Array<Omit<RollupPoint, 'county' | 'park' | 'segment' | 'quantity'>>> {
+    const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await this.store.counterSteps({
+      metric: c.metric, measurements: c.measurements, scope: { kind: 'prefecture', id: '' }, from, to, stepMs: QUARTER_HOUR, lookbackMs, carry: ['firm'],
+    })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
+    const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
+    for (const d of deltas) {
+      const firmId = d.tags.firm ?? '';
+      if (!firmId) continue;
+      const k = `${firmId}/${d.measurement}/${d.time}`;
+      const g = groups.get(k) ?? { firmId, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
+      g.value += d.value;
+      g.devices++;
+      if (d.reset) g.resets++;
+      groups.set(k, g);
     }
+    return [...groups.values()];
+  }
+
+  /** Re-sums a coarse tier for every bucket [from, to) touches, from the next finer tier, coarseChunkMs per query. */
+  private async computeTier(tier: CoarseTier, from: number, to: number): Promise<number> {
+    const { stepMs, offsetMs } = ROLLUP_BUCKETS[tier];
+    const a = floorTo(from, stepMs, offsetMs);
+    const b = floorTo(to - 1, stepMs, offsetMs) + stepMs;
+    const chunk = Math.max(stepMs, floorTo(this.opts.coarseChunkMs, stepMs));
+    let points = 0;
+    for (let c = a; c < b; c += chunk) points += await this.store.rebuildRollupTier(tier, c, Math.min(b, c + chunk));
     return points;
   }
-}
-
-/** Line protocol prefers tags sorted by key. */
-function sortTags(tags: string): string {
-  return tags.split(',').filter((t) => t !== '').sort((x, y) => x.split('=')[0]!.localeCompare(y.split('=')[0]!)).join(',');
 }

@@ -2,9 +2,8 @@
 // events (one point per change, so these are events, not raw samples), mean running speed per device and
 // period aggregated in the store, quality from good/total counters where configured.
 import { deviceType } from '../../common/contract/catalogue.ts';
-import { counterDeltas } from '../energy/counters.ts';
 import type { Device } from '../../common/registry/registry.ts';
-import { literal, type TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import type { FirmDevices } from '../../common/telemetry-store/questions/machines.ts';
 import type { FirmIndex } from '../base/firm-index.ts';
 import { LOOM_TYPES, REPORTED_EFFICIENCY, type MonitoringSettings } from './settings.ts';
@@ -142,15 +141,15 @@ export class OeeService {
   /** Good and total units per "period/device" where a device type reports both counters. */
   private async quality(scope: FirmDevices, types: ReadonlySet<string>, periods: readonly Period[]): Promise<Map<string, QualityInput>> {
     const qualitySpecs = this.settings.quality().value;
-    const cond = scope.deviceId !== undefined ? `"device" = ${literal(scope.deviceId)}` : `"firm" = ${literal(scope.firmId)}`;
+    const counted = scope.deviceId !== undefined ? { kind: 'device' as const, id: scope.deviceId } : { kind: 'firm' as const, id: scope.firmId };
     const quality = new Map<string, QualityInput>();
     for (const type of types) {
       const spec = qualitySpecs[type];
       const measurement = deviceType(type)?.measurement;
       if (!spec || !measurement) continue;
       for (const [i, p] of periods.entries()) {
-        const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => counterDeltas(this.store, {
-          metric, measurements: [measurement], where: cond, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
+        const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => this.store.counterDeltas({
+          metric, measurements: [measurement], scope: counted, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
         })));
         for (const r of good ?? []) {
           const key = `${i}/${r.tags.device ?? ''}`;

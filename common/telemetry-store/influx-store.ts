@@ -6,6 +6,12 @@ import https from 'node:https';
 import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
 import { PermanentWriteError, ident, literal, type QueryResultSeries, type SeriesPoint, type TelemetryStore } from './store.ts';
 import * as machines from './influx/machines.ts';
+import * as counters from './influx/counters.ts';
+import * as energy from './influx/energy.ts';
+import type {
+  CounterDelta, CounterDeltasQuestion, CounterReadings, CounterReadingsQuestion, CounterStep, CounterStepsQuestion, RollupBucket, RollupCount,
+  RollupPiece, RollupPoint, RollupRows, RollupRowsQuestion, RollupSeriesQuestion, RollupTier, RollupTotal,
+} from './questions/energy.ts';
 import type { DeviceMeans, DeviceStateHistory, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion } from './questions/machines.ts';
 import type { Scope } from '../contract/scope.ts';
 
@@ -120,7 +126,47 @@ export class InfluxStore implements TelemetryStore {
     }
   }
 
-  // ---- energy questions (answered in influx/energy.ts) ----
+  // ---- energy questions (answered in influx/energy.ts and influx/counters.ts) ----
+
+  counterDeltas(q: CounterDeltasQuestion): Promise<CounterDelta[]> {
+    return counters.counterDeltas((s) => this.query(s), q);
+  }
+
+  counterSteps(q: CounterStepsQuestion): Promise<CounterStep[]> {
+    return counters.counterSteps((s) => this.query(s), q);
+  }
+
+  counterReadings(q: CounterReadingsQuestion): Promise<CounterReadings[]> {
+    return energy.counterReadings((s) => this.query(s), q);
+  }
+
+  writeRollups(points: readonly RollupPoint[]): Promise<void> {
+    return energy.writeRollups(this, points);
+  }
+
+  rebuildRollupTier(tier: Exclude<RollupTier, '15m'>, from: number, to: number): Promise<number> {
+    return energy.rebuildRollupTier(this, tier, from, to);
+  }
+
+  rollupTime(tier: RollupTier, edge: 'first' | 'last'): Promise<number | undefined> {
+    return energy.rollupTime((s) => this.query(s), tier, edge);
+  }
+
+  rollupTotals(scope: Scope, pieces: readonly RollupPiece[]): Promise<RollupTotal[]> {
+    return energy.rollupTotals((s) => this.query(s), scope, pieces);
+  }
+
+  rollupSeries(q: RollupSeriesQuestion): Promise<RollupBucket[]> {
+    return energy.rollupSeries((s) => this.query(s), q);
+  }
+
+  rollupCounts(scope: Scope, quantities: readonly string[], from: number, to: number): Promise<RollupCount[]> {
+    return energy.rollupCounts((s) => this.query(s), scope, quantities, from, to);
+  }
+
+  rollupRows(q: RollupRowsQuestion): Promise<RollupRows[]> {
+    return energy.rollupRows((s) => this.query(s), q);
+  }
 
   // ---- machine questions (answered in influx/machines.ts) ----
 

@@ -2,9 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../analytics/energy/carriers.ts';
-import { alignRange, incrementStatement, resetStatement, stepFor } from '../../analytics/energy/counters.ts';
+import { alignRange, stepFor } from '../../analytics/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../analytics/energy/factors.ts';
-import { rollupPieces } from '../../analytics/energy/service.ts';
+import { rollupPieces } from '../../analytics/energy/sources.ts';
+import { incrementStatement, resetStatement } from '../../common/telemetry-store/influx/counters.ts';
 import { splitByYear, yearStart } from '../../common/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
@@ -77,7 +78,7 @@ describe('plant boundary', () => {
 });
 
 describe('counter queries', () => {
-  const q = { metric: 'energy_kwh_total', measurements: ['loom', 'electricity_meter'], where: `"firm" = 'X'`, from: 3_600_000 * 10, to: 3_600_000 * 11, stepMs: 60_000, lookbackMs: 3_600_000, groupBy: ['firm'] as const };
+  const q = { metric: 'energy_kwh_total', measurements: ['loom', 'electricity_meter'], scope: { kind: 'firm' as const, id: 'X' }, from: 3_600_000 * 10, to: 3_600_000 * 11, stepMs: 60_000, lookbackMs: 3_600_000, groupBy: ['firm'] as const };
   test('increments: non-negative differences of the last reading per step and device, summed per group', () => {
     const s = incrementStatement({ ...q, groupBy: [...q.groupBy] });
     assert.equal(s, `SELECT sum("d") AS "inc_v", count("d") AS "inc_n" FROM (SELECT non_negative_difference(last("energy_kwh_total")) AS "d" FROM "loom", "electricity_meter" WHERE "firm" = 'X' AND time >= 32400000ms AND time < 39600000ms GROUP BY time(1m), "device", "firm") WHERE time >= 32400000ms AND time < 39600000ms GROUP BY time(1h), "firm" fill(none)`);
@@ -100,25 +101,25 @@ describe('rollup pieces', () => {
   const Q = 15 * 60_000;
   test('whole local days from rollup_1d, whole hours from rollup_1h, the quarters at the ends from rollup_15m', () => {
     assert.deepEqual(rollupPieces(D - H - Q, D + 2 * 24 * H + 2 * H + 2 * Q), [
-      { measurement: 'rollup_15m', from: D - H - Q, to: D - H },
-      { measurement: 'rollup_1h', from: D - H, to: D },
-      { measurement: 'rollup_1d', from: D, to: D + 48 * H },
-      { measurement: 'rollup_1h', from: D + 48 * H, to: D + 50 * H },
-      { measurement: 'rollup_15m', from: D + 50 * H, to: D + 50 * H + 2 * Q },
+      { tier: '15m', from: D - H - Q, to: D - H },
+      { tier: '1h', from: D - H, to: D },
+      { tier: '1d', from: D, to: D + 48 * H },
+      { tier: '1h', from: D + 48 * H, to: D + 50 * H },
+      { tier: '15m', from: D + 50 * H, to: D + 50 * H + 2 * Q },
     ]);
   });
   test('a range inside one hour stays on the 15-minute rollups; an aligned day is one piece', () => {
-    assert.deepEqual(rollupPieces(D + Q, D + 3 * Q), [{ measurement: 'rollup_15m', from: D + Q, to: D + 3 * Q }]);
-    assert.deepEqual(rollupPieces(D, D + 24 * H), [{ measurement: 'rollup_1d', from: D, to: D + 24 * H }]);
+    assert.deepEqual(rollupPieces(D + Q, D + 3 * Q), [{ tier: '15m', from: D + Q, to: D + 3 * Q }]);
+    assert.deepEqual(rollupPieces(D, D + 24 * H), [{ tier: '1d', from: D, to: D + 24 * H }]);
     assert.deepEqual(rollupPieces(D, D), []);
   });
   test('a range that reaches the present reads today from its daily point', () => {
     // From 23:45 the day before to 02:30 today, today being D: the quarter, then today's daily point.
     assert.deepEqual(rollupPieces(D - Q, D + 2 * H + 2 * Q, true), [
-      { measurement: 'rollup_15m', from: D - Q, to: D },
-      { measurement: 'rollup_1d', from: D, to: D + 24 * H },
+      { tier: '15m', from: D - Q, to: D },
+      { tier: '1d', from: D, to: D + 24 * H },
     ]);
-    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H, true), [{ measurement: 'rollup_1h', from: D + 3 * H, to: D + 5 * H }]);
-    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H + Q, true), [{ measurement: 'rollup_1h', from: D + 3 * H, to: D + 6 * H }]);
+    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H, true), [{ tier: '1h', from: D + 3 * H, to: D + 5 * H }]);
+    assert.deepEqual(rollupPieces(D + 3 * H, D + 5 * H + Q, true), [{ tier: '1h', from: D + 3 * H, to: D + 6 * H }]);
   });
 });

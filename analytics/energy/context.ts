@@ -1,0 +1,42 @@
+// What the energy figures read from (the telemetry store, the registry's firm index, the settings, the latest
+// device values) and how far back and how fresh they look.
+import type { FirmIndex } from '../base/firm-index.ts';
+import type { LatestSource } from '../base/latest-source.ts';
+import { DAY, HOUR, MINUTE } from '../../common/time.ts';
+import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { FirmEnergyFlags } from './carriers.ts';
+import { basisFor, type Basis, type BasisId, type EnergyFactorConfig } from './factors.ts';
+
+export interface EnergyServiceOptions {
+  /** Raw queries look this far before `from` for the reading the first increment starts from. */
+  lookbackMs: number;
+  /** Live rates: a device's latest rate counts when it is at most this old. */
+  liveWindowMs: number;
+  /** Firm figures come from raw data for ranges up to this long, from the rollups beyond. */
+  firmRawMaxMs: number;
+  /** Lookback of the raw part after the rollups' last closed quarter (source rollup+raw); Monitoring sets the rollup tick's. */
+  tailLookbackMs: number;
+}
+
+export const DEFAULT_ENERGY_OPTIONS: EnergyServiceOptions = { lookbackMs: 6 * HOUR, liveWindowMs: 5 * MINUTE, firmRawMaxMs: 2 * DAY, tailLookbackMs: 30 * MINUTE };
+
+export interface EnergyContext {
+  store: TelemetryStore;
+  index: FirmIndex;
+  factors(): EnergyFactorConfig;
+  flagsOf(firmId: string): FirmEnergyFlags;
+  /** Each device's latest rates (live figures): in memory from the live feed, or from the telemetry store. */
+  latest(): LatestSource;
+  /** Until when the 15-minute rollups are complete (RollupJob.completeUntil), when their job keeps them up. */
+  rollupsCompleteUntil?(): number | undefined;
+}
+
+/** The context with the options: what every energy figure is computed with. */
+export interface EnergyEnv {
+  ctx: EnergyContext;
+  opts: EnergyServiceOptions;
+}
+
+export function basisOf(env: EnergyEnv, id: BasisId, year: number): Basis {
+  return basisFor(env.ctx.factors(), id, year);
+}

@@ -1,0 +1,114 @@
+// Energy per unit of output (per 100 m of fabric, per kg of yarn, per piece) of each firm or device of a scope,
+// against the dyeing benchmark and the ring-spinning reference.
+import type { Firm } from '../../common/registry/registry.ts';
+import type { Scope } from '../base/scope.ts';
+import { QUARTER_HOUR, localParts, splitByYear } from '../../common/time.ts';
+import { alignRange, stepFor } from './counters.ts';
+import { basisOf, type EnergyEnv } from './context.ts';
+import { BENCHMARKS, CARRIERS, type Basis, type BasisId } from './factors.ts';
+import { addAcc, emptyFigures, kgceOf, perDevice, perFirm, type Acc, type SourceRow } from './figures.ts';
+import { chooseSource, sourceRows, type DataSource, type SourceChoice } from './sources.ts';
+
+export interface IntensityRow {
+  key: string;
+  name: string;
+  segment: string | null;
+  electricityKwh: number;
+  totalKgce: number;
+  waterM3: number;
+  fabricM: number;
+  yarnKg: number;
+  pieces: number;
+  kwhPer100m: number | null;
+  kgcePer100m: number | null;
+  waterTPer100m: number | null;
+  kwhPerKgYarn: number | null;
+  kgcePerKgYarn: number | null;
+  ringFrameKwhPerKg: number | null;
+  kwhPerPiece: number | null;
+  kgcePerPiece: number | null;
+  dyeingBenchmark: { applies: boolean; kgceOk: boolean | null; waterOk: boolean | null };
+  spinningReference: { kwhPerKg: number; ratio: number } | null;
+}
+
+export interface EnergyIntensity {
+  scope: Scope;
+  from: number;
+  to: number;
+  source: DataSource;
+  basis: Basis;
+  benchmarks: typeof BENCHMARKS;
+  rows: IntensityRow[];
+  notes: string[];
+}
+
+type Unit = { acc: Acc; kgce: number; ringKwh: number; ringYarn: number };
+
+function intensityRow(key: string, v: Unit, firm: Firm | undefined, deviceName: string | undefined): IntensityRow {
+  const el = v.acc.amounts.electricity.measured;
+  const water = v.acc.amounts.water.measured;
+  const { fabric, yarn, pieces } = v.acc.outputs;
+  const per = (x: number, out: number, scale = 1) => (out > 0 ? (x / out) * scale : null);
+  const kgcePer100m = per(v.kgce, fabric, 100);
+  const waterTPer100m = per(water, fabric, 100);
+  const applies = firm?.segment === 'dyeing';
+  const ring = per(v.ringKwh, v.ringYarn);
+  return {
+    key, name: firm?.name ?? deviceName ?? key, segment: firm?.segment ?? null,
+    electricityKwh: el, totalKgce: v.kgce, waterM3: water, fabricM: fabric, yarnKg: yarn, pieces,
+    kwhPer100m: per(el, fabric, 100), kgcePer100m, waterTPer100m,
+    kwhPerKgYarn: per(el, yarn), kgcePerKgYarn: per(v.kgce, yarn), ringFrameKwhPerKg: ring,
+    kwhPerPiece: per(el, pieces), kgcePerPiece: per(v.kgce, pieces),
+    dyeingBenchmark: {
+      applies,
+      kgceOk: applies && kgcePer100m !== null ? kgcePer100m <= BENCHMARKS.dyeingKgcePer100m : null,
+      waterOk: applies && waterTPer100m !== null ? waterTPer100m <= BENCHMARKS.dyeingWaterTPer100m : null,
+    },
+    spinningReference: ring === null ? null : { kwhPerKg: BENCHMARKS.ringSpinningKwhPerKg, ratio: ring / BENCHMARKS.ringSpinningKwhPerKg },
+  };
+}
+
+/** Adds one year's rows per unit (firm or device), with the spinning frames' own electricity and yarn apart. */
+function addRows(out: Map<string, Unit>, units: Map<string, Acc>, rows: readonly SourceRow[], basis: Basis, byDevice: boolean): void {
+  for (const [key, acc] of units) {
+    const cur = out.get(key) ?? { acc: emptyFigures(), kgce: 0, ringKwh: 0, ringYarn: 0 };
+    addAcc(cur.acc, acc);
+    const k = kgceOf(acc, basis);
+    for (const c of CARRIERS) if (c !== 'water' || basis.includesWater) cur.kgce += k[c];
+    out.set(key, cur);
+  }
+  for (const row of rows) {
+    if (row.source !== 'spinning_frame') continue;
+    const cur = out.get(byDevice ? row.device : row.firm);
+    if (!cur) continue;
+    if (row.quantity === 'electricity') cur.ringKwh += row.value;
+    if (row.quantity === 'yarn') cur.ringYarn += row.value;
+  }
+}
+
+export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity> {
+  const source = chooseSource(env, scope, from, to, choice);
+  const step = source === 'rollup' ? QUARTER_HOUR : stepFor(to - from);
+  const r = alignRange(from, to, step);
+  const idx = await env.ctx.index.get();
+  const byDevice = scope.kind === 'device';
+  const out = new Map<string, Unit>();
+  let basis: Basis | undefined;
+  for (const piece of splitByYear(r.from, r.to)) {
+    const b = basisOf(env, basisId, piece.year);
+    basis ??= b;
+    const rows = await sourceRows(env, source, scope, piece.from, piece.to, step);
+    addRows(out, byDevice ? perDevice(rows) : perFirm(rows, idx, (f) => env.ctx.flagsOf(f)), rows, b, byDevice);
+  }
+  const rows = [...out.entries()].map(([key, v]) => intensityRow(key, v, byDevice ? undefined : idx.firms.get(key), byDevice ? idx.devices.get(key)?.name : undefined));
+  rows.sort((a, b) => (b.kgcePer100m ?? -1) - (a.kgcePer100m ?? -1));
+  return {
+    scope, from: r.from, to: r.to, source, basis: basis ?? basisOf(env, basisId, localParts(r.from).year), benchmarks: BENCHMARKS, rows,
+    notes: [
+      'dyeing benchmark (印染行业规范条件 2017, woven fabric): ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m; applied to firms of the dyeing segment',
+      'ring spinning ≈ 1.3 kWh per kg of yarn: the spinning frames\' own registers against their own yarn (a reference, not a limit)',
+      'output comes from the fabric_m_total, yarn_kg_total and pieces_total counters; a firm without an output counter has no intensity',
+      'fabric: the looms\' woven metres; a firm without looms is measured by its finishing machines (stenter), whose metres count every pass',
+    ],
+  };
+}
