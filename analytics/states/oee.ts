@@ -141,7 +141,10 @@ export class OeeService {
   /** Good and total units per "period/device" where a device type reports both counters. */
   private async quality(scope: FirmDevices, types: ReadonlySet<string>, periods: readonly Period[]): Promise<Map<string, QualityInput>> {
     const qualitySpecs = this.settings.quality().value;
-    const counted = scope.deviceId !== undefined ? { kind: 'device' as const, id: scope.deviceId } : { kind: 'firm' as const, id: scope.firmId };
+    // A device's counters are counted within its firm too, like its states and speeds.
+    const counted = scope.deviceId !== undefined
+      ? { scope: { kind: 'device' as const, id: scope.deviceId }, match: { firm: scope.firmId } }
+      : { scope: { kind: 'firm' as const, id: scope.firmId } };
     const quality = new Map<string, QualityInput>();
     for (const type of types) {
       const spec = qualitySpecs[type];
@@ -149,7 +152,7 @@ export class OeeService {
       if (!spec || !measurement) continue;
       for (const [i, p] of periods.entries()) {
         const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => this.store.counterDeltas({
-          metric, measurements: [measurement], scope: counted, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
+          metric, measurements: [measurement], ...counted, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
         })));
         for (const r of good ?? []) {
           const key = `${i}/${r.tags.device ?? ''}`;
