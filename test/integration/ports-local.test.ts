@@ -7,6 +7,7 @@ import { registryConformance } from '../conformance/registry.ts';
 import { spoolConformance } from '../conformance/spool.ts';
 import { telemetryStoreConformance } from '../conformance/telemetry-store.ts';
 import { machineQuestionsConformance } from '../conformance/telemetry-store-machines.ts';
+import { energyQuestionsConformance } from '../conformance/telemetry-store-energy.ts';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
@@ -39,6 +40,7 @@ telemetryStoreConformance('InfluxDB 1.x (Debian influxd)', async () => ({
   cleanup: async () => {},
 }));
 machineQuestionsConformance('InfluxDB 1.x (Debian influxd)', async () => ({ store: new InfluxStore({ url: influxd.url, db: `machines${n++}` }), cleanup: async () => {} }));
+energyQuestionsConformance('InfluxDB 1.x (Debian influxd)', async () => ({ store: new InfluxStore({ url: influxd.url, db: `energy${n++}` }), cleanup: async () => {} }));
 
 // The latest values of each device (overviews, live power): InfluxDB each time, memory from the live feed,
 // memory warmed from InfluxDB, and warmed then fed by a restarted broker that knows no states yet.
