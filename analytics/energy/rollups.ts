@@ -1,8 +1,8 @@
 // 15-minute rollups (GB/T 38692-2020: real-time indicators every 15 min): per firm, quantity (energy carrier or
-// output) and source measurement, the counter increments of the interval: InfluxDB returns each device's last
-// reading per 15 minutes and Node differences them per device with the reset rules (the store's counterSteps),
-// adds them up per firm, and the result is written back as the 15-minute rollups (`rollup_15m` in InfluxDB). Overviews over long
-// ranges and whole counties read these instead of every device's raw points.
+// output) and source measurement, the counter increments of the interval: the store gives each device's gain per
+// 15 minutes with the reset rules (counterSteps), this job adds them up per firm and writes them back as the
+// 15-minute rollups (writeRollups; `rollup_15m` in InfluxDB). Overviews over long ranges and whole counties read
+// these instead of every device's raw points.
 //
 // The rollup keeps the source measurement (electricity from looms vs from the main meter), not the counting
 // rule: which source a firm's figure uses (meters first, cogeneration boundary) is decided at query time, so
@@ -15,7 +15,7 @@
 // Points are deterministic (same tags and time), so recomputing overwrites instead of adding.
 //
 // Hourly and daily rollups (`rollup_1h`, `rollup_1d`: one point per firm, quantity, source and hour or local day,
-// Asia/Shanghai) are summed by InfluxDB from the finer ones for the hours and days each computation touched.
+// Asia/Shanghai) are summed by the store from the finer ones for the hours and days each computation touched.
 // A range reads whole days from `rollup_1d`, whole hours at its ends from `rollup_1h` and only the quarters at
 // its very ends from `rollup_15m`: a month of the prefecture (300 firms) is about 15,000 points instead of
 // 1.2 million.

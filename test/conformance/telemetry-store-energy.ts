@@ -62,13 +62,142 @@ function byKey<T extends { firmId: string; quantity: string; source: string }>(r
   return rows.map((r) => `${r.firmId}/${r.quantity}/${r.source}`);
 }
 
-export function energyQuestionsConformance(name: string, make: () => Promise<{ store: TelemetryStore; cleanup(): Promise<void> }>): void {
+type Make = () => Promise<{ store: TelemetryStore; cleanup(): Promise<void> }>;
+type WithData = (lines: readonly string[], points: readonly RollupPoint[], run: (store: TelemetryStore) => Promise<void>) => Promise<void>;
+
+function counterQuestions(withData: WithData, T: number): void {
+  const m = (n: number) => T + n * MINUTE;
+  const counter = { metric: 'energy_kwh_total', from: T, to: m(120), stepMs: QUARTER_HOUR };
+
+  test('counterDeltas: increments per group over the range, a reset from zero, jitter as nothing, a gap carried by the next step', () => withData(counters(T), [], async (store) => {
+    const q = { ...counter, measurements: ['electricity_meter', 'loom'], scope: PREFECTURE, lookbackMs: HOUR };
+    assert.deepEqual(deltas(await store.counterDeltas({ ...q, groupBy: ['firm'] })), [
+      { key: `electricity_meter/FA/${T}`, value: 60.5, resets: 1 },
+      { key: `electricity_meter/FB/${T}`, value: 36, resets: 0 },
+      { key: `loom/FA/${T}`, value: 10, resets: 0 },
+    ]);
+    // No group tags: one total per measurement; a match narrows the scope to one firm.
+    assert.deepEqual(deltas(await store.counterDeltas({ ...q, scope: { kind: 'firm', id: 'FA' }, groupBy: [] })), [
+      { key: `electricity_meter/${T}`, value: 60.5, resets: 1 },
+      { key: `loom/${T}`, value: 10, resets: 0 },
+    ]);
+    assert.deepEqual(deltas(await store.counterDeltas({ ...q, match: { firm: 'FB' }, groupBy: ['device'] })), [{ key: `electricity_meter/m3/${T}`, value: 36, resets: 0 }]);
+    assert.deepEqual(await store.counterDeltas({ ...q, measurements: [], groupBy: ['firm'] }), []);
+  }));
+
+  test('counterDeltas: hourly buckets per device within a county', () => withData(counters(T), [], async (store) => {
+    const rows = await store.counterDeltas({
+      ...counter, measurements: ['electricity_meter', 'loom'], scope: { kind: 'county', id: FA.county }, lookbackMs: HOUR, groupBy: ['device'], intervalMs: HOUR,
+    });
+    assert.deepEqual(deltas(rows), [
+      { key: `electricity_meter/m1/${T}`, value: 33, resets: 1 },
+      { key: `electricity_meter/m1/${m(60)}`, value: 27.5, resets: 0 },
+      { key: `loom/m2/${T}`, value: 6, resets: 0 },
+      { key: `loom/m2/${m(60)}`, value: 4, resets: 0 },
+    ]);
+  }));
+
+  test('counterSteps: what each device gained per step, with the firm carried', () => withData(counters(T), [], async (store) => {
+    const rows = await store.counterSteps({ ...counter, measurements: ['electricity_meter'], scope: PREFECTURE, lookbackMs: QUARTER_HOUR, carry: ['firm'] });
+    const of = (device: string) => rows.filter((r) => r.tags.device === device).sort((a, b) => a.time - b.time);
+    assert.deepEqual(of('m1').map((r) => [r.time, r.value, r.reset]), [
+      [m(0), 10, false], [m(15), 15, false], [m(30), 8, true], [m(75), 20, false], [m(90), 0, false], [m(105), 7.5, false],
+    ]);
+    assert.deepEqual(of('m1')[0]?.tags, { firm: 'FA', device: 'm1' });
+    assert.deepEqual(of('m3').map((r) => r.value), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(rows.length, 14);
+  }));
+
+  test('counterReadings: the last reading before the range, the first and the last within it, per device', () => withData(counters(T), [], async (store) => {
+    const q = { metric: 'energy_kwh_total', measurements: ['electricity_meter', 'loom'], scope: { kind: 'firm' as const, id: 'FA' } };
+    const sorted = (list: Awaited<ReturnType<TelemetryStore['counterReadings']>>) => [...list].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    assert.deepEqual(sorted(await store.counterReadings({ ...q, from: T, to: m(120), lookbackMs: QUARTER_HOUR })), [
+      { measurement: 'electricity_meter', deviceId: 'm1', before: 100, first: 110, last: 30 },
+      { measurement: 'loom', deviceId: 'm2', before: 50, first: 52, last: 60 },
+    ]);
+    // From T+30m with a 10-minute lookback: m1 read 125 at T+20m; m2 has nothing in [T+20m, T+30m).
+    assert.deepEqual(sorted(await store.counterReadings({ ...q, from: m(30), to: m(120), lookbackMs: 10 * MINUTE })), [
+      { measurement: 'electricity_meter', deviceId: 'm1', before: 125, first: 130, last: 30 },
+      { measurement: 'loom', deviceId: 'm2', first: 56, last: 60 },
+    ]);
+  }));
+}
+
+function rollupQuestions(withData: WithData, T: number): void {
+  test('rollups: written points replace their quarter; hours and local days are re-summed from the finer tier', () => withData([], [], async (store) => {
+    const D = T;
+    assert.equal(await store.rollupTime('15m', 'first'), undefined);
+    await store.writeRollups([{ firmId: 'FA', ...FA, quantity: 'electricity', source: 'electricity_meter', time: D, value: 99, devices: 3, resets: 0 }]);
+    await store.writeRollups(rollups(D));
+    assert.equal(await store.rollupTime('15m', 'first'), D);
+    assert.equal(await store.rollupTime('15m', 'last'), D + DAY);
+    assert.equal(await store.rollupTime('1h', 'first'), undefined);
+    // Hours: FA meter 10 (D), 5 (D+1h), 10 (D+1d); FA looms 0.5; FB meter 7; FB fabric 100.
+    assert.equal(await store.rebuildRollupTier('1h', D, D + DAY + HOUR), 6);
+    // Local days: FA meter 15 and 10; FA looms 0.5; FB meter 7; FB fabric 100.
+    assert.equal(await store.rebuildRollupTier('1d', D, D + 2 * DAY), 5);
+    assert.equal(await store.rollupTime('1d', 'first'), D);
+    assert.equal(await store.rollupTime('1h', 'last'), D + DAY);
+
+    const totals = await store.rollupTotals(PREFECTURE, [{ tier: '1d', from: D, to: D + DAY }, { tier: '15m', from: D + DAY, to: D + DAY + QUARTER_HOUR }]);
+    const sum = new Map<string, { value: number; resets: number }>();
+    for (const [k, r] of byKey(totals).map((key, i) => [key, totals[i]!] as const)) {
+      const cur = sum.get(k) ?? { value: 0, resets: 0 };
+      sum.set(k, { value: cur.value + r.value, resets: cur.resets + r.resets });
+    }
+    assert.deepEqual(Object.fromEntries([...sum].sort()), {
+      'FA/electricity/electricity_meter': { value: 25, resets: 1 },
+      'FA/electricity/loom': { value: 0.5, resets: 0 },
+      'FB/electricity/electricity_meter': { value: 7, resets: 0 },
+      'FB/fabric/loom': { value: 100, resets: 0 },
+    });
+    const hour = await store.rollupTotals({ kind: 'county', id: FA.county }, [{ tier: '1h', from: D, to: D + HOUR }]);
+    assert.deepEqual(hour.map((r) => [r.firmId, r.quantity, r.source, r.value, r.resets]).sort(), [['FA', 'electricity', 'electricity_meter', 10, 1], ['FA', 'electricity', 'loom', 0.5, 0]]);
+    assert.deepEqual(await store.rollupTotals(PREFECTURE, []), []);
+  }));
+
+  test('rollupSeries: sums per interval, quantity and source over selected firms', () => withData([], rollups(T), async (store) => {
+    const D = T;
+    const q = { scope: PREFECTURE, tier: '15m' as const, from: D, to: D + HOUR, intervalMs: 30 * MINUTE };
+    const flat = (list: Awaited<ReturnType<TelemetryStore['rollupSeries']>>) => list.map((b) => [b.time, b.quantity, b.source, b.value]).sort();
+    assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: ['FA'] } })), [
+      [D, 'electricity', 'electricity_meter', 3], [D, 'electricity', 'loom', 0.5], [D + 30 * MINUTE, 'electricity', 'electricity_meter', 7],
+    ].sort());
+    assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: ['FA'], exclude: true } })), [
+      [D, 'electricity', 'electricity_meter', 7], [D, 'fabric', 'loom', 100],
+    ].sort());
+    assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: [], exclude: true }, quantity: 'electricity', sources: ['electricity_meter'] })), [
+      [D, 'electricity', 'electricity_meter', 10], [D + 30 * MINUTE, 'electricity', 'electricity_meter', 7],
+    ].sort());
+    await store.rebuildRollupTier('1h', D, D + 2 * DAY);
+    await store.rebuildRollupTier('1d', D, D + 2 * DAY);
+    const days = { ...q, tier: '1d' as const, to: D + 2 * DAY, intervalMs: DAY, offsetMs: ROLLUP_BUCKETS['1d'].offsetMs, scope: { kind: 'firm' as const, id: 'FA' } };
+    assert.deepEqual(flat(await store.rollupSeries(days)), [
+      [D, 'electricity', 'electricity_meter', 15], [D, 'electricity', 'loom', 0.5], [D + DAY, 'electricity', 'electricity_meter', 10],
+    ].sort());
+  }));
+
+  test('rollupCounts and rollupRows: the 15-minute points present, and the points themselves', () => withData([], rollups(T), async (store) => {
+    const D = T;
+    const counts = await store.rollupCounts(PREFECTURE, ['electricity'], D, D + DAY);
+    assert.deepEqual(counts.map((c) => [c.firmId, c.quantity, c.source, c.count]).sort(), [
+      ['FA', 'electricity', 'electricity_meter', 5], ['FA', 'electricity', 'loom', 1], ['FB', 'electricity', 'electricity_meter', 1],
+    ]);
+    const rows = await store.rollupRows({ scope: { kind: 'firm', id: 'FA' }, from: D, to: D + DAY, limit: 3 });
+    assert.deepEqual(byKey(rows).sort(), ['FA/electricity/electricity_meter', 'FA/electricity/loom']);
+    assert.deepEqual(rows.find((r) => r.source === 'electricity_meter')?.rows, [
+      { time: D, value: 1, devices: 1, resets: 0 },
+      { time: D + QUARTER_HOUR, value: 2, devices: 1, resets: 0 },
+      { time: D + 2 * QUARTER_HOUR, value: 3, devices: 1, resets: 1 },
+    ]);
+    assert.deepEqual(rows.find((r) => r.source === 'loom')?.rows, [{ time: D, value: 0.5, devices: 1, resets: 0 }]);
+  }));
+}
+
+export function energyQuestionsConformance(name: string, make: Make): void {
   describe(`TelemetryStore energy questions: ${name}`, () => {
     const T = localDayStart(Date.now()) - 3 * DAY;
-    const m = (n: number) => T + n * MINUTE;
-    const counter = { metric: 'energy_kwh_total', from: T, to: m(120), stepMs: QUARTER_HOUR };
-
-    async function withData(lines: readonly string[], points: readonly RollupPoint[], run: (store: TelemetryStore) => Promise<void>): Promise<void> {
+    const withData: WithData = async (lines, points, run) => {
       const { store, cleanup } = await make();
       try {
         await store.ensureDatabase();
@@ -79,128 +208,8 @@ export function energyQuestionsConformance(name: string, make: () => Promise<{ s
         await store.close();
         await cleanup();
       }
-    }
-
-    test('counterDeltas: increments per group over the range, a reset from zero, jitter as nothing, a gap carried by the next step', () => withData(counters(T), [], async (store) => {
-      const q = { ...counter, measurements: ['electricity_meter', 'loom'], scope: PREFECTURE, lookbackMs: HOUR };
-      assert.deepEqual(deltas(await store.counterDeltas({ ...q, groupBy: ['firm'] })), [
-        { key: `electricity_meter/FA/${T}`, value: 60.5, resets: 1 },
-        { key: `electricity_meter/FB/${T}`, value: 36, resets: 0 },
-        { key: `loom/FA/${T}`, value: 10, resets: 0 },
-      ]);
-      // No group tags: one total per measurement; a match narrows the scope to one firm.
-      assert.deepEqual(deltas(await store.counterDeltas({ ...q, scope: { kind: 'firm', id: 'FA' }, groupBy: [] })), [
-        { key: `electricity_meter/${T}`, value: 60.5, resets: 1 },
-        { key: `loom/${T}`, value: 10, resets: 0 },
-      ]);
-      assert.deepEqual(deltas(await store.counterDeltas({ ...q, match: { firm: 'FB' }, groupBy: ['device'] })), [{ key: `electricity_meter/m3/${T}`, value: 36, resets: 0 }]);
-      assert.deepEqual(await store.counterDeltas({ ...q, measurements: [], groupBy: ['firm'] }), []);
-    }));
-
-    test('counterDeltas: hourly buckets per device within a county', () => withData(counters(T), [], async (store) => {
-      const rows = await store.counterDeltas({
-        ...counter, measurements: ['electricity_meter', 'loom'], scope: { kind: 'county', id: FA.county }, lookbackMs: HOUR, groupBy: ['device'], intervalMs: HOUR,
-      });
-      assert.deepEqual(deltas(rows), [
-        { key: `electricity_meter/m1/${T}`, value: 33, resets: 1 },
-        { key: `electricity_meter/m1/${m(60)}`, value: 27.5, resets: 0 },
-        { key: `loom/m2/${T}`, value: 6, resets: 0 },
-        { key: `loom/m2/${m(60)}`, value: 4, resets: 0 },
-      ]);
-    }));
-
-    test('counterSteps: what each device gained per step, with the firm carried', () => withData(counters(T), [], async (store) => {
-      const rows = await store.counterSteps({ ...counter, measurements: ['electricity_meter'], scope: PREFECTURE, lookbackMs: QUARTER_HOUR, carry: ['firm'] });
-      const of = (device: string) => rows.filter((r) => r.tags.device === device).sort((a, b) => a.time - b.time);
-      assert.deepEqual(of('m1').map((r) => [r.time, r.value, r.reset]), [
-        [m(0), 10, false], [m(15), 15, false], [m(30), 8, true], [m(75), 20, false], [m(90), 0, false], [m(105), 7.5, false],
-      ]);
-      assert.deepEqual(of('m1')[0]?.tags, { firm: 'FA', device: 'm1' });
-      assert.deepEqual(of('m3').map((r) => r.value), [1, 2, 3, 4, 5, 6, 7, 8]);
-      assert.equal(rows.length, 14);
-    }));
-
-    test('counterReadings: the last reading before the range, the first and the last within it, per device', () => withData(counters(T), [], async (store) => {
-      const q = { metric: 'energy_kwh_total', measurements: ['electricity_meter', 'loom'], scope: { kind: 'firm' as const, id: 'FA' } };
-      const sorted = (list: Awaited<ReturnType<TelemetryStore['counterReadings']>>) => [...list].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-      assert.deepEqual(sorted(await store.counterReadings({ ...q, from: T, to: m(120), lookbackMs: QUARTER_HOUR })), [
-        { measurement: 'electricity_meter', deviceId: 'm1', before: 100, first: 110, last: 30 },
-        { measurement: 'loom', deviceId: 'm2', before: 50, first: 52, last: 60 },
-      ]);
-      // From T+30m with a 10-minute lookback: m1 read 125 at T+20m; m2 has nothing in [T+20m, T+30m).
-      assert.deepEqual(sorted(await store.counterReadings({ ...q, from: m(30), to: m(120), lookbackMs: 10 * MINUTE })), [
-        { measurement: 'electricity_meter', deviceId: 'm1', before: 125, first: 130, last: 30 },
-        { measurement: 'loom', deviceId: 'm2', first: 56, last: 60 },
-      ]);
-    }));
-
-    test('rollups: written points replace their quarter; hours and local days are re-summed from the finer tier', () => withData([], [], async (store) => {
-      const D = T;
-      assert.equal(await store.rollupTime('15m', 'first'), undefined);
-      await store.writeRollups([{ firmId: 'FA', ...FA, quantity: 'electricity', source: 'electricity_meter', time: D, value: 99, devices: 3, resets: 0 }]);
-      await store.writeRollups(rollups(D));
-      assert.equal(await store.rollupTime('15m', 'first'), D);
-      assert.equal(await store.rollupTime('15m', 'last'), D + DAY);
-      assert.equal(await store.rollupTime('1h', 'first'), undefined);
-      // Hours: FA meter 10 (D), 5 (D+1h), 10 (D+1d); FA looms 0.5; FB meter 7; FB fabric 100.
-      assert.equal(await store.rebuildRollupTier('1h', D, D + DAY + HOUR), 6);
-      // Local days: FA meter 15 and 10; FA looms 0.5; FB meter 7; FB fabric 100.
-      assert.equal(await store.rebuildRollupTier('1d', D, D + 2 * DAY), 5);
-      assert.equal(await store.rollupTime('1d', 'first'), D);
-      assert.equal(await store.rollupTime('1h', 'last'), D + DAY);
-
-      const totals = await store.rollupTotals(PREFECTURE, [{ tier: '1d', from: D, to: D + DAY }, { tier: '15m', from: D + DAY, to: D + DAY + QUARTER_HOUR }]);
-      const sum = new Map<string, { value: number; resets: number }>();
-      for (const [k, r] of byKey(totals).map((key, i) => [key, totals[i]!] as const)) {
-        const cur = sum.get(k) ?? { value: 0, resets: 0 };
-        sum.set(k, { value: cur.value + r.value, resets: cur.resets + r.resets });
-      }
-      assert.deepEqual(Object.fromEntries([...sum].sort()), {
-        'FA/electricity/electricity_meter': { value: 25, resets: 1 },
-        'FA/electricity/loom': { value: 0.5, resets: 0 },
-        'FB/electricity/electricity_meter': { value: 7, resets: 0 },
-        'FB/fabric/loom': { value: 100, resets: 0 },
-      });
-      const hour = await store.rollupTotals({ kind: 'county', id: FA.county }, [{ tier: '1h', from: D, to: D + HOUR }]);
-      assert.deepEqual(hour.map((r) => [r.firmId, r.quantity, r.source, r.value, r.resets]).sort(), [['FA', 'electricity', 'electricity_meter', 10, 1], ['FA', 'electricity', 'loom', 0.5, 0]]);
-      assert.deepEqual(await store.rollupTotals(PREFECTURE, []), []);
-    }));
-
-    test('rollupSeries: sums per interval, quantity and source over selected firms', () => withData([], rollups(T), async (store) => {
-      const D = T;
-      const q = { scope: PREFECTURE, tier: '15m' as const, from: D, to: D + HOUR, intervalMs: 30 * MINUTE };
-      const flat = (list: Awaited<ReturnType<TelemetryStore['rollupSeries']>>) => list.map((b) => [b.time, b.quantity, b.source, b.value]).sort();
-      assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: ['FA'] } })), [
-        [D, 'electricity', 'electricity_meter', 3], [D, 'electricity', 'loom', 0.5], [D + 30 * MINUTE, 'electricity', 'electricity_meter', 7],
-      ].sort());
-      assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: ['FA'], exclude: true } })), [
-        [D, 'electricity', 'electricity_meter', 7], [D, 'fabric', 'loom', 100],
-      ].sort());
-      assert.deepEqual(flat(await store.rollupSeries({ ...q, firms: { ids: [], exclude: true }, quantity: 'electricity', sources: ['electricity_meter'] })), [
-        [D, 'electricity', 'electricity_meter', 10], [D + 30 * MINUTE, 'electricity', 'electricity_meter', 7],
-      ].sort());
-      await store.rebuildRollupTier('1h', D, D + 2 * DAY);
-      await store.rebuildRollupTier('1d', D, D + 2 * DAY);
-      const days = { ...q, tier: '1d' as const, to: D + 2 * DAY, intervalMs: DAY, offsetMs: ROLLUP_BUCKETS['1d'].offsetMs, scope: { kind: 'firm' as const, id: 'FA' } };
-      assert.deepEqual(flat(await store.rollupSeries(days)), [
-        [D, 'electricity', 'electricity_meter', 15], [D, 'electricity', 'loom', 0.5], [D + DAY, 'electricity', 'electricity_meter', 10],
-      ].sort());
-    }));
-
-    test('rollupCounts and rollupRows: the 15-minute points present, and the points themselves', () => withData([], rollups(T), async (store) => {
-      const D = T;
-      const counts = await store.rollupCounts(PREFECTURE, ['electricity'], D, D + DAY);
-      assert.deepEqual(counts.map((c) => [c.firmId, c.quantity, c.source, c.count]).sort(), [
-        ['FA', 'electricity', 'electricity_meter', 5], ['FA', 'electricity', 'loom', 1], ['FB', 'electricity', 'electricity_meter', 1],
-      ]);
-      const rows = await store.rollupRows({ scope: { kind: 'firm', id: 'FA' }, from: D, to: D + DAY, limit: 3 });
-      assert.deepEqual(byKey(rows).sort(), ['FA/electricity/electricity_meter', 'FA/electricity/loom']);
-      assert.deepEqual(rows.find((r) => r.source === 'electricity_meter')?.rows, [
-        { time: D, value: 1, devices: 1, resets: 0 },
-        { time: D + QUARTER_HOUR, value: 2, devices: 1, resets: 0 },
-        { time: D + 2 * QUARTER_HOUR, value: 3, devices: 1, resets: 1 },
-      ]);
-      assert.deepEqual(rows.find((r) => r.source === 'loom')?.rows, [{ time: D, value: 0.5, devices: 1, resets: 0 }]);
-    }));
+    };
+    counterQuestions(withData, T);
+    rollupQuestions(withData, T);
   });
 }
