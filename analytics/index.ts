@@ -1,7 +1,7 @@
 // The analytics the API serves, opened and started in one place: energy figures and rollups,
 // machine states and OEE, alarms, the plan tracker and per-mu evaluation, and the live room aggregator.
 //
-//   const monitoring = openMonitoring({ file: path.join(dataDir, 'monitoring.db'), registry, store, log, connectedWindowDays });
+//   const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, log });   // analytics/config.ts
 //   monitoring.start({ live });          // rollup timers, alarm evaluation from live summaries, offline check, snapshots
 //   buildApp({ ..., monitoring });       // routes; app.ts passes the socket.io server to attachSocketServer()
 import type { EventEmitter } from 'node:events';

@@ -1,12 +1,9 @@
 // Scopes as the analytics use them: which ids exist, which firms a scope holds, who may read it, live rooms.
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import { SCOPE_KINDS, SCOPE_TAG, type Scope, type ScopeKind } from '../../common/contract/scope.ts';
-// The InfluxQL helpers move into the InfluxDB adapter; re-exported here until the analytics stop writing queries.
-import { and, scopeCondition, timeRange } from '../../common/telemetry-store/influx/influxql.ts';
 import type { ApiPrincipal, Device, Firm } from '../../common/registry/registry.ts';
 
 export { SCOPE_KINDS, SCOPE_TAG, type Scope, type ScopeKind };
-export { and, scopeCondition, timeRange };
 
 /** Why a scope id is unknown (for 400/404 messages), or undefined when it exists. */
 export function scopeProblem(scope: Scope): string | undefined {

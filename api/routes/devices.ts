@@ -46,7 +46,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     const to = toMs(req.query.to, Date.now(), 'to');
     const from = toMs(req.query.from, to - HOUR, 'from');
     if (!(from <= to)) throw new HttpError(400, 'from must not be after to');
-    const points = await store.deviceSeries(type.measurement, device.id, spec.name, from, to, req.query.limit);
+    const points = await store.deviceSeries({ firmId: device.firmId, deviceId: device.id, measurement: type.measurement, metric: spec.name, from, to, limit: req.query.limit });
     return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
   });
 

@@ -4,7 +4,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
-import { PermanentWriteError, ident, literal, type QueryResultSeries, type SeriesPoint, type TelemetryStore } from './store.ts';
+import { PermanentWriteError, type DeviceSeriesQuery, type SeriesPoint, type TelemetryStore } from './store.ts';
+import { ident, literal, type QueryResultSeries } from './influx/influxql.ts';
 import * as machines from './influx/machines.ts';
 import * as counters from './influx/counters.ts';
 import * as energy from './influx/energy.ts';
@@ -103,8 +104,8 @@ export class InfluxStore implements TelemetryStore {
     return out;
   }
 
-  async deviceSeries(measurement: string, deviceId: string, metric: string, from: number, to: number, limit: number): Promise<SeriesPoint[]> {
-    const q = `SELECT ${ident(metric)} FROM ${ident(measurement)} WHERE "device" = ${literal(deviceId)} AND time >= ${Math.floor(from)}ms AND time <= ${Math.floor(to)}ms ORDER BY time ASC LIMIT ${limit}`;
+  async deviceSeries({ firmId, deviceId, measurement, metric, from, to, limit }: DeviceSeriesQuery): Promise<SeriesPoint[]> {
+    const q = `SELECT ${ident(metric)} FROM ${ident(measurement)} WHERE "firm" = ${literal(firmId)} AND "device" = ${literal(deviceId)} AND time >= ${Math.floor(from)}ms AND time <= ${Math.floor(to)}ms ORDER BY time ASC LIMIT ${limit}`;
     const series = await this.query(q);
     const out: SeriesPoint[] = [];
     for (const s of series) {

@@ -1,17 +1,23 @@
-// The telemetry-store port: where admitted line protocol ends up and where the API reads it back.
-// One conformance suite (test/conformance/telemetry-store.ts) for every adapter.
+// The telemetry-store port: where admitted line protocol ends up and where the analytics and the API read it
+// back, by asking named questions (questions/). No query language crosses this port: InfluxQL lives only in the
+// InfluxDB adapter (influx-store.ts, influx/), so another backend can stand behind it by passing the same
+// conformance suites (test/conformance/telemetry-store*.ts).
 import type { EnergyQuestions } from './questions/energy.ts';
 import type { MachineQuestions } from './questions/machines.ts';
+export interface DeviceSeriesQuery {
+  /** The firm is part of every device question: isolation holds in the data, not only in the registry. */
+  firmId: string;
+  deviceId: string;
+  measurement: string;
+  metric: string;
+  from: number;
+  to: number;
+  limit: number;
+}
+
 export interface SeriesPoint {
   ts: number;
   value: number;
-}
-
-export interface QueryResultSeries {
-  name: string;
-  tags: Record<string, string>;
-  columns: string[];
-  values: Array<Array<string | number | boolean | null>>;
 }
 
 /** InfluxDB refused the data itself (HTTP 400: e.g. a field type conflict): retrying will not help. */
@@ -24,13 +30,8 @@ export interface TelemetryStore extends EnergyQuestions, MachineQuestions {
   ensureDatabase(): Promise<void>;
   /** Resolves when the server confirmed every line; rejects with PermanentWriteError or a transient error. */
   write(lines: readonly string[]): Promise<void>;
-  /** One metric of one device over [from, to], oldest first. */
-  deviceSeries(measurement: string, deviceId: string, metric: string, from: number, to: number, limit: number): Promise<SeriesPoint[]>;
-  /** A read-only InfluxQL query (SELECT/SHOW). */
-  query(influxql: string): Promise<QueryResultSeries[]>;
+  /** One metric of one device of one firm over [from, to], oldest first. */
+  deviceSeries(q: DeviceSeriesQuery): Promise<SeriesPoint[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
-
-// The InfluxQL helpers live in the adapter; re-exported here until the analytics stop writing queries.
-export { ident, literal } from './influx/influxql.ts';

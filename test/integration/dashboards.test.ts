@@ -12,7 +12,7 @@ import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine, type DeviceTags } from '../../common/contract/line-protocol.ts';
 import { makeUscc } from '../../common/ids.ts';
-import type { QueryResultSeries } from '../../common/telemetry-store/store.ts';
+import type { QueryResultSeries } from '../../common/telemetry-store/influx/influxql.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { DATASOURCE } from '../../dashboards/common.ts';

@@ -2,7 +2,8 @@
 // the latest device values (InfluxDB and memory).
 import path from 'node:path';
 import fs from 'node:fs';
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { registryConformance } from '../conformance/registry.ts';
 import { spoolConformance } from '../conformance/spool.ts';
 import { telemetryStoreConformance } from '../conformance/telemetry-store.ts';
@@ -41,6 +42,13 @@ telemetryStoreConformance('InfluxDB 1.x (Debian influxd)', async () => ({
 }));
 machineQuestionsConformance('InfluxDB 1.x (Debian influxd)', async () => ({ store: new InfluxStore({ url: influxd.url, db: `machines${n++}` }), cleanup: async () => {} }));
 energyQuestionsConformance('InfluxDB 1.x (Debian influxd)', async () => ({ store: new InfluxStore({ url: influxd.url, db: `energy${n++}` }), cleanup: async () => {} }));
+
+test('InfluxDB adapter: a query InfluxDB cannot parse fails with its reason', async () => {
+  const store = new InfluxStore({ url: influxd.url, db: `conf${n++}` });
+  await store.ensureDatabase();
+  await assert.rejects(store.query('SELEC nonsense'), /InfluxDB query failed.*error parsing query/);
+  await store.close();
+});
 
 // The latest values of each device (overviews, live power): InfluxDB each time, memory from the live feed,
 // memory warmed from InfluxDB, and warmed then fed by a restarted broker that knows no states yet.

@@ -16,11 +16,8 @@
 //
 // InfluxDB 1.6 misaligns rows when one subquery mixes an aggregate and a transformation (last() with
 // difference(last())), so the reset values are fetched separately rather than in the same subquery.
-import type { QueryResultSeries } from '../store.ts';
 import type { CounterDelta, CounterDeltasQuestion, CounterSelection, CounterStep, CounterStepsQuestion } from '../questions/energy.ts';
-import { and, ident, literal, scopeCondition, timeRange } from './influxql.ts';
-
-export type Query = (influxql: string) => Promise<QueryResultSeries[]>;
+import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 export function durationLiteral(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;

@@ -4,13 +4,12 @@
 import { escapeTag } from '../../contract/line-protocol.ts';
 import type { Scope } from '../../contract/scope.ts';
 import { floorTo } from '../../time.ts';
-import type { QueryResultSeries } from '../store.ts';
 import {
   ROLLUP_BUCKETS, ROLLUP_TIERS, type CounterReadings, type CounterReadingsQuestion, type FirmFilter, type RollupBucket, type RollupCount,
   type RollupPiece, type RollupPoint, type RollupRows, type RollupRowsQuestion, type RollupSeriesQuestion, type RollupTier, type RollupTotal,
 } from '../questions/energy.ts';
-import { durationLiteral, fromList, num, selectionCondition, type Query } from './counters.ts';
-import { and, ident, literal, scopeCondition, timeRange } from './influxql.ts';
+import { durationLiteral, fromList, num, selectionCondition } from './counters.ts';
+import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 export interface Influx {
   query: Query;

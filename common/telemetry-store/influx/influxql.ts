@@ -1,4 +1,15 @@
 // InfluxQL text, written only inside the InfluxDB adapter: quoting, conditions and durations.
+/** One series of an InfluxQL answer (epoch=ms). */
+export interface QueryResultSeries {
+  name: string;
+  tags: Record<string, string>;
+  columns: string[];
+  values: Array<Array<string | number | boolean | null>>;
+}
+
+/** Runs InfluxQL: what the question modules are given by the adapter. */
+export type Query = (influxql: string) => Promise<QueryResultSeries[]>;
+
 import { SCOPE_TAG, type Scope } from '../../contract/scope.ts';
 
 /** Quotes an InfluxQL identifier. */

@@ -1,13 +1,10 @@
 // The machine questions answered in InfluxQL.
 import { STATE_MEASUREMENT } from '../../contract/line-protocol.ts';
 import type { Scope } from '../../contract/scope.ts';
-import type { QueryResultSeries } from '../store.ts';
 import type {
   DeviceMeans, DeviceStateHistory, FirmDevices, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion, StoredStateEvent,
 } from '../questions/machines.ts';
-import { and, ident, literal, scopeCondition, timeRange } from './influxql.ts';
-
-export type Query = (influxql: string) => Promise<QueryResultSeries[]>;
+import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 /** Statements per request: enough to save round trips, few enough to keep one answer small. */
 const STATEMENTS_PER_REQUEST = 50;
