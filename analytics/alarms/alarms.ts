@@ -236,7 +236,7 @@ export class AlarmStore {
 
 // ---- the engine --------------------------------------------------------------------------------------------
 
-/** The shape of a device in a live summary (broker/admission.ts LiveDevice). */
+/** The shape of a device in a live summary (LiveDevice in common/contract/live.ts). */
 export interface LiveDeviceSample {
   deviceId: string;
   firmId: string;

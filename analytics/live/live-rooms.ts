@@ -6,7 +6,7 @@ import { METER_TYPE, RATE_METRIC } from '../energy/carriers.ts';
 import { CARRIERS, type Carrier } from '../energy/factors.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { LiveLatest } from './latest.ts';
-import { firmInScope, parseRoom } from '../base/scope.ts';
+import { firmInScope, parseRoom, scopeAccess } from '../base/scope.ts';
 import { TIME_KEYS, type TimeKey } from '../states/states.ts';
 import type { LiveDevice } from '../../common/contract/live.ts';
 
@@ -183,10 +183,8 @@ export class LiveRoomAggregator {
 export function mayJoinRoom(p: ApiPrincipal, room: string, deviceFirm: (deviceId: string) => string | undefined): boolean {
   const scope = parseRoom(room);
   if (!scope) return false;
-  if (p.role !== 'engineer') return true;
-  if (scope.kind === 'firm') return scope.id === p.firmId;
-  if (scope.kind === 'device') return deviceFirm(scope.id) === p.firmId;
-  return false;
+  const firmId = scope.kind === 'device' ? deviceFirm(scope.id) : undefined;
+  return scopeAccess(p, scope, firmId === undefined ? undefined : { firmId }) === 'ok';
 }
 
 /** mayJoinRoom with the device's firm looked up in the registry (for a socket.io 'subscribe' handler). */

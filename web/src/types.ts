@@ -128,7 +128,7 @@ export interface LiveDevice {
 }
 export interface LiveSummary { at: number; devices: LiveDevice[] }
 
-/** socket.io 'aggregate' (common/monitoring/live-rooms.ts): one live room's totals, at most once a second. */
+/** socket.io 'aggregate' (analytics/live/live-rooms.ts): one live room's totals, at most once a second. */
 export interface RoomAggregate {
   room: string; at: number; devices: number; reporting: number; firms: number;
   states: Record<StateKey, number>;
