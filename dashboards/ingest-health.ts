@@ -5,51 +5,56 @@
 // The service's own Prometheus /metrics (prom-client: connected devices, messages in / accepted / rejected, spool
 // depth, write latency, InfluxDB errors) is coming; panels over it will join this dashboard with a Prometheus data
 // source. Until then this dashboard reads InfluxDB only.
-import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as Text } from '@grafana/grafana-foundation-sdk/text';
 import { TextMode } from '@grafana/grafana-foundation-sdk/text';
-import { STATE_MEASUREMENT, TELEMETRY_MEASUREMENTS, dashboard, influx, legend, legendTable, tooltipAll, typeNames } from './common.ts';
-import { from, ident, select, sub, tags, time } from './influxql.ts';
+import { STATE_MEASUREMENT, TELEMETRY_MEASUREMENTS, dashboard, influx, legend, legendTable, tooltipAll, typeNames, withRows, type Row } from './common.ts';
+import { from, ident, select, sub, tags, time, type InfluxQLQueryBuilder } from './influxql.ts';
 
 /** Points per minute whatever the interval Grafana picks: count per $__interval scaled by 60000 / $__interval_ms. */
 const PER_MINUTE = '* 60000 / $__interval_ms';
+const TELEMETRY = from(TELEMETRY_MEASUREMENTS);
 
 export function ingestHealth(): Dashboard {
-  const telemetry = from(TELEMETRY_MEASUREMENTS);
-  return dashboard(
-    'dehong-ingest-health',
-    '数据接入健康 / Ingest health',
-    'What reached InfluxDB: points per minute per measurement, reporting devices, last point per device and sequence gaps. '
-      + 'The service\'s Prometheus /metrics (accepted / rejected messages, spool depth, write latency) will be added here.',
-  )
-    .withRow(new RowBuilder('写入量 / Points written'))
-    .withPanel(
+  return withRows(
+    dashboard(
+      'dehong-ingest-health',
+      '数据接入健康 / Ingest health',
+      'What reached InfluxDB: points per minute per measurement, reporting devices, last point per device and sequence gaps. '
+        + 'The service\'s Prometheus /metrics (accepted / rejected messages, spool depth, write latency) will be added here.',
+    ),
+    [pointsRow(), devicesRow()],
+  );
+}
+
+/** Points per minute of `field` (one every message has) in the measurements of `fromClause`, one series each. */
+function pointsPerMinute(field: string, fromClause: string, refId: string): InfluxQLQueryBuilder {
+  return influx(select({ fields: `count(${ident(field)}) ${PER_MINUTE} AS "points"`, from: fromClause, groupBy: [time()], fill: 0 }), refId, { alias: '$measurement' });
+}
+
+/** Points per minute per measurement, and devices reporting per type. */
+function pointsRow(): Row {
+  return {
+    title: '写入量 / Points written',
+    panels: [
       new TimeSeries()
         .title('每分钟数据点（按测量）/ Points per minute per measurement')
-        .withTarget(influx(
-          select({ fields: `count("seq") ${PER_MINUTE} AS "points"`, from: telemetry, groupBy: [time()], fill: 0 }),
-          'A', { alias: '$measurement' },
-        ))
-        .withTarget(influx(
-          select({ fields: `count("state") ${PER_MINUTE} AS "points"`, from: ident(STATE_MEASUREMENT), groupBy: [time()], fill: 0 }),
-          'B', { alias: '$measurement' },
-        ))
+        .withTarget(pointsPerMinute('seq', TELEMETRY, 'A'))
+        .withTarget(pointsPerMinute('state', ident(STATE_MEASUREMENT), 'B'))
         .unit('none')
         .min(0)
         .legend(legendTable(['mean', 'lastNotNull']))
         .tooltip(tooltipAll())
         .span(12)
         .height(9),
-    )
-    .withPanel(
       new TimeSeries()
         .title('上报设备数（按设备类型）/ Devices reporting per device type')
         .withTarget(influx(
           select({
             fields: 'count("n")',
-            from: sub(select({ fields: 'count("seq") AS "n"', from: telemetry, groupBy: [time(), ...tags('device', 'type')], fill: 'none' })),
+            from: sub(select({ fields: 'count("seq") AS "n"', from: TELEMETRY, groupBy: [time(), ...tags('device', 'type')], fill: 'none' })),
             groupBy: [time(), ...tags('type')],
             fill: 0,
           }),
@@ -63,17 +68,21 @@ export function ingestHealth(): Dashboard {
         .tooltip(tooltipAll())
         .span(12)
         .height(9),
-    )
-    .withRow(new RowBuilder('设备 / Devices'))
-    .withPanel(
+    ],
+  };
+}
+
+/** The newest point and the sequence gaps of every device, and where the service's own metrics will go. */
+function devicesRow(): Row {
+  return {
+    title: '设备 / Devices',
+    panels: [
       new Table()
         .title('各设备最后数据点 / Last point per device')
         .description('Time and sequence number of the newest point of every device in the range.')
-        .withTarget(influx(select({ fields: 'last("seq") AS "seq"', from: telemetry, groupBy: tags('firm', 'device') }), 'A', { format: 'table' }))
+        .withTarget(influx(select({ fields: 'last("seq") AS "seq"', from: TELEMETRY, groupBy: tags('firm', 'device') }), 'A', { format: 'table' }))
         .span(12)
         .height(10),
-    )
-    .withPanel(
       new Table()
         .title('序号缺口 / Sequence gaps per device')
         .description('Messages a device numbered that never reached InfluxDB: the sum of (seq step − 1) over the steps above 1. '
@@ -81,7 +90,7 @@ export function ingestHealth(): Dashboard {
         .withTarget(influx(
           select({
             fields: 'sum("gap") AS "missing", count("gap") AS "gaps"',
-            from: sub(select({ fields: 'difference("seq") - 1 AS "gap"', from: telemetry, groupBy: tags('firm', 'device') })),
+            from: sub(select({ fields: 'difference("seq") - 1 AS "gap"', from: TELEMETRY, groupBy: tags('firm', 'device') })),
             where: ['"gap" > 0'],
             groupBy: tags('firm', 'device'),
           }),
@@ -90,8 +99,6 @@ export function ingestHealth(): Dashboard {
         .noValue('0')
         .span(12)
         .height(10),
-    )
-    .withPanel(
       new Text()
         .title('服务指标 / Service metrics')
         .mode(TextMode.Markdown)
@@ -100,6 +107,6 @@ export function ingestHealth(): Dashboard {
           + 'Meanwhile `GET /healthz` of the API reports InfluxDB reachability and the spool depth.')
         .span(24)
         .height(3),
-    )
-    .build();
+    ],
+  };
 }
