@@ -1,8 +1,10 @@
-// Shared by the benchmarks: CPU and memory of a process from /proc, percentiles, and running a load generator.
+// Shared by the benchmarks: CPU and memory of a process from /proc, percentiles, running a load generator, and
+// counting what reached InfluxDB.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../scripts/launch.ts';
+import type { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import type { LoadConfig, LoadResult } from './loadgen.ts';
 
 const CLK_TCK = 100;
@@ -23,6 +25,15 @@ export function rssMb(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+/** Samples the RSS of named processes every `everyMs` and keeps each one's peak, until `stop()`. */
+export function watchPeakRss<K extends string>(pids: Record<K, number | undefined>, everyMs: number): { peak: Record<K, number>; stop(): void } {
+  const names = Object.keys(pids) as K[];
+  const peak = Object.fromEntries(names.map((k) => [k, 0])) as Record<K, number>;
+  const timer = setInterval(() => {
+    for (const k of names) peak[k] = Math.max(peak[k], rssMb(pids[k]));
+  }, everyMs);
+  return { peak, stop: () => clearInterval(timer) };
 }
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -50,3 +61,9 @@ export function runLoad(cfg: LoadConfig, onStart?: () => void): Promise<LoadResu
   });
 }
 
+
+/** Loom points stored in one step's slice of device time, [baseTs, baseTs + 10,000 s); `where` narrows it further. */
+export async function storedInSlice(store: InfluxStore, baseTs: number, where = ''): Promise<number> {
+  const series = await store.query(`SELECT count("seq") FROM "loom" WHERE ${where}time >= ${baseTs}ms AND time < ${baseTs + 10_000_000}ms`);
+  return (series[0]?.values[0]?.[1] as number | undefined) ?? 0;
+}

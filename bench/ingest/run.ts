@@ -16,8 +16,9 @@ import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { makeUscc } from '../../common/ids.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { ROOT, startService, waitForPort, type ServiceProcess } from '../../scripts/launch.ts';
+import { dataDirLayout, type DataDirLayout } from '../../common/data-dir.ts';
 import type { LoadConfig } from './loadgen.ts';
-import { cpuSeconds, percentile, rssMb, runLoad } from './common.ts';
+import { cpuSeconds, percentile, runLoad, storedInSlice, watchPeakRss } from './common.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -113,6 +114,8 @@ interface Step {
   peakRssMb: { broker: number; ingest: number; influxd: number };
 }
 
+type ProbedStep = Step & { probeP50Ms?: number; probeP99Ms?: number };
+
 async function main(): Promise<void> {
   if (args['render-only']) {
     // Re-render docs/benchmarks.md from the last results (after editing the analysis text).
@@ -121,15 +124,64 @@ async function main(): Promise<void> {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-bench-'));
+  const files = dataDirLayout(path.join(dir, 'data'));
   log(`working in ${dir}; rates ${rates.join(', ')} msg/s, ${seconds} s each, ${deviceCount} devices`);
-  const influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
+  const influxd = await startPrivateInfluxd(files.influxdb);
   const raw = await influxRaw(influxd);
   log(`influxd raw write: ${Math.round(raw)} points/s`);
   const bare = await bareRelay();
   log(`bare Aedes QoS1 relay: ${Math.round(bare.msgPerSec)} msg/s`);
 
-  const dataDir = path.join(dir, 'data');
-  const registry = new SqliteRegistry(path.join(dataDir, 'registry.db'));
+  const sys = await startSystem(files, influxd);
+  const rated = await rateSteps(sys);
+  const outage = await outageRun(sys);
+  await sys.broker.stop();
+  await sys.ingest.stop();
+  await sys.spool.close();
+  await sys.store.close();
+  await influxd.stop();
+
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+  const { steps, sustainedStep, sustained, latencyStep, latencyAt } = rated;
+  const result: Result = {
+    date: new Date().toISOString(), machine, command: `npm run bench${quick ? ' -- --quick' : ''}`, secondsPerStep: seconds, devices: deviceCount,
+    sustainedMsgPerSec: sustained,
+    p99LatencyMs: latencyStep.probeP99Ms ?? null, p50LatencyMs: latencyStep.probeP50Ms ?? null, latencyAtMsgPerSec: latencyAt,
+    bareRelayMsgPerSec: Math.round(bare.msgPerSec), bareRelayCpuMicrosPerMsg: bare.cpuMicrosPerMsg,
+    influxRawPointsPerSec: Math.round(raw),
+    relayRatio: bare.msgPerSec > 0 ? sustained / bare.msgPerSec : null,
+    cpuMicrosPerMsg: sustainedStep?.cpuMicrosPerMsg ?? null,
+    pubackP99MsAt15k: steps.find((s) => s.rate === 15000)?.pubackP99Ms ?? null,
+    outage,
+    steps,
+  };
+  fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), renderMarkdown(result));
+  log('wrote bench-results/latest.json and docs/benchmarks.md');
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The system under test: broker and writer processes on one data directory, with the bench's fleet. */
+interface System {
+  url: string;
+  influxd: PrivateInfluxd;
+  broker: ServiceProcess;
+  ingest: ServiceProcess;
+  spool: SqliteSpool;
+  store: InfluxStore;
+  fleet: Fleet;
+  /** Each step writes into its own 10,000 s slice of device time, so the stored points of a step can be counted. */
+  nextSlice(): number;
+  /** The slice of the warm-up, before every step's. */
+  t0: number;
+}
+
+interface Fleet { firmId: string; creds: LoadConfig['devices']; probeToken: string }
+
+/** One firm with `deviceCount` looms and a latency probe device, in the registry the broker will open. */
+async function seedFleet(registryFile: string): Promise<Fleet> {
+  const registry = new SqliteRegistry(registryFile);
   const firm = { id: makeUscc('533102', 4242), name: 'bench', county: '533102', park: 'ruili-coop', segment: 'weaving', aboveScale: true, employees: 1, landMu: 1, smartFactoryTier: 'none' as const, demo: true };
   await registry.createFirm(firm);
   const creds: LoadConfig['devices'] = [];
@@ -139,125 +191,105 @@ async function main(): Promise<void> {
   }
   const probe = await registry.createDevice({ firmId: firm.id, type: 'loom', name: 'probe', id: 'bench-probe' });
   await registry.close();
+  return { firmId: firm.id, creds, probeToken: probe.token };
+}
+
+async function startSystem(files: DataDirLayout, influxd: PrivateInfluxd): Promise<System> {
+  const fleet = await seedFleet(files.registry);
   const mqttPort = await freePort();
-  const env = { ...process.env, DATA_DIR: dataDir, INFLUX_URL: influxd.url, INFLUX_DB: 'bench', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONNECTS_PER_MINUTE: '100000', MAX_INFLIGHT: '100000' };
-  const logDir = path.join(dir, 'logs');
-  fs.mkdirSync(logDir);
+  const env = { ...process.env, DATA_DIR: files.root, INFLUX_URL: influxd.url, INFLUX_DB: 'bench', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONNECTS_PER_MINUTE: '100000', MAX_INFLIGHT: '100000' };
+  fs.mkdirSync(files.logs, { recursive: true });
   // BENCH_PROFILE=dir: V8 CPU profiles of the broker and the writer, to see where the time goes.
   const prof = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PROFILE)] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const broker: ServiceProcess = startService('broker', { env, logDir, nodeArgs: prof });
+  const broker = startService('broker', { env, logDir: files.logs, nodeArgs: prof });
   await waitForPort(mqttPort, broker);
-  const ingest: ServiceProcess = startService('ingest', { env, logDir, nodeArgs: prof });
-  const url = `mqtt://127.0.0.1:${mqttPort}`;
-  const spool = new SqliteSpool(path.join(dataDir, 'spool.db'));
+  const ingest = startService('ingest', { env, logDir: files.logs, nodeArgs: prof });
+  const spool = new SqliteSpool(files.spool);
   const store = new InfluxStore({ url: influxd.url, db: 'bench' });
   await waitFor(async () => { try { await store.query('SHOW MEASUREMENTS'); return true; } catch { return false; } }, 30_000, 'bench database');
-  const pids = () => ({ broker: broker.child.pid, ingest: ingest.child.pid, influxd: influxd.process.pid });
-  const T0 = Date.now() - 20 * 86_400_000;
-  let stepNo = 0;
+  const t0 = Date.now() - 20 * 86_400_000;
+  let slice = 0;
+  return { url: `mqtt://127.0.0.1:${mqttPort}`, influxd, broker, ingest, spool, store, fleet, t0, nextSlice: () => t0 + ++slice * 10_000_000 };
+}
 
-  async function step(rate: number, withProbe = false): Promise<Step & { probeP50Ms?: number; probeP99Ms?: number }> {
-    const baseTs = T0 + ++stepNo * 10_000_000;
-    const p = pids();
-    let cpu0 = { broker: 0, ingest: 0, influxd: 0 };
-    const snapshotCpu = () => { cpu0 = { broker: cpuSeconds(p.broker), ingest: cpuSeconds(p.ingest), influxd: cpuSeconds(p.influxd) }; };
-    const peak = { broker: 0, ingest: 0, influxd: 0 };
-    const watch = setInterval(() => {
-      peak.broker = Math.max(peak.broker, rssMb(p.broker));
-      peak.ingest = Math.max(peak.ingest, rssMb(p.ingest));
-      peak.influxd = Math.max(peak.influxd, rssMb(p.influxd));
-    }, 250);
-    let probeLat: number[] | undefined;
-    let stopProbe = async () => {};
-    if (withProbe) {
-      probeLat = [];
-      stopProbe = await runProbe(url, probe.token, firm.id, store, baseTs, probeLat);
-    }
-    const r = await runLoad({ url, devices: creds, rate, seconds, inflight: 200, baseTs, auth: true }, snapshotCpu);
-    await stopProbe();
-    const loadDone = performance.now();
-    await waitFor(async () => (await spool.stats()).rows === 0, 300_000, 'spool drained', 20);
-    const drainMs = performance.now() - loadDone;
-    clearInterval(watch);
-    const cpu = { broker: cpuSeconds(p.broker) - cpu0.broker, ingest: cpuSeconds(p.ingest) - cpu0.ingest, influxd: cpuSeconds(p.influxd) - cpu0.influxd };
-    const series = await store.query(`SELECT count("seq") FROM "loom" WHERE "device" <> 'bench-probe' AND time >= ${baseTs}ms AND time < ${baseTs + 10_000_000}ms`);
-    const stored = (series[0]?.values[0]?.[1] as number | undefined) ?? 0;
-    const s: Step & { probeP50Ms?: number; probeP99Ms?: number } = {
-      // Everything was published inside the window; a message counts once its PUBACK arrived, even just after it.
-      rate, ackedPerSec: r.ackedTotal / r.seconds, sent: r.sent, acked: r.ackedTotal, stored, loss: Math.max(0, r.ackedTotal - stored),
-      pubackP50Ms: r.pubackP50Ms, pubackP99Ms: r.pubackP99Ms, drainMs, cpuSeconds: cpu,
-      cpuMicrosPerMsg: ((cpu.broker + cpu.ingest + cpu.influxd) * 1e6) / Math.max(r.ackedTotal, 1), peakRssMb: peak,
-      ...(probeLat ? { probeP50Ms: percentile(probeLat, 0.5), probeP99Ms: percentile(probeLat, 0.99) } : {}),
-    };
-    log(`rate ${rate}: acked ${Math.round(s.ackedPerSec)}/s, stored ${stored}/${s.acked}, PUBACK p50/p99 ${s.pubackP50Ms.toFixed(1)}/${s.pubackP99Ms.toFixed(1)} ms, drain ${Math.round(drainMs)} ms, ${s.cpuMicrosPerMsg.toFixed(1)} µs CPU/msg`);
-    return s;
+function spoolDrained(sys: System, timeoutMs: number, what: string, everyMs?: number): Promise<void> {
+  return waitFor(async () => (await sys.spool.stats()).rows === 0, timeoutMs, what, everyMs);
+}
+
+/** One rate step: load for `seconds`, wait for the spool to drain, count what InfluxDB stored. */
+async function step(sys: System, rate: number, withProbe = false): Promise<ProbedStep> {
+  const baseTs = sys.nextSlice();
+  const p = { broker: sys.broker.child.pid, ingest: sys.ingest.child.pid, influxd: sys.influxd.process.pid };
+  let cpu0 = { broker: 0, ingest: 0, influxd: 0 };
+  const snapshotCpu = () => { cpu0 = { broker: cpuSeconds(p.broker), ingest: cpuSeconds(p.ingest), influxd: cpuSeconds(p.influxd) }; };
+  const rss = watchPeakRss(p, 250);
+  let probeLat: number[] | undefined;
+  let stopProbe = async () => {};
+  if (withProbe) {
+    probeLat = [];
+    stopProbe = await runProbe(sys.url, sys.fleet.probeToken, sys.fleet.firmId, sys.store, baseTs, probeLat);
   }
+  const r = await runLoad({ url: sys.url, devices: sys.fleet.creds, rate, seconds, inflight: 200, baseTs, auth: true }, snapshotCpu);
+  await stopProbe();
+  const loadDone = performance.now();
+  await spoolDrained(sys, 300_000, 'spool drained', 20);
+  const drainMs = performance.now() - loadDone;
+  rss.stop();
+  const cpu = { broker: cpuSeconds(p.broker) - cpu0.broker, ingest: cpuSeconds(p.ingest) - cpu0.ingest, influxd: cpuSeconds(p.influxd) - cpu0.influxd };
+  const stored = await storedInSlice(sys.store, baseTs, `"device" <> 'bench-probe' AND `);
+  const s: ProbedStep = {
+    // Everything was published inside the window; a message counts once its PUBACK arrived, even just after it.
+    rate, ackedPerSec: r.ackedTotal / r.seconds, sent: r.sent, acked: r.ackedTotal, stored, loss: Math.max(0, r.ackedTotal - stored),
+    pubackP50Ms: r.pubackP50Ms, pubackP99Ms: r.pubackP99Ms, drainMs, cpuSeconds: cpu,
+    cpuMicrosPerMsg: ((cpu.broker + cpu.ingest + cpu.influxd) * 1e6) / Math.max(r.ackedTotal, 1), peakRssMb: rss.peak,
+    ...(probeLat ? { probeP50Ms: percentile(probeLat, 0.5), probeP99Ms: percentile(probeLat, 0.99) } : {}),
+  };
+  log(`rate ${rate}: acked ${Math.round(s.ackedPerSec)}/s, stored ${stored}/${s.acked}, PUBACK p50/p99 ${s.pubackP50Ms.toFixed(1)}/${s.pubackP99Ms.toFixed(1)} ms, drain ${Math.round(drainMs)} ms, ${s.cpuMicrosPerMsg.toFixed(1)} µs CPU/msg`);
+  return s;
+}
 
+interface Rated { steps: Step[]; sustainedStep: Step | undefined; sustained: number; latencyAt: number; latencyStep: ProbedStep }
+
+/** Warm-up, the rate steps until saturation, then publish-to-queryable latency at half the sustained rate. */
+async function rateSteps(sys: System): Promise<Rated> {
   // Warm-up: the first connections pay for checking each device token (scrypt); the broker then caches them.
-  await runLoad({ url, devices: creds, rate: 1000, seconds: 1, inflight: 200, baseTs: T0, auth: true });
-  await waitFor(async () => (await spool.stats()).rows === 0, 60_000, 'warm-up drained');
+  await runLoad({ url: sys.url, devices: sys.fleet.creds, rate: 1000, seconds: 1, inflight: 200, baseTs: sys.t0, auth: true });
+  await spoolDrained(sys, 60_000, 'warm-up drained');
 
   const steps: Step[] = [];
   for (const rate of rates) {
-    const s = await step(rate);
+    const s = await step(sys, rate);
     steps.push(s);
     if (s.ackedPerSec < 0.9 * rate && rate > 15000) break; // saturated: higher rates say nothing new
   }
   const keptUp = (s: Step) => s.ackedPerSec >= 0.95 * s.rate && s.loss === 0 && s.drainMs <= 2000;
   const sustainedStep = [...steps].filter(keptUp).pop();
   const sustained = sustainedStep ? Math.round(sustainedStep.ackedPerSec) : 0;
-  const at15k = steps.find((s) => s.rate === 15000);
-  const half = Math.max(1000, Math.round(sustained / 2 / 1000) * 1000);
-  const latencyStep = await step(half, true);
-  log(`publish-to-queryable at ${half} msg/s: p50 ${latencyStep.probeP50Ms?.toFixed(0)} ms, p99 ${latencyStep.probeP99Ms?.toFixed(0)} ms`);
+  const latencyAt = Math.max(1000, Math.round(sustained / 2 / 1000) * 1000);
+  const latencyStep = await step(sys, latencyAt, true);
+  log(`publish-to-queryable at ${latencyAt} msg/s: p50 ${latencyStep.probeP50Ms?.toFixed(0)} ms, p99 ${latencyStep.probeP99Ms?.toFixed(0)} ms`);
+  return { steps, sustainedStep, sustained, latencyAt, latencyStep };
+}
 
-  // ------------------------------------------------------------ outage: memory through an InfluxDB outage
-  const outageRate = 5000;
-  const outagePeak = { broker: 0, ingest: 0 };
-  const outageBase = T0 + ++stepNo * 10_000_000;
-  const watch = setInterval(() => {
-    outagePeak.broker = Math.max(outagePeak.broker, rssMb(broker.child.pid));
-    outagePeak.ingest = Math.max(outagePeak.ingest, rssMb(ingest.child.pid));
-  }, 500);
-  const outageLoad = runLoad({ url, devices: creds, rate: outageRate, seconds: outageSeconds + 10, inflight: 200, baseTs: outageBase, auth: true });
+/** Memory through an InfluxDB outage under steady load, and how long the backlog then takes to drain. */
+async function outageRun(sys: System): Promise<Result['outage']> {
+  const rate = 5000;
+  const baseTs = sys.nextSlice();
+  const rss = watchPeakRss({ broker: sys.broker.child.pid, ingest: sys.ingest.child.pid }, 500);
+  const load = runLoad({ url: sys.url, devices: sys.fleet.creds, rate, seconds: outageSeconds + 10, inflight: 200, baseTs, auth: true });
   await new Promise((r) => setTimeout(r, 5000));
-  await influxd.stop();
-  log(`InfluxDB stopped for ${outageSeconds} s at ${outageRate} msg/s`);
+  await sys.influxd.stop();
+  log(`InfluxDB stopped for ${outageSeconds} s at ${rate} msg/s`);
   await new Promise((r) => setTimeout(r, outageSeconds * 1000));
-  await influxd.restart();
-  const outageResult = await outageLoad;
+  await sys.influxd.restart();
+  const result = await load;
   const drainStart = performance.now();
-  await waitFor(async () => (await spool.stats()).rows === 0, 600_000, 'backlog drained', 100);
-  const outageDrainMs = performance.now() - drainStart;
-  clearInterval(watch);
-  const outageStoredSeries = await store.query(`SELECT count("seq") FROM "loom" WHERE time >= ${outageBase}ms AND time < ${outageBase + 10_000_000}ms`);
-  const outageStored = (outageStoredSeries[0]?.values[0]?.[1] as number | undefined) ?? 0;
-  log(`outage: acked ${outageResult.ackedTotal}, stored ${outageStored}, peak RSS broker ${outagePeak.broker.toFixed(0)} MB, writer ${outagePeak.ingest.toFixed(0)} MB, drained in ${Math.round(outageDrainMs)} ms`);
-
-  await broker.stop();
-  await ingest.stop();
-  await spool.close();
-  await store.close();
-  await influxd.stop();
-
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
-  const result = {
-    date: new Date().toISOString(), machine, command: `npm run bench${quick ? ' -- --quick' : ''}`, secondsPerStep: seconds, devices: deviceCount,
-    sustainedMsgPerSec: sustained,
-    p99LatencyMs: latencyStep.probeP99Ms ?? null, p50LatencyMs: latencyStep.probeP50Ms ?? null, latencyAtMsgPerSec: half,
-    bareRelayMsgPerSec: Math.round(bare.msgPerSec), bareRelayCpuMicrosPerMsg: bare.cpuMicrosPerMsg,
-    influxRawPointsPerSec: Math.round(raw),
-    relayRatio: bare.msgPerSec > 0 ? sustained / bare.msgPerSec : null,
-    cpuMicrosPerMsg: sustainedStep?.cpuMicrosPerMsg ?? null,
-    pubackP99MsAt15k: at15k?.pubackP99Ms ?? null,
-    outage: { seconds: outageSeconds, rate: outageRate, acked: outageResult.ackedTotal, stored: outageStored, peakRssMb: outagePeak, drainMs: outageDrainMs },
-    steps,
-  };
-  fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), renderMarkdown(result));
-  log('wrote bench-results/latest.json and docs/benchmarks.md');
-  fs.rmSync(dir, { recursive: true, force: true });
+  await spoolDrained(sys, 600_000, 'backlog drained', 100);
+  const drainMs = performance.now() - drainStart;
+  rss.stop();
+  const stored = await storedInSlice(sys.store, baseTs);
+  log(`outage: acked ${result.ackedTotal}, stored ${stored}, peak RSS broker ${rss.peak.broker.toFixed(0)} MB, writer ${rss.peak.ingest.toFixed(0)} MB, drained in ${Math.round(drainMs)} ms`);
+  return { seconds: outageSeconds, rate, acked: result.ackedTotal, stored, peakRssMb: rss.peak, drainMs };
 }
 
 async function runProbe(url: string, token: string, firmId: string, store: InfluxStore, baseTs: number, out: number[]): Promise<() => Promise<void>> {
