@@ -20,6 +20,7 @@ import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-pro
 import { makeUscc } from '../../common/ids.ts';
 import { startPrivateInfluxd } from '../../scripts/influxd.ts';
 import { createLogger } from '../../common/log.ts';
+import { dataDirLayout } from '../../common/data-dir.ts';
 import { Monitoring } from '../../analytics/index.ts';
 import type { LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
 import { DAY, MINUTE, localDate, localDayStart } from '../../common/time.ts';
@@ -42,16 +43,17 @@ const ADMIN = 'at_bench_admin_token_0123456789';
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const dir = process.env.BENCH_DIR ? path.resolve(process.env.BENCH_DIR) : fs.mkdtempSync(path.join(os.tmpdir(), 'dh-bench-monitoring-'));
 fs.mkdirSync(dir, { recursive: true });
+const files = dataDirLayout(dir);
 const seededFile = path.join(dir, 'seeded.json');
 interface SeedStats { points: number; meterPoints: number; machinePoints: number; stateEvents: number; writeSeconds: number; meters: number; machines: number; now: number }
 const previous: SeedStats | undefined = fs.existsSync(seededFile) ? (JSON.parse(fs.readFileSync(seededFile, 'utf8')) as SeedStats) : undefined;
 const started = Date.now();
 log(`data in ${dir}`);
-const influxd = await startPrivateInfluxd(path.join(dir, 'influxdb'));
+const influxd = await startPrivateInfluxd(files.influxdb);
 const store = new InfluxStore({ url: influxd.url, db: 'bench', timeoutMs: 600_000 });
 await store.ensureDatabase();
-const registry = new SqliteRegistry(path.join(dir, 'registry.db'));
-const spool = new SqliteSpool(path.join(dir, 'spool.db'));
+const registry = new SqliteRegistry(files.registry);
+const spool = new SqliteSpool(files.spool);
 await registry.ensureApiToken(ADMIN, 'admin', null, 'bench admin');
 
 // ---- firms and devices ----------------------------------------------------------------------------------------
@@ -84,7 +86,7 @@ for (const [i, f] of firms.entries()) {
 // directly, with a placeholder hash no token can match, and falls back to the API if the schema differs.
 let direct = false;
 if (!previous) try {
-  const db = new Database(path.join(dir, 'registry.db'));
+  const db = new Database(files.registry);
   const insert = db.prepare('INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => { for (const d of devices) insert.run(d.id, d.firm.id, d.type, d.id, 'bench', 'bench$no-token', Date.now()); })();
   db.close();
@@ -183,7 +185,7 @@ if (previous) {
 if (!previous) await registry.markSeen(devices.filter((d) => Number(d.id.slice(1, d.id.indexOf('-'))) % 5 !== 4).map((d) => ({ deviceId: d.id, seenAt: now, telemetryAt: now - MINUTE })));
 
 // ---- rollups --------------------------------------------------------------------------------------------------
-const monitoring = new Monitoring({ file: path.join(dir, 'monitoring.db'), registry, store, connectedWindowDays: 30 });
+const monitoring = new Monitoring({ file: files.monitoring, registry, store, connectedWindowDays: 30 });
 const rollStart = Date.now();
 const rolled = await monitoring.rollups.rebuild(meterFrom, now, 60 * MINUTE);
 const rollupSeconds = (Date.now() - rollStart) / 1000;
@@ -305,7 +307,7 @@ const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const influxSize = (() => {
   let total = 0;
   const walk = (p: string) => { for (const e of fs.readdirSync(p, { withFileTypes: true })) { const f = path.join(p, e.name); if (e.isDirectory()) walk(f); else total += fs.statSync(f).size; } };
-  walk(path.join(dir, 'influxdb'));
+  walk(files.influxdb);
   return total;
 })();
 const md = `# Benchmark: monitoring overview endpoints
