@@ -11,7 +11,7 @@
 //   and calls back, which is what sends the PUBACK, only after the spool commit holds the outcome: accepted
 //   points in the spool, rejections in the dead-letter store. Nothing is ever waited on InfluxDB here.
 //
-// Commit policy: the same Admission class as the broker (broker/admission.ts), i.e. group commit on the next
+// Commit policy: the same Admission class as the broker (common/admission/admission.ts), i.e. group commit on the next
 // turn of the event loop. MQTT.js handles one message at a time per connection, so one connection commits one
 // message per transaction (the per-message cost: one fsync); SUBSCRIBER_CONNECTIONS > 1 opens several members of
 // the same `$share` group in this process, whose messages join one commit. Reusing Admission keeps dead letters,

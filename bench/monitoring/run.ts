@@ -357,7 +357,7 @@ One live summary with all ${devices.length.toLocaleString('en')} devices (the wo
 
 ## Notes
 
-- Overviews of machine states and live power read each device's latest values from memory (common/monitoring/
+- Overviews of machine states and live power read each device's latest values from memory (analytics/live/
   latest.ts), kept from the broker's live summaries; InfluxDB is asked once, at start. Asking InfluxDB each time
   (\`SELECT last("state") … GROUP BY "device"\` over 30,000 series) took 1.5-3.6 s per request in the earlier runs.
 - Energy over a range reads whole days from the daily rollups (\`rollup_1d\`), whole hours at its ends from the
