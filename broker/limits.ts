@@ -2,7 +2,7 @@
 // credentials before any registry lookup, logging once per burst instead of once per refused attempt.
 import type { Aedes, Client } from 'aedes';
 import type { Logger } from '../common/log.ts';
-import { WindowCounter } from './rate.ts';
+import { WindowCounter } from '../common/rate.ts';
 
 export interface ClientLimits {
   maxPayloadBytes: number;

@@ -1,5 +1,5 @@
 // Fixed-window counters per key (source address, token): enough to throttle bad clients without a dependency,
-// and to log once per burst instead of once per refused attempt.
+// and to log once per burst instead of once per refused attempt. Used by the broker and the API.
 export class WindowCounter {
   private window = 0;
   private readonly counts = new Map<string, number>();
@@ -26,5 +26,10 @@ export class WindowCounter {
   isOver(key: string, now = Date.now()): boolean {
     this.roll(now);
     return (this.counts.get(key) ?? 0) >= this.limit;
+  }
+
+  /** Milliseconds until the current window ends and every key starts again from zero. */
+  resetInMs(now = Date.now()): number {
+    return this.windowMs - (now % this.windowMs);
   }
 }
