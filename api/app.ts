@@ -11,7 +11,7 @@ import type { Spool } from '../common/spool/spool.ts';
 import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import type { Logger } from '../common/log.ts';
 import rateLimit from '@fastify/rate-limit';
-import { authPlugin, bearer } from './auth.ts';
+import { AuthThrottle, DEFAULT_AUTH_FAILURES_PER_MINUTE, authPlugin, bearer } from './auth.ts';
 import { answerError } from './errors.ts';
 import { sharedSchemas } from './schemas.ts';
 import { areaDocsRoute, docsRoute } from './docs.ts';
@@ -47,6 +47,8 @@ export interface AppDeps {
   https?: { key: Buffer; cert: Buffer };
   /** Requests per minute per API token (or per address without one). */
   apiRequestsPerMinute?: number;
+  /** Unknown tokens per client address and minute (REST and socket.io together); then 429 until the minute ends. */
+  apiAuthFailuresPerMinute?: number;
   /** Energy, OEE, alarms, plan tracker; absent = an in-memory one without background work. */
   monitoring?: Monitoring;
   /** socket.io adapter joining several API nodes (@socket.io/redis-adapter when REDIS_URL is set). */
@@ -88,7 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(metricsPlugin, { spool: deps.spool });
 
-  await app.register(async (v1) => v1Routes(v1, deps), { prefix: '/api/v1' });
+  const throttle = new AuthThrottle(deps.apiAuthFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE, deps.log);
+  await app.register(async (v1) => v1Routes(v1, deps, throttle), { prefix: '/api/v1' });
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
 
@@ -101,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   if (deps.live) {
-    const io = attachLive(app.server, deps.registry, deps.live, deps.log, deps.liveAdapter);
+    const io = attachLive(app.server, deps.registry, deps.live, deps.log, throttle, deps.liveAdapter);
     // Every API node evaluates alarms from every broker's summaries (api/live.ts): push to its own sockets only.
     deps.monitoring?.attachSocketServer(io.local);
     // Per-room aggregates on 'subscribe' (api/live.ts, docs/monitoring.md "Live rooms").
@@ -115,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /** Everything under /api/v1: rate limit, token check, then the areas, each its own plugin. */
-async function v1Routes(v1: FastifyInstance, deps: AppDeps): Promise<void> {
+async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrottle): Promise<void> {
   const { registry, spool, store, connectedWindowDays } = deps;
   await v1.register(rateLimit, {
     max: deps.apiRequestsPerMinute ?? 1200,
@@ -123,7 +126,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps): Promise<void> {
     keyGenerator: (req) => bearer(req.headers.authorization) ?? req.ip,
     onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
   });
-  await v1.register(authPlugin, { registry });
+  await v1.register(authPlugin, { registry, throttle });
   await v1.register(firmRoutes, { registry, mqtt: deps.mqttEndpoints });
   await v1.register(deviceRoutes, { registry, store, spool });
   await v1.register(platformRoutes, { registry, connectedWindowDays });

@@ -18,6 +18,7 @@ import type { Logger } from '../common/log.ts';
 import type { Monitoring } from '../analytics/index.ts';
 import { authorizeRoom, type RoomAggregate } from '../analytics/live/live-rooms.ts';
 import { parseRoom, roomOf, scopeProblem } from '../analytics/base/scope.ts';
+import { AuthThrottle } from './auth.ts';
 
 export type { LiveSummary, LiveDevice };
 
@@ -55,15 +56,22 @@ export function brokerLink(url: string, serviceSecret: string, log: Logger, opts
 /** socket.io's adapter option: `createAdapter(pub, sub)` of @socket.io/redis-adapter when several API nodes run. */
 export type LiveAdapter = NonNullable<ServerOptions['adapter']>;
 
-export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger, adapter?: LiveAdapter): Server {
+export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger, throttle: AuthThrottle, adapter?: LiveAdapter): Server {
   const io = new Server(server, { serveClient: true, cors: { origin: false }, ...(adapter ? { adapter } : {}) });
   // Every API node receives every broker's summaries itself (see the header): push to this node's sockets only.
   const local = io.local;
   io.use((socket, next) => {
+    // Unknown tokens count against the address as on the REST API (api/auth.ts); a refused address is told when to retry.
+    const address = socket.handshake.address;
+    const wait = throttle.retryAfter(address);
+    if (wait !== undefined) return next(new Error(AuthThrottle.refusal(wait)));
     const token = (socket.handshake.auth as { token?: unknown }).token;
     if (typeof token !== 'string') return next(new Error('send your API token as auth.token'));
     registry.verifyApiToken(token).then((p) => {
-      if (!p) return next(new Error('unknown API token'));
+      if (!p) {
+        throttle.failed(address, 'socket.io');
+        return next(new Error('unknown API token'));
+      }
       socket.data.principal = p;
       void socket.join(p.role === 'engineer' ? `firm:${p.firmId}` : 'all');
       next();

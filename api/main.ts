@@ -35,6 +35,7 @@ const app = await buildApp({
   // What devices are told: MQTT_PUBLIC_HOST, else the host name the engineer reached the API under.
   mqttEndpoints: { ...(config.mqttPublicHost ? { host: config.mqttPublicHost } : {}), port: config.mqttPort, ...(config.tlsCertFile ? { tlsPort: config.mqttsPort } : {}), webSocket: true },
   apiRequestsPerMinute: config.apiRequestsPerMinute,
+  apiAuthFailuresPerMinute: config.apiAuthFailuresPerMinute,
   ...(config.tlsCertFile && config.tlsKeyFile ? { https: { key: fs.readFileSync(config.tlsKeyFile), cert: fs.readFileSync(config.tlsCertFile) } } : {}),
 });
 await app.listen({ port: config.httpPort, host: config.httpHost });

@@ -59,6 +59,8 @@ export interface Config {
   connectsPerMinute: number;
   authFailuresPerMinute: number;
   apiRequestsPerMinute: number;
+  /** Unknown API tokens per client address and minute (REST and socket.io); then 429 for the rest of the minute. */
+  apiAuthFailuresPerMinute: number;
   /** Spool rows at which admission stops acknowledging (backpressure). */
   spoolMaxRows: number;
   deadLettersPerMinute: number;
@@ -206,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     connectsPerMinute: int(env, 'CONNECTS_PER_MINUTE', 600, 1, 10_000_000),
     authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     apiRequestsPerMinute: int(env, 'API_REQUESTS_PER_MINUTE', 1200, 1, 10_000_000),
+    apiAuthFailuresPerMinute: int(env, 'API_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     spoolMaxRows: int(env, 'SPOOL_MAX_ROWS', 5_000_000, 0, 1_000_000_000),
     deadLettersPerMinute: int(env, 'DEAD_LETTERS_PER_MINUTE', 60, 1, 1_000_000),
     deadLetterRetentionDays: int(env, 'DEAD_LETTER_RETENTION_DAYS', 30, 1, 3650),
