@@ -24,6 +24,7 @@ import { onboardingRoutes } from './routes/onboarding.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { alarmRoutes } from './routes/alarms.ts';
@@ -130,6 +131,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(firmRoutes, { registry, mqtt: deps.mqttEndpoints });
   await v1.register(deviceRoutes, { registry, store, spool });
   await v1.register(platformRoutes, { registry, connectedWindowDays });
+  await v1.register(tokenRoutes, { registry });
   await v1.register(onboardingRoutes, { registry, spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
   const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
   await v1.register(energyRoutes, { registry, monitoring });

@@ -76,6 +76,7 @@ export const NewDeviceBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   location: Type.Optional(Type.String({ maxLength: 200, description: 'workshop or line' })),
   id: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id (lower case, digits, - and _); generated when absent' })),
+  tokenExpiresAt: Type.Optional(TimeParam),
 }, { additionalProperties: false });
 
 const DeviceFields = {
@@ -85,6 +86,7 @@ const DeviceFields = {
   reportedStatus: Nullable(Type.String(), { description: "the device's own retained status (last will included)" }),
   seqReceived: Type.Integer(), seqExpected: Type.Integer(),
   clockSkewMs: Nullable(Type.Integer(), { description: 'device clock minus platform clock at the newest live message' }),
+  tokenExpiresAt: Nullable(Type.Integer(), { description: 'when the device token stops working; null: it does not expire' }),
 };
 const DeviceSchema = Type.Object(DeviceFields, { $id: 'Device' });
 export const Device = ref(DeviceSchema);

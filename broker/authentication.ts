@@ -82,7 +82,9 @@ export class Authenticator {
   private async verify(deviceId: string, token: string): Promise<DeviceContext | undefined> {
     const key = sha256(`${deviceId}\0${token}`);
     const hit = this.cache.get(key);
-    if (hit && hit.expires > Date.now()) return hit.ctx;
+    const now = Date.now();
+    // A cached credential is trusted no longer than the token itself (the registry refuses an expired one).
+    if (hit && hit.expires > now && (hit.ctx.device.tokenExpiresAt ?? Infinity) > now) return hit.ctx;
     const ctx = await this.deps.registry.verifyDevice(deviceId, token);
     if (ctx) this.cache.set(key, { ctx, expires: Date.now() + this.deps.cacheMs, deviceId });
     return ctx;

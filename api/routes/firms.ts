@@ -1,4 +1,5 @@
-// Firms and their devices: create, list, provision (the device token is shown once, in the 201 response).
+// Firms and their devices: create, list, provision (the device token is shown once, in the 201 response; a device
+// id in use or ever used, in any firm, is refused with one message that does not say which).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { usccProblem } from '../../common/ids.ts';
@@ -7,6 +8,7 @@ import { ConflictError, NotFoundError, type Registry } from '../../common/regist
 import { assertFirmVisible, audit, requireRole, visibleFirm } from '../access.ts';
 import { deviceConnection, type MqttEndpoints } from '../connection.ts';
 import { HttpError, httpErrors } from '../errors.ts';
+import { expiryOf } from './tokens.ts';
 import { Device, ErrorBody, Firm, FirmParams, NewDeviceBody, NewFirmBody, ProvisionedDevice } from '../schemas.ts';
 
 export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: MqttEndpoints | undefined }> = async (app, { registry, mqtt }) => {
@@ -39,7 +41,10 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
   }, async (req, reply) => {
     requireRole(req.principal, 'admin', 'engineer');
     assertFirmVisible(req.principal, req.params.firmId);
-    const { device, token } = await httpErrors(() => registry.createDevice({ firmId: req.params.firmId, ...req.body }), [[NotFoundError, 404], [ConflictError, 409]]);
+    const { tokenExpiresAt, ...body } = req.body;
+    const expiresAt = expiryOf(tokenExpiresAt, 'tokenExpiresAt');
+    const { device, token } = await httpErrors(
+      () => registry.createDevice({ firmId: req.params.firmId, ...body, ...(expiresAt === undefined ? {} : { tokenExpiresAt: expiresAt }) }), [[NotFoundError, 404], [ConflictError, 409]]);
     await audit(registry, req.principal, 'device.provision', device.id, { firmId: device.firmId, type: device.type, name: device.name });
     const topicPrefix = topicFor(device.firmId, device.id, 'telemetry').replace(/\/telemetry$/, '');
     return reply.code(201).send({ ...device, token, mqtt: { username: device.id, clientId: device.id, topicPrefix }, connect: deviceConnection(device, mqtt, req) });

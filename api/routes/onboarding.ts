@@ -9,7 +9,8 @@ import { localDate } from '../../common/time.ts';
 import { assertFirmVisible, audit, requireRole, visibleDevice } from '../access.ts';
 import { deviceConnection, type MqttEndpoints } from '../connection.ts';
 import { httpErrors } from '../errors.ts';
-import { DeviceConnection, DeviceParams, ErrorBody, FirmParams, Nullable } from '../schemas.ts';
+import { DeviceConnection, DeviceParams, ErrorBody, FirmParams, Nullable, TimeParam } from '../schemas.ts';
+import { expiryOf } from './tokens.ts';
 
 interface OnboardingOptions { registry: Registry; spool: Spool; control: BrokerControl | undefined; mqtt?: MqttEndpoints | undefined }
 
@@ -20,6 +21,9 @@ const DeviceStatus = Type.Object({
   completeness: Type.Object({ received: Type.Integer(), expected: Type.Integer(), missing: Type.Integer(), ratio: Nullable(Type.Number()) }),
   clockSkewMs: Nullable(Type.Integer()),
 });
+
+/** Rotation takes an optional body: the new token's expiry. */
+const RotationBody = Type.Object({ expiresAt: Type.Optional(TimeParam) }, { additionalProperties: false });
 
 const AuditEntry = Type.Object({ id: Type.Integer(), at: Type.Integer(), actor: Type.String(), action: Type.String(), target: Type.String(), detail: Type.String() });
 
@@ -55,15 +59,19 @@ const deviceLifecycleRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = asyn
   app.post('/devices/:id/token', {
     schema: {
       tags: ['devices'], summary: 'Rotate the device token: the old one stops working at once and the live connection is closed',
-      params: DeviceParams, response: { 200: Type.Object({ id: Type.String(), token: Type.String() }), 403: ErrorBody, 404: ErrorBody },
+      params: DeviceParams, body: RotationBody,
+      response: { 200: Type.Object({ id: Type.String(), token: Type.String(), tokenExpiresAt: Nullable(Type.Integer()) }), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
+    // The body is optional: a POST without one is a rotation without expiry, not a body that fails its schema.
+    preValidation: async (req) => { req.body ??= {}; },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'engineer');
     const d = await visibleDevice(registry, req.principal, req.params.id);
-    const token = await registry.rotateDeviceToken(d.id);
+    const expiresAt = expiryOf(req.body.expiresAt, 'expiresAt');
+    const token = await registry.rotateDeviceToken(d.id, expiresAt === undefined ? {} : { expiresAt });
     await control?.disconnect(d.id, 'token rotated');
-    await audit(registry, req.principal, 'device.rotate-token', d.id, { firmId: d.firmId });
-    return { id: d.id, token };
+    await audit(registry, req.principal, 'device.rotate-token', d.id, { firmId: d.firmId, expiresAt: expiresAt ?? null });
+    return { id: d.id, token, tokenExpiresAt: expiresAt ?? null };
   });
 
   app.delete('/devices/:id', {

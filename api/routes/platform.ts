@@ -1,13 +1,12 @@
-// Catalogue, KPI, API tokens and who the caller is.
+// Catalogue, KPI and who the caller is (API tokens themselves: routes/tokens.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CATALOGUE, MACHINE_STATES } from '../../common/contract/catalogue.ts';
 import { platformConnectionKpi } from '../../analytics/plan/kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
-import { NotFoundError, ROLES, type Registry } from '../../common/registry/registry.ts';
-import { audit, requireRole } from '../access.ts';
-import { HttpError, httpErrors } from '../errors.ts';
-import { ErrorBody, Me, Nullable, ShareFields, lit } from '../schemas.ts';
+import type { Registry } from '../../common/registry/registry.ts';
+import { requireRole } from '../access.ts';
+import { ErrorBody, Me, ShareFields } from '../schemas.ts';
 
 export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; connectedWindowDays: number }> = async (app, { registry, connectedWindowDays }) => {
   app.get('/me', {
@@ -55,17 +54,4 @@ export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; con
     return platformConnectionKpi(await registry.firmConnectivity(), Date.now(), connectedWindowDays);
   });
 
-  app.post('/tokens', {
-    schema: {
-      tags: ['tokens'], summary: 'Create an API token (admin); shown only in this response',
-      body: Type.Object({ role: lit(ROLES), firmId: Type.Optional(Type.String()), name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ token: Type.String(), tokenId: Type.String(), role: Type.String(), firmId: Nullable(Type.String()), name: Type.String() }), 400: ErrorBody, 403: ErrorBody },
-    },
-  }, async (req, reply) => {
-    requireRole(req.principal, 'admin');
-    if (req.body.role === 'engineer' && !req.body.firmId) throw new HttpError(400, 'an engineer token needs firmId');
-    const { token, principal } = await httpErrors(() => registry.createApiToken(req.body.role, req.body.firmId ?? null, req.body.name), [[NotFoundError, 400]]);
-    await audit(registry, req.principal, 'token.create', principal.tokenId, { role: principal.role, firmId: principal.firmId, name: principal.name });
-    return reply.code(201).send({ token, ...principal });
-  });
 };

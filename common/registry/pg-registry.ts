@@ -7,10 +7,14 @@ import pg from 'pg';
 import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
-  type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  deviceIdUnavailable,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
-import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
+import {
+  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, connectivityFrom, deviceFrom, deviceTokenExpired, firmFrom, generatedDeviceId, lastUseStale, operatorRevocationAudit,
+  principalFrom, tokenCheckOf, tokenInfoFrom, type DeviceRow, type FirmRow, type TokenRow,
+} from './rows.ts';
 
 /** Each entry is one schema version; never edit a shipped one, append a new one. */
 const MIGRATIONS = [
@@ -31,10 +35,25 @@ const MIGRATIONS = [
    CREATE TABLE device_days (device_id TEXT NOT NULL, day TEXT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL, PRIMARY KEY (device_id, day));
    CREATE TABLE audit (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
    CREATE INDEX audit_target ON audit(target, id);`,
+  // Every device id ever handed out, never removed: a deleted device's id is retired, not free again. Ids of
+  // devices deleted before this table existed are taken from the audit trail.
+  `CREATE TABLE device_ids (id TEXT PRIMARY KEY, firm_id TEXT NOT NULL, retired_at BIGINT);
+   INSERT INTO device_ids (id, firm_id, retired_at) SELECT id, firm_id, NULL FROM devices;
+   INSERT INTO device_ids (id, firm_id, retired_at)
+     SELECT target, coalesce(max(detail::json->>'firmId'), ''), max(at) FROM audit WHERE action = 'device.delete' GROUP BY target
+     ON CONFLICT (id) DO NOTHING;
+   ALTER TABLE devices ADD COLUMN token_expires_at BIGINT;
+   ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
+   ALTER TABLE api_tokens ADD COLUMN revoked_at BIGINT;
+   ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
+   ALTER TABLE api_tokens ADD COLUMN operator BOOLEAN NOT NULL DEFAULT false;
+   UPDATE api_tokens SET operator = true WHERE role = 'admin' AND name = 'admin (ADMIN_TOKEN)';`,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises schema migrations across nodes. */
 const MIGRATION_LOCK = 0x64686567; // "dheg"
+/** The advisory lock under which a node registers ADMIN_TOKEN and retires the operator's earlier tokens. */
+const OPERATOR_TOKEN_LOCK = 0x64686574; // "dhet"
 
 // BIGINT (int8, oid 20) arrives as a string by default; every BIGINT here is a millisecond time or a count that
 // fits a double exactly, so parse to number. Per pool, not pg's global type table.
@@ -116,21 +135,26 @@ export class PgRegistry implements Registry {
 
   async createDevice(d: NewDevice): Promise<{ device: Device; token: string }> {
     if (!(await this.getFirm(d.firmId))) throw new NotFoundError(`firm ${d.firmId} does not exist`);
-    const id = d.id ?? `${d.type.replace(/_/g, '-').slice(0, 12)}-${randomBytes(5).toString('hex')}`;
+    const id = d.id ?? generatedDeviceId(d.type);
     const token = newToken('dt');
     const tokenHash = await hashSecret(token);
-    let r: pg.QueryResult<DeviceRow>;
+    let row: DeviceRow | undefined;
     try {
-      r = await this.pool.query<DeviceRow>(
-        'INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *',
-        [id, d.firmId, d.type, d.name, d.location ?? '', tokenHash, Date.now()],
-      );
+      // The id is reserved for good first: taken or retired, in whichever firm, is the same refusal.
+      row = await this.tx(async (c) => {
+        const reserved = await c.query('INSERT INTO device_ids (id, firm_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, d.firmId]);
+        if (reserved.rowCount !== 1) throw new ConflictError(deviceIdUnavailable(id));
+        const r = await c.query<DeviceRow>(
+          'INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at, token_expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *',
+          [id, d.firmId, d.type, d.name, d.location ?? '', tokenHash, Date.now(), d.tokenExpiresAt ?? null],
+        );
+        return r.rows[0];
+      });
     } catch (err) {
-      if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(`device ${id} already exists`);
+      if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(deviceIdUnavailable(id));
       if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw new NotFoundError(`firm ${d.firmId} does not exist`);
       throw err;
     }
-    const row = r.rows[0];
     if (!row) throw new Error(`device ${id} vanished after insert`);
     return { device: deviceFrom(row), token };
   }
@@ -147,10 +171,10 @@ export class PgRegistry implements Registry {
     return r.rows.map(deviceFrom);
   }
 
-  async verifyDevice(id: string, token: string): Promise<DeviceContext | undefined> {
+  async verifyDevice(id: string, token: string, now = Date.now()): Promise<DeviceContext | undefined> {
     const d = await this.pool.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
     const row = d.rows[0];
-    if (!row || !(await verifySecret(token, row.token_hash))) return undefined;
+    if (!row || deviceTokenExpired(row, now) || !(await verifySecret(token, row.token_hash))) return undefined;
     const f = await this.getFirm(row.firm_id);
     if (!f) return undefined;
     return { device: deviceFrom(row), firm: f };
@@ -189,10 +213,10 @@ export class PgRegistry implements Registry {
     return r.rows;
   }
 
-  async rotateDeviceToken(id: string): Promise<string> {
+  async rotateDeviceToken(id: string, opts: { expiresAt?: number } = {}): Promise<string> {
     const token = newToken('dt');
     const hash = await hashSecret(token);
-    const r = await this.pool.query('UPDATE devices SET token_hash = $1 WHERE id = $2', [hash, id]);
+    const r = await this.pool.query('UPDATE devices SET token_hash = $1, token_expires_at = $3 WHERE id = $2', [hash, id, opts.expiresAt ?? null]);
     if (r.rowCount === 0) throw new NotFoundError(`device ${id} not found`);
     return token;
   }
@@ -200,6 +224,7 @@ export class PgRegistry implements Registry {
   async deleteDevice(id: string): Promise<void> {
     const gone = await this.tx(async (c) => {
       await c.query('DELETE FROM device_days WHERE device_id = $1', [id]);
+      await c.query('UPDATE device_ids SET retired_at = $2 WHERE id = $1', [id, Date.now()]);
       return (await c.query('DELETE FROM devices WHERE id = $1', [id])).rowCount ?? 0;
     });
     if (gone === 0) throw new NotFoundError(`device ${id} not found`);
@@ -220,29 +245,63 @@ export class PgRegistry implements Registry {
     return r.rows;
   }
 
-  async createApiToken(role: Role, firmId: string | null, name: string): Promise<{ token: string; principal: ApiPrincipal }> {
+  async createApiToken(role: Role, firmId: string | null, name: string, opts: { expiresAt?: number } = {}): Promise<{ token: string; principal: ApiPrincipal }> {
     if (role === 'engineer' && (firmId === null || !(await this.getFirm(firmId)))) throw new NotFoundError(`an engineer token needs an existing firm, got ${firmId}`);
     const token = newToken('at', 32);
-    const principal = await this.insertToken(token, role, role === 'engineer' ? firmId : null, name);
+    const principal = await this.insertToken(this.pool, token, role, role === 'engineer' ? firmId : null, name, opts);
     if (!principal) throw new Error('a fresh random API token collided with an existing one');
     return { token, principal };
   }
 
   async ensureApiToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal> {
-    const known = await this.verifyApiToken(token);
-    if (known) return known;
-    // Two nodes registering ADMIN_TOKEN at once: one insert wins, the other reads the winner's row.
-    const inserted = await this.insertToken(token, role, firmId, name);
-    if (inserted) return inserted;
-    const winner = await this.verifyApiToken(token);
-    if (!winner) throw new Error('API token vanished while being registered');
-    return winner;
+    const now = Date.now();
+    return this.tx(async (c) => {
+      // Nodes starting together serialise here; the first registers the token, the others find it.
+      await c.query('SELECT pg_advisory_xact_lock($1)', [OPERATOR_TOKEN_LOCK]);
+      const known = (await c.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_sha256 = $1`, [sha256(token)])).rows[0];
+      if (known && known.revoked_at !== null) throw new ConflictError(REVOKED_OPERATOR_TOKEN);
+      const principal = known ? principalFrom(known) : await this.insertToken(c, token, role, firmId, name, { operator: true });
+      if (!principal) throw new Error('API token vanished while being registered');
+      await c.query('UPDATE api_tokens SET operator = true WHERE id = $1', [principal.tokenId]);
+      const old = await c.query<{ id: string }>(
+        'UPDATE api_tokens SET revoked_at = $2 WHERE operator AND revoked_at IS NULL AND id <> $1 RETURNING id', [principal.tokenId, now]);
+      for (const { id } of old.rows) {
+        const e = operatorRevocationAudit(id, now);
+        await c.query('INSERT INTO audit (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)', [e.at, e.actor, e.action, e.target, e.detail]);
+      }
+      return principal;
+    });
   }
 
   // API tokens are 256 random bits, so an unsalted SHA-256 lookup is as safe as a slow hash and O(1).
+  async checkApiToken(token: string, now = Date.now()): Promise<ApiTokenCheck> {
+    const r = (await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_sha256 = $1`, [sha256(token)])).rows[0];
+    const check = tokenCheckOf(r, now);
+    if (check.ok && r && lastUseStale(r, now)) await this.pool.query('UPDATE api_tokens SET last_used_at = greatest(coalesce(last_used_at, 0), $2::bigint) WHERE id = $1', [r.id, now]);
+    return check;
+  }
+
   async verifyApiToken(token: string): Promise<ApiPrincipal | undefined> {
-    const r = await this.pool.query<TokenRow>('SELECT id, role, firm_id, name FROM api_tokens WHERE token_sha256 = $1', [sha256(token)]);
-    return r.rows[0] ? principalFrom(r.rows[0]) : undefined;
+    const check = await this.checkApiToken(token);
+    return check.ok ? check.principal : undefined;
+  }
+
+  async listApiTokens(q: { firmId?: string } = {}): Promise<ApiTokenInfo[]> {
+    const r = q.firmId === undefined
+      ? await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at DESC, id COLLATE "C"`)
+      : await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE firm_id = $1 ORDER BY created_at DESC, id COLLATE "C"`, [q.firmId]);
+    return r.rows.map(tokenInfoFrom);
+  }
+
+  async getApiToken(tokenId: string): Promise<ApiTokenInfo | undefined> {
+    const r = await this.pool.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = $1`, [tokenId]);
+    return r.rows[0] ? tokenInfoFrom(r.rows[0]) : undefined;
+  }
+
+  async revokeApiToken(tokenId: string, at = Date.now()): Promise<boolean> {
+    if (!(await this.getApiToken(tokenId))) throw new NotFoundError(`token ${tokenId} not found`);
+    const r = await this.pool.query('UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [tokenId, at]);
+    return r.rowCount === 1;
   }
 
   async firmConnectivity(): Promise<FirmConnectivity[]> {
@@ -256,11 +315,14 @@ export class PgRegistry implements Registry {
   }
 
   /** Inserts a token unless its hash is already known; undefined when it was. */
-  private async insertToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal | undefined> {
+  private async insertToken(
+    db: pg.Pool | pg.PoolClient, token: string, role: Role, firmId: string | null, name: string, extra: { expiresAt?: number; operator?: boolean } = {},
+  ): Promise<ApiPrincipal | undefined> {
     const id = randomBytes(8).toString('hex');
-    const r = await this.pool.query(
-      'INSERT INTO api_tokens (id, token_sha256, role, firm_id, name, created_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (token_sha256) DO NOTHING',
-      [id, sha256(token), role, firmId, name, Date.now()],
+    const r = await db.query(
+      `INSERT INTO api_tokens (id, token_sha256, role, firm_id, name, created_at, expires_at, operator) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+       ON CONFLICT (token_sha256) DO NOTHING`,
+      [id, sha256(token), role, firmId, name, Date.now(), extra.expiresAt ?? null, extra.operator ?? false],
     );
     return r.rowCount === 1 ? { tokenId: id, role, firmId, name } : undefined;
   }

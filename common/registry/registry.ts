@@ -26,6 +26,8 @@ export interface NewDevice {
   location?: string;
   /** Chosen by the engineer, or generated when absent. */
   id?: string;
+  /** When the device token stops working (ms); none when absent. */
+  tokenExpiresAt?: number;
 }
 
 export interface Device {
@@ -46,6 +48,8 @@ export interface Device {
   seqExpected: number;
   /** Newest device clock offset seen: device timestamp minus platform receive time, ms. */
   clockSkewMs: number | null;
+  /** When the device token stops working (ms), null when it does not expire. */
+  tokenExpiresAt: number | null;
 }
 
 export interface DeviceDay {
@@ -70,6 +74,24 @@ export interface ApiPrincipal {
   firmId: string | null;
   name: string;
 }
+
+/** What is known about an API token; never its secret, which is shown only when it is created. */
+export interface ApiTokenInfo extends ApiPrincipal {
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** Last accepted use, to the minute (LAST_USED_RESOLUTION_MS): a write per request would cost more than it tells. */
+  lastUsedAt: number | null;
+  /** Registered at start-up from ADMIN_TOKEN (or the generated admin token); replaced when that changes. */
+  operator: boolean;
+}
+
+export type ApiTokenCheck = { ok: true; principal: ApiPrincipal } | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
+
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** The one refusal of a device id that is taken, in any firm, or was ever used: it must not tell which. */
+export const deviceIdUnavailable = (id: string): string => `device id ${id} is not available; choose another`;
 
 export interface SeenUpdate {
   deviceId: string;
@@ -117,15 +139,19 @@ export interface Registry {
   getFirm(id: string): Promise<Firm | undefined>;
   listFirms(): Promise<Firm[]>;
 
-  /** Creates a device and returns its token: the only time the token is visible. */
+  /**
+   * Creates a device and returns its token: the only time the token is visible. An id in use or ever used
+   * before (deleted devices' ids are retired, so a new device never inherits another's history) is a
+   * ConflictError with the same message whichever firm had it (deviceIdUnavailable).
+   */
   createDevice(device: NewDevice): Promise<{ device: Device; token: string }>;
   getDevice(id: string): Promise<Device | undefined>;
   listDevices(firmId?: string): Promise<Device[]>;
-  /** The device and its firm when the token matches, otherwise undefined. */
-  verifyDevice(id: string, token: string): Promise<DeviceContext | undefined>;
-  /** Issues a new token; the old one stops working at once. */
-  rotateDeviceToken(id: string): Promise<string>;
-  /** Removes the device and its credential (its data in InfluxDB stays). */
+  /** The device and its firm when the token matches and has not expired at `now`, otherwise undefined. */
+  verifyDevice(id: string, token: string, now?: number): Promise<DeviceContext | undefined>;
+  /** Issues a new token (expiring at opts.expiresAt, or never); the old one stops working at once. */
+  rotateDeviceToken(id: string, opts?: { expiresAt?: number }): Promise<string>;
+  /** Removes the device and its credential (its data in InfluxDB stays); its id is retired for good. */
   deleteDevice(id: string): Promise<void>;
   markSeen(updates: readonly SeenUpdate[]): Promise<void>;
   setOnline(deviceId: string, online: boolean, at: number): Promise<void>;
@@ -135,10 +161,22 @@ export interface Registry {
   recordAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
   listAudit(q: { limit: number; beforeId?: number; target?: string }): Promise<AuditEntry[]>;
 
-  createApiToken(role: Role, firmId: string | null, name: string): Promise<{ token: string; principal: ApiPrincipal }>;
-  /** Registers a token chosen by the operator (ADMIN_TOKEN) if it is not known yet. */
+  createApiToken(role: Role, firmId: string | null, name: string, opts?: { expiresAt?: number }): Promise<{ token: string; principal: ApiPrincipal }>;
+  /**
+   * Registers the operator's token (ADMIN_TOKEN) if it is not known yet and revokes every other operator token,
+   * so changing ADMIN_TOKEN retires the previous one (recorded in the audit trail). A revoked token is not
+   * brought back: that is a ConflictError telling the operator to choose a new one.
+   */
   ensureApiToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal>;
+  /** The principal of an active token, or why there is none; an accepted use is recorded (lastUsedAt). */
+  checkApiToken(token: string, now?: number): Promise<ApiTokenCheck>;
+  /** The principal of an active token (checkApiToken without the reason). */
   verifyApiToken(token: string): Promise<ApiPrincipal | undefined>;
+  /** Tokens, newest first; of one firm's engineers when firmId is given. */
+  listApiTokens(q?: { firmId?: string }): Promise<ApiTokenInfo[]>;
+  getApiToken(tokenId: string): Promise<ApiTokenInfo | undefined>;
+  /** Revokes a token at once: true when it was active, false when already revoked; NotFoundError if unknown. */
+  revokeApiToken(tokenId: string, at?: number): Promise<boolean>;
 
   firmConnectivity(): Promise<FirmConnectivity[]>;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 // Row shapes shared by the SQL registry adapters, and their mapping to the registry's types. SQLite returns
 // flags as 0/1 and PostgreSQL as booleans; everything else has the same column names and types.
+import { randomBytes } from 'node:crypto';
 import type { SmartFactoryTier } from '../places.ts';
-import type { ApiPrincipal, Device, Firm, FirmConnectivity, Role } from './registry.ts';
+import { LAST_USED_RESOLUTION_MS, type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type Firm, type FirmConnectivity, type Role } from './registry.ts';
 
 type Flag = boolean | number;
 const flag = (v: Flag): boolean => v === true || v === 1;
@@ -13,9 +14,14 @@ export interface FirmRow {
 export interface DeviceRow {
   id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
   last_seen_at: number | null; last_telemetry_at: number | null; online: Flag; reported_status: string | null;
-  seq_received: number; seq_expected: number; clock_skew_ms: number | null;
+  seq_received: number; seq_expected: number; clock_skew_ms: number | null; token_expires_at: number | null;
 }
-export interface TokenRow { id: string; role: string; firm_id: string | null; name: string }
+export interface TokenRow {
+  id: string; role: string; firm_id: string | null; name: string; created_at: number; expires_at: number | null;
+  revoked_at: number | null; last_used_at: number | null; operator: Flag;
+}
+/** Every column of api_tokens but the hash. */
+export const TOKEN_COLUMNS = 'id, role, firm_id, name, created_at, expires_at, revoked_at, last_used_at, operator';
 
 export function firmFrom(r: FirmRow): Firm {
   return {
@@ -28,12 +34,44 @@ export function deviceFrom(r: DeviceRow): Device {
   return {
     id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
     lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: flag(r.online), reportedStatus: r.reported_status,
-    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms,
+    seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms, tokenExpiresAt: r.token_expires_at,
   };
 }
 
+/** A device token past its expiry no longer opens a connection. */
+export const deviceTokenExpired = (r: DeviceRow, now: number): boolean => r.token_expires_at !== null && r.token_expires_at <= now;
+
 export function principalFrom(r: TokenRow): ApiPrincipal {
   return { tokenId: r.id, role: r.role as Role, firmId: r.firm_id, name: r.name };
+}
+
+export function tokenInfoFrom(r: TokenRow): ApiTokenInfo {
+  return {
+    ...principalFrom(r), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, operator: flag(r.operator),
+  };
+}
+
+/** Whether the token row (found by its hash, or not) may be used at `now`. */
+export function tokenCheckOf(r: TokenRow | undefined, now: number): ApiTokenCheck {
+  if (!r) return { ok: false, reason: 'unknown' };
+  if (r.revoked_at !== null) return { ok: false, reason: 'revoked' };
+  if (r.expires_at !== null && r.expires_at <= now) return { ok: false, reason: 'expired' };
+  return { ok: true, principal: principalFrom(r) };
+}
+
+/** Whether an accepted use should be written down (lastUsedAt is kept to the minute). */
+export const lastUseStale = (r: TokenRow, now: number): boolean => r.last_used_at === null || r.last_used_at <= now - LAST_USED_RESOLUTION_MS;
+
+/** The audit entry of operator tokens retired because ADMIN_TOKEN changed. */
+export function operatorRevocationAudit(tokenId: string, at: number): Omit<AuditEntry, 'id'> {
+  return { at, actor: 'start-up (ADMIN_TOKEN changed)', action: 'token.revoke', target: tokenId, detail: JSON.stringify({ reason: 'replaced by a new ADMIN_TOKEN' }) };
+}
+
+export const REVOKED_OPERATOR_TOKEN = 'the admin token given at start-up (ADMIN_TOKEN, or the generated admin-token file) was revoked; set ADMIN_TOKEN to a new value and start again';
+
+/** A generated device id: the type, shortened, and 40 random bits. */
+export function generatedDeviceId(type: string): string {
+  return `${type.replace(/_/g, '-').slice(0, 12)}-${randomBytes(5).toString('hex')}`;
 }
 
 export function connectivityFrom(r: FirmRow, lastTelemetryAt: number | null): FirmConnectivity {

@@ -4,10 +4,14 @@ import { openDb, type Db } from '../sqlite.ts';
 import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
-  type ApiPrincipal, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  deviceIdUnavailable,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
-import { connectivityFrom, deviceFrom, firmFrom, principalFrom, type DeviceRow, type FirmRow, type TokenRow } from './rows.ts';
+import {
+  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, connectivityFrom, deviceFrom, deviceTokenExpired, firmFrom, generatedDeviceId, lastUseStale, operatorRevocationAudit,
+  principalFrom, tokenCheckOf, tokenInfoFrom, type DeviceRow, type FirmRow, type TokenRow,
+} from './rows.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE firms (
@@ -30,6 +34,18 @@ const MIGRATIONS = [
    CREATE TABLE device_days (device_id TEXT NOT NULL, day TEXT NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY (device_id, day));
    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
    CREATE INDEX audit_target ON audit(target, id);`,
+  // Every device id ever handed out, never removed: a deleted device's id is retired, not free again. Ids of
+  // devices deleted before this table existed are taken from the audit trail.
+  `CREATE TABLE device_ids (id TEXT PRIMARY KEY, firm_id TEXT NOT NULL, retired_at INTEGER);
+   INSERT INTO device_ids (id, firm_id, retired_at) SELECT id, firm_id, NULL FROM devices;
+   INSERT OR IGNORE INTO device_ids (id, firm_id, retired_at)
+     SELECT target, coalesce(json_extract(detail, '$.firmId'), ''), max(at) FROM audit WHERE action = 'device.delete' GROUP BY target;
+   ALTER TABLE devices ADD COLUMN token_expires_at INTEGER;
+   ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+   ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;
+   ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+   ALTER TABLE api_tokens ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
+   UPDATE api_tokens SET operator = 1 WHERE role = 'admin' AND name = 'admin (ADMIN_TOKEN)';`,
 ];
 
 
@@ -44,7 +60,10 @@ export class SqliteRegistry implements Registry {
       insertFirm: db.prepare(`INSERT INTO firms VALUES (@id,@name,@county,@park,@segment,@above_scale,@employees,@land_mu,@smart_factory_tier,@demo,@created_at)`),
       getFirm: db.prepare<[string], FirmRow>('SELECT * FROM firms WHERE id = ?'),
       listFirms: db.prepare<[], FirmRow>('SELECT * FROM firms ORDER BY county, name'),
-      insertDevice: db.prepare(`INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES (@id,@firm_id,@type,@name,@location,@token_hash,@created_at)`),
+      reserveId: db.prepare('INSERT OR IGNORE INTO device_ids (id, firm_id) VALUES (?, ?)'),
+      retireId: db.prepare('UPDATE device_ids SET retired_at = ? WHERE id = ?'),
+      insertDevice: db.prepare(`INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at, token_expires_at)
+        VALUES (@id,@firm_id,@type,@name,@location,@token_hash,@created_at,@token_expires_at)`),
       getDevice: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?'),
       listDevices: db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY firm_id, id'),
       listFirmDevices: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE firm_id = ? ORDER BY id'),
@@ -57,12 +76,20 @@ export class SqliteRegistry implements Registry {
         ON CONFLICT (device_id, day) DO UPDATE SET accepted = accepted + excluded.accepted, rejected = rejected + excluded.rejected`),
       days: db.prepare<[string, number], { day: string; accepted: number; rejected: number }>('SELECT day, accepted, rejected FROM device_days WHERE device_id = ? ORDER BY day DESC LIMIT ?'),
       online: db.prepare('UPDATE devices SET online = @online, last_seen_at = max(coalesce(last_seen_at, 0), @at) WHERE id = @deviceId'),
-      rotate: db.prepare('UPDATE devices SET token_hash = ? WHERE id = ?'),
+      rotate: db.prepare('UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ?'),
       deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
       deleteDays: db.prepare('DELETE FROM device_days WHERE device_id = ?'),
       audit: db.prepare('INSERT INTO audit (at, actor, action, target, detail) VALUES (@at, @actor, @action, @target, @detail)'),
-      insertToken: db.prepare('INSERT INTO api_tokens VALUES (@id,@token_sha256,@role,@firm_id,@name,@created_at)'),
-      getToken: db.prepare<[string], TokenRow>('SELECT id, role, firm_id, name FROM api_tokens WHERE token_sha256 = ?'),
+      insertToken: db.prepare(`INSERT INTO api_tokens (id, token_sha256, role, firm_id, name, created_at, expires_at, operator)
+        VALUES (@id,@token_sha256,@role,@firm_id,@name,@created_at,@expires_at,@operator)`),
+      getToken: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_sha256 = ?`),
+      getTokenById: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE id = ?`),
+      listTokens: db.prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at DESC, id`),
+      listFirmTokens: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE firm_id = ? ORDER BY created_at DESC, id`),
+      tokenUsed: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+      revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      makeOperator: db.prepare('UPDATE api_tokens SET operator = 1 WHERE id = ?'),
+      otherOperators: db.prepare<[string], { id: string }>('SELECT id FROM api_tokens WHERE operator = 1 AND revoked_at IS NULL AND id <> ?'),
       connectivity: db.prepare<[], FirmRow & { last_telemetry_at: number | null }>(
         `SELECT f.*, (SELECT max(d.last_telemetry_at) FROM devices d WHERE d.firm_id = f.id) AS last_telemetry_at FROM firms f`),
     };
@@ -93,16 +120,13 @@ export class SqliteRegistry implements Registry {
 
   async createDevice(d: NewDevice): Promise<{ device: Device; token: string }> {
     if (!this.stmt.getFirm.get(d.firmId)) throw new NotFoundError(`firm ${d.firmId} does not exist`);
-    const id = d.id ?? `${d.type.replace(/_/g, '-').slice(0, 12)}-${randomBytes(5).toString('hex')}`;
+    const id = d.id ?? generatedDeviceId(d.type);
     const token = newToken('dt');
     const tokenHash = await hashSecret(token);
-    const createdAt = Date.now();
-    try {
-      this.stmt.insertDevice.run({ id, firm_id: d.firmId, type: d.type, name: d.name, location: d.location ?? '', token_hash: tokenHash, created_at: createdAt });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`device ${id} already exists`);
-      throw err;
-    }
+    const row = { id, firm_id: d.firmId, type: d.type, name: d.name, location: d.location ?? '', token_hash: tokenHash, created_at: Date.now(), token_expires_at: d.tokenExpiresAt ?? null };
+    // The id is reserved for good first: taken or retired, in whichever firm, is the same refusal.
+    const created = this.db.transaction(() => this.stmt.reserveId.run(id, d.firmId).changes === 1 && this.stmt.insertDevice.run(row).changes === 1)();
+    if (!created) throw new ConflictError(deviceIdUnavailable(id));
     const device = this.stmt.getDevice.get(id);
     if (!device) throw new Error(`device ${id} vanished after insert`);
     return { device: deviceFrom(device), token };
@@ -117,9 +141,9 @@ export class SqliteRegistry implements Registry {
     return (firmId === undefined ? this.stmt.listDevices.all() : this.stmt.listFirmDevices.all(firmId)).map(deviceFrom);
   }
 
-  async verifyDevice(id: string, token: string): Promise<DeviceContext | undefined> {
+  async verifyDevice(id: string, token: string, now = Date.now()): Promise<DeviceContext | undefined> {
     const r = this.stmt.getDevice.get(id);
-    if (!r || !(await verifySecret(token, r.token_hash))) return undefined;
+    if (!r || deviceTokenExpired(r, now) || !(await verifySecret(token, r.token_hash))) return undefined;
     const f = this.stmt.getFirm.get(r.firm_id);
     if (!f) return undefined;
     return { device: deviceFrom(r), firm: firmFrom(f) };
@@ -145,16 +169,17 @@ export class SqliteRegistry implements Registry {
     return this.stmt.days.all(deviceId, days);
   }
 
-  async rotateDeviceToken(id: string): Promise<string> {
+  async rotateDeviceToken(id: string, opts: { expiresAt?: number } = {}): Promise<string> {
     const token = newToken('dt');
     const hash = await hashSecret(token);
-    if (this.stmt.rotate.run(hash, id).changes === 0) throw new NotFoundError(`device ${id} not found`);
+    if (this.stmt.rotate.run(hash, opts.expiresAt ?? null, id).changes === 0) throw new NotFoundError(`device ${id} not found`);
     return token;
   }
 
   async deleteDevice(id: string): Promise<void> {
     const gone = this.db.transaction(() => {
       this.stmt.deleteDays.run(id);
+      this.stmt.retireId.run(Date.now(), id);
       return this.stmt.deleteDevice.run(id).changes;
     })();
     if (gone === 0) throw new NotFoundError(`device ${id} not found`);
@@ -172,27 +197,60 @@ export class SqliteRegistry implements Registry {
     return this.db.prepare<Array<string | number>, AuditEntry>(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, q.limit);
   }
 
-  private insertToken(token: string, role: Role, firmId: string | null, name: string): ApiPrincipal {
+  private insertToken(token: string, role: Role, firmId: string | null, name: string, extra: { expiresAt?: number; operator?: boolean } = {}): ApiPrincipal {
     const id = randomBytes(8).toString('hex');
-    this.stmt.insertToken.run({ id, token_sha256: sha256(token), role, firm_id: firmId, name, created_at: Date.now() });
+    this.stmt.insertToken.run({
+      id, token_sha256: sha256(token), role, firm_id: firmId, name, created_at: Date.now(), expires_at: extra.expiresAt ?? null, operator: extra.operator ? 1 : 0,
+    });
     return { tokenId: id, role, firmId, name };
   }
 
-  async createApiToken(role: Role, firmId: string | null, name: string): Promise<{ token: string; principal: ApiPrincipal }> {
+  async createApiToken(role: Role, firmId: string | null, name: string, opts: { expiresAt?: number } = {}): Promise<{ token: string; principal: ApiPrincipal }> {
     if (role === 'engineer' && (firmId === null || !this.stmt.getFirm.get(firmId))) throw new NotFoundError(`an engineer token needs an existing firm, got ${firmId}`);
     const token = newToken('at', 32);
-    return { token, principal: this.insertToken(token, role, role === 'engineer' ? firmId : null, name) };
+    return { token, principal: this.insertToken(token, role, role === 'engineer' ? firmId : null, name, opts) };
   }
 
   async ensureApiToken(token: string, role: Role, firmId: string | null, name: string): Promise<ApiPrincipal> {
-    const r = this.stmt.getToken.get(sha256(token));
-    return r ? principalFrom(r) : this.insertToken(token, role, firmId, name);
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const r = this.stmt.getToken.get(sha256(token));
+      if (r && r.revoked_at !== null) throw new ConflictError(REVOKED_OPERATOR_TOKEN);
+      const principal = r ? principalFrom(r) : this.insertToken(token, role, firmId, name, { operator: true });
+      this.stmt.makeOperator.run(principal.tokenId);
+      for (const old of this.stmt.otherOperators.all(principal.tokenId)) {
+        this.stmt.revokeToken.run(now, old.id);
+        this.stmt.audit.run(operatorRevocationAudit(old.id, now));
+      }
+      return principal;
+    })();
   }
 
   // API tokens are 256 random bits, so an unsalted SHA-256 lookup is as safe as a slow hash and O(1).
-  async verifyApiToken(token: string): Promise<ApiPrincipal | undefined> {
+  async checkApiToken(token: string, now = Date.now()): Promise<ApiTokenCheck> {
     const r = this.stmt.getToken.get(sha256(token));
-    return r ? principalFrom(r) : undefined;
+    const check = tokenCheckOf(r, now);
+    if (check.ok && r && lastUseStale(r, now)) this.stmt.tokenUsed.run(now, r.id);
+    return check;
+  }
+
+  async verifyApiToken(token: string): Promise<ApiPrincipal | undefined> {
+    const check = await this.checkApiToken(token);
+    return check.ok ? check.principal : undefined;
+  }
+
+  async listApiTokens(q: { firmId?: string } = {}): Promise<ApiTokenInfo[]> {
+    return (q.firmId === undefined ? this.stmt.listTokens.all() : this.stmt.listFirmTokens.all(q.firmId)).map(tokenInfoFrom);
+  }
+
+  async getApiToken(tokenId: string): Promise<ApiTokenInfo | undefined> {
+    const r = this.stmt.getTokenById.get(tokenId);
+    return r ? tokenInfoFrom(r) : undefined;
+  }
+
+  async revokeApiToken(tokenId: string, at = Date.now()): Promise<boolean> {
+    if (!this.stmt.getTokenById.get(tokenId)) throw new NotFoundError(`token ${tokenId} not found`);
+    return this.stmt.revokeToken.run(at, tokenId).changes === 1;
   }
 
   async firmConnectivity(): Promise<FirmConnectivity[]> {

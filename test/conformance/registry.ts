@@ -1,7 +1,7 @@
 // The registry conformance suite: every Registry adapter must pass it (see test/integration/registry-*.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConflictError, NotFoundError, type Registry } from '../../common/registry/registry.ts';
+import { ConflictError, NotFoundError, deviceIdUnavailable, type Registry } from '../../common/registry/registry.ts';
 import { testFirm } from '../helpers/system.ts';
 
 export function registryConformance(name: string, make: () => Promise<{ registry: Registry; cleanup(): Promise<void> }>): void {
@@ -71,6 +71,87 @@ export function registryConformance(name: string, make: () => Promise<{ registry
       const a2 = await r.ensureApiToken('at_operator_chosen_token_1234', 'admin', null, 'admin');
       assert.equal(a1.tokenId, a2.tokenId);
       assert.equal(await r.verifyApiToken('at_unknown'), undefined);
+    }));
+
+    test('a deleted device\'s id is retired: never handed out again, in any firm, and refused with one message', withRegistry(async (r) => {
+      const a = testFirm();
+      const b = testFirm();
+      await r.createFirm(a);
+      await r.createFirm(b);
+      await r.createDevice({ firmId: b.id, type: 'loom', name: 'B1', id: 'reused-x' });
+      await r.createDevice({ firmId: a.id, type: 'loom', name: 'A1', id: 'own-y' });
+      await r.deleteDevice('reused-x');
+      assert.equal(await r.getDevice('reused-x'), undefined);
+      const refusals: string[] = [];
+      for (const [firmId, id] of [[a.id, 'reused-x'], [b.id, 'reused-x'], [a.id, 'own-y'], [b.id, 'own-y']] as const) {
+        await assert.rejects(r.createDevice({ firmId, type: 'loom', name: 'again', id }), (err: Error) => {
+          assert.ok(err instanceof ConflictError);
+          refusals.push(err.message.replace(id, '<id>'));
+          return true;
+        });
+      }
+      assert.deepEqual(new Set(refusals), new Set([deviceIdUnavailable('<id>')]), 'the same refusal whether the id is retired, another firm\'s or one\'s own');
+      await assert.rejects(r.deleteDevice('reused-x'), NotFoundError);
+      assert.deepEqual((await r.listDevices()).map((d) => d.id), ['own-y']);
+    }));
+
+    test('device tokens may expire: refused after expiry, a rotation sets the new expiry', withRegistry(async (r) => {
+      const f = testFirm();
+      await r.createFirm(f);
+      const t0 = Date.now();
+      const { device, token } = await r.createDevice({ firmId: f.id, type: 'loom', name: 'L', tokenExpiresAt: t0 + 60_000 });
+      assert.equal(device.tokenExpiresAt, t0 + 60_000);
+      assert.equal((await r.verifyDevice(device.id, token, t0 + 59_999))?.device.id, device.id);
+      assert.equal(await r.verifyDevice(device.id, token, t0 + 60_000), undefined);
+      const rotated = await r.rotateDeviceToken(device.id, { expiresAt: t0 + 120_000 });
+      assert.equal(await r.verifyDevice(device.id, token, t0), undefined, 'the old token stops at once');
+      assert.equal((await r.verifyDevice(device.id, rotated, t0 + 90_000))?.device.tokenExpiresAt, t0 + 120_000);
+      const forever = await r.rotateDeviceToken(device.id);
+      assert.equal((await r.verifyDevice(device.id, forever, t0 + 10 * 365 * 86_400_000))?.device.tokenExpiresAt, null);
+    }));
+
+    test('API tokens: listed without secrets, revoked at once, refused after expiry, last use recorded', withRegistry(async (r) => {
+      const f = testFirm();
+      const g = testFirm();
+      await r.createFirm(f);
+      await r.createFirm(g);
+      const t0 = Date.now();
+      const eng = await r.createApiToken('engineer', f.id, 'eng f', { expiresAt: t0 + 60_000 });
+      const other = await r.createApiToken('engineer', g.id, 'eng g');
+      const bureau = await r.createApiToken('bureau', null, 'bureau');
+      assert.deepEqual(await r.checkApiToken(eng.token, t0 + 60_000), { ok: false, reason: 'expired' });
+      assert.deepEqual(await r.checkApiToken(eng.token, t0 + 1000), { ok: true, principal: eng.principal });
+      assert.deepEqual(await r.checkApiToken('at_nobody', t0), { ok: false, reason: 'unknown' });
+      const info = await r.getApiToken(eng.principal.tokenId);
+      assert.equal(info?.lastUsedAt, t0 + 1000);
+      assert.equal(info?.expiresAt, t0 + 60_000);
+      assert.equal(info?.revokedAt, null);
+      assert.equal(info?.operator, false);
+      assert.deepEqual((await r.listApiTokens({ firmId: f.id })).map((t) => t.tokenId), [eng.principal.tokenId]);
+      const all = await r.listApiTokens();
+      assert.deepEqual(new Set(all.map((t) => t.tokenId)), new Set([eng, other, bureau].map((t) => t.principal.tokenId)));
+      for (const t of [eng, other, bureau]) assert.ok(!JSON.stringify(all).includes(t.token), 'no secret is listed');
+      assert.equal(await r.revokeApiToken(bureau.principal.tokenId, t0 + 5), true);
+      assert.equal(await r.revokeApiToken(bureau.principal.tokenId, t0 + 9), false, 'revoking twice changes nothing');
+      assert.equal((await r.getApiToken(bureau.principal.tokenId))?.revokedAt, t0 + 5);
+      assert.deepEqual(await r.checkApiToken(bureau.token), { ok: false, reason: 'revoked' });
+      assert.equal(await r.verifyApiToken(bureau.token), undefined);
+      await assert.rejects(r.revokeApiToken('nope'), NotFoundError);
+    }));
+
+    test('ADMIN_TOKEN changed: the previous operator token is revoked and audited, and is not brought back', withRegistry(async (r) => {
+      const first = await r.ensureApiToken('at_operator_token_first_0123456', 'admin', null, 'admin (ADMIN_TOKEN)');
+      const minted = await r.createApiToken('admin', null, 'minted by an admin');
+      const second = await r.ensureApiToken('at_operator_token_second_012345', 'admin', null, 'admin (ADMIN_TOKEN)');
+      assert.notEqual(first.tokenId, second.tokenId);
+      assert.deepEqual(await r.checkApiToken('at_operator_token_first_0123456'), { ok: false, reason: 'revoked' });
+      assert.equal((await r.verifyApiToken('at_operator_token_second_012345'))?.role, 'admin');
+      assert.equal((await r.verifyApiToken(minted.token))?.role, 'admin', 'tokens an admin created stay until revoked one by one');
+      assert.equal((await r.getApiToken(second.tokenId))?.operator, true);
+      const log = await r.listAudit({ limit: 10, target: first.tokenId });
+      assert.deepEqual(log.map((e) => e.action), ['token.revoke']);
+      await assert.rejects(r.ensureApiToken('at_operator_token_first_0123456', 'admin', null, 'admin (ADMIN_TOKEN)'), ConflictError);
+      assert.equal((await r.ensureApiToken('at_operator_token_second_012345', 'admin', null, 'admin (ADMIN_TOKEN)')).tokenId, second.tokenId);
     }));
   });
 }

@@ -7,7 +7,8 @@ import Fastify from 'fastify';
 import mqtt from 'mqtt';
 import { stateLine, tagSet } from '../../common/contract/line-protocol.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
-import { authPlugin } from '../../api/auth.ts';
+import { AuthThrottle, authPlugin } from '../../api/auth.ts';
+import { createLogger } from '../../common/log.ts';
 import { deviceConnection } from '../../api/connection.ts';
 import { onboardingRoutes } from '../../api/routes/onboarding.ts';
 import { sharedSchemas } from '../../api/schemas.ts';
@@ -214,7 +215,7 @@ describe('where a device connects', () => {
     // The onboarding plugin alone, told the broker's ports as the API would be.
     const app = Fastify();
     await app.register(sharedSchemas);
-    await app.register(authPlugin, { registry: sys.registry });
+    await app.register(authPlugin, { registry: sys.registry, throttle: new AuthThrottle(1000, createLogger('t', 'silent')) });
     await app.register(onboardingRoutes, { registry: sys.registry, spool: sys.spool, control: undefined, mqtt: { port: sys.mqttPort, tlsPort: sys.mqttsPort, webSocket: true } });
     try {
       const res = await app.inject({ method: 'GET', url: `/devices/${d.id}/connection`, headers: { authorization: `Bearer ${sys.adminToken}`, host: apiHost } });
