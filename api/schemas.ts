@@ -51,15 +51,21 @@ export const ShareFields = { aboveScaleFirms: Type.Integer(), connected: Type.In
 export const FirmParams = Type.Object({ firmId: Type.String({ maxLength: 18 }) });
 export const DeviceParams = Type.Object({ id: Type.String({ pattern: DEVICE_ID_PATTERN }) });
 
+/** More people than the largest single textile site employs: a larger figure is a typo. */
+export const MAX_FIRM_EMPLOYEES = 100_000;
+/** 20,000 mu, about 13 km²: more land than any one plant holds. */
+export const MAX_FIRM_LAND_MU = 20_000;
+
 export const NewFirmBody = Type.Object({
   id: Type.String({ minLength: 18, maxLength: 18, description: '18-character unified social credit code (统一社会信用代码)' }),
   name: Type.String({ minLength: 1, maxLength: 200 }),
   county: lit(countyCodes),
-  park: lit(parkIds),
+  park: Type.Union(parkIds.map((id) => Type.Literal(id)), { description: 'a park in the county (GET /places lists each park with its county)' }),
   segment: lit(segmentIds),
   aboveScale: Type.Boolean({ description: '规上企业: annual main-business revenue ≥ 20 million yuan' }),
-  employees: Type.Integer({ minimum: 0, default: 0 }),
-  landMu: Type.Number({ minimum: 0, default: 0, description: 'land area in mu (亩)' }),
+  // Plausible maxima, so a typo or a probe cannot put 1e308 into the KPI sums: well above any single textile site.
+  employees: Type.Integer({ minimum: 0, maximum: MAX_FIRM_EMPLOYEES, default: 0, description: `people employed, at most ${MAX_FIRM_EMPLOYEES}` }),
+  landMu: Type.Number({ minimum: 0, maximum: MAX_FIRM_LAND_MU, default: 0, description: `land area in mu (亩; 15 mu = 1 ha), at most ${MAX_FIRM_LAND_MU} (about 13 km²)` }),
   smartFactoryTier: Type.Optional(lit(SMART_FACTORY_TIERS)),
   demo: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });

@@ -162,7 +162,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   }, async (req) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
     const now = Date.now();
-    const { from, to } = range(req.query.from, req.query.to, Math.max(MINUTE, now - localDayStart(now)), 400 * DAY, now);
+    const { from, to } = range(req.query.from, req.query.to, Math.max(MINUTE, now - localDayStart(now)), 400 * DAY, { now });
     rawNeedsRole(req.principal, scope, req.query.source);
     return m.energy.summary(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto', req.query.by);
   });

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { usccProblem } from '../../common/ids.ts';
+import { PARKS } from '../../common/places.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import { ConflictError, NotFoundError, type Registry } from '../../common/registry/registry.ts';
 import { assertFirmVisible, audit, requireRole, visibleFirm } from '../access.ts';
@@ -19,6 +20,8 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
     const b = req.body;
     const problem = usccProblem(b.id);
     if (problem) throw new HttpError(400, `id is not a valid unified social credit code: ${problem}`);
+    const park = PARKS.find((p) => p.id === b.park);
+    if (park?.county !== b.county) throw new HttpError(400, `park ${b.park} is not in county ${b.county}; its parks: ${PARKS.filter((p) => p.county === b.county).map((p) => p.id).join(', ')}`);
     const firm = await httpErrors(() => registry.createFirm({ ...b, smartFactoryTier: b.smartFactoryTier ?? 'none', demo: b.demo ?? false }), [[ConflictError, 409]]);
     await audit(registry, req.principal, 'firm.create', firm.id, { name: firm.name, county: firm.county, aboveScale: firm.aboveScale });
     return reply.code(201).send(firm);
