@@ -12,7 +12,7 @@ import { createLogger } from '../../common/log.ts';
 import { deviceConnection } from '../../api/connection.ts';
 import { onboardingRoutes } from '../../api/routes/onboarding.ts';
 import { sharedSchemas } from '../../api/schemas.ts';
-import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
+import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 
 let sys: TestSystem;
 before(async () => { sys = await startTestSystem({ tls: true }); });
@@ -255,5 +255,23 @@ describe('where a device connects', () => {
     ]);
     assert.deepEqual(deviceConnection(device, { port: 2883 }, origin).urls, [{ transport: 'mqtt', url: 'mqtt://10.0.0.5:2883' }]);
     assert.deepEqual(deviceConnection(device, undefined, origin).urls, []);
+  });
+});
+
+describe('device token expiry', () => {
+  test('the broker refuses an expired device token at CONNECT, also one it trusted a moment before', async () => {
+    const firm = await newFirm();
+    const expiresAt = Date.now() + 1500;
+    const r = await api<Provisioned & { tokenExpiresAt: number | null }>(sys, sys.adminToken, 'POST', `/api/v1/firms/${firm.id}/devices`, { type: 'loom', name: 'short-lived', tokenExpiresAt: expiresAt });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.tokenExpiresAt, expiresAt);
+    const login = { clientId: r.body.id, username: r.body.id, password: r.body.token };
+    const before = await mqttConnectOnce(sys.mqttUrl, login);
+    await before.endAsync();
+    await new Promise((done) => setTimeout(done, Math.max(0, expiresAt - Date.now()) + 50));
+    await assert.rejects(mqttConnectOnce(sys.mqttUrl, login), /Bad username or password/);
+    const rotated = await api<{ token: string }>(sys, sys.adminToken, 'POST', `/api/v1/devices/${r.body.id}/token`);
+    const after = await mqttConnectOnce(sys.mqttUrl, { ...login, password: rotated.body.token });
+    await after.endAsync();
   });
 });
