@@ -1,7 +1,7 @@
 // Secrets kept in the data directory (mode 0600): created on first start, the same for every later start.
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataDirLayout } from './data-dir.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, dataDirLayout } from './data-dir.ts';
 import { newToken } from './ids.ts';
 
 export function loadOrCreateSecret(file: string, prefix: string): { value: string; created: boolean } {
@@ -11,9 +11,9 @@ export function loadOrCreateSecret(file: string, prefix: string): { value: strin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const value = newToken(prefix, 32);
-  fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  fs.writeFileSync(file, `${value}\n`, { mode: PRIVATE_FILE_MODE });
   return { value, created: true };
 }
 

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerMaxHeapMb } from '../common/config.ts';
+import { PRIVATE_FILE_MODE } from '../common/data-dir.ts';
 import { waitFor } from './net.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +61,7 @@ export function startService(name: ServiceName, opts: LaunchOptions): ServicePro
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const sink = opts.logDir ? fs.createWriteStream(serviceLogFile(opts.logDir, name), { flags: 'a' }) : undefined;
+  const sink = opts.logDir ? fs.createWriteStream(serviceLogFile(opts.logDir, name), { flags: 'a', mode: PRIVATE_FILE_MODE }) : undefined;
   const forward = (chunk: Buffer) => {
     if (sink) sink.write(chunk);
     else for (const line of chunk.toString('utf8').split('\n')) if (line) process.stdout.write(`[${name}] ${line}\n`);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { configOrExit } from '../common/config.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from './influxd.ts';
-import { dataDirLayout } from '../common/data-dir.ts';
+import { dataDirLayout, ensurePrivateDir } from '../common/data-dir.ts';
 import { adminToken as adminTokenOf } from '../common/secrets.ts';
 import { influxStore } from '../common/service.ts';
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
@@ -15,7 +15,7 @@ import { ensureSelfSigned } from './tls.ts';
 import { serviceLogFile, startService, waitForPort, type ServiceProcess } from './launch.ts';
 
 const config = configOrExit();
-fs.mkdirSync(config.dataDir, { recursive: true });
+ensurePrivateDir(config.dataDir);
 const files = dataDirLayout(config.dataDir);
 const adminToken = adminTokenOf(config);
 
@@ -42,7 +42,7 @@ const env = {
   ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}),
 };
 const logDir = files.logs;
-fs.mkdirSync(logDir, { recursive: true });
+ensurePrivateDir(logDir);
 const services: ServiceProcess[] = [];
 const broker = startService('broker', { env, logDir });
 services.push(broker);
