@@ -1,7 +1,7 @@
 // Role checks for /api/v1, free of Fastify: admin may do everything; bureau reads everything and manages firms;
 // an engineer sees only their own firm and its devices (another firm's answers 404, as if it did not exist).
 // The scope rule itself (scopeAccess) lives in the analytics base layer, which the live rooms share.
-import type { ApiPrincipal, Device, Firm, Registry, Role } from '../common/registry/registry.ts';
+import type { ApiPrincipal, ApiTokenInfo, Device, Firm, Registry, Role } from '../common/registry/registry.ts';
 import type { Actor } from '../analytics/base/db.ts';
 import { scopeAccess, scopeProblem, type Scope, type ScopeKind } from '../analytics/base/scope.ts';
 import { HttpError } from './errors.ts';
@@ -40,6 +40,13 @@ export async function visibleDevice(registry: Registry, p: ApiPrincipal, id: str
   const device = await registry.getDevice(id);
   if (!device || !mayReadFirm(p, device.firmId)) throw new HttpError(404, `device ${id} not found`);
   return device;
+}
+
+/** The API token, when it exists and the caller may see it: an engineer only their own firm's; 404 otherwise. */
+export async function visibleToken(registry: Registry, p: ApiPrincipal, tokenId: string): Promise<ApiTokenInfo> {
+  const t = await registry.getApiToken(tokenId);
+  if (!t || (p.role === 'engineer' && t.firmId !== p.firmId)) throw new HttpError(404, `token ${tokenId} not found`);
+  return t;
 }
 
 export interface ResolvedScope {

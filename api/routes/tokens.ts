@@ -3,8 +3,8 @@
 // bureau staff see every token (read-only, like the audit trail); an engineer sees and revokes their own firm's.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { NotFoundError, ROLES, type ApiPrincipal, type ApiTokenInfo, type Registry } from '../../common/registry/registry.ts';
-import { assertFirmVisible, audit, requireRole } from '../access.ts';
+import { NotFoundError, ROLES, type ApiTokenInfo, type Registry } from '../../common/registry/registry.ts';
+import { assertFirmVisible, audit, requireRole, visibleToken } from '../access.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { toMs } from '../time-range.ts';
 import { ErrorBody, Nullable, TimeParam, addSchemas, lit, litOf, ref } from '../schemas.ts';
@@ -38,13 +38,6 @@ export function expiryOf(v: number | string | undefined, name: string, now = Dat
 function statusOf(t: ApiTokenInfo, now: number): (typeof TOKEN_STATUSES)[number] {
   if (t.revokedAt !== null) return 'revoked';
   return t.expiresAt !== null && t.expiresAt <= now ? 'expired' : 'active';
-}
-
-/** The token, when the caller may see it: an engineer only their own firm's (others answer 404). */
-async function visibleToken(registry: Registry, p: ApiPrincipal, tokenId: string): Promise<ApiTokenInfo> {
-  const t = await registry.getApiToken(tokenId);
-  if (!t || (p.role === 'engineer' && t.firmId !== p.firmId)) throw new HttpError(404, `token ${tokenId} not found`);
-  return t;
 }
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ registry: Registry }> = async (app, { registry }) => {
