@@ -22,7 +22,7 @@ import { Authenticator, clientsOf, type Identities } from './authentication.ts';
 import { listenForControl } from './control.ts';
 import { AddressThrottle, DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.ts';
 import { Presence } from './presence.ts';
-import { PublishGate } from './publish.ts';
+import { PublishGate, skipUnrelayed } from './publish.ts';
 import { subscribeAuthorizer } from './subscribe.ts';
 
 export type { ClientLimits } from './limits.ts';
@@ -87,6 +87,7 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
   aedes.preConnect = throttle.preConnect;
   aedes.authenticate = auth.authenticate;
   aedes.authorizePublish = new PublishGate(aedes, admission, identities, limits, log).authorizePublish;
+  skipUnrelayed(aedes);
   aedes.authorizeSubscribe = subscribeAuthorizer(identities, log);
   await aedes.listen();
 

@@ -2,6 +2,10 @@
 // on its own telemetry, state and status topics, within the payload limit; then admission validates the message
 // and commits it to the spool, and only then is the publish acknowledged. A refused or invalid message is still
 // acknowledged, but rewritten to a topic nobody reads and reported on the device's errors topic (see broker.ts).
+// Stored telemetry and states are not relayed either: nothing subscribes to them (the live view comes from
+// admission's per-second summaries), and Aedes' publish path (a packet copy, the emitter, in cluster mode a Redis
+// PUBLISH per message) would cost more than admission itself (docs/pitfalls.md). Only the status, which is
+// retained for late subscribers, goes on to Aedes.
 // This is the hot path: per message it allocates only admission's completion callback.
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { DEVICE_PUBLISH_KINDS, DROPPED_TOPIC, parseTopic, topicFor, type ParsedTopic } from '../common/contract/topics.ts';
@@ -13,6 +17,23 @@ import type { Identities } from './authentication.ts';
 import type { ClientLimits } from './limits.ts';
 
 type Callback = Parameters<Aedes['authorizePublish']>[2];
+
+/**
+ * Makes Aedes skip its publish path for packets rewritten to DROPPED_TOPIC: after their PUBACK they would only
+ * be copied and handed to the emitter for nobody. Every other publish (status, errors, live summaries, control,
+ * wills) goes through unchanged.
+ */
+export function skipUnrelayed(aedes: Aedes): void {
+  // Aedes' own handlers call publish(packet, client, done); its typings know only publish(packet, done).
+  type Done = (err?: Error) => void;
+  const publish = aedes.publish.bind(aedes) as unknown as (packet: PublishPacket, client: Client | Done | null, done?: Done) => void;
+  const skipping = (packet: PublishPacket, client: Client | Done | null, done?: Done): void => {
+    if (packet.topic !== DROPPED_TOPIC) return publish(packet, client, done);
+    const cb = typeof client === 'function' ? client : done;
+    if (cb) process.nextTick(cb);
+  };
+  aedes.publish = skipping as unknown as Aedes['publish'];
+}
 
 function owns(ctx: DeviceContext, parsed: ParsedTopic): boolean {
   return parsed.firmId === ctx.firm.id && parsed.deviceId === ctx.device.id && DEVICE_PUBLISH_KINDS.includes(parsed.kind);
@@ -55,8 +76,9 @@ export class PublishGate {
         this.log.error({ err: err.message }, 'spool commit failed: publish not acknowledged, the device will resend');
       } else if (verdict.dropped) {
         this.drop(packet, ctx, topic, verdict.problems);
-      } else if (verdict.problems.length > 0) {
-        this.report(ctx, topic, verdict.problems);
+      } else {
+        if (verdict.problems.length > 0) this.report(ctx, topic, verdict.problems);
+        if (parsed.kind !== 'status') packet.topic = DROPPED_TOPIC;
       }
       this.leave(client, callback, err);
     });

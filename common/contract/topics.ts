@@ -8,7 +8,11 @@ export const DEVICE_PUBLISH_KINDS: readonly MessageKind[] = ['telemetry', 'state
 export const LIVE_TOPIC = '$dh/live';
 /** The API asks the broker to close a device's connection here (services only). */
 export const CONTROL_TOPIC = '$dh/control';
-/** Where ack-and-dropped publishes are rewritten to: nobody may subscribe to it. */
+/**
+ * Where publishes that are not relayed are rewritten to: ack-and-dropped ones, and telemetry and states once
+ * admission has stored them (nobody subscribes to them). Nobody may subscribe to it, and the broker does not
+ * publish it at all (broker/publish.ts, skipUnrelayed).
+ */
 export const DROPPED_TOPIC = '$dh/dropped';
 
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{2,63}$';
