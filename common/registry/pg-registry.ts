@@ -137,7 +137,7 @@ export class PgRegistry implements Registry {
     if (!(await this.getFirm(d.firmId))) throw new NotFoundError(`firm ${d.firmId} does not exist`);
     const id = d.id ?? generatedDeviceId(d.type);
     const token = newToken('dt');
-    const tokenHash = await hashSecret(token);
+    const tokenHash = hashSecret(token);
     let row: DeviceRow | undefined;
     try {
       // The id is reserved for good first: taken or retired, in whichever firm, is the same refusal.
@@ -174,7 +174,11 @@ export class PgRegistry implements Registry {
   async verifyDevice(id: string, token: string, now = Date.now()): Promise<DeviceContext | undefined> {
     const d = await this.pool.query<DeviceRow>('SELECT * FROM devices WHERE id = $1', [id]);
     const row = d.rows[0];
-    if (!row || deviceTokenExpired(row, now) || !(await verifySecret(token, row.token_hash))) return undefined;
+    if (!row || deviceTokenExpired(row, now)) return undefined;
+    const check = await verifySecret(token, row.token_hash);
+    if (!check.ok) return undefined;
+    // Only while the old hash is still there: a rotation in between wins.
+    if (check.rehash) await this.pool.query('UPDATE devices SET token_hash = $1 WHERE id = $2 AND token_hash = $3', [check.rehash, id, row.token_hash]);
     const f = await this.getFirm(row.firm_id);
     if (!f) return undefined;
     return { device: deviceFrom(row), firm: f };
@@ -215,7 +219,7 @@ export class PgRegistry implements Registry {
 
   async rotateDeviceToken(id: string, opts: { expiresAt?: number } = {}): Promise<string> {
     const token = newToken('dt');
-    const hash = await hashSecret(token);
+    const hash = hashSecret(token);
     const r = await this.pool.query('UPDATE devices SET token_hash = $1, token_expires_at = $3 WHERE id = $2', [hash, id, opts.expiresAt ?? null]);
     if (r.rowCount === 0) throw new NotFoundError(`device ${id} not found`);
     return token;

@@ -77,6 +77,8 @@ export class SqliteRegistry implements Registry {
       days: db.prepare<[string, number], { day: string; accepted: number; rejected: number }>('SELECT day, accepted, rejected FROM device_days WHERE device_id = ? ORDER BY day DESC LIMIT ?'),
       online: db.prepare('UPDATE devices SET online = @online, last_seen_at = max(coalesce(last_seen_at, 0), @at) WHERE id = @deviceId'),
       rotate: db.prepare('UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ?'),
+      // Only while the old hash is still there: a rotation in between wins.
+      rehash: db.prepare('UPDATE devices SET token_hash = ? WHERE id = ? AND token_hash = ?'),
       deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
       deleteDays: db.prepare('DELETE FROM device_days WHERE device_id = ?'),
       audit: db.prepare('INSERT INTO audit (at, actor, action, target, detail) VALUES (@at, @actor, @action, @target, @detail)'),
@@ -122,7 +124,7 @@ export class SqliteRegistry implements Registry {
     if (!this.stmt.getFirm.get(d.firmId)) throw new NotFoundError(`firm ${d.firmId} does not exist`);
     const id = d.id ?? generatedDeviceId(d.type);
     const token = newToken('dt');
-    const tokenHash = await hashSecret(token);
+    const tokenHash = hashSecret(token);
     const row = { id, firm_id: d.firmId, type: d.type, name: d.name, location: d.location ?? '', token_hash: tokenHash, created_at: Date.now(), token_expires_at: d.tokenExpiresAt ?? null };
     // The id is reserved for good first: taken or retired, in whichever firm, is the same refusal.
     const created = this.db.transaction(() => this.stmt.reserveId.run(id, d.firmId).changes === 1 && this.stmt.insertDevice.run(row).changes === 1)();
@@ -143,7 +145,10 @@ export class SqliteRegistry implements Registry {
 
   async verifyDevice(id: string, token: string, now = Date.now()): Promise<DeviceContext | undefined> {
     const r = this.stmt.getDevice.get(id);
-    if (!r || deviceTokenExpired(r, now) || !(await verifySecret(token, r.token_hash))) return undefined;
+    if (!r || deviceTokenExpired(r, now)) return undefined;
+    const check = await verifySecret(token, r.token_hash);
+    if (!check.ok) return undefined;
+    if (check.rehash) this.stmt.rehash.run(check.rehash, id, r.token_hash);
     const f = this.stmt.getFirm.get(r.firm_id);
     if (!f) return undefined;
     return { device: deviceFrom(r), firm: firmFrom(f) };
@@ -171,7 +176,7 @@ export class SqliteRegistry implements Registry {
 
   async rotateDeviceToken(id: string, opts: { expiresAt?: number } = {}): Promise<string> {
     const token = newToken('dt');
-    const hash = await hashSecret(token);
+    const hash = hashSecret(token);
     if (this.stmt.rotate.run(hash, opts.expiresAt ?? null, id).changes === 0) throw new NotFoundError(`device ${id} not found`);
     return token;
   }

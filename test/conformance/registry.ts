@@ -2,14 +2,38 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, NotFoundError, deviceIdUnavailable, type Registry } from '../../common/registry/registry.ts';
+import { legacyScryptHash, sha256 } from '../../common/ids.ts';
 import { testFirm } from '../helpers/system.ts';
 
-export function registryConformance(name: string, make: () => Promise<{ registry: Registry; cleanup(): Promise<void> }>): void {
+/** Reads and writes a device's stored token hash behind the port, to test the migration of old hashes. */
+export interface StoredTokenHash {
+  get(deviceId: string): Promise<string | undefined>;
+  set(deviceId: string, hash: string): Promise<void>;
+}
+
+export function registryConformance(name: string, make: () => Promise<{ registry: Registry; tokenHash: StoredTokenHash; cleanup(): Promise<void> }>): void {
   describe(`Registry conformance: ${name}`, () => {
-    const withRegistry = (fn: (r: Registry) => Promise<void>) => async () => {
-      const { registry, cleanup } = await make();
-      try { await fn(registry); } finally { await registry.close(); await cleanup(); }
+    const withRegistry = (fn: (r: Registry, tokenHash: StoredTokenHash) => Promise<void>) => async () => {
+      const { registry, tokenHash, cleanup } = await make();
+      try { await fn(registry, tokenHash); } finally { await registry.close(); await cleanup(); }
     };
+
+    test('device tokens: stored as a fast hash; an old scrypt hash still logs in and is replaced by it', withRegistry(async (r, stored) => {
+      const f = testFirm();
+      await r.createFirm(f);
+      const { device, token } = await r.createDevice({ firmId: f.id, type: 'loom', name: 'L1' });
+      assert.equal(await stored.get(device.id), `sha256$${sha256(token)}`);
+      const old = await legacyScryptHash(token);
+      await stored.set(device.id, old);
+      assert.equal(await r.verifyDevice(device.id, `${token}x`), undefined, 'a wrong token against an old hash');
+      assert.equal(await stored.get(device.id), old, 'a failed login changes nothing');
+      assert.equal((await r.verifyDevice(device.id, token))?.device.id, device.id, 'the old hash still logs in');
+      assert.equal(await stored.get(device.id), `sha256$${sha256(token)}`, 'and is replaced on that login');
+      assert.equal((await r.verifyDevice(device.id, token))?.device.id, device.id);
+      const rotated = await r.rotateDeviceToken(device.id);
+      assert.equal(await r.verifyDevice(device.id, token), undefined, 'the old token stops at rotation');
+      assert.equal((await r.verifyDevice(device.id, rotated))?.device.id, device.id);
+    }));
 
     test('firms: create, get, list, and a duplicate id is a conflict', withRegistry(async (r) => {
       const f = testFirm({ name: '测试纺织' });

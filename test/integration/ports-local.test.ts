@@ -2,6 +2,7 @@
 // the latest device values (InfluxDB and memory).
 import path from 'node:path';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryConformance } from '../conformance/registry.ts';
@@ -22,7 +23,14 @@ import type { LiveDevice } from '../../common/contract/live.ts';
 
 registryConformance('SQLite', async () => {
   const dir = tempDir('reg');
-  return { registry: new SqliteRegistry(path.join(dir, 'r.db')), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  const file = path.join(dir, 'r.db');
+  const registry = new SqliteRegistry(file);
+  const raw = new Database(file);
+  const tokenHash = {
+    get: async (id: string) => (raw.prepare('SELECT token_hash AS h FROM devices WHERE id = ?').get(id) as { h: string } | undefined)?.h,
+    set: async (id: string, hash: string) => { raw.prepare('UPDATE devices SET token_hash = ? WHERE id = ?').run(hash, id); },
+  };
+  return { registry, tokenHash, cleanup: async () => { raw.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
 });
 
 spoolConformance('SQLite', async () => {

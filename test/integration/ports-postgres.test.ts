@@ -4,6 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registryConformance } from '../conformance/registry.ts';
+import pg from 'pg';
 import { PgRegistry } from '../../common/registry/pg-registry.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/postgres.ts';
 
@@ -32,8 +33,14 @@ let n = 0;
 registryConformance('PostgreSQL', async () => {
   const s = await serverOrExplain();
   const db = `reg_${process.pid}_${n++}`;
-  const registry = await PgRegistry.open(await s.createDatabase(db));
-  return { registry, cleanup: () => s.dropDatabase(db) };
+  const url = await s.createDatabase(db);
+  const registry = await PgRegistry.open(url);
+  const raw = new pg.Pool({ connectionString: url, max: 1 });
+  const tokenHash = {
+    get: async (id: string) => (await raw.query<{ h: string }>('SELECT token_hash AS h FROM devices WHERE id = $1', [id])).rows[0]?.h,
+    set: async (id: string, hash: string) => { await raw.query('UPDATE devices SET token_hash = $1 WHERE id = $2', [hash, id]); },
+  };
+  return { registry, tokenHash, cleanup: async () => { await raw.end(); await s.dropDatabase(db); } };
 });
 
 test('PostgreSQL registry: schema creation is idempotent and safe when nodes open it together', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeUscc, usccCheckChar, usccProblem, hashSecret, verifySecret } from '../../common/ids.ts';
+import { createHash } from 'node:crypto';
+import { makeUscc, usccCheckChar, usccProblem, hashSecret, legacyScryptHash, verifySecret } from '../../common/ids.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, loadSubscriberConfig, ConfigError } from '../../common/config.ts';
@@ -29,13 +30,17 @@ test('every demo firm has a valid code and a known county, and the plan firms ar
   assert.ok(firms.filter((f) => f.name.startsWith('雅戈尔')).every((f) => f.demo && f.name.includes('演示')));
 });
 
-test('device secrets are salted slow hashes', async () => {
-  const a = await hashSecret('dt_secret');
-  const b = await hashSecret('dt_secret');
-  assert.notEqual(a, b, 'salted');
-  assert.match(a, /^scrypt\$16384\$/);
-  assert.equal(await verifySecret('dt_secret', a), true);
-  assert.equal(await verifySecret('dt_other', a), false);
+test('device secrets: a fast hash; old scrypt hashes still verify and ask to be replaced', async () => {
+  const a = hashSecret('dt_secret');
+  assert.equal(a, `sha256$${createHash('sha256').update('dt_secret').digest('hex')}`);
+  assert.deepEqual(await verifySecret('dt_secret', a), { ok: true });
+  assert.deepEqual(await verifySecret('dt_other', a), { ok: false });
+  const old = await legacyScryptHash('dt_secret');
+  assert.match(old, /^scrypt\$16384\$/);
+  assert.notEqual(old, await legacyScryptHash('dt_secret'), 'salted');
+  assert.deepEqual(await verifySecret('dt_secret', old), { ok: true, rehash: a });
+  assert.deepEqual(await verifySecret('dt_other', old), { ok: false });
+  assert.deepEqual(await verifySecret('dt_secret', 'plain'), { ok: false }, 'an unknown scheme never verifies');
 });
 
 test('configuration: documented defaults, and a bad value names the variable', () => {
