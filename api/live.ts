@@ -73,6 +73,7 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
         return next(new Error('unknown API token'));
       }
       socket.data.principal = p;
+      socket.data.token = token;
       void socket.join(p.role === 'engineer' ? `firm:${p.firmId}` : 'all');
       next();
     }, (err: Error) => next(err));
@@ -87,8 +88,30 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
     }
     for (const [firmId, devices] of byFirm) local.to(`firm:${firmId}`).emit('live', { at: summary.at, devices });
   });
+  const recheck = setInterval(() => void closeRevoked(io, registry, log), TOKEN_RECHECK_MS);
+  recheck.unref();
+  server.once('close', () => clearInterval(recheck));
   log.debug('socket.io live feed attached');
   return io;
+}
+
+/** How often open connections are checked against their token: a revoked or expired token loses its feed within this. */
+export const TOKEN_RECHECK_MS = 30_000;
+
+/** Disconnects this node's sockets whose token was revoked or has expired since the handshake. */
+export async function closeRevoked(io: Server, registry: Pick<Registry, 'verifyApiToken'>, log: Logger): Promise<number> {
+  let closed = 0;
+  for (const socket of io.of('/').sockets.values()) {
+    const token = socket.data.token as string | undefined;
+    if (token === undefined) continue;
+    const still = await registry.verifyApiToken(token).catch(() => 'unknown' as const);
+    if (still !== undefined) continue; // valid, or the registry could not answer: keep it until the next check
+    closed++;
+    socket.emit('revoked', { message: 'your API token was revoked or has expired; sign in again' });
+    socket.disconnect(true);
+  }
+  if (closed > 0) log.info({ closed }, 'closed live connections whose API token was revoked or expired');
+  return closed;
 }
 
 // Per-room live aggregates (docs/monitoring.md, "Live rooms"): a client asks for rooms, gets their aggregates.
