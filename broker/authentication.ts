@@ -9,6 +9,7 @@ import type { DeviceContext, Registry } from '../common/registry/registry.ts';
 import type { Logger } from '../common/log.ts';
 import type { Admission, AdmissionDevice } from '../common/admission/admission.ts';
 import type { AddressThrottle } from './limits.ts';
+import { clipForLog } from './connection-gate.ts';
 
 // Aedes' AuthErrorCode is an ambient const enum: use the numbers (docs/pitfalls.md).
 const IDENTIFIER_REJECTED = 2;
@@ -63,7 +64,7 @@ export class Authenticator {
       this.deps.identities.set(client, { kind: 'service', name: username });
       return done(null, true);
     }
-    if (client.id !== username) return this.fail(client, username, `clientId "${client.id}" must equal the device id`, NOT_AUTHORIZED, done);
+    if (client.id !== username) return this.fail(client, username, `clientId "${clipForLog(client.id)}" must equal the device id`, NOT_AUTHORIZED, done);
     const token = password.toString('utf8');
     this.verify(username, token).then((ctx) => {
       if (!ctx) return this.fail(client, username, 'unknown device or wrong token', BAD_USERNAME_OR_PASSWORD, done);

@@ -1,7 +1,8 @@
 // The MQTT broker: Aedes with our hooks, one module each. authenticate (authentication.ts) = device id + token
 // against the registry (clientId must be the device id); authorizePublish (publish.ts) = topic check + admission
 // (validate, group-commit into the spool) before the PUBACK; authorizeSubscribe (subscribe.ts); per-address
-// throttles in preConnect (limits.ts). Why the hooks are shaped as they are:
+// throttles in preConnect (limits.ts); packet sizes, connections waiting to log in and the real address behind
+// the WebSocket bridge at the socket, before Aedes (connection-gate.ts). Why the hooks are shaped as they are:
 // - Rejected publishes are acked and dropped and reported on the device's errors topic, because refusing a QoS1
 //   publish makes MQTT.js resend it forever (docs/pitfalls.md); only a spool failure withholds the PUBACK.
 // - authenticate stores the client's identity in a WeakMap keyed by the client object; the other hooks only read
@@ -20,6 +21,7 @@ import type { Logger } from '../common/log.ts';
 import { Admission, type AdmissionOptions, type SyncSpool } from '../common/admission/admission.ts';
 import { Authenticator, clientsOf, type Identities } from './authentication.ts';
 import { listenForControl } from './control.ts';
+import { ConnectionGate, clipForLog } from './connection-gate.ts';
 import { AddressThrottle, DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.ts';
 import { Presence } from './presence.ts';
 import { PublishGate, skipUnrelayed } from './publish.ts';
@@ -64,6 +66,7 @@ function newAedes(opts: BrokerOptions, limits: ClientLimits): Aedes {
     ...(c ? { mq: c.mq, persistence: c.persistence, id: c.id, heartbeatInterval: c.heartbeatIntervalMs ?? 60_000 } : {}),
     maxClientsIdLength: 64,
     maxTopicLevels: limits.maxTopicLevels,
+    connectTimeout: limits.connectTimeoutMs,
   });
 }
 
@@ -93,7 +96,9 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
 
   const presence = new Presence(aedes, identities, registry, admission, log, opts.seenFlushMs ?? 2000);
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('clientError', (client, err) => log.debug({ clientId: clipForLog(client.id), err: err.message }, 'client error'));
+  const gate = new ConnectionGate(limits, log, aedes.handle);
+  aedes.on('client', (client) => gate.loggedIn(client.conn));
   relayAdmission(aedes, admission, log);
 
   function disconnectDevice(deviceId: string, reason: string): void {
@@ -122,8 +127,8 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
     admission,
     connectedDevices: () => presence.connectedDevices,
     disconnectDevice,
-    listen: (port, host = '0.0.0.0') => listenOn(net.createServer(aedes.handle), port, host),
-    listenTls: (port, host, key, cert) => listenOn(tls.createServer({ key, cert }, aedes.handle), port, host),
+    listen: (port, host = '0.0.0.0') => listenOn(net.createServer(gate.accept), port, host),
+    listenTls: (port, host, key, cert) => listenOn(tls.createServer({ key, cert }, gate.accept), port, host),
     async close() {
       presence.stop();
       await admission.close();

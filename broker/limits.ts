@@ -1,23 +1,30 @@
 // What one client may do, and the per-address throttles that refuse a flood of connection attempts or of wrong
-// credentials before any registry lookup, logging once per burst instead of once per refused attempt.
+// credentials before any registry lookup, logging once per address and minute instead of once per attempt.
+// The address is the client's own, also behind the WebSocket bridge (connection-gate.ts).
 import type { Aedes, Client } from 'aedes';
 import type { Logger } from '../common/log.ts';
 import { WindowCounter } from '../common/rate.ts';
+import { clipForLog, peerAddress, type GateLimits } from './connection-gate.ts';
 
-export interface ClientLimits {
+export interface ClientLimits extends GateLimits {
   maxPayloadBytes: number;
   maxTopicLevels: number;
   /** Publishes of one client waiting for their PUBACK; beyond it the client is disconnected. */
   maxInflight: number;
   connectsPerMinute: number;
   authFailuresPerMinute: number;
+  /** A connection that has not sent a complete CONNECT by then is closed. */
+  connectTimeoutMs: number;
 }
 
-export const DEFAULT_CLIENT_LIMITS: ClientLimits = { maxPayloadBytes: 256 * 1024, maxTopicLevels: 8, maxInflight: 1000, connectsPerMinute: 600, authFailuresPerMinute: 20 };
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  maxPayloadBytes: 256 * 1024, maxTopicLevels: 8, maxInflight: 1000, connectsPerMinute: 600, authFailuresPerMinute: 20,
+  maxPacketBytes: 1024 * 1024, maxConnectBytes: 16 * 1024, connectTimeoutMs: 10_000, preLoginPerAddress: 100, preLoginTotal: 1000,
+  trustedProxies: ['127.0.0.1', '::1'],
+};
 
 export function addressOf(client: Client): string {
-  const conn = client.conn as { remoteAddress?: string } | undefined;
-  return conn?.remoteAddress ?? 'unknown';
+  return peerAddress(client.conn);
 }
 
 export class AddressThrottle {
@@ -41,11 +48,16 @@ export class AddressThrottle {
     callback(null, true);
   };
 
-  /** Counts a failed authentication against the client's address and logs it (once per burst when over). */
+  /**
+   * Counts a failed authentication against the client's address and logs it. The failure that reaches the
+   * limit locks the address out for the rest of the minute (preConnect refuses it unchecked): logged once then.
+   */
   authFailed(client: Client, username: string, why: string): void {
     const addr = addressOf(client);
     const hit = this.authFailures.hit(addr);
-    if (!hit.over) this.log.warn({ deviceId: username, address: addr }, `refused: ${why}`);
-    else if (hit.first) this.log.warn({ address: addr, limit: this.limits.authFailuresPerMinute }, 'too many failed authentications from this address: further attempts this minute are refused without checking');
+    if (hit.count <= this.limits.authFailuresPerMinute) this.log.warn({ deviceId: clipForLog(username), address: addr }, `refused: ${why}`);
+    if (hit.count === this.limits.authFailuresPerMinute) {
+      this.log.warn({ address: addr, limit: this.limits.authFailuresPerMinute }, 'too many failed authentications from this address: locked out for the rest of this minute');
+    }
   }
 }

@@ -39,6 +39,8 @@ async function runBroker(): Promise<void> {
     clientLimits: {
       maxPayloadBytes: config.maxPayloadBytes, maxTopicLevels: config.maxTopicLevels, maxInflight: config.maxInflight,
       connectsPerMinute: config.connectsPerMinute, authFailuresPerMinute: config.authFailuresPerMinute,
+      maxPacketBytes: config.maxPacketBytes, connectTimeoutMs: config.connectTimeoutS * 1000,
+      preLoginPerAddress: config.preLoginPerAddress, preLoginTotal: config.preLoginTotal, trustedProxies: config.mqttTrustedProxies,
     },
     admission: { spoolMaxRows: config.spoolMaxRows, deadLettersPerMinute: config.deadLettersPerMinute },
     log,

@@ -2,6 +2,7 @@
 // down; library code takes options. Every variable has a documented default (README "Configuration",
 // docs/monitoring.md, ingest/subscriber-main.ts); a bad value stops start-up with a message that names the variable.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { dataDirLayout } from './data-dir.ts';
@@ -54,6 +55,15 @@ export interface Config {
   mqttsPort: number;
   /** Limits against bad clients. */
   maxPayloadBytes: number;
+  /** Largest MQTT packet a logged-in client may announce; larger closes the connection before it is read. */
+  maxPacketBytes: number;
+  /** Seconds a connection has to send a complete CONNECT. */
+  connectTimeoutS: number;
+  /** Connections not yet logged in, per source address and in total; more are closed at once. */
+  preLoginPerAddress: number;
+  preLoginTotal: number;
+  /** Addresses whose PROXY protocol line (the API's WebSocket bridge) the broker believes. */
+  mqttTrustedProxies: string[];
   maxTopicLevels: number;
   maxInflight: number;
   connectsPerMinute: number;
@@ -162,6 +172,15 @@ function word(env: Env, name: string, def: string, pattern: RegExp, what: string
   return raw;
 }
 
+function addressList(env: Env, name: string, def: string[]): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return def;
+  const list = raw.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const bad = list.find((a) => net.isIP(a) === 0);
+  if (bad !== undefined) throw new ConfigError(name, `expected IP addresses separated by commas, got "${bad}"`);
+  return list;
+}
+
 const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'tls:', 'ws:', 'wss:'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -175,6 +194,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (brokerProcesses > 1 && !redisUrl) throw new ConfigError('BROKER_PROCESSES', `${brokerProcesses} processes need REDIS_URL (a shared emitter and session store); set REDIS_URL or use 1`);
   const mqttPort = port(env, 'MQTT_PORT', 1883);
   const dataDir = path.resolve(text(env, 'DATA_DIR') ?? './data');
+  // A packet must have room for the largest payload and its topic, or the payload-size rule could never report.
+  const maxPayloadBytes = int(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 64, 64 * 1024 * 1024);
   return {
     httpPort: port(env, 'HTTP_PORT', 8080),
     httpHost: word(env, 'HTTP_HOST', '0.0.0.0', /^[\w.:-]+$/, 'expected a host name or address'),
@@ -202,7 +223,12 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCaFile: text(env, 'TLS_CA_FILE'),
     tlsSelfSigned: flag(env, 'TLS_SELF_SIGNED'),
     mqttsPort: port(env, 'MQTTS_PORT', 8883),
-    maxPayloadBytes: int(env, 'MAX_PAYLOAD_BYTES', 256 * 1024, 64, 64 * 1024 * 1024),
+    maxPayloadBytes,
+    maxPacketBytes: int(env, 'MAX_PACKET_BYTES', Math.max(1024 * 1024, maxPayloadBytes + 64 * 1024), maxPayloadBytes + 1024, 256 * 1024 * 1024),
+    connectTimeoutS: int(env, 'CONNECT_TIMEOUT_S', 10, 1, 300),
+    preLoginPerAddress: int(env, 'PRELOGIN_CONNECTIONS_PER_ADDRESS', 100, 1, 1_000_000),
+    preLoginTotal: int(env, 'PRELOGIN_CONNECTIONS', 1000, 1, 10_000_000),
+    mqttTrustedProxies: addressList(env, 'MQTT_TRUSTED_PROXIES', ['127.0.0.1', '::1']),
     maxTopicLevels: int(env, 'MAX_TOPIC_LEVELS', 8, 5, 100),
     maxInflight: int(env, 'MAX_INFLIGHT', 1000, 1, 1_000_000),
     connectsPerMinute: int(env, 'CONNECTS_PER_MINUTE', 600, 1, 10_000_000),

@@ -6,6 +6,7 @@ import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from
 import { provisionDevice } from '../../simulators/provision.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
+import { connackFor, connectPacket } from '../helpers/raw-mqtt.ts';
 
 const point = (seq: number) => JSON.stringify({ ts: Date.now(), seq, metrics: { speed_rpm: 600 } });
 
@@ -123,5 +124,38 @@ describe('connection attempts per source address', () => {
       }
     }
     assert.deepEqual({ ok, refused }, { ok: 5, refused: 3 });
+  });
+});
+
+describe('per-address limits behind the WebSocket bridge', () => {
+  let sys: TestSystem;
+  before(async () => { sys = await startTestSystem({ clientLimits: { authFailuresPerMinute: 3 } }); });
+  after(async () => { await sys.close(); });
+
+  /** MQTT over WebSocket through the API, from a chosen loopback address. */
+  const overWs = (c: DeviceCredentials, from: string, token = c.token) => mqttConnectOnce(`${sys.apiUrl.replace('http', 'ws')}/mqtt`, {
+    clientId: c.id, username: c.id, password: token, protocolVersion: 4, wsOptions: { localAddress: from },
+  });
+
+  test("one WebSocket client's wrong passwords lock out that client only, not the others behind the bridge", async () => {
+    const { creds } = await firmWith(sys, 2);
+    const [attacked, other] = creds as [DeviceCredentials, DeviceCredentials];
+    await awayFromMinuteEdge();
+    for (let i = 0; i < 3; i++) await assert.rejects(overWs(attacked, '127.0.0.2', 'dt_guess'), /Bad username or password/);
+    await assert.rejects(overWs(attacked, '127.0.0.2')); // that address is locked out, even with the right token
+    const client = await overWs(other, '127.0.0.3');
+    await client.publishAsync(topicFor(other.firmId, other.id, 'telemetry'), point(1), { qos: 1 });
+    await client.endAsync();
+    (await overWs(attacked, '127.0.0.3')).end(true);
+  });
+
+  test('a PROXY line from an address that is not a trusted proxy is ignored: failures count against the sender', async () => {
+    const { creds } = await firmWith(sys, 1);
+    const c = creds[0]!;
+    await awayFromMinuteEdge();
+    const spoofed = (token: string) => connackFor(sys.mqttPort, '127.0.0.4', `PROXY TCP4 127.0.0.9 127.0.0.1 40000 ${sys.mqttPort}\r\n`, connectPacket(c.id, token));
+    for (let i = 0; i < 3; i++) assert.equal(await spoofed('dt_guess'), 4);
+    (await overWs(c, '127.0.0.9')).end(true); // the named address was not blamed
+    assert.notEqual(await spoofed(c.token), 0); // the sender was
   });
 });
