@@ -32,7 +32,24 @@ async function ping(url: string): Promise<boolean> {
   }
 }
 
-export async function startPrivateInfluxd(dir: string, httpPort?: number, binary?: string): Promise<PrivateInfluxd> {
+async function refuseIfAnswering(url: string, port: number): Promise<void> {
+  if (await ping(url)) throw new Error(`port ${port} already answers as InfluxDB: is another influxd running? Set INFLUX_PORT or INFLUX_URL`);
+}
+
+/** What runs a private influxd: its binary, arguments, address and log, with the config file written. */
+export interface InfluxdCommand {
+  bin: string;
+  args: string[];
+  url: string;
+  port: number;
+  logFile: string;
+}
+
+/**
+ * Writes the config of a private influxd under `dir` (HTTP on `httpPort`, else a free port) and says how to run it.
+ * Refuses when the port already answers as InfluxDB: ours would fail to bind while the other one answered for it.
+ */
+export async function privateInfluxdCommand(dir: string, httpPort?: number, binary?: string): Promise<InfluxdCommand> {
   const bin = influxdBinary(binary);
   if (!bin) throw new Error('influxd not found: install Debian\'s "influxdb" package (npm start and npm test do this) or set INFLUX_URL');
   fs.mkdirSync(dir, { recursive: true });
@@ -57,26 +74,41 @@ bind-address = "127.0.0.1:${rpcPort}"
   log-enabled = false
 `);
   const url = `http://127.0.0.1:${port}`;
-  const logFile = path.join(dir, 'influxd.log');
-  let child: ChildProcess;
+  await refuseIfAnswering(url, port);
+  return { bin, args: ['-config', conf], url, port, logFile: path.join(dir, 'influxd.log') };
+}
 
+/** Starts one influxd process, its output appended to its log; `detached`: in a process group of its own. */
+export function spawnInfluxd(cmd: InfluxdCommand, detached = false): ChildProcess {
+  const log = fs.openSync(cmd.logFile, 'a');
+  const child = spawn(cmd.bin, cmd.args, { stdio: ['ignore', log, log], detached });
+  fs.closeSync(log);
+  return child;
+}
+
+/** Resolves when the influxd started as `child` answers /ping; rejects when it exits first. */
+export async function influxdReady(cmd: InfluxdCommand, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  let exited: string | undefined;
+  child.once('exit', (code, sig) => { exited = `influxd exited (${code ?? sig}); see ${cmd.logFile}`; });
+  await waitFor(async () => {
+    if (exited) throw new Error(exited);
+    return ping(cmd.url);
+  }, timeoutMs, `influxd on ${cmd.url}`);
+}
+
+export async function startPrivateInfluxd(dir: string, httpPort?: number, binary?: string): Promise<PrivateInfluxd> {
+  const cmd = await privateInfluxdCommand(dir, httpPort, binary);
+  let child = spawnInfluxd(cmd);
+  await influxdReady(cmd, child);
   const launch = async (): Promise<void> => {
-    if (await ping(url)) throw new Error(`port ${port} already answers as InfluxDB: is another influxd running? Set INFLUX_PORT or INFLUX_URL`);
-    const log = fs.openSync(logFile, 'a');
-    child = spawn(bin, ['-config', conf], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    let exited: string | undefined;
-    child.once('exit', (code, sig) => { exited = `influxd exited (${code ?? sig}); see ${logFile}`; });
-    await waitFor(async () => {
-      if (exited) throw new Error(exited);
-      return ping(url);
-    }, 60_000, `influxd on ${url}`);
+    await refuseIfAnswering(cmd.url, cmd.port);
+    child = spawnInfluxd(cmd);
+    await influxdReady(cmd, child);
   };
-  await launch();
 
   const handle: PrivateInfluxd = {
-    url,
-    port,
+    url: cmd.url,
+    port: cmd.port,
     get process() { return child; },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -41,6 +41,11 @@ export interface LaunchOptions {
   nodeArgs?: string[];
   /** Run the compiled JavaScript under this folder (`npm run build`'s dist/) instead of the TypeScript through tsx. */
   compiledDir?: string;
+  /**
+   * In a process group of its own (`npm start`'s supervisor): a Ctrl+C in the terminal then reaches only the
+   * supervisor, which stops the services in order instead of all of them at once.
+   */
+  detached?: boolean;
 }
 
 /** Compiled itself (`npm run start:prod` runs dist/scripts/start.js), this module starts the compiled services beside it. */
@@ -60,6 +65,7 @@ export function startService(name: ServiceName, opts: LaunchOptions): ServicePro
     cwd: COMPILED_ROOT ? path.dirname(COMPILED_ROOT) : ROOT, // the repository either way, as for `npm start`
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   const sink = opts.logDir ? fs.createWriteStream(serviceLogFile(opts.logDir, name), { flags: 'a', mode: PRIVATE_FILE_MODE }) : undefined;
   const forward = (chunk: Buffer) => {
@@ -83,21 +89,31 @@ export function startService(name: ServiceName, opts: LaunchOptions): ServicePro
   };
 }
 
-function exited(p: ServiceProcess): string | undefined {
+/** What the waits below need of a service: its name and its running process. */
+type Started = Pick<ServiceProcess, 'name' | 'child'>;
+
+function exited(p: Started): string | undefined {
   return p.child.exitCode !== null || p.child.signalCode !== null ? `${p.name} exited (${p.child.exitCode ?? p.child.signalCode})` : undefined;
 }
 
-export async function waitForPort(port: number, p: ServiceProcess, timeoutMs = 30_000): Promise<void> {
-  await waitFor(() => new Promise<boolean>((resolve, reject) => {
-    const gone = exited(p);
-    if (gone) return reject(new Error(gone));
+/** Whether something accepts connections on the port (on 127.0.0.1). */
+export function portAnswers(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
-  }), timeoutMs, `${p.name} on port ${port}`);
+  });
 }
 
-export async function waitForHttp(url: string, p: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+export async function waitForPort(port: number, p: Started, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    const gone = exited(p);
+    if (gone) throw new Error(gone);
+    return portAnswers(port);
+  }, timeoutMs, `${p.name} on port ${port}`);
+}
+
+export async function waitForHttp(url: string, p: Started, timeoutMs = 30_000): Promise<void> {
   await waitFor(async () => {
     const gone = exited(p);
     if (gone) throw new Error(gone);
