@@ -12,6 +12,7 @@ import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord
 import type { DeviceContext, SeenUpdate } from '../registry/registry.ts';
 import { localDate } from '../time.ts';
 import type { LiveDevice, LiveSummary } from '../contract/live.ts';
+import { PointHistory, REPLAY_WINDOW_POINTS, type PointHistoryOptions } from './point-history.ts';
 
 /** What admission needs of the spool: one durable append per group commit. */
 export interface SyncSpool {
@@ -37,7 +38,7 @@ export interface AdmissionStats {
   parked: number;
 }
 
-export interface AdmissionOptions {
+export interface AdmissionOptions extends PointHistoryOptions {
   liveIntervalMs?: number;
   /** Spool rows at which admission stops acknowledging (backpressure); 0 = no cap. */
   spoolMaxRows?: number;
@@ -102,10 +103,13 @@ export class Admission extends EventEmitter {
   private deadMinute = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly opts: Required<AdmissionOptions>;
+  /** Last accepted counter readings and the replay window, per device: plausible counters, immutable history. */
+  private readonly history: PointHistory;
 
   constructor(private readonly spool: SyncSpool, private readonly limits: AdmitLimits, opts: AdmissionOptions = {}) {
     super();
-    this.opts = { liveIntervalMs: 1000, spoolMaxRows: 0, deadLettersPerMinute: 60, maxParked: 100_000, ...opts };
+    this.opts = { liveIntervalMs: 1000, spoolMaxRows: 0, deadLettersPerMinute: 60, maxParked: 100_000, replayWindowPoints: REPLAY_WINDOW_POINTS, plausibleCounters: true, ...opts };
+    this.history = new PointHistory(this.opts);
     this.timers.push(setInterval(() => this.emitLive(), this.opts.liveIntervalMs));
     if (this.opts.spoolMaxRows > 0) this.timers.push(setInterval(() => this.checkSpoolRoom(), 200));
     for (const t of this.timers) t.unref();
@@ -119,7 +123,7 @@ export class Admission extends EventEmitter {
     const now = Date.now();
     this.stats.received++;
     const d = device.ctx.device;
-    const result = admitMessage(kind, { deviceId: d.id, firmId: d.firmId, type: d.type, tags: device.tags }, payload, now, this.limits);
+    const result = admitMessage(kind, { deviceId: d.id, firmId: d.firmId, type: d.type, tags: device.tags }, payload, now, this.limits, this.history);
     const tally = this.tallyOf(d.id, now);
     if (result.points.length > 0 || result.state) {
       const live = this.liveEntry(device);
@@ -180,6 +184,7 @@ export class Admission extends EventEmitter {
   forget(deviceId: string): void {
     this.latest.delete(deviceId);
     this.seqState.delete(deviceId);
+    this.history.forget(deviceId);
   }
 
   /** Commits whatever is pending now and resolves when nothing is pending or committing (tests, shutdown). */

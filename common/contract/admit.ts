@@ -36,6 +36,14 @@ export interface AdmitResult {
   problems: Problem[];
 }
 
+/**
+ * Judges a valid point against what the device sent before (counter plausibility, the replay window) and remembers
+ * it when it passes; a refused point adds its problems. Admission keeps the memory (common/admission/point-history.ts).
+ */
+export interface PointCheck {
+  check(device: AdmitDevice, point: AdmittedPoint, prefix: string, problems: Problem[]): boolean;
+}
+
 export type Decoded = { ok: true; value: unknown } | { ok: false; problem: Problem };
 
 export function decodeJson(payload: Buffer): Decoded {
@@ -66,7 +74,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function admitTelemetry(device: AdmitDevice, value: unknown, now: number, limits: AdmitLimits, out: AdmitResult): void {
+function admitTelemetry(device: AdmitDevice, value: unknown, now: number, limits: AdmitLimits, out: AdmitResult, history?: PointCheck): void {
   const spec = deviceType(device.type);
   const validate = pointValidator(device.type);
   if (!spec || !validate) {
@@ -105,12 +113,15 @@ function admitTelemetry(device: AdmitDevice, value: unknown, now: number, limits
       out.problems.push(timeProblem);
       continue;
     }
-    out.points.push({ ts, seq: p.seq, metrics: p.metrics });
+    const point: AdmittedPoint = { ts, seq: p.seq, metrics: p.metrics };
+    if (history && !history.check(device, point, prefix, out.problems)) continue;
+    out.points.push(point);
     out.lines.push(telemetryLine(spec.measurement, device.tags, ts, p.seq, p.metrics));
   }
 }
 
-export function admitMessage(kind: MessageKind, device: AdmitDevice, payload: Buffer, now: number, limits: AdmitLimits): AdmitResult {
+/** `history`: the stateful checks of telemetry points (none: the contract alone, as a pure function). */
+export function admitMessage(kind: MessageKind, device: AdmitDevice, payload: Buffer, now: number, limits: AdmitLimits, history?: PointCheck): AdmitResult {
   const out: AdmitResult = { lines: [], points: [], problems: [] };
   if (kind === 'errors') {
     out.problems.push({ field: '(topic)', rule: 'topic', message: 'the errors topic is written by the platform only; publish telemetry, state or status' });
@@ -123,7 +134,7 @@ export function admitMessage(kind: MessageKind, device: AdmitDevice, payload: Bu
   }
   const value = decoded.value;
   if (kind === 'telemetry') {
-    admitTelemetry(device, value, now, limits, out);
+    admitTelemetry(device, value, now, limits, out, history);
   } else if (kind === 'state') {
     if (!validateState(value)) {
       out.problems.push(...describeErrors(validateState.errors));

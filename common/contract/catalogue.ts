@@ -9,6 +9,10 @@ export interface MetricSpec {
   counter: boolean;
   zh: string;
   en: string;
+  /** Counters: the most the register can plausibly gain in an hour (admission quarantines a faster rise). */
+  maxPerHour?: number;
+  /** Counters: where maxPerHour comes from, in words (shown in the reason of a quarantined reading). */
+  rateBasis?: string;
 }
 
 export interface DeviceTypeSpec {
@@ -25,22 +29,30 @@ const COUNTER_MAX = 1e13;
 function m(name: string, unit: string, min: number, max: number, zh: string, en: string): MetricSpec {
   return { name, unit, min, max, counter: false, zh, en };
 }
-function c(name: string, unit: string, zh: string, en: string): MetricSpec {
-  return { name, unit, min: 0, max: COUNTER_MAX, counter: true, zh, en };
+/** A counter with the most it can gain in an hour, and why (docs/contract.md, plausible counters). */
+function c(name: string, unit: string, zh: string, en: string, maxPerHour: number, rateBasis: string): MetricSpec {
+  return { name, unit, min: 0, max: COUNTER_MAX, counter: true, zh, en, maxPerHour, rateBasis };
 }
 
-const electricity = [m('power_kw', 'kW', 0, 20000, '有功功率', 'Active power'), c('energy_kwh_total', 'kWh', '累计电量', 'Energy register')];
+/** A type's power gauge and energy register: the register gains at most 1.5 × the rated power per hour. */
+function power(ratedKw: number, zh = '功率', en = 'Power'): MetricSpec[] {
+  return [
+    m('power_kw', 'kW', 0, ratedKw, zh, en),
+    c('energy_kwh_total', 'kWh', '累计电量', 'Energy register', 1.5 * ratedKw, `1.5 × ${ratedKw} kW rated power`),
+  ];
+}
+
+const electricity = power(20000, '有功功率', 'Active power');
 
 /** The metrics every loom reports (air-jet `loom`, `rapier_loom`, `water_jet_loom`). */
 const loomMetrics: readonly MetricSpec[] = [
   m('speed_rpm', 'rpm', 0, 1600, '主轴转速', 'Main shaft speed'),
   m('efficiency_pct', '%', 0, 100, '织造效率', 'Weaving efficiency'),
-  c('picks_total', 'picks', '累计纬纱数', 'Picks inserted'),
-  c('fabric_m_total', 'm', '累计织布长度', 'Fabric woven'),
-  c('warp_stops_total', 'stops', '累计经停次数', 'Warp stops'),
-  c('weft_stops_total', 'stops', '累计纬停次数', 'Weft stops'),
-  m('power_kw', 'kW', 0, 15, '功率', 'Power'),
-  c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+  c('picks_total', 'picks', '累计纬纱数', 'Picks inserted', 144_000, '1.5 × 1600 rpm × 60, one pick per revolution'),
+  c('fabric_m_total', 'm', '累计织布长度', 'Fabric woven', 300, '1.5 × 1600 picks/min at 5 picks/cm or more'),
+  c('warp_stops_total', 'stops', '累计经停次数', 'Warp stops', 600, 'one stop every 6 s'),
+  c('weft_stops_total', 'stops', '累计纬停次数', 'Weft stops', 600, 'one stop every 6 s'),
+  ...power(15),
 ];
 
 // Ranges: docs/domain.md (machine ranges) (widened to what a healthy machine can physically report).
@@ -55,13 +67,12 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       m('liquor_l', 'L', 0, 30000, '染液量', 'Liquor volume'),
       m('batch_kg', 'kg', 0, 2000, '投布量', 'Batch weight'),
       m('pump_power_kw', 'kW', 0, 75, '主泵功率', 'Main pump power'),
-      m('power_kw', 'kW', 0, 120, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
-      c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register'),
-      c('water_m3_total', 'm³', '累计用水', 'Water register'),
+      ...power(120),
+      c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register', 54_000, '1.5 × heating 30 m³ of liquor at 10 °C/min (36 t/h)'),
+      c('water_m3_total', 'm³', '累计用水', 'Water register', 540, '1.5 × filling 30 m³ every 5 min'),
       m('liquor_ratio', '1:n', 0, 40, '浴比', 'Liquor ratio (litres per kg of fabric)'),
       m('ramp_c_min', '°C/min', -10, 10, '升降温速率', 'Heating (+) or cooling (−) rate'),
-      c('lots_total', 'lots', '累计染色缸数', 'Dye lots completed'),
+      c('lots_total', 'lots', '累计染色缸数', 'Dye lots completed', 10, 'a lot every 6 min'),
     ],
   },
   {
@@ -69,10 +80,9 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
     metrics: [
       m('spindle_speed_rpm', 'rpm', 0, 25000, '锭速', 'Spindle speed'),
       m('front_roller_m_min', 'm/min', 0, 40, '前罗拉速度', 'Front roller delivery'),
-      c('end_breaks_total', 'breaks', '累计断头', 'End breaks'),
-      c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced'),
-      m('power_kw', 'kW', 0, 200, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('end_breaks_total', 'breaks', '累计断头', 'End breaks', 6000, '3 breaks per spindle-hour on 2000 spindles'),
+      c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced', 720, '1.5 × 2000 spindles × 40 m/min at 100 tex'),
+      ...power(200),
     ],
   },
   {
@@ -80,17 +90,16 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
   },
   {
     type: 'water_jet_loom', zh: '喷水织机', en: 'Water-jet loom', measurement: 'water_jet_loom',
-    metrics: [...loomMetrics, c('water_l_total', 'L', '累计用水', 'Water used')],
+    metrics: [...loomMetrics, c('water_l_total', 'L', '累计用水', 'Water used', 720, '1.5 × 96,000 picks/h at 5 mL per pick')],
   },
   {
     type: 'rotor_spinning', zh: '转杯纺纱机', en: 'Rotor spinning machine', measurement: 'rotor_spinning',
     metrics: [
       m('rotor_speed_rpm', 'rpm', 0, 160000, '转杯转速', 'Rotor speed'),
       m('delivery_m_min', 'm/min', 0, 300, '引纱速度', 'Delivery speed'),
-      c('end_breaks_total', 'breaks', '累计断头', 'End breaks'),
-      c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced'),
-      m('power_kw', 'kW', 0, 300, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('end_breaks_total', 'breaks', '累计断头', 'End breaks', 6000, '10 breaks per rotor-hour on 600 rotors'),
+      c('yarn_kg_total', 'kg', '累计产纱', 'Yarn produced', 2700, '1.5 × 600 rotors × 300 m/min at 100 tex'),
+      ...power(300),
     ],
   },
   {
@@ -102,11 +111,10 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       m('zone4_temp_c', '°C', 0, 230, '四区温度', 'Zone 4 temperature'),
       m('fabric_speed_m_min', 'm/min', 0, 150, '车速', 'Fabric speed'),
       m('gas_flow_m3_h', 'm³/h', 0, 500, '燃气流量', 'Burner gas flow'),
-      c('gas_m3_total', 'm³', '累计用气', 'Gas register'),
+      c('gas_m3_total', 'm³', '累计用气', 'Gas register', 750, '1.5 × 500 m³/h burner flow'),
       m('exhaust_humidity', 'kg/kg', 0, 1, '排气湿度(kg水/kg干空气)', 'Exhaust humidity (kg water per kg dry air)'),
-      m('power_kw', 'kW', 0, 400, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
-      c('fabric_m_total', 'm', '累计定形长度', 'Fabric finished'),
+      ...power(400),
+      c('fabric_m_total', 'm', '累计定形长度', 'Fabric finished', 13_500, '1.5 × 150 m/min'),
     ],
   },
   {
@@ -115,19 +123,17 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       m('operators', 'persons', 0, 200, '在岗人数', 'Operators at work'),
       m('sam_min', 'min', 0, 120, '标准工时(SAM)', 'Standard allowed minutes per piece'),
       m('efficiency_pct', '%', 0, 100, '线效率', 'Line efficiency'),
-      c('pieces_total', 'pieces', '累计产量(件)', 'Pieces sewn'),
-      m('power_kw', 'kW', 0, 200, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('pieces_total', 'pieces', '累计产量(件)', 'Pieces sewn', 24_000, '200 operators at 0.5 min per piece'),
+      ...power(200),
     ],
   },
   {
     type: 'sock_knitter', zh: '织袜机', en: 'Sock knitting machine', measurement: 'sock_knitter',
     metrics: [
       m('speed_rpm', 'rpm', 0, 1500, '针筒转速', 'Cylinder speed'),
-      c('pairs_total', 'pairs', '累计产量(双)', 'Pairs knitted'),
-      c('stops_total', 'stops', '累计停机次数', 'Stops'),
-      m('power_kw', 'kW', 0, 10, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('pairs_total', 'pairs', '累计产量(双)', 'Pairs knitted', 120, '1500 rpm at 750 courses per sock or more, ×1.5, rounded up'),
+      c('stops_total', 'stops', '累计停机次数', 'Stops', 600, 'one stop every 6 s'),
+      ...power(10),
     ],
   },
   {
@@ -135,15 +141,14 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
     metrics: [
       m('ends_running', 'ends', 0, 2000, '运行绪数', 'Ends running'),
       m('reeling_m_min', 'm/min', 0, 400, '缫丝速度', 'Reeling speed'),
-      c('raw_silk_kg_total', 'kg', '累计生丝产量', 'Raw silk produced'),
-      m('power_kw', 'kW', 0, 100, '功率', 'Power'),
-      c('energy_kwh_total', 'kWh', '累计电量', 'Energy register'),
+      c('raw_silk_kg_total', 'kg', '累计生丝产量', 'Raw silk produced', 200, '2000 ends × 400 m/min at 2.3 tex, ×1.5, rounded up'),
+      ...power(100),
     ],
   },
   { type: 'electricity_meter', zh: '电表', en: 'Electricity meter', measurement: 'electricity_meter', metrics: [...electricity, m('power_factor', '', 0, 1, '功率因数', 'Power factor')] },
-  { type: 'gas_meter', zh: '天然气表', en: 'Natural gas meter', measurement: 'gas_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 5000, '瞬时流量', 'Flow'), c('gas_m3_total', 'm³', '累计用气', 'Gas register')] },
-  { type: 'steam_meter', zh: '蒸汽表', en: 'Steam meter', measurement: 'steam_meter', metrics: [m('flow_kg_h', 'kg/h', 0, 100000, '瞬时流量', 'Flow'), c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register')] },
-  { type: 'water_meter', zh: '水表', en: 'Water meter', measurement: 'water_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 1000, '瞬时流量', 'Flow'), c('water_m3_total', 'm³', '累计用水', 'Water register')] },
+  { type: 'gas_meter', zh: '天然气表', en: 'Natural gas meter', measurement: 'gas_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 5000, '瞬时流量', 'Flow'), c('gas_m3_total', 'm³', '累计用气', 'Gas register', 7500, '1.5 × 5000 m³/h flow')] },
+  { type: 'steam_meter', zh: '蒸汽表', en: 'Steam meter', measurement: 'steam_meter', metrics: [m('flow_kg_h', 'kg/h', 0, 100000, '瞬时流量', 'Flow'), c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register', 150_000, '1.5 × 100,000 kg/h flow')] },
+  { type: 'water_meter', zh: '水表', en: 'Water meter', measurement: 'water_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 1000, '瞬时流量', 'Flow'), c('water_m3_total', 'm³', '累计用水', 'Water register', 1500, '1.5 × 1000 m³/h flow')] },
 ];
 
 const byType = new Map(CATALOGUE.map((t) => [t.type, t]));
