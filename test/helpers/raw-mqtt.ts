@@ -15,13 +15,13 @@ export function fixedHeader(type: number, remainingLength: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** An MQTT 3.1.1 CONNECT with user name and password (clientId = user name), clean session, keepalive 60 s. */
-export function connectPacket(id: string, password: string): Buffer {
+/** An MQTT 3.1.1 CONNECT with user name and password (by default clientId = user name), clean session, keepalive 60 s. */
+export function connectPacket(id: string, password: string, username = id): Buffer {
   const str = (s: string) => {
     const b = Buffer.from(s);
     return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
   };
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(id), str(id), str(password)]);
+  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(id), str(username), str(password)]);
   return Buffer.concat([fixedHeader(0x10, body.length), body]);
 }
 

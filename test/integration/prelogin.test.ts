@@ -3,7 +3,9 @@
 // are capped per address and in total and closed at the CONNECT deadline; devices already connected carry on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type net from 'node:net';
+import path from 'node:path';
 import mqtt from 'mqtt';
 import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
 import { dataDirLayout } from '../../common/data-dir.ts';
@@ -12,7 +14,7 @@ import { freePort, waitFor } from '../../scripts/net.ts';
 import { startService, waitForPort, type ServiceProcess } from '../../scripts/launch.ts';
 import { tempDir, testFirm } from '../helpers/system.ts';
 import { rssMb } from '../helpers/processes.ts';
-import { closed, connectPacket, fixedHeader, rawConnect } from '../helpers/raw-mqtt.ts';
+import { closed, connackFor, connectPacket, fixedHeader, rawConnect } from '../helpers/raw-mqtt.ts';
 
 interface Creds { id: string; firmId: string; token: string }
 const MB = 1024 * 1024;
@@ -21,10 +23,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let broker: ServiceProcess;
 let port: number;
+let dir: string;
 const devices: Creds[] = [];
 
 before(async () => {
-  const dir = tempDir('prelogin');
+  dir = tempDir('prelogin');
   const registry = new SqliteRegistry(dataDirLayout(dir).registry);
   const firm = testFirm();
   await registry.createFirm(firm);
@@ -38,12 +41,15 @@ before(async () => {
     logDir: dir,
     env: {
       ...process.env, DATA_DIR: dir, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      CONNECT_TIMEOUT_S: '3', PRELOGIN_CONNECTIONS_PER_ADDRESS: '20', PRELOGIN_CONNECTIONS: '50',
+      CONNECT_TIMEOUT_S: '3', PRELOGIN_CONNECTIONS_PER_ADDRESS: '20', PRELOGIN_CONNECTIONS: '50', AUTH_FAILURES_PER_MINUTE: '3',
     },
   });
   await waitForPort(port, broker);
 });
-after(async () => { await broker.stop(); });
+after(async () => {
+  await broker.stop();
+  if (!process.env.KEEP_TEST_DIRS) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 const rss = () => rssMb(broker.child.pid);
 const device = (c: Creds) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.id, username: c.id, password: c.token, protocolVersion: 4, reconnectPeriod: 0 });
@@ -154,5 +160,22 @@ describe('after login', () => {
     const other = await device(devices[0]!);
     await other.publishAsync(topicFor(devices[0]!.firmId, devices[0]!.id, 'telemetry'), point(2), { qos: 1 });
     await other.endAsync();
+  });
+});
+
+describe('the log', () => {
+  test('a lockout is logged once per address and minute; client ids and user names from the wire are clipped', async () => {
+    const c = devices[0]!;
+    for (let i = 0; i < 5; i++) await connackFor(port, '127.0.0.30', connectPacket(c.id, 'dt_guess'));
+    const long = 'x'.repeat(7000); // twice in a CONNECT still under its 16 KiB cap; a 60 KB one is cut at its header
+    assert.equal(await connackFor(port, '127.0.0.31', connectPacket(long, c.token, c.id)), 5);
+    assert.equal(await connackFor(port, '127.0.0.32', connectPacket(long, 'dt_guess')), 4);
+    const file = path.join(dir, 'broker.log');
+    const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    await waitFor(async () => lines().filter((l) => l.includes('(7000 characters)')).length === 2, 5000, 'both refusals in the log');
+    const lockouts = lines().filter((l) => l.includes('locked out') && l.includes('"127.0.0.30"'));
+    assert.equal(lockouts.length, 1, 'one lockout line for five failures');
+    const longest = Math.max(...lines().map((l) => l.length));
+    assert.ok(longest < 1000, `longest log line ${longest} characters`);
   });
 });
