@@ -88,8 +88,10 @@ function duration(ms: number): string {
   return `${amount(s / 3600)} h`;
 }
 
+/** "a rapier loom", "an electricity meter". */
 function typeLabel(type: string): string {
-  return (deviceType(type)?.en ?? type).toLowerCase();
+  const name = (deviceType(type)?.en ?? type).toLowerCase();
+  return `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /** Why a reading was quarantined, in words a person can act on. */
@@ -102,9 +104,9 @@ export function implausibleMessage(rule: CounterRule, type: string, step: Step, 
   const elapsed = Math.max(0, ts - prevTs);
   const gain = value >= prevValue ? value - prevValue : value;
   const what = value >= prevValue ? `rose by ${amount(gain)} ${u}` : `was reset and then counted ${amount(gain)} ${u}`;
-  return `${rule.name} ${what} in ${duration(elapsed)}; at most ${amount(rule.perMs * elapsed)} ${u} (${rule.basis}, ${amount(rule.maxPerHour)} ${u}/h) plus ${amount(rule.slack)} ${u} allowance is plausible for a ${typeLabel(type)}: ${fix}`;
+  return `${rule.name} ${what} in ${duration(elapsed)}; at most ${amount(rule.perMs * elapsed)} ${u} (${rule.basis}, ${amount(rule.maxPerHour)} ${u}/h) plus ${amount(rule.slack)} ${u} allowance is plausible for ${typeLabel(type)}: ${fix}`;
 }
 
 export function resetBurstMessage(rule: CounterRule, type: string, resets: number): string {
-  return `${rule.name} was reset ${resets} times within an hour; at most ${MAX_RESETS} resets an hour are plausible for a ${typeLabel(type)} (a reset loop or a register read wrongly): the readings are kept and not counted`;
+  return `${rule.name} was reset ${resets} times within an hour; at most ${MAX_RESETS} resets an hour are plausible for ${typeLabel(type)} (a reset loop or a register read wrongly): the readings are kept and not counted`;
 }
