@@ -23,32 +23,39 @@ export class FrameScanner {
   /** The remaining length of the first packet in `chunk` over the limit (Infinity if malformed), or -1. */
   scan(chunk: Uint8Array): number {
     const n = chunk.length;
+    // Locals in the loop, fields only at the end: this runs on every chunk every client sends.
+    let { skip, headerByte, length, multiplier } = this;
     let i = 0;
+    let over = -1;
     while (i < n) {
-      if (this.skip > 0) {
-        const step = Math.min(this.skip, n - i);
-        this.skip -= step;
+      if (skip > 0) {
+        const step = skip < n - i ? skip : n - i;
+        skip -= step;
         i += step;
         continue;
       }
       const b = chunk[i++]!;
-      if (this.headerByte === 0) {
-        this.headerByte = 1;
-        this.length = 0;
-        this.multiplier = 1;
+      if (headerByte === 0) {
+        headerByte = 1;
+        length = 0;
+        multiplier = 1;
         continue;
       }
-      this.length += (b & 0x7f) * this.multiplier;
-      this.multiplier *= 128;
+      length += (b & 0x7f) * multiplier;
+      multiplier *= 128;
       if (b & 0x80) {
-        if (++this.headerByte > 4) return Infinity; // a fifth length byte: not MQTT
+        if (++headerByte > 4) { over = Infinity; break; } // a fifth length byte: not MQTT
         continue;
       }
-      this.headerByte = 0;
-      if (this.length > this.limit) return this.length;
-      this.skip = this.length;
+      headerByte = 0;
+      if (length > this.limit) { over = length; break; }
+      skip = length;
     }
-    return -1;
+    this.skip = skip;
+    this.headerByte = headerByte;
+    this.length = length;
+    this.multiplier = multiplier;
+    return over;
   }
 }
 
