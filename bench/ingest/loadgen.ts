@@ -50,10 +50,11 @@ async function main(): Promise<void> {
   const tickMs = 5;
   let next = 0;
   let budget = 0;
+  // Points are 1 ms apart, so the counters rise slowly enough to stay plausible (admission quarantines faster ones).
   const payloadOf = (i: number): string => {
     const seq = seqs[i]!++;
     const v = seq % 1000;
-    return `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (v % 100)},"efficiency_pct":${80 + (v % 20)},"picks_total":${seq * 10},"fabric_m_total":${seq / 100},"power_kw":${3 + (v % 3)},"energy_kwh_total":${seq / 1000}}}`;
+    return `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (v % 100)},"efficiency_pct":${80 + (v % 20)},"picks_total":${Math.floor(seq / 100)},"fabric_m_total":${seq / 1e6},"power_kw":${3 + (v % 3)},"energy_kwh_total":${seq / 1e6}}}`;
   };
   let lastTick = started;
   await new Promise<void>((resolve) => {

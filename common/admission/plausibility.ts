@@ -7,7 +7,11 @@
 // the analytics would count is bounded here. Pure functions: the per-device memory is in point-history.ts.
 import { deviceType, type MetricSpec } from '../contract/catalogue.ts';
 
-/** Slack on every bound: this long at the maximum rate (device clock jitter, coarse timestamps)... */
+/**
+ * The allowance above max rate × elapsed time: this long at the maximum rate (device clock jitter, coarse
+ * timestamps)... It is a bucket, not a margin per reading: what a rise uses of it comes back at the maximum rate, so
+ * over any stretch of time a counter gains at most max rate × time + the allowance, however often it reports.
+ */
 export const SLACK_MS = 60_000;
 /** ...plus this many units of the register (a register that counts whole kWh, m³ or pieces). */
 export const SLACK_UNITS = 1;
@@ -24,7 +28,7 @@ export interface CounterRule {
   maxPerHour: number;
   /** The most the register gains per millisecond. */
   perMs: number;
-  /** What the register may gain above perMs × elapsed (clock jitter, resolution). */
+  /** The allowance bucket's size: what the register may gain above perMs × elapsed (clock jitter, resolution). */
   slack: number;
   basis: string;
 }
@@ -56,19 +60,30 @@ export function counterRules(type: string): readonly CounterRule[] {
   return rules;
 }
 
-/** The most the register may gain in `elapsedMs` (a negative elapsed time counts as none). */
-export function allowedGain(rule: CounterRule, elapsedMs: number): number {
-  return rule.perMs * Math.max(0, elapsedMs) + rule.slack;
+/** The most the register may gain in `elapsedMs` (a negative elapsed time counts as none) with `allowance` left. */
+export function allowedGain(rule: CounterRule, elapsedMs: number, allowance = rule.slack): number {
+  return rule.perMs * Math.max(0, elapsedMs) + allowance;
+}
+
+/** What the analytics count for a step: a rise its difference, a reset its new reading, jitter nothing. */
+export function countedGain(prevValue: number, value: number): number {
+  if (value >= prevValue) return value - prevValue;
+  return value < prevValue - value ? value : 0;
+}
+
+/** The allowance left after an accepted step that counted `counted` (refilled at the max rate, up to the bucket). */
+export function allowanceAfter(rule: CounterRule, elapsedMs: number, allowance: number, counted: number): number {
+  return Math.min(rule.slack, allowedGain(rule, elapsedMs, allowance) - counted);
 }
 
 /**
- * How `value` at `ts` follows the previous accepted reading (`prevValue` at `prevTs`, the newest so far):
- * a rise within the bound, jitter, a reset whose new reading is within the bound, or implausible. A reading
- * older than the previous one may not be above it (beyond the slack): a counter only rises.
+ * How `value` at `ts` follows the previous accepted reading (`prevValue` at `prevTs`, the newest so far, with
+ * `allowance` left): a rise within the bound, jitter, a reset whose new reading is within the bound, or
+ * implausible. A reading older than the previous one may not be above it (beyond the bucket): a counter only rises.
  */
-export function classifyStep(rule: CounterRule, prevTs: number, prevValue: number, ts: number, value: number): Step {
+export function classifyStep(rule: CounterRule, prevTs: number, prevValue: number, allowance: number, ts: number, value: number): Step {
   if (ts < prevTs) return value > prevValue + rule.slack ? STEP_LATE_ABOVE : STEP_RISE;
-  const allowed = allowedGain(rule, ts - prevTs);
+  const allowed = allowedGain(rule, ts - prevTs, allowance);
   if (value >= prevValue) return value - prevValue > allowed ? STEP_TOO_FAST : STEP_RISE;
   if (value >= prevValue - value) return STEP_JITTER;
   // A reset: the analytics count the new reading from zero, so it is bounded like a rise from zero.
@@ -95,16 +110,16 @@ function typeLabel(type: string): string {
 }
 
 /** Why a reading was quarantined, in words a person can act on. */
-export function implausibleMessage(rule: CounterRule, type: string, step: Step, prevTs: number, prevValue: number, ts: number, value: number): string {
+export function implausibleMessage(rule: CounterRule, type: string, step: Step, prevTs: number, prevValue: number, allowance: number, ts: number, value: number): string {
   const u = rule.unit;
   const fix = 'check the meter or register mapping; the reading is kept and not counted';
   if (step === STEP_LATE_ABOVE) {
     return `${rule.name} reads ${amount(value)} ${u} ${duration(prevTs - ts)} before a reading of ${amount(prevValue)} ${u}; a counter only rises, so an earlier reading cannot be higher: ${fix}`;
   }
   const elapsed = Math.max(0, ts - prevTs);
-  const gain = value >= prevValue ? value - prevValue : value;
+  const gain = countedGain(prevValue, value);
   const what = value >= prevValue ? `rose by ${amount(gain)} ${u}` : `was reset and then counted ${amount(gain)} ${u}`;
-  return `${rule.name} ${what} in ${duration(elapsed)}; at most ${amount(rule.perMs * elapsed)} ${u} (${rule.basis}, ${amount(rule.maxPerHour)} ${u}/h) plus ${amount(rule.slack)} ${u} allowance is plausible for ${typeLabel(type)}: ${fix}`;
+  return `${rule.name} ${what} in ${duration(elapsed)}; at most ${amount(rule.perMs * elapsed)} ${u} (${rule.basis}, ${amount(rule.maxPerHour)} ${u}/h) plus ${amount(allowance)} ${u} allowance is plausible for ${typeLabel(type)}: ${fix}`;
 }
 
 export function resetBurstMessage(rule: CounterRule, type: string, resets: number): string {

@@ -6,7 +6,8 @@
 import type { AdmitDevice, AdmittedPoint, PointCheck } from '../contract/admit.ts';
 import type { Problem } from '../contract/messages.ts';
 import {
-  MAX_RESETS, RESET_WINDOW_MS, STEP_LATE_ABOVE, STEP_RESET, STEP_TOO_FAST, classifyStep, counterRules, implausibleMessage, resetBurstMessage,
+  MAX_RESETS, RESET_WINDOW_MS, STEP_LATE_ABOVE, STEP_RESET, STEP_TOO_FAST, allowanceAfter, classifyStep, counterRules, countedGain, implausibleMessage,
+  resetBurstMessage,
   type CounterRule,
 } from './plausibility.ts';
 import { NOT_FOUND, ReplayWindow, pointHash } from './replay-window.ts';
@@ -27,6 +28,8 @@ interface DeviceMemory {
   /** Per counter: time and value of the newest accepted reading (NaN: none yet). */
   ts: Float64Array;
   value: Float64Array;
+  /** Per counter: the allowance left (plausibility.ts: a bucket refilled at the maximum rate). */
+  allowance: Float64Array;
   /** Per counter: start of the current reset-counting hour and the resets in it. */
   resetFrom: Float64Array;
   resets: Uint16Array;
@@ -73,7 +76,7 @@ export class PointHistory implements PointCheck {
       const rules = counterRules(device.type);
       const n = rules.length;
       mem = {
-        type: device.type, rules, ts: new Float64Array(n).fill(NaN), value: new Float64Array(n), resetFrom: new Float64Array(n).fill(-Infinity), resets: new Uint16Array(n),
+        type: device.type, rules, ts: new Float64Array(n).fill(NaN), value: new Float64Array(n), allowance: new Float64Array(n), resetFrom: new Float64Array(n).fill(-Infinity), resets: new Uint16Array(n),
         window: this.windowPoints > 0 ? new ReplayWindow(this.windowPoints) : undefined,
       };
       this.devices.set(device.deviceId, mem);
@@ -99,9 +102,10 @@ function plausible(mem: DeviceMemory, type: string, point: AdmittedPoint, prefix
     const prevTs = mem.ts[i]!;
     if (v === undefined || Number.isNaN(prevTs)) continue;
     const prev = mem.value[i]!;
-    const step = classifyStep(rule, prevTs, prev, point.ts, v);
+    const allowance = mem.allowance[i]!;
+    const step = classifyStep(rule, prevTs, prev, allowance, point.ts, v);
     let message: string | undefined;
-    if (step === STEP_TOO_FAST || step === STEP_LATE_ABOVE) message = implausibleMessage(rule, type, step, prevTs, prev, point.ts, v);
+    if (step === STEP_TOO_FAST || step === STEP_LATE_ABOVE) message = implausibleMessage(rule, type, step, prevTs, prev, allowance, point.ts, v);
     else if (step === STEP_RESET && point.ts - mem.resetFrom[i]! < RESET_WINDOW_MS && mem.resets[i]! >= MAX_RESETS) message = resetBurstMessage(rule, type, mem.resets[i]! + 1);
     if (message !== undefined) {
       problems.push({ field: `${prefix}metrics.${rule.name}`, rule: 'implausible', message });
@@ -118,15 +122,23 @@ function remember(mem: DeviceMemory, point: AdmittedPoint): void {
     const i = rule.index;
     const prevTs = mem.ts[i]!;
     if (v === undefined || point.ts < prevTs) continue;
-    if (!Number.isNaN(prevTs) && classifyStep(rule, prevTs, mem.value[i]!, point.ts, v) === STEP_RESET) {
-      if (point.ts - mem.resetFrom[i]! >= RESET_WINDOW_MS) {
-        mem.resetFrom[i] = point.ts;
-        mem.resets[i] = 1;
-      } else {
-        mem.resets[i] = mem.resets[i]! + 1;
-      }
+    if (Number.isNaN(prevTs)) {
+      mem.allowance[i] = rule.slack;
+    } else {
+      const prev = mem.value[i]!;
+      if (classifyStep(rule, prevTs, prev, mem.allowance[i]!, point.ts, v) === STEP_RESET) countReset(mem, i, point.ts);
+      mem.allowance[i] = allowanceAfter(rule, point.ts - prevTs, mem.allowance[i]!, countedGain(prev, v));
     }
     mem.ts[i] = point.ts;
     mem.value[i] = v;
+  }
+}
+
+function countReset(mem: DeviceMemory, i: number, ts: number): void {
+  if (ts - mem.resetFrom[i]! >= RESET_WINDOW_MS) {
+    mem.resetFrom[i] = ts;
+    mem.resets[i] = 1;
+  } else {
+    mem.resets[i] = mem.resets[i]! + 1;
   }
 }

@@ -5,10 +5,12 @@ import { admitMessage, type AdmitDevice } from '../../common/contract/admit.ts';
 import { tagSet } from '../../common/contract/line-protocol.ts';
 import { CATALOGUE } from '../../common/contract/catalogue.ts';
 import {
-  MAX_RESETS, STEP_JITTER, STEP_LATE_ABOVE, STEP_RESET, STEP_RISE, STEP_TOO_FAST, allowedGain, classifyStep, counterRules,
+  MAX_RESETS, STEP_JITTER, STEP_LATE_ABOVE, STEP_RESET, STEP_RISE, STEP_TOO_FAST, allowanceAfter, allowedGain, classifyStep, counterRules,
 } from '../../common/admission/plausibility.ts';
 import { NOT_FOUND, ReplayWindow, pointHash } from '../../common/admission/replay-window.ts';
 import { PointHistory } from '../../common/admission/point-history.ts';
+import { createModel, seededRng, simulatedTypes } from '../../simulators/models.ts';
+import { applyOffsets, resetOffsets } from '../../simulators/faults.ts';
 
 const now = Date.parse('2026-11-27T08:00:00Z');
 const limits = { maxClockAheadMs: 300_000, maxAgeMs: 30 * 86_400_000 };
@@ -34,20 +36,24 @@ test('every counter of the catalogue has a maximum rate and says where it comes 
 test('a rise within max rate × elapsed time (plus the allowance) is plausible; a faster one is not', () => {
   const r = rule('electricity_meter', 'energy_kwh_total'); // 30,000 kWh/h: 500 kWh a minute, allowance 501 kWh
   assert.equal(allowedGain(r, MIN), 500 + 501);
-  assert.equal(classifyStep(r, 0, 1000, MIN, 1000 + 1001), STEP_RISE);
-  assert.equal(classifyStep(r, 0, 1000, MIN, 1000 + 1002), STEP_TOO_FAST);
-  assert.equal(classifyStep(r, 0, 0, MIN, 1e13), STEP_TOO_FAST);
-  assert.equal(classifyStep(r, 0, 5, 0, 5), STEP_RISE);
+  assert.equal(classifyStep(r, 0, 1000, r.slack, MIN, 1000 + 1001), STEP_RISE);
+  assert.equal(classifyStep(r, 0, 1000, r.slack, MIN, 1000 + 1002), STEP_TOO_FAST);
+  assert.equal(classifyStep(r, 0, 0, r.slack, MIN, 1e13), STEP_TOO_FAST);
+  assert.equal(classifyStep(r, 0, 5, r.slack, 0, 5), STEP_RISE);
+  // The allowance is a bucket: used up by a fast rise, it comes back at the maximum rate, never beyond its size.
+  assert.equal(allowanceAfter(r, MIN, r.slack, 1001), 0);
+  assert.equal(classifyStep(r, MIN, 2001, 0, MIN + 1000, 2010), STEP_TOO_FAST, 'nothing left and 1 s at 500 kWh/min is 8.3 kWh');
+  assert.equal(allowanceAfter(r, 10 * MIN, 0, 0), r.slack);
 });
 
 test('a fall to near zero is a reset (bounded like a rise from zero); a small fall is jitter; an earlier reading may not be higher', () => {
   const r = rule('loom', 'energy_kwh_total'); // 22.5 kWh/h, allowance 1.375 kWh
-  assert.equal(classifyStep(r, 0, 5000, MIN, 0.2), STEP_RESET);
-  assert.equal(classifyStep(r, 0, 5000, MIN, 3000), STEP_JITTER);
-  assert.equal(classifyStep(r, 0, 5000, MIN, 2000), STEP_TOO_FAST, 'a "reset" to 2000 kWh would count 2000 kWh in a minute');
-  assert.equal(classifyStep(r, 10 * MIN, 5000, 0, 4990), STEP_RISE, 'a late reading below the newest is fine');
-  assert.equal(classifyStep(r, 10 * MIN, 5000, 0, 5001), STEP_RISE, 'within the allowance');
-  assert.equal(classifyStep(r, 10 * MIN, 5000, 0, 1e13), STEP_LATE_ABOVE);
+  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 0.2), STEP_RESET);
+  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 3000), STEP_JITTER);
+  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 2000), STEP_TOO_FAST, 'a "reset" to 2000 kWh would count 2000 kWh in a minute');
+  assert.equal(classifyStep(r, 10 * MIN, 5000, r.slack, 0, 4990), STEP_RISE, 'a late reading below the newest is fine');
+  assert.equal(classifyStep(r, 10 * MIN, 5000, r.slack, 0, 5001), STEP_RISE, 'within the allowance');
+  assert.equal(classifyStep(r, 10 * MIN, 5000, r.slack, 0, 1e13), STEP_LATE_ABOVE);
 });
 
 test('the replay window finds recent timestamps newest first, forgets the oldest beyond its capacity, and grows lazily', () => {
@@ -83,6 +89,19 @@ test('0, 1e13, 0, 1e13 from a meter: the two 1e13 readings are quarantined (rule
   // A plausible rise and one ordinary reset later on are accepted.
   assert.equal(admit({ ts: t0 + 4 * MIN, seq: 4, metrics: { energy_kwh_total: 0.3 } }).lines.length, 1);
   assert.equal(admit({ ts: t0 + 5 * MIN, seq: 5, metrics: { energy_kwh_total: 0.01 } }).lines.length, 1);
+});
+
+test('a device reporting often cannot gain the allowance again with every reading: over time it gains at most max rate × time + allowance', () => {
+  const admit = admitter('loom'); // 22.5 kWh/h = 0.375 kWh a minute, allowance 1.375 kWh
+  const t0 = now - 20 * MIN;
+  let kwh = 0;
+  let accepted = 0;
+  for (let s = 0; s <= 600; s++) { // one reading a second for 10 minutes, each +1 kWh (3600 kWh/h)
+    const r = admit({ ts: t0 + s * 1000, seq: s, metrics: { energy_kwh_total: kwh } });
+    if (r.lines.length === 1) { accepted++; kwh += 1; }
+  }
+  // 10 minutes at 22.5 kWh/h is 3.75 kWh, plus the 1.375 kWh allowance: at most 5 rises of 1 kWh after the first reading.
+  assert.ok(accepted - 1 <= 5 && accepted - 1 >= 4, `${accepted - 1} rises accepted`);
 });
 
 test('the first reading after start is accepted whatever it says; a batch is judged point by point in order', () => {
@@ -146,4 +165,21 @@ test('a conflict or an implausible point changes nothing remembered; another dev
   history.forget('wm-a');
   assert.equal(send(a, t0 + 3 * MIN, 5e8), 1, 'a forgotten device starts again');
   assert.equal(history.size, 2);
+});
+
+test('every simulator model passes the plausibility checks over a simulated day, a counter reset included', () => {
+  for (const type of simulatedTypes) {
+    const model = createModel(type, seededRng(12));
+    const history = new PointHistory();
+    const d = device(type);
+    const start = now - 86_400_000;
+    let offsets: Record<string, number> = {};
+    for (let i = 0; i < 8640; i++) {
+      const r = model.step(10_000);
+      if (i === 5000) offsets = resetOffsets(type, r.metrics); // the device reboots: its registers start again from 0
+      const ts = start + i * 10_000;
+      const res = admitMessage('telemetry', d, Buffer.from(JSON.stringify({ ts, seq: i, metrics: applyOffsets(r.metrics, offsets) })), ts, limits, history);
+      assert.deepEqual(res.problems, [], `${type} step ${i}`);
+    }
+  }
 });
