@@ -22,6 +22,7 @@ const ENV_EXAMPLE = path.join(ROOT, 'deploy/compose.env.example');
 interface Healthcheck { test?: string[] | string; disable?: boolean }
 interface Service {
   image?: string;
+  restart?: string;
   build?: { context?: string } | string;
   command?: string[] | string;
   environment?: Record<string, string | null>;
@@ -120,6 +121,33 @@ test('every service has a health check, or waits for healthy services it depends
   assert.equal(dependsOn(service('ingest')).influxdb, 'service_healthy');
   assert.equal(dependsOn(service('api')).broker, 'service_healthy', 'the broker creates the registry and the service secret before the API reads them');
   assert.equal(dependsOn(service('grafana')).influxdb, 'service_healthy');
+});
+
+test('every service restarts by itself after a crash (restart: unless-stopped, always or on-failure)', () => {
+  for (const [name, s] of Object.entries(composeConfig().services)) {
+    assert.ok(['unless-stopped', 'always', 'on-failure'].includes(s.restart ?? 'no'), `${name} has restart: ${s.restart ?? '(none)'}`);
+  }
+  for (const name of ['influxdb', 'broker', 'ingest', 'api', 'grafana']) assert.equal(service(name).restart, 'unless-stopped', `${name} stays up until stopped`);
+});
+
+test('deploy/systemd: one unit per service, restarted on failure, running its compiled entry point as an unprivileged user', () => {
+  const dir = path.join(ROOT, 'deploy/systemd');
+  const units = Object.keys(SERVICES).map((name) => path.join(dir, `dehong-${name}.service`));
+  for (const [i, name] of (Object.keys(SERVICES) as Array<keyof typeof SERVICES>).entries()) {
+    const text = fs.readFileSync(units[i]!, 'utf8');
+    const value = (key: string): string | undefined => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim();
+    assert.equal(value('ExecStart'), ['/usr/bin/node', ...SERVICE_NODE_ARGS[name], ...serviceEntry(name, 'dist')].join(' '), `${name}: the command the containers run`);
+    assert.equal(value('Restart'), 'on-failure', name);
+    assert.match(value('RestartSec') ?? '', /^\d+(ms|s)?$/, `${name}: RestartSec`);
+    assert.ok(value('User') && !['root', '0'].includes(value('User')!), `${name}: an unprivileged user`);
+    assert.equal(value('WantedBy'), 'dehong.target', name);
+    assert.match(fs.readFileSync(path.join(dir, 'dehong.target'), 'utf8'), new RegExp(`dehong-${name}\\.service`));
+  }
+  // systemd's own check where it is installed: unknown keys and bad values are reported (and would be ignored).
+  const r = spawnSync('systemd-analyze', ['verify', ...units, path.join(dir, 'dehong.target')], { encoding: 'utf8' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return;
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Unknown|ignoring|Invalid|Failed/i, r.stderr);
 });
 
 test('named volumes hold every piece of state: InfluxDB, Grafana, the service data shared by broker, ingest and API', () => {
