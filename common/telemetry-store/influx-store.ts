@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { HttpError, InfluxDB, setLogger, type Transport } from '@influxdata/influxdb-client';
 import { PermanentWriteError, type DeviceSeriesQuery, type SeriesPoint, type TelemetryStore } from './store.ts';
-import { ident, literal, type QueryResultSeries } from './influx/influxql.ts';
+import { ident, literal, type Query, type QueryResultSeries } from './influx/influxql.ts';
 import * as machines from './influx/machines.ts';
 import * as counters from './influx/counters.ts';
 import * as energy from './influx/energy.ts';
@@ -54,6 +54,8 @@ export class InfluxStore implements TelemetryStore {
   private readonly client: InfluxDB;
   private readonly agent: http.Agent;
   private readonly auth: string;
+  /** query() as a function, handed to the question modules under influx/. */
+  private readonly run: Query = (influxql) => this.query(influxql);
 
   constructor(private readonly opts: InfluxOptions) {
     this.auth = authParams(opts);
@@ -130,15 +132,15 @@ export class InfluxStore implements TelemetryStore {
   // ---- energy questions (answered in influx/energy.ts and influx/counters.ts) ----
 
   counterDeltas(q: CounterDeltasQuestion): Promise<CounterDelta[]> {
-    return counters.counterDeltas((s) => this.query(s), q);
+    return counters.counterDeltas(this.run, q);
   }
 
   counterSteps(q: CounterStepsQuestion): Promise<CounterStep[]> {
-    return counters.counterSteps((s) => this.query(s), q);
+    return counters.counterSteps(this.run, q);
   }
 
   counterReadings(q: CounterReadingsQuestion): Promise<CounterReadings[]> {
-    return energy.counterReadings((s) => this.query(s), q);
+    return energy.counterReadings(this.run, q);
   }
 
   writeRollups(points: readonly RollupPoint[]): Promise<void> {
@@ -150,37 +152,37 @@ export class InfluxStore implements TelemetryStore {
   }
 
   rollupTime(tier: RollupTier, edge: 'first' | 'last'): Promise<number | undefined> {
-    return energy.rollupTime((s) => this.query(s), tier, edge);
+    return energy.rollupTime(this.run, tier, edge);
   }
 
   rollupTotals(scope: Scope, pieces: readonly RollupPiece[]): Promise<RollupTotal[]> {
-    return energy.rollupTotals((s) => this.query(s), scope, pieces);
+    return energy.rollupTotals(this.run, scope, pieces);
   }
 
   rollupSeries(q: RollupSeriesQuestion): Promise<RollupBucket[]> {
-    return energy.rollupSeries((s) => this.query(s), q);
+    return energy.rollupSeries(this.run, q);
   }
 
   rollupCounts(scope: Scope, quantities: readonly string[], from: number, to: number): Promise<RollupCount[]> {
-    return energy.rollupCounts((s) => this.query(s), scope, quantities, from, to);
+    return energy.rollupCounts(this.run, scope, quantities, from, to);
   }
 
   rollupRows(q: RollupRowsQuestion): Promise<RollupRows[]> {
-    return energy.rollupRows((s) => this.query(s), q);
+    return energy.rollupRows(this.run, q);
   }
 
   // ---- machine questions (answered in influx/machines.ts) ----
 
   stateHistory(q: StateHistoryQuestion): Promise<DeviceStateHistory[]> {
-    return machines.stateHistory((s) => this.query(s), q);
+    return machines.stateHistory(this.run, q);
   }
 
   meansPerPeriod(q: MeansQuestion): Promise<DeviceMeans[]> {
-    return machines.meansPerPeriod((s) => this.query(s), q);
+    return machines.meansPerPeriod(this.run, q);
   }
 
   latestValues(scope: Scope, fields: readonly LatestField[]): Promise<LatestValue[]> {
-    return machines.latestValues((s) => this.query(s), scope, fields);
+    return machines.latestValues(this.run, scope, fields);
   }
 
   async close(): Promise<void> {
