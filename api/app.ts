@@ -15,6 +15,7 @@ import { AuthThrottle, DEFAULT_AUTH_FAILURES_PER_MINUTE, authPlugin, bearer } fr
 import { answerError } from './errors.ts';
 import { sharedSchemas } from './schemas.ts';
 import { areaDocsRoute, docsRoute } from './docs.ts';
+import { openApi30 } from './openapi.ts';
 import { metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import type { BrokerControl } from '../common/contract/control.ts';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // Shared schemas appear in components.schemas under their $id (swagger's default names them def-0, def-1, …).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (d) => ('openapiObject' in d ? openApi30(d.openapiObject) : d.swaggerObject),
   });
 
   app.get('/healthz', {

@@ -101,7 +101,7 @@ const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
   });
 
   app.get('/alarms/:id', {
-    schema: { tags: ['alarms'], params: IdParams, response: { 200: Alarm, 404: ErrorBody } },
+    schema: { tags: ['alarms'], summary: 'One alarm', params: IdParams, response: { 200: Alarm, 404: ErrorBody } },
   }, async (req) => visibleAlarm(m, req.principal, req.params.id));
 
   app.post('/alarms/:id/ack', {

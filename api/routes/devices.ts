@@ -23,7 +23,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     return registry.listDevices(req.principal.role === 'engineer' ? (req.principal.firmId ?? '') : undefined);
   });
 
-  app.get('/devices/:id', { schema: { tags: ['devices'], params: DeviceParams, response: { 200: Device, 404: ErrorBody } } }, async (req) => readableDevice(req, req.params.id));
+  app.get('/devices/:id', { schema: { tags: ['devices'], summary: 'One device (engineers: only their firm’s)', params: DeviceParams, response: { 200: Device, 404: ErrorBody } } }, async (req) => readableDevice(req, req.params.id));
 
   app.get('/devices/:id/telemetry', {
     schema: {

@@ -32,7 +32,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
     return req.principal.role === 'engineer' ? firms.filter((f) => f.id === req.principal.firmId) : firms;
   });
 
-  app.get('/firms/:firmId', { schema: { tags: ['firms'], params: FirmParams, response: { 200: Firm, 404: ErrorBody } } }, async (req) => {
+  app.get('/firms/:firmId', { schema: { tags: ['firms'], summary: 'One firm (engineers: their own only)', params: FirmParams, response: { 200: Firm, 404: ErrorBody } } }, async (req) => {
     return visibleFirm(registry, req.principal, req.params.firmId);
   });
 
@@ -53,7 +53,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
     return reply.code(201).send({ ...device, token, mqtt: { username: device.id, clientId: device.id, topicPrefix }, connect: deviceConnection(device, mqtt, req) });
   });
 
-  app.get('/firms/:firmId/devices', { schema: { tags: ['devices'], params: FirmParams, response: { 200: Type.Array(Device), 404: ErrorBody } } }, async (req) => {
+  app.get('/firms/:firmId/devices', { schema: { tags: ['devices'], summary: 'The devices of a firm', params: FirmParams, response: { 200: Type.Array(Device), 404: ErrorBody } } }, async (req) => {
     await visibleFirm(registry, req.principal, req.params.firmId);
     return registry.listDevices(req.params.firmId);
   });

@@ -1,0 +1,71 @@
+// The OpenAPI document as tools expect it. Our schemas are JSON Schema as Ajv validates them (TypeBox writes
+// `exclusiveMinimum: 0`, `const`), while the document is OpenAPI 3.0.3, whose schema dialect has the boolean
+// `exclusiveMinimum` and no `const`: Swagger UI, openapi-spec-validator and client generators refuse the former.
+// So the document (only the document; validation keeps the routes' own schemas) is rewritten into 3.0 terms, and
+// every operation gets an operationId (what generators name functions after) and the 401 every token-checked
+// route can answer.
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'patch', 'delete', 'head', 'options']);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One schema node in 3.0 terms: numeric exclusive bounds become boolean ones, `const` becomes a one-value enum. */
+function toOpenApi30Schema(node: JsonObject): void {
+  for (const [bound, exclusive] of [['minimum', 'exclusiveMinimum'], ['maximum', 'exclusiveMaximum']] as const) {
+    const x = node[exclusive];
+    if (typeof x !== 'number') continue;
+    const inclusive = node[bound];
+    // Both given: keep the stricter of the two (x is exclusive, so it wins ties).
+    const exclusiveWins = typeof inclusive !== 'number' || (bound === 'minimum' ? x >= inclusive : x <= inclusive);
+    if (exclusiveWins) {
+      node[bound] = x;
+      node[exclusive] = true;
+    } else {
+      delete node[exclusive];
+    }
+  }
+  if ('const' in node) {
+    node.enum = [node.const as Json];
+    delete node.const;
+  }
+}
+
+function walk(node: Json): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walk(item);
+    return;
+  }
+  if (!isObject(node)) return;
+  toOpenApi30Schema(node);
+  for (const v of Object.values(node)) walk(v);
+}
+
+/** `get /api/v1/firms/{firmId}/devices` → `getFirmsFirmIdDevices` (unique per method and path). */
+export function operationIdOf(method: string, route: string): string {
+  const words = route.replace(/^\/api\/v1\//, '/').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+}
+
+const UNAUTHORISED: JsonObject = {
+  description: 'No token, or a token that is unknown, revoked or expired (the body says which)',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+};
+
+/** Rewrites the generated document in place into valid OpenAPI 3.0.3 with operationIds and 401s; returns it. */
+export function openApi30<T>(doc: T): T {
+  if (!isObject(doc)) return doc;
+  walk(doc);
+  const paths = isObject(doc.paths) ? doc.paths : {};
+  for (const [route, ops] of Object.entries(paths)) {
+    if (!isObject(ops)) continue;
+    for (const [method, op] of Object.entries(ops)) {
+      if (!HTTP_METHODS.has(method) || !isObject(op)) continue;
+      op.operationId ??= operationIdOf(method, route);
+      const responses = isObject(op.responses) ? op.responses : (op.responses = {});
+      if (route.startsWith('/api/v1/')) responses['401'] ??= UNAUTHORISED;
+    }
+  }
+  return doc;
+}

@@ -1,0 +1,94 @@
+// The OpenAPI document checked by a validator we did not write (the official OpenAPI 3.0 JSON schema), and held
+// against what the routes really answer.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { buildApp } from '../../api/app.ts';
+import { openApi30, operationIdOf } from '../../api/openapi.ts';
+import { createLogger } from '../../common/log.ts';
+import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
+import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
+import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
+import { tempDir } from '../helpers/system.ts';
+
+type Operation = { operationId?: string; summary?: string; responses?: Record<string, unknown> };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+let app: FastifyInstance;
+let registry: SqliteRegistry;
+let spool: SqliteSpool;
+let doc: Doc;
+const dir = tempDir('openapi');
+
+before(async () => {
+  registry = new SqliteRegistry(path.join(dir, 'r.db'));
+  spool = new SqliteSpool(path.join(dir, 's.db'));
+  const store = new InfluxStore({ url: 'http://127.0.0.1:9', db: 'x', timeoutMs: 500 });
+  app = await buildApp({ registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30 });
+  doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+});
+after(async () => {
+  await app.close();
+  await registry.close();
+  await spool.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const operations = () => Object.entries(doc.paths).flatMap(([route, ops]) => Object.entries(ops).map(([method, op]) => ({ route, method, op })));
+
+describe('OpenAPI document', () => {
+  test('is valid OpenAPI 3.0 by the official schema', async () => {
+    assert.equal(doc.openapi, '3.0.3');
+    const res = await new Validator().validate(doc as unknown as Parameters<Validator['validate']>[0]);
+    assert.equal(res.valid, true, JSON.stringify(res.errors, null, 1)?.slice(0, 2000));
+  });
+
+  test('every operation has a unique operationId and a summary', () => {
+    const ops = operations();
+    assert.ok(ops.length > 50, `only ${ops.length} operations`);
+    const ids = ops.map((o) => o.op.operationId);
+    assert.equal(new Set(ids).size, ops.length, 'operationIds repeat');
+    const withoutSummary = ops.filter((o) => !o.op.summary?.trim()).map((o) => `${o.method} ${o.route}`);
+    assert.deepEqual(withoutSummary, []);
+  });
+
+  test('the documented 401 is what every token-checked route answers without a token', async () => {
+    const guarded = operations().filter((o) => o.route.startsWith('/api/v1/'));
+    assert.ok(guarded.length > 40);
+    for (const { route, method, op } of guarded) {
+      assert.ok(op.responses?.['401'], `${method} ${route} documents no 401`);
+      const url = route.replace(/\{[^}]+\}/g, 'x');
+      const r = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'get' || method === 'delete' ? {} : { payload: {} }) });
+      assert.equal(r.statusCode, 401, `${method} ${url}`);
+    }
+  });
+});
+
+describe('openApi30', () => {
+  test('turns numeric exclusive bounds into 3.0 boolean ones, keeping the stricter bound, and const into enum', () => {
+    const out = openApi30({
+      paths: {},
+      components: { schemas: {
+        a: { type: 'number', exclusiveMinimum: 0 },
+        b: { type: 'number', minimum: 5, exclusiveMinimum: 2, exclusiveMaximum: 10, maximum: 8 },
+        c: { type: 'number', minimum: 2, exclusiveMinimum: 2 },
+        d: { const: 'raw' },
+      } },
+    });
+    assert.deepEqual(out.components.schemas, {
+      a: { type: 'number', minimum: 0, exclusiveMinimum: true },
+      b: { type: 'number', minimum: 5, maximum: 8 },
+      c: { type: 'number', minimum: 2, exclusiveMinimum: true },
+      d: { enum: ['raw'] },
+    });
+  });
+
+  test('operation ids follow method and path', () => {
+    assert.equal(operationIdOf('get', '/api/v1/firms/{firmId}/devices'), 'getFirmsFirmIdDevices');
+    assert.equal(operationIdOf('post', '/api/v1/energy/rollups/rebuild'), 'postEnergyRollupsRebuild');
+    assert.equal(operationIdOf('get', '/healthz'), 'getHealthz');
+  });
+});
