@@ -15,6 +15,7 @@ import { DATASOURCE } from '../../dashboards/common.ts';
 import { seedDemoFirmsViaApi } from '../../deploy/seed-demo-firms.ts';
 import { startTestSystem } from '../helpers/system.ts';
 import { SERVICES, SERVICE_NODE_ARGS, serviceEntry } from '../../scripts/launch.ts';
+import { loadConfig } from '../../common/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENV_EXAMPLE = path.join(ROOT, 'deploy/compose.env.example');
@@ -31,8 +32,13 @@ interface Service {
   healthcheck?: Healthcheck;
   profiles?: string[];
   ports?: unknown[];
+  networks?: Record<string, { ipv4_address?: string } | null>;
 }
-interface ComposeConfig { services: Record<string, Service>; volumes?: Record<string, unknown> }
+interface ComposeConfig {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  networks?: Record<string, { ipam?: { config?: Array<{ subnet?: string }> } } | null>;
+}
 
 function dockerCompose(args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string; missing: boolean } {
   const r = spawnSync('docker-compose', args, { cwd: ROOT, env, encoding: 'utf8' });
@@ -209,6 +215,21 @@ test('broker, ingest writer and API: one image, their own command, InfluxDB 2.7 
   const text = scripts.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
   assert.match(text, /influx v1 dbrp create/);
   assert.match(text, /--db "\$\{db\}"/);
+});
+
+test('the broker trusts the PROXY lines of the API container\'s WebSocket bridge, and only those', () => {
+  const apiAddress = service('api').networks?.default?.ipv4_address;
+  assert.ok(apiAddress, 'the api service has a fixed address on the default network');
+  const subnet = composeConfig().networks?.default?.ipam?.config?.[0]?.subnet ?? '';
+  const [net = '', bits = '0'] = subnet.split('/');
+  const prefix = net.split('.').slice(0, Number(bits) / 8).join('.');
+  assert.ok(Number(bits) % 8 === 0 && apiAddress.startsWith(`${prefix}.`), `${apiAddress} lies in the network's subnet ${subnet}`);
+  const brokerEnv = service('broker').environment ?? {};
+  // Read by the broker's own configuration loader, as the container would.
+  const trusted = loadConfig({ MQTT_TRUSTED_PROXIES: brokerEnv.MQTT_TRUSTED_PROXIES ?? '' }).mqttTrustedProxies;
+  assert.ok(trusted.includes(apiAddress), `MQTT_TRUSTED_PROXIES (${trusted.join(',')}) names the api container ${apiAddress}`);
+  assert.deepEqual(trusted.filter((a) => !['127.0.0.1', '::1', apiAddress].includes(a)), [], 'no other address is trusted');
+  assert.equal(service('api').environment?.MQTT_INTERNAL_URL, 'mqtt://broker:1883', 'the bridge reaches the broker over that network');
 });
 
 test('Grafana: a pinned 12.3+ release (schemaVersion 42), the InfluxQL data source and the generated dashboards provisioned', () => {
