@@ -37,6 +37,11 @@ export const MONITORING_MIGRATIONS: readonly string[] = [
      ('设备故障超过 15 分钟 / fault for 15 min', 'state', NULL, NULL, NULL, NULL, NULL, NULL, '["fault"]', 0, 900, 'warning', 1, 'default', '', 0, 0),
      ('设备离线超过 10 分钟 / offline for 10 min', 'offline', NULL, NULL, NULL, NULL, NULL, 10, NULL, 0, 0, 'warning', 1, 'default', '', 0, 0),
      ('设备时钟偏差超过 2 分钟 / clock off by 2 min', 'clock_skew', NULL, NULL, NULL, NULL, NULL, 120, NULL, 0, 60, 'info', 1, 'default', '', 0, 0);`,
+  // Where a firm's steam comes from replaces the cogeneration flag. A firm flagged before keeps its rule; one
+  // unflagged was never asked where its steam comes from, so NULL: inferred from its meters when read.
+  `ALTER TABLE firm_energy ADD COLUMN steam_source TEXT CHECK (steam_source IN ('bought', 'own-boiler', 'cogeneration'));
+   UPDATE firm_energy SET steam_source = 'cogeneration' WHERE cogeneration = 1;
+   ALTER TABLE firm_energy DROP COLUMN cogeneration;`,
 ];
 
 export function openMonitoringDb(file: string): Db {

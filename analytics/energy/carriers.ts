@@ -75,9 +75,44 @@ export function typeOfMeasurement(measurement: string): string | undefined {
   return CATALOGUE.find((t) => t.measurement === measurement)?.type;
 }
 
+/**
+ * Where a firm's steam comes from, which decides what crosses its plant boundary (docs/domain.md, 2.2):
+ * - bought: purchased steam crosses the boundary and counts;
+ * - own-boiler: the boiler's fuel (gas) is counted where it enters; the steam made from it is not counted again;
+ * - cogeneration (天然气+电联产): as own-boiler, and the power it generates is not counted again either: only
+ *   the electricity meters (grid import) count.
+ */
+export const STEAM_SOURCES = ['bought', 'own-boiler', 'cogeneration'] as const;
+export type SteamSource = (typeof STEAM_SOURCES)[number];
+
+export const STEAM_SOURCE_LABEL: Record<SteamSource, { zh: string; en: string }> = {
+  bought: { zh: '外购蒸汽：蒸汽计入', en: 'steam bought in: steam counted' },
+  'own-boiler': { zh: '自备锅炉：计燃料，蒸汽不重复计入', en: 'own boiler: its fuel counted, the steam not again' },
+  cogeneration: { zh: '热电联产：计燃料，自发电与蒸汽不重复计入', en: 'cogeneration: its fuel counted, self-made power and steam not again' },
+};
+
 export interface FirmEnergyFlags {
-  /** 天然气+电联产: the firm generates power (and steam) from gas inside its boundary. */
-  cogeneration: boolean;
+  /** Where the firm's steam comes from as entered; null when nobody entered it (steamSourceOf infers it). */
+  steamSource: SteamSource | null;
+}
+
+export interface SteamSourceRule {
+  source: SteamSource;
+  /** entered through the API, inferred from a gas meter at a boiler, or the default (bought). */
+  from: 'entered' | 'boiler-meter' | 'default';
+}
+
+/** A gas meter named or located at a boiler (锅炉房) measures boiler fuel. */
+const BOILER = /锅炉|boiler/i;
+
+/**
+ * The steam source a firm is counted with: as entered, else own-boiler when one of its gas meters is at a boiler
+ * (the steam its machines meter is made from that gas), else bought.
+ */
+export function steamSourceOf(flags: FirmEnergyFlags, devices: ReadonlyArray<{ type: string; name: string; location: string }> = []): SteamSourceRule {
+  if (flags.steamSource) return { source: flags.steamSource, from: 'entered' };
+  const boiler = devices.some((d) => d.type === METER_TYPE.gas && (BOILER.test(d.location) || BOILER.test(d.name)));
+  return boiler ? { source: 'own-boiler', from: 'boiler-meter' } : { source: 'bought', from: 'default' };
 }
 
 export interface BoundaryAmount {
@@ -88,23 +123,33 @@ export interface BoundaryAmount {
   source: 'meters' | 'machines';
 }
 
+function meterMeasurement(carrier: Carrier): string {
+  return measurementOfType(METER_TYPE[carrier]) ?? METER_TYPE[carrier];
+}
+
 /**
- * One firm, one carrier: from amounts per measurement to the measured and the counted figure.
- * - A firm with a boundary meter for the carrier is measured by its meters; the machines' own registers are
- *   sub-metering and would count the same energy twice. Without a meter, the machines' registers add up.
- * - Cogeneration (docs/domain.md): the gas is counted at the boundary; power and steam made from it inside the
- *   boundary are not counted again. So only the electricity meters (which measure what crosses the boundary,
- *   i.e. grid import) count, the machines' registers do not; steam made in-house counts zero.
+ * Whether one source measurement's amount of a carrier is in the firm's counted figure:
+ * - meters first: with a boundary meter for the carrier only the meters count (the machines' registers are
+ *   sub-metering and would count the same energy twice); without one the machines' registers add up;
+ * - steam counts only when bought in (made inside, its fuel was counted already);
+ * - a cogeneration firm counts only the electricity its meters import, not its machines' registers.
  */
-export function boundaryAmount(carrier: Carrier, perMeasurement: ReadonlyMap<string, number>, firmHasMeter: boolean, flags: FirmEnergyFlags): BoundaryAmount {
-  const meterMeasurement = measurementOfType(METER_TYPE[carrier]) ?? METER_TYPE[carrier];
-  const meters = perMeasurement.get(meterMeasurement) ?? 0;
-  let machines = 0;
-  for (const [m, v] of perMeasurement) if (m !== meterMeasurement) machines += v;
-  const measured = firmHasMeter ? meters : machines;
-  let counted = measured;
-  if (flags.cogeneration && carrier === 'electricity') counted = meters;
-  if (flags.cogeneration && carrier === 'steam') counted = 0;
+export function countedSource(carrier: Carrier, measurement: string, firmHasMeter: boolean, steam: SteamSource): boolean {
+  const isMeter = measurement === meterMeasurement(carrier);
+  if (isMeter !== firmHasMeter) return false;
+  if (carrier === 'steam' && steam !== 'bought') return false;
+  return !(carrier === 'electricity' && steam === 'cogeneration' && !isMeter);
+}
+
+/** One firm, one carrier: from amounts per measurement to the measured and the counted figure (countedSource). */
+export function boundaryAmount(carrier: Carrier, perMeasurement: ReadonlyMap<string, number>, firmHasMeter: boolean, steam: SteamSource): BoundaryAmount {
+  const meter = meterMeasurement(carrier);
+  let measured = 0;
+  let counted = 0;
+  for (const [m, v] of perMeasurement) {
+    if ((m === meter) === firmHasMeter) measured += v;
+    if (countedSource(carrier, m, firmHasMeter, steam)) counted += v;
+  }
   return { measured, counted, source: firmHasMeter ? 'meters' : 'machines' };
 }
 
@@ -117,17 +162,17 @@ export function hasPrimaryFabric(types: ReadonlySet<string>): boolean {
 }
 
 /**
- * One firm, one output: the woven metres of its looms when it has any (registered, like the meters-first rule),
- * else (a dyeing and finishing firm) the metres through its finishing machines; yarn and pieces add up over all
- * sources. Linear for firms alike, so it applies to a group's sums too (countingGroups).
+ * One output from amounts per measurement: fabric is the looms' woven metres only. A stenter counts every pass
+ * of the same fabric, so its metres are never output (a firm without looms has no fabric output from telemetry).
+ * Yarn and pieces add up over all sources. Linear, so it applies to a group's sums too (countingGroups).
  */
-export function outputAmount(output: Output, perMeasurement: ReadonlyMap<string, number>, firmHasPrimaryFabric: boolean): number {
-  let primary = 0;
-  let finishing = 0;
-  for (const [m, v] of perMeasurement) {
-    const type = typeOfMeasurement(m) ?? m;
-    if (output === 'fabric' && FINISHING_TYPES.has(type)) finishing += v;
-    else primary += v;
-  }
-  return output === 'fabric' && !firmHasPrimaryFabric ? finishing + primary : primary;
+export function outputAmount(output: Output, perMeasurement: ReadonlyMap<string, number>): number {
+  let out = 0;
+  for (const [m, v] of perMeasurement) if (isOutputSource(output, m)) out += v;
+  return out;
+}
+
+/** Whether a source measurement's counter is output (not a finishing machine's fabric passes). */
+export function isOutputSource(output: Output, measurement: string): boolean {
+  return !(output === 'fabric' && FINISHING_TYPES.has(typeOfMeasurement(measurement) ?? measurement));
 }

@@ -1,11 +1,11 @@
 // The 15-minute rollups of a scope as CSV, one row per firm, quantity, source and interval.
 import type { Scope } from '../base/scope.ts';
 import { QUARTER_HOUR, floorTo, localDateTime } from '../../common/time.ts';
-import { METER_TYPE, QUANTITY_UNIT, measurementOfType, type Quantity } from './carriers.ts';
+import { QUANTITY_UNIT, countedSource, isOutputSource, type Quantity } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
-import { hasMeter, isCarrier } from './figures.ts';
+import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
 
-const HEADER = 'firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,interval_start,interval_end,value,devices,resets';
+const HEADER = 'firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,boundary_rule,interval_start,interval_end,value,devices,resets';
 
 function csvText(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -23,11 +23,12 @@ export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: 
   for (const s of series) {
     const f = idx.firms.get(s.firmId);
     const quantity = s.quantity as Quantity;
-    // Outputs always count; a carrier's source counts when it is what the firm is measured by (meters first).
-    const used = !isCarrier(quantity) || ((s.source === measurementOfType(METER_TYPE[quantity])) === hasMeter(idx, s.firmId, quantity));
+    // Whether the source is in the firm's counted figure (meters first, then its steam-source rule), and that rule.
+    const steam = firmSteamSource(idx, s.firmId, (id) => env.ctx.flagsOf(id)).source;
+    const used = isCarrier(quantity) ? countedSource(quantity, s.source, hasMeter(idx, s.firmId, quantity), steam) : isOutputSource(quantity, s.source);
     for (const row of s.rows) {
       if (rows >= maxRows) { truncated = true; break; }
-      lines.push([s.firmId, csvText(f?.name ?? ''), f?.county ?? '', f?.park ?? '', f?.segment ?? '', quantity, QUANTITY_UNIT[quantity] ?? '', s.source, used ? 'yes' : 'no',
+      lines.push([s.firmId, csvText(f?.name ?? ''), f?.county ?? '', f?.park ?? '', f?.segment ?? '', quantity, QUANTITY_UNIT[quantity] ?? '', s.source, used ? 'yes' : 'no', steam,
         localDateTime(row.time), localDateTime(row.time + QUARTER_HOUR), String(row.value), String(row.devices), String(row.resets)].join(','));
       rows++;
     }

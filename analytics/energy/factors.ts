@@ -21,7 +21,10 @@ export interface EnergyFactorConfig {
   };
   /** Natural gas, kgce/m³ (12.143 tce per 10⁴ m³); the same on both bases (a primary fuel). */
   gas: number;
-  /** Steam, kgce/kg: competing calibers, so both are configurable. */
+  /**
+   * Steam, kgce/kg: the reference table's low-pressure steam row (3,763 MJ/t, 900 Mcal/t: 0.1286) on both bases;
+   * a firm metering pressure and temperature should set it from the enthalpy (MJ/kg × HEAT_KGCE_PER_MJ).
+   */
   steam: { calorific: number; primary: number };
   /** Fresh water (耗能工质), kgce/m³ (= per t). */
   water: number;
@@ -32,7 +35,7 @@ export interface EnergyFactorConfig {
 export const DEFAULT_FACTORS: EnergyFactorConfig = {
   electricity: { calorific: 0.1229, primaryByYear: {}, primaryDefault: 0.3 },
   gas: 1.2143,
-  steam: { calorific: 0.0929, primary: 0.1286 },
+  steam: { calorific: 0.1286, primary: 0.1286 },
   water: 0.2571,
   includeWater: false,
 };
@@ -117,9 +120,15 @@ export function factorProblem(cfg: EnergyFactorConfig): string | undefined {
 // ---- benchmarks (docs/domain.md, energy) ------------------------------------------------------------
 
 export const BENCHMARKS = {
-  /** 印染行业规范条件 (2017): woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m. */
+  /** 印染行业规范条件 (2017): cotton, linen, chemical-fibre and blended woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m. */
   dyeingKgcePer100m: 30,
   dyeingWaterTPer100m: 1.6,
+  /** The same, silk woven fabric (真丝绸机织物, 含练白): ≤ 36 kgce and ≤ 2.2 t fresh water per 100 m. */
+  silkKgcePer100m: 36,
+  silkWaterTPer100m: 2.2,
+  /** The same, yarn and knitted fabric: ≤ 1.1 tce and ≤ 90 t fresh water per tonne; no counter weighs knitted fabric, so shown, not applied. */
+  knitKgcePerT: 1100,
+  knitWaterTPerT: 90,
   /** Ring spinning about 1.3 kWh per kg of yarn (literature; a reference, not a limit). */
   ringSpinningKwhPerKg: 1.3,
 } as const;

@@ -1,7 +1,7 @@
 // From amounts per firm (or device), quantity and source measurement to energy figures: the plant-boundary rule
 // per firm (carriers.ts), a device's own figures, and the conversion to standard coal (factors.ts).
 import type { FirmIndexSnapshot } from '../base/firm-index.ts';
-import { METER_TYPE, OUTPUTS, QUANTITY_UNIT, boundaryAmount, hasPrimaryFabric, outputAmount, type FirmEnergyFlags, type Output, type Quantity } from './carriers.ts';
+import { METER_TYPE, OUTPUTS, QUANTITY_UNIT, STEAM_SOURCES, boundaryAmount, outputAmount, steamSourceOf, type FirmEnergyFlags, type Output, type Quantity, type SteamSource, type SteamSourceRule } from './carriers.ts';
 import { CARRIERS, CARRIER_UNIT, zeroAmounts, type Basis, type Carrier, type CarrierAmounts } from './factors.ts';
 
 /** One source's amount of one quantity for one firm (and device, on the raw path). */
@@ -18,22 +18,31 @@ export interface CarrierFigure {
   unit: string;
   /** As measured (meters first, else the machines' registers). */
   measured: number;
-  /** Counted at the plant boundary (cogeneration rule). */
+  /** Counted at the plant boundary (the firm's steam-source rule). */
   counted: number;
   kgce: number;
 }
 
+/** Which boundary rule the firms of a figure were counted with; null steamSource: no firm (a device's own figure). */
+export interface BoundaryRules {
+  steamSource: SteamSource | 'mixed' | null;
+  firms: Record<SteamSource, number>;
+}
+
 export interface Figures {
   carriers: Record<Carrier, CarrierFigure>;
+  boundary: BoundaryRules;
   totalKgce: number;
   totalTce: number;
   outputs: Record<Output, { unit: string; value: number }>;
 }
 
-export function emptyFigures(): { amounts: Record<Carrier, { measured: number; counted: number }>; outputs: Record<Output, number> } {
+export function emptyFigures(): { amounts: Record<Carrier, { measured: number; counted: number }>; outputs: Record<Output, number>; steamSources: Map<string, SteamSource> } {
   return {
     amounts: { electricity: { measured: 0, counted: 0 }, gas: { measured: 0, counted: 0 }, steam: { measured: 0, counted: 0 }, water: { measured: 0, counted: 0 } },
     outputs: { fabric: 0, yarn: 0, pieces: 0 },
+    // Firm → the steam source it was counted with (a set, so a range split by year counts each firm once).
+    steamSources: new Map(),
   };
 }
 /** Amounts of one unit (firm, device, group, bucket) before conversion. */
@@ -45,6 +54,14 @@ export function addAcc(into: Acc, from: Acc): void {
     into.amounts[c].counted += from.amounts[c].counted;
   }
   for (const o of OUTPUTS) into.outputs[o] += from.outputs[o];
+  for (const [firm, source] of from.steamSources) into.steamSources.set(firm, source);
+}
+
+export function boundaryRules(steamSources: ReadonlyMap<string, SteamSource>): BoundaryRules {
+  const firms = Object.fromEntries(STEAM_SOURCES.map((s) => [s, 0])) as Record<SteamSource, number>;
+  for (const s of steamSources.values()) firms[s]++;
+  const used = STEAM_SOURCES.filter((s) => firms[s] > 0);
+  return { steamSource: used.length === 0 ? null : used.length === 1 ? used[0]! : 'mixed', firms };
 }
 
 export function toFigures(acc: Acc, kgcePerCarrier: CarrierAmounts, includesWater: boolean): Figures {
@@ -56,7 +73,7 @@ export function toFigures(acc: Acc, kgcePerCarrier: CarrierAmounts, includesWate
   }
   const outputs = {} as Record<Output, { unit: string; value: number }>;
   for (const o of OUTPUTS) outputs[o] = { unit: QUANTITY_UNIT[o], value: acc.outputs[o] };
-  return { carriers, totalKgce: total, totalTce: total / 1000, outputs };
+  return { carriers, boundary: boundaryRules(acc.steamSources), totalKgce: total, totalTce: total / 1000, outputs };
 }
 
 export function isCarrier(q: string): q is Carrier {
@@ -65,6 +82,20 @@ export function isCarrier(q: string): q is Carrier {
 
 export function hasMeter(idx: FirmIndexSnapshot, firmId: string, carrier: Carrier): boolean {
   return idx.typesByFirm.get(firmId)?.has(METER_TYPE[carrier]) ?? false;
+}
+
+/** What the boundary rules of the firms in a figure mean for it, for a response's notes. */
+export function boundaryNotes(steamSources: ReadonlyMap<string, SteamSource>): string[] {
+  const { firms } = boundaryRules(steamSources);
+  const notes: string[] = [];
+  if (firms['own-boiler'] > 0) notes.push(`${firms['own-boiler']} firm(s) with their own boiler: the boiler's gas is counted at the plant boundary; the steam made from it is measured but not counted again`);
+  if (firms.cogeneration > 0) notes.push(`${firms.cogeneration} cogeneration firm(s): their gas is counted at the plant boundary; power and steam made from it are not counted again (only electricity meters at the boundary count)`);
+  return notes;
+}
+
+/** The steam-source rule a registered firm is counted with (entered, or inferred from its meters). */
+export function firmSteamSource(idx: FirmIndexSnapshot, firmId: string, flagsOf: (firmId: string) => FirmEnergyFlags): SteamSourceRule {
+  return steamSourceOf(flagsOf(firmId), idx.devicesByFirm.get(firmId));
 }
 
 /** Plant-boundary figures of each firm from per-source rows. */
@@ -80,13 +111,13 @@ export function perFirm(rows: readonly SourceRow[], idx: FirmIndexSnapshot, flag
   const out = new Map<string, Acc>();
   for (const [firm, byQ] of grouped) {
     const acc = emptyFigures();
-    const flags = flagsOf(firm);
+    const steam = firmSteamSource(idx, firm, flagsOf).source;
     for (const c of CARRIERS) {
-      const b = boundaryAmount(c, byQ.get(c) ?? new Map(), hasMeter(idx, firm, c), flags);
+      const b = boundaryAmount(c, byQ.get(c) ?? new Map(), hasMeter(idx, firm, c), steam);
       acc.amounts[c] = { measured: b.measured, counted: b.counted };
     }
-    const primaryFabric = hasPrimaryFabric(idx.typesByFirm.get(firm) ?? new Set<string>());
-    for (const o of OUTPUTS) acc.outputs[o] = outputAmount(o, byQ.get(o) ?? new Map<string, number>(), primaryFabric);
+    for (const o of OUTPUTS) acc.outputs[o] = outputAmount(o, byQ.get(o) ?? new Map<string, number>());
+    acc.steamSources.set(firm, steam);
     out.set(firm, acc);
   }
   return out;

@@ -1,8 +1,9 @@
 // Energy per unit of output (per 100 m of fabric, per kg of yarn, per piece) of each firm or device of a scope,
-// against the dyeing benchmark and the ring-spinning reference.
+// against the dyeing benchmarks (woven and silk woven fabric) and the ring-spinning reference.
 import type { Firm } from '../../common/registry/registry.ts';
 import type { Scope } from '../base/scope.ts';
 import { QUARTER_HOUR, localParts, splitByYear } from '../../common/time.ts';
+import { FINISHING_TYPES, hasPrimaryFabric } from './carriers.ts';
 import { alignRange, stepFor } from './counters.ts';
 import { basisOf, type EnergyEnv } from './context.ts';
 import { BENCHMARKS, CARRIERS, type Basis, type BasisId } from './factors.ts';
@@ -27,7 +28,10 @@ export interface IntensityRow {
   ringFrameKwhPerKg: number | null;
   kwhPerPiece: number | null;
   kgcePerPiece: number | null;
-  dyeingBenchmark: { applies: boolean; kgceOk: boolean | null; waterOk: boolean | null };
+  /** Why a firm has no fabric intensity although it processes fabric (only finishing machines), else null. */
+  fabricNote: string | null;
+  /** The 印染行业规范条件 row the firm is checked against: woven (dyeing segment) or silk woven fabric (silk segment). */
+  dyeingBenchmark: { applies: boolean; row: 'woven' | 'silk' | null; kgcePer100mMax: number | null; waterTPer100mMax: number | null; kgceOk: boolean | null; waterOk: boolean | null };
   spinningReference: { kwhPerKg: number; ratio: number } | null;
 }
 
@@ -44,14 +48,29 @@ export interface EnergyIntensity {
 
 type Unit = { acc: Acc; kgce: number; ringKwh: number; ringYarn: number };
 
-function intensityRow(key: string, v: Unit, firm: Firm | undefined, deviceName: string | undefined): IntensityRow {
+const BENCHMARK_ROWS = {
+  dyeing: { row: 'woven', kgce: BENCHMARKS.dyeingKgcePer100m, water: BENCHMARKS.dyeingWaterTPer100m },
+  silk: { row: 'silk', kgce: BENCHMARKS.silkKgcePer100m, water: BENCHMARKS.silkWaterTPer100m },
+} as const;
+
+const NO_LOOMS = 'no looms: a stenter counts every pass of the same fabric, so its metres are not output; no fabric intensity';
+
+function dyeingBenchmark(segment: string | undefined, kgcePer100m: number | null, waterTPer100m: number | null): IntensityRow['dyeingBenchmark'] {
+  const b = segment === 'dyeing' || segment === 'silk' ? BENCHMARK_ROWS[segment] : undefined;
+  if (!b) return { applies: false, row: null, kgcePer100mMax: null, waterTPer100mMax: null, kgceOk: null, waterOk: null };
+  return {
+    applies: true, row: b.row, kgcePer100mMax: b.kgce, waterTPer100mMax: b.water,
+    kgceOk: kgcePer100m === null ? null : kgcePer100m <= b.kgce, waterOk: waterTPer100m === null ? null : waterTPer100m <= b.water,
+  };
+}
+
+function intensityRow(key: string, v: Unit, firm: Firm | undefined, deviceName: string | undefined, types: ReadonlySet<string>): IntensityRow {
   const el = v.acc.amounts.electricity.measured;
   const water = v.acc.amounts.water.measured;
   const { fabric, yarn, pieces } = v.acc.outputs;
   const per = (x: number, out: number, scale = 1) => (out > 0 ? (x / out) * scale : null);
   const kgcePer100m = per(v.kgce, fabric, 100);
   const waterTPer100m = per(water, fabric, 100);
-  const applies = firm?.segment === 'dyeing';
   const ring = per(v.ringKwh, v.ringYarn);
   return {
     key, name: firm?.name ?? deviceName ?? key, segment: firm?.segment ?? null,
@@ -59,11 +78,8 @@ function intensityRow(key: string, v: Unit, firm: Firm | undefined, deviceName: 
     kwhPer100m: per(el, fabric, 100), kgcePer100m, waterTPer100m,
     kwhPerKgYarn: per(el, yarn), kgcePerKgYarn: per(v.kgce, yarn), ringFrameKwhPerKg: ring,
     kwhPerPiece: per(el, pieces), kgcePerPiece: per(v.kgce, pieces),
-    dyeingBenchmark: {
-      applies,
-      kgceOk: applies && kgcePer100m !== null ? kgcePer100m <= BENCHMARKS.dyeingKgcePer100m : null,
-      waterOk: applies && waterTPer100m !== null ? waterTPer100m <= BENCHMARKS.dyeingWaterTPer100m : null,
-    },
+    fabricNote: fabric === 0 && [...types].some((t) => FINISHING_TYPES.has(t)) && !hasPrimaryFabric(types) ? NO_LOOMS : null,
+    dyeingBenchmark: dyeingBenchmark(firm?.segment, kgcePer100m, waterTPer100m),
     spinningReference: ring === null ? null : { kwhPerKg: BENCHMARKS.ringSpinningKwhPerKg, ratio: ring / BENCHMARKS.ringSpinningKwhPerKg },
   };
 }
@@ -100,15 +116,16 @@ export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: 
     const rows = await sourceRows(env, source, scope, piece.from, piece.to, step);
     addRows(out, byDevice ? perDevice(rows) : perFirm(rows, idx, (f) => env.ctx.flagsOf(f)), rows, b, byDevice);
   }
-  const rows = [...out.entries()].map(([key, v]) => intensityRow(key, v, byDevice ? undefined : idx.firms.get(key), byDevice ? idx.devices.get(key)?.name : undefined));
+  const typesOf = (key: string) => (byDevice ? new Set([idx.devices.get(key)?.type ?? '']) : idx.typesByFirm.get(key) ?? new Set<string>());
+  const rows = [...out.entries()].map(([key, v]) => intensityRow(key, v, byDevice ? undefined : idx.firms.get(key), byDevice ? idx.devices.get(key)?.name : undefined, typesOf(key)));
   rows.sort((a, b) => (b.kgcePer100m ?? -1) - (a.kgcePer100m ?? -1));
   return {
     scope, from: r.from, to: r.to, source, basis: basis ?? basisOf(env, basisId, localParts(r.from).year), benchmarks: BENCHMARKS, rows,
     notes: [
-      'dyeing benchmark (印染行业规范条件 2017, woven fabric): ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m; applied to firms of the dyeing segment',
+      'dyeing benchmark (印染行业规范条件 2017): woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m, applied to firms of the dyeing segment; silk woven fabric ≤ 36 kgce and ≤ 2.2 t per 100 m, applied to firms of the silk segment with woven output; yarn and knitted fabric ≤ 1.1 tce and ≤ 90 t per tonne, not applied (no counter weighs knitted fabric)',
       'ring spinning ≈ 1.3 kWh per kg of yarn: the spinning frames\' own registers against their own yarn (a reference, not a limit)',
       'output comes from the fabric_m_total, yarn_kg_total and pieces_total counters; a firm without an output counter has no intensity',
-      'fabric: the looms\' woven metres; a firm without looms is measured by its finishing machines (stenter), whose metres count every pass',
+      'fabric: the looms\' woven metres only; a stenter counts every pass of the same fabric, so a firm with only finishing machines has no fabric intensity (fabricNote says so)',
     ],
   };
 }

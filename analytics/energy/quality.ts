@@ -4,7 +4,7 @@ import { DAY, QUARTER_HOUR, TZ_OFFSET_MS, daysIn, floorTo, localDate } from '../
 import { METER_TYPE, QUANTITY_METRIC, measurementOfType, sourcesOf } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
 import { CARRIERS, CARRIER_UNIT, type Carrier } from './factors.ts';
-import { hasMeter, isCarrier } from './figures.ts';
+import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
 import type { FirmIndexSnapshot } from '../base/firm-index.ts';
 
 export interface QualityDay {
@@ -92,7 +92,7 @@ async function carrierQuality(env: EnergyEnv, idx: FirmIndexSnapshot, firmId: st
   const used = usedSources(idx, firmId, c);
   if (used.length === 0) return undefined;
   const useMeters = hasMeter(idx, firmId, c);
-  const flags = env.ctx.flagsOf(firmId);
+  const steam = firmSteamSource(idx, firmId, (f) => env.ctx.flagsOf(f)).source;
   const perDay = await quarterSumsPerDay(env, firmId, c, used, from, end);
   const registerByDay = await registerPerDay(env, firmId, c, used, from, end);
   const monthRegister = await registerDelta(env, firmId, c, used, from, end);
@@ -111,7 +111,7 @@ async function carrierQuality(env: EnergyEnv, idx: FirmIndexSnapshot, firmId: st
   const monthDeviation = relDiff(sumDaily, monthRegister.value);
   return {
     carrier: c, unit: CARRIER_UNIT[c], sources: used, boundary: useMeters ? 'meters' : 'machines',
-    countedAtBoundary: !(flags.cogeneration && (c === 'steam' || (c === 'electricity' && !useMeters))),
+    countedAtBoundary: !((c === 'steam' && steam !== 'bought') || (c === 'electricity' && steam === 'cogeneration' && !useMeters)),
     days,
     daysComplete: days.filter((d) => d.complete).length,
     month: { sumOfDaily: sumDaily, register: monthRegister.value, resets: monthRegister.resets, deviation: monthDeviation, consistent: monthDeviation <= 0.05 },

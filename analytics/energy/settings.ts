@@ -1,8 +1,8 @@
-// Energy settings people enter through the API: the conversion factors (per basis, 等价值 per year) and which
-// firms run gas+electricity cogeneration. Kept in the monitoring database with who changed them and when.
+// Energy settings people enter through the API: the conversion factors (per basis, 等价值 per year) and where each
+// firm's steam comes from (its plant-boundary rule). Kept in the monitoring database with who changed them and when.
 import type { Db } from '../../common/sqlite.ts';
 import type { Actor, Settings } from '../base/db.ts';
-import type { FirmEnergyFlags } from './carriers.ts';
+import { STEAM_SOURCE_LABEL, steamSourceOf, type FirmEnergyFlags, type SteamSource, type SteamSourceRule } from './carriers.ts';
 import { DEFAULT_FACTORS, factorProblem, type EnergyFactorConfig } from './factors.ts';
 
 const FACTORS_KEY = 'energy.factors';
@@ -14,6 +14,28 @@ export interface FirmEnergySettings extends FirmEnergyFlags {
   updatedAt: number | null;
 }
 
+/** A firm's settings with the rule it is counted with (as entered, or inferred from its meters). */
+export interface FirmEnergyView extends FirmEnergySettings {
+  rule: SteamSourceRule & { zh: string; en: string };
+  /** The boolean flag this setting replaced: whether the firm is counted as cogeneration. */
+  cogeneration: boolean;
+}
+
+/**
+ * The steam source a settings request enters: `steamSource` (null: back to the inferred rule), or the replaced
+ * boolean `cogeneration` (true: cogeneration; false: back to the inferred rule). Throws when neither or both disagree.
+ */
+export function enteredSteamSource(body: { steamSource?: SteamSource | null | undefined; cogeneration?: boolean | undefined }): SteamSource | null {
+  const fromFlag = body.cogeneration === undefined ? undefined : body.cogeneration ? 'cogeneration' : null;
+  if (body.steamSource === undefined && fromFlag === undefined) throw new RangeError('give steamSource: bought, own-boiler or cogeneration (null: inferred from the firm\'s meters)');
+  if (body.steamSource !== undefined && fromFlag !== undefined && body.steamSource !== fromFlag) {
+    throw new RangeError(`cogeneration: ${body.cogeneration} contradicts steamSource: ${body.steamSource}; give steamSource only`);
+  }
+  return body.steamSource !== undefined ? body.steamSource : (fromFlag ?? null);
+}
+
+type FirmRow = { firm_id: string; steam_source: SteamSource | null; note: string; updated_by: string; updated_at: number };
+
 export class EnergySettings {
   private readonly getFirm;
   private readonly putFirm;
@@ -22,10 +44,10 @@ export class EnergySettings {
   private flags: Map<string, FirmEnergyFlags> | undefined;
 
   constructor(db: Db, private readonly settings: Settings, private readonly defaults: EnergyFactorConfig = DEFAULT_FACTORS) {
-    this.getFirm = db.prepare<[string], { firm_id: string; cogeneration: number; note: string; updated_by: string; updated_at: number }>('SELECT * FROM firm_energy WHERE firm_id = ?');
-    this.putFirm = db.prepare(`INSERT INTO firm_energy (firm_id, cogeneration, note, updated_by, updated_by_token, updated_at) VALUES (@firmId, @cogeneration, @note, @by, @token, @at)
-      ON CONFLICT(firm_id) DO UPDATE SET cogeneration = excluded.cogeneration, note = excluded.note, updated_by = excluded.updated_by, updated_by_token = excluded.updated_by_token, updated_at = excluded.updated_at`);
-    this.allFirms = db.prepare<[], { firm_id: string; cogeneration: number }>('SELECT firm_id, cogeneration FROM firm_energy');
+    this.getFirm = db.prepare<[string], FirmRow>('SELECT firm_id, steam_source, note, updated_by, updated_at FROM firm_energy WHERE firm_id = ?');
+    this.putFirm = db.prepare(`INSERT INTO firm_energy (firm_id, steam_source, note, updated_by, updated_by_token, updated_at) VALUES (@firmId, @steamSource, @note, @by, @token, @at)
+      ON CONFLICT(firm_id) DO UPDATE SET steam_source = excluded.steam_source, note = excluded.note, updated_by = excluded.updated_by, updated_by_token = excluded.updated_by_token, updated_at = excluded.updated_at`);
+    this.allFirms = db.prepare<[], Pick<FirmRow, 'firm_id' | 'steam_source'>>('SELECT firm_id, steam_source FROM firm_energy');
   }
 
   factors(): { value: EnergyFactorConfig; updatedBy: string | null; updatedAt: number | null } {
@@ -52,18 +74,26 @@ export class EnergySettings {
   firm(firmId: string): FirmEnergySettings {
     const r = this.getFirm.get(firmId);
     return r
-      ? { firmId, cogeneration: r.cogeneration === 1, note: r.note, updatedBy: r.updated_by, updatedAt: r.updated_at }
-      : { firmId, cogeneration: false, note: '', updatedBy: null, updatedAt: null };
+      ? { firmId, steamSource: r.steam_source, note: r.note, updatedBy: r.updated_by, updatedAt: r.updated_at }
+      : { firmId, steamSource: null, note: '', updatedBy: null, updatedAt: null };
   }
 
+  /** The firm's settings and the rule it is counted with, given its registered devices. */
+  view(firmId: string, devices: ReadonlyArray<{ type: string; name: string; location: string }> = []): FirmEnergyView {
+    const s = this.firm(firmId);
+    const rule = steamSourceOf(s, devices);
+    return { ...s, rule: { ...rule, ...STEAM_SOURCE_LABEL[rule.source] }, cogeneration: rule.source === 'cogeneration' };
+  }
+
+  /** Sets (or, with null, clears back to the inferred rule) where a firm's steam comes from. */
   setFirm(firmId: string, flags: FirmEnergyFlags & { note?: string }, actor: Actor): FirmEnergySettings {
-    this.putFirm.run({ firmId, cogeneration: flags.cogeneration ? 1 : 0, note: flags.note ?? '', by: actor.name, token: actor.tokenId, at: Date.now() });
+    this.putFirm.run({ firmId, steamSource: flags.steamSource, note: flags.note ?? '', by: actor.name, token: actor.tokenId, at: Date.now() });
     this.flags = undefined;
     return this.firm(firmId);
   }
 
   flagsOf(firmId: string): FirmEnergyFlags {
-    if (!this.flags) this.flags = new Map(this.allFirms.all().map((r) => [r.firm_id, { cogeneration: r.cogeneration === 1 }]));
-    return this.flags.get(firmId) ?? { cogeneration: false };
+    if (!this.flags) this.flags = new Map(this.allFirms.all().map((r) => [r.firm_id, { steamSource: r.steam_source }]));
+    return this.flags.get(firmId) ?? { steamSource: null };
   }
 }

@@ -7,7 +7,7 @@ import { ROLLUP_BUCKETS, type FirmFilter, type RollupPiece } from '../../common/
 import { QUANTITIES, counterGroups, hasPrimaryFabric, type FirmEnergyFlags, type Quantity } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
 import { CARRIERS } from './factors.ts';
-import { hasMeter, type SourceRow } from './figures.ts';
+import { firmSteamSource, hasMeter, type SourceRow } from './figures.ts';
 import { COARSE_TIERS, type CoarseTier } from './rollups.ts';
 
 /** 'rollup+raw': the rollups up to the last quarter they cover, the raw counters after it (firms, auto). */
@@ -87,7 +87,7 @@ export function rollupPieces(from: number, to: number, openEnd = false, tiers: r
 }
 
 /**
- * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, cogeneration,
+ * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, steam source,
  * looms or only finishing machines for fabric), each group with the firms it selects and one member whose rule
  * stands for the group. Firms with rollups but no longer in the registry form a group of their own (no meters,
  * default flags), as they would when grouped by firm.
@@ -97,7 +97,7 @@ export function countingGroups(idx: FirmIndexSnapshot, scope: Scope, flagsOf: (f
   const all: string[] = [];
   for (const f of idx.firms.values()) {
     if (!firmInScope(f, scope)) continue;
-    const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${flagsOf(f.id).cogeneration ? 'c' : ''}/${hasPrimaryFabric(idx.typesByFirm.get(f.id) ?? new Set<string>()) ? 'looms' : ''}`;
+    const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${firmSteamSource(idx, f.id, flagsOf).source}/${hasPrimaryFabric(idx.typesByFirm.get(f.id) ?? new Set<string>()) ? 'looms' : ''}`;
     const list = byRule.get(rule) ?? [];
     list.push(f.id);
     byRule.set(rule, list);

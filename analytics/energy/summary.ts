@@ -6,7 +6,8 @@ import { QUARTER_HOUR, localParts, splitByYear } from '../../common/time.ts';
 import { alignRange, stepFor } from './counters.ts';
 import { basisOf, type EnergyEnv } from './context.ts';
 import { CARRIERS, zeroAmounts, type Basis, type BasisId, type CarrierAmounts } from './factors.ts';
-import { addAcc, emptyFigures, kgceOf, perDevice, perFirm, toFigures, type Acc, type Figures, type SourceRow } from './figures.ts';
+import { addAcc, boundaryNotes, emptyFigures, kgceOf, perDevice, perFirm, toFigures, type Acc, type Figures, type SourceRow } from './figures.ts';
+import type { SteamSource } from './carriers.ts';
 import { chooseSource, rollupRows, sourceRows, type DataSource, type SourceChoice } from './sources.ts';
 
 export const BREAKDOWNS = ['county', 'park', 'segment', 'firm', 'device'] as const;
@@ -53,13 +54,10 @@ function addPiece(env: EnergyEnv, idx: FirmIndexSnapshot, rows: readonly SourceR
   }
 }
 
-function summaryNotes(env: EnergyEnv, scope: Scope, source: DataSource, by: Breakdown | undefined, firmsSeen: ReadonlySet<string>, resets: number): string[] {
+function summaryNotes(scope: Scope, source: DataSource, by: Breakdown | undefined, steamSources: ReadonlyMap<string, SteamSource>, resets: number): string[] {
   const notes: string[] = [];
   if (by === 'device' && source !== 'raw' && scope.kind !== 'device') notes.push('a breakdown by device needs source=raw; the rollups are per firm');
-  if (scope.kind !== 'device') {
-    const cogen = [...firmsSeen].filter((f) => env.ctx.flagsOf(f).cogeneration);
-    if (cogen.length > 0) notes.push(`${cogen.length} cogeneration firm(s): their gas is counted at the plant boundary; power and steam made from it are not counted again (only electricity meters at the boundary count)`);
-  }
+  if (scope.kind !== 'device') notes.push(...boundaryNotes(steamSources));
   if (resets > 0) notes.push(`${resets} counter reset(s) in the range: the new readings were counted from zero`);
   return notes;
 }
@@ -93,7 +91,7 @@ export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn
     .sort((a, b) => b.totalKgce - a.totalKgce);
   return {
     scope, from, to, source, basis, basesByYear: bases, firms: firmsSeen.size, resets,
-    ...toFigures(total.acc, total.kgce, includesWater), breakdown, notes: summaryNotes(env, scope, source, by, firmsSeen, resets),
+    ...toFigures(total.acc, total.kgce, includesWater), breakdown, notes: summaryNotes(scope, source, by, total.acc.steamSources, resets),
   };
 }
 

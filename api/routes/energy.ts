@@ -5,6 +5,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type BasisId } from '../../analytics/energy/factors.ts';
 import { BREAKDOWNS } from '../../analytics/energy/service.ts';
+import { STEAM_SOURCES } from '../../analytics/energy/carriers.ts';
+import { enteredSteamSource } from '../../analytics/energy/settings.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { Scope } from '../../analytics/base/scope.ts';
 import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
@@ -12,7 +14,7 @@ import { HttpError, httpErrors } from '../errors.ts';
 import { range, toMs } from '../time-range.ts';
 import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
-import { ErrorBody, FirmParams, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, ref } from '../schemas.ts';
+import { ErrorBody, FirmParams, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, litOf, ref } from '../schemas.ts';
 
 interface EnergyRouteOptions { registry: Registry; monitoring: Monitoring }
 
@@ -26,8 +28,15 @@ const Basis = ref(BasisSchema);
 const CarrierFigure = Type.Object({ unit: Type.String(), measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() });
 const Carriers = Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, CarrierFigure])));
 const Outputs = Type.Object({ fabric: Type.Object({ unit: Type.String(), value: Type.Number() }), yarn: Type.Object({ unit: Type.String(), value: Type.Number() }), pieces: Type.Object({ unit: Type.String(), value: Type.Number() }) });
-const Figures = { carriers: Carriers, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
-const Benchmarks = Type.Object({ dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), ringSpinningKwhPerKg: Type.Number() });
+const Boundary = Type.Object({
+  steamSource: Nullable(Type.String({ description: 'bought, own-boiler, cogeneration, mixed (firms with different rules), or null (a device\'s own figure)' })),
+  firms: Type.Record(Type.String(), Type.Integer(), { description: 'firms counted with each steam source' }),
+}, { description: 'the plant-boundary rule the figure was counted with' });
+const Figures = { carriers: Carriers, boundary: Boundary, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
+const Benchmarks = Type.Object({
+  dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), silkKgcePer100m: Type.Number(), silkWaterTPer100m: Type.Number(),
+  knitKgcePerT: Type.Number(), knitWaterTPerT: Type.Number(), ringSpinningKwhPerKg: Type.Number(),
+});
 
 const FactorConfigSchema = Type.Object({
   electricity: Type.Object({
@@ -48,7 +57,12 @@ const FactorsSchema = Type.Object({
 }, { $id: 'EnergyFactors' });
 const Factors = ref(FactorsSchema);
 
-const FirmEnergySchema = Type.Object({ firmId: Type.String(), cogeneration: Type.Boolean(), note: Type.String(), updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) }, { $id: 'FirmEnergySettings' });
+const FirmEnergySchema = Type.Object({
+  firmId: Type.String(), steamSource: Nullable(litOf(STEAM_SOURCES), { description: 'as entered; null: never entered' }),
+  rule: Type.Object({ source: litOf(STEAM_SOURCES), from: litOf(['entered', 'boiler-meter', 'default'] as const), zh: Type.String(), en: Type.String() }, { description: 'the steam source the firm is counted with: entered, else own-boiler when a gas meter is at a boiler (锅炉), else bought' }),
+  cogeneration: Type.Boolean({ description: 'rule.source is cogeneration (the flag this setting replaced)' }),
+  note: Type.String(), updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()),
+}, { $id: 'FirmEnergySettings' });
 const FirmEnergy = ref(FirmEnergySchema);
 
 const BasisQuery = Type.Optional(lit(BASES));
@@ -68,7 +82,11 @@ const IntensityRow = Type.Object({
   kwhPer100m: Nullable(Type.Number()), kgcePer100m: Nullable(Type.Number()), waterTPer100m: Nullable(Type.Number()),
   kwhPerKgYarn: Nullable(Type.Number()), kgcePerKgYarn: Nullable(Type.Number()), ringFrameKwhPerKg: Nullable(Type.Number()),
   kwhPerPiece: Nullable(Type.Number()), kgcePerPiece: Nullable(Type.Number()),
-  dyeingBenchmark: Type.Object({ applies: Type.Boolean(), kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()) }),
+  fabricNote: Nullable(Type.String()),
+  dyeingBenchmark: Type.Object({
+    applies: Type.Boolean(), row: Nullable(Type.String({ description: 'woven or silk (印染行业规范条件 row)' })), kgcePer100mMax: Nullable(Type.Number()), waterTPer100mMax: Nullable(Type.Number()),
+    kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()),
+  }),
   spinningReference: Nullable(Type.Object({ kwhPerKg: Type.Number(), ratio: Type.Number() })),
 });
 
@@ -102,22 +120,29 @@ const energySettingsRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = asyn
   });
 
   app.get('/energy/firms/:firmId/settings', {
-    schema: { tags: ['energy'], summary: 'A firm\'s energy settings (cogeneration flag)', params: FirmParams, response: { 200: FirmEnergy, 404: ErrorBody } },
+    schema: { tags: ['energy'], summary: 'A firm\'s energy settings: where its steam comes from (its plant-boundary rule)', params: FirmParams, response: { 200: FirmEnergy, 404: ErrorBody } },
   }, async (req) => {
     await visibleFirm(registry, req.principal, req.params.firmId);
-    return m.energySettings.firm(req.params.firmId);
+    return m.energySettings.view(req.params.firmId, (await m.index.get()).devicesByFirm.get(req.params.firmId));
   });
 
   app.put('/energy/firms/:firmId/settings', {
     schema: {
-      tags: ['energy'], summary: 'Flag a firm as gas+electricity cogeneration (admin, bureau): gas counted at the boundary, self-generated power not again',
-      params: FirmParams, body: Type.Object({ cogeneration: Type.Boolean(), note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-      response: { 200: FirmEnergy, 403: ErrorBody, 404: ErrorBody },
+      tags: ['energy'], summary: 'Set where a firm\'s steam comes from (admin, bureau): bought counts the steam; own-boiler and cogeneration count the fuel, not the steam (cogeneration: nor the power) made from it',
+      params: FirmParams,
+      body: Type.Object({
+        steamSource: Type.Optional(Nullable(lit(STEAM_SOURCES), { description: 'null: inferred from the firm\'s meters again' })),
+        cogeneration: Type.Optional(Type.Boolean({ description: 'replaced by steamSource: true = cogeneration, false = inferred' })),
+        note: Type.Optional(Type.String({ maxLength: 500 })),
+      }, { additionalProperties: false }),
+      response: { 200: FirmEnergy, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
     await visibleFirm(registry, req.principal, req.params.firmId);
-    return m.energySettings.setFirm(req.params.firmId, req.body, actorOf(req.principal));
+    const steamSource = await httpErrors(() => enteredSteamSource(req.body), [[RangeError, 400]]);
+    m.energySettings.setFirm(req.params.firmId, { steamSource, note: req.body.note ?? '' }, actorOf(req.principal));
+    return m.energySettings.view(req.params.firmId, (await m.index.get()).devicesByFirm.get(req.params.firmId));
   });
 };
 
@@ -266,7 +291,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   app.get('/energy/rollups.csv', {
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
-      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters-first rule), interval_start, interval_end (local time), value, devices, resets.',
+      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), interval_start, interval_end (local time), value, devices, resets.',
       querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }),
       response: { 200: { description: 'CSV', content: { 'text/csv': { schema: Type.String() } } }, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },

@@ -1,7 +1,7 @@
 // Conversion to standard coal, the plant-boundary rule and the InfluxQL the counters use: pure logic.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boundaryAmount, hasPrimaryFabric, outputAmount, sourcesOf } from '../../analytics/energy/carriers.ts';
+import { boundaryAmount, countedSource, hasPrimaryFabric, outputAmount, sourcesOf, steamSourceOf } from '../../analytics/energy/carriers.ts';
 import { alignRange, stepFor } from '../../analytics/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../analytics/energy/factors.ts';
 import { rollupPieces } from '../../analytics/energy/sources.ts';
@@ -11,7 +11,7 @@ import { splitByYear, yearStart } from '../../common/time.ts';
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
 
 describe('standard coal (GB/T 2589-2020)', () => {
-  test('当量值: 0.1229 kgce/kWh, 1.2143 kgce/m³ gas; water shown but not counted by default', () => {
+  test('当量值: 0.1229 kgce/kWh, 1.2143 kgce/m³ gas, 0.1286 kgce/kg low-pressure steam; water shown but not counted by default', () => {
     const b = basisFor(DEFAULT_FACTORS, 'calorific', 2026);
     assert.equal(b.zh, '当量值');
     assert.equal(b.factors.electricity.kgcePerUnit, 0.1229);
@@ -19,9 +19,11 @@ describe('standard coal (GB/T 2589-2020)', () => {
     const r = toKgce({ electricity: 1000, gas: 100, steam: 2000, water: 10 }, b);
     close(r.byCarrier.electricity, 122.9);
     close(r.byCarrier.gas, 121.43);
-    close(r.byCarrier.steam, 185.8);
+    // 2000 kg × 0.1286 (the reference table's low-pressure steam row, not the unsourced 0.0929 of before).
+    assert.equal(b.factors.steam.kgcePerUnit, 0.1286);
+    close(r.byCarrier.steam, 257.2);
     close(r.byCarrier.water, 2.571);
-    close(r.totalKgce, 430.13);
+    close(r.totalKgce, 122.9 + 121.43 + 257.2);
   });
 
   test('等价值 electricity per year, with the default named when a year is missing', () => {
@@ -49,23 +51,63 @@ describe('standard coal (GB/T 2589-2020)', () => {
 describe('plant boundary', () => {
   const m = (o: Record<string, number>) => new Map(Object.entries(o));
   test('meters first: the machines\' own registers are sub-metering', () => {
-    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 1000, loom: 50 }), true, { cogeneration: false }), { measured: 1000, counted: 1000, source: 'meters' });
-    assert.deepEqual(boundaryAmount('electricity', m({ loom: 50, dyeing_machine: 30 }), false, { cogeneration: false }), { measured: 80, counted: 80, source: 'machines' });
+    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 1000, loom: 50 }), true, 'bought'), { measured: 1000, counted: 1000, source: 'meters' });
+    assert.deepEqual(boundaryAmount('electricity', m({ loom: 50, dyeing_machine: 30 }), false, 'bought'), { measured: 80, counted: 80, source: 'machines' });
+  });
+
+  // A dyeing house: 1000 kWh at its electricity meter, 50 m³ of gas at its boiler, 500 kg of steam at the
+  // machines' steam meter. 当量值: 1000 × 0.1229 + 50 × 1.2143 = 183.615 kgce without steam; 500 × 0.1286 = 64.3.
+  const house = { electricity: m({ electricity_meter: 1000, loom: 80 }), gas: m({ gas_meter: 50 }), steam: m({ steam_meter: 500 }) };
+  const kgce = (steam: 'bought' | 'own-boiler' | 'cogeneration') =>
+    boundaryAmount('electricity', house.electricity, true, steam).counted * 0.1229 + boundaryAmount('gas', house.gas, true, steam).counted * 1.2143
+    + boundaryAmount('steam', house.steam, true, steam).counted * 0.1286;
+
+  test('bought steam crosses the boundary and counts, beside the gas', () => {
+    assert.deepEqual(boundaryAmount('steam', house.steam, true, 'bought'), { measured: 500, counted: 500, source: 'meters' });
+    assert.deepEqual(boundaryAmount('gas', house.gas, true, 'bought'), { measured: 50, counted: 50, source: 'meters' });
+    close(kgce('bought'), 183.615 + 64.3);
+  });
+
+  test('own boiler: the gas counts, the steam made from it is measured but not counted again', () => {
+    assert.deepEqual(boundaryAmount('steam', house.steam, true, 'own-boiler'), { measured: 500, counted: 0, source: 'meters' });
+    assert.deepEqual(boundaryAmount('gas', house.gas, true, 'own-boiler'), { measured: 50, counted: 50, source: 'meters' });
+    assert.deepEqual(boundaryAmount('electricity', house.electricity, true, 'own-boiler'), { measured: 1000, counted: 1000, source: 'meters' });
+    close(kgce('own-boiler'), 183.615);
+    // Steam metered only at the machines (no steam meter): not counted either.
+    assert.deepEqual(boundaryAmount('steam', m({ dyeing_machine: 300 }), false, 'own-boiler'), { measured: 300, counted: 0, source: 'machines' });
   });
 
   test('cogeneration: gas counts, power and steam made inside the boundary do not count again', () => {
-    assert.deepEqual(boundaryAmount('electricity', m({ loom: 100 }), false, { cogeneration: true }), { measured: 100, counted: 0, source: 'machines' });
-    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 40, loom: 100 }), true, { cogeneration: true }), { measured: 40, counted: 40, source: 'meters' });
-    assert.deepEqual(boundaryAmount('steam', m({ steam_meter: 500 }), true, { cogeneration: true }), { measured: 500, counted: 0, source: 'meters' });
-    assert.deepEqual(boundaryAmount('gas', m({ gas_meter: 50 }), true, { cogeneration: true }), { measured: 50, counted: 50, source: 'meters' });
+    assert.deepEqual(boundaryAmount('electricity', m({ loom: 100 }), false, 'cogeneration'), { measured: 100, counted: 0, source: 'machines' });
+    assert.deepEqual(boundaryAmount('electricity', m({ electricity_meter: 40, loom: 100 }), true, 'cogeneration'), { measured: 40, counted: 40, source: 'meters' });
+    assert.deepEqual(boundaryAmount('steam', m({ steam_meter: 500 }), true, 'cogeneration'), { measured: 500, counted: 0, source: 'meters' });
+    assert.deepEqual(boundaryAmount('gas', m({ gas_meter: 50 }), true, 'cogeneration'), { measured: 50, counted: 50, source: 'meters' });
+    close(kgce('cogeneration'), 183.615);
   });
 
-  test('fabric output: woven metres first; finishing passes only for a firm without looms', () => {
-    assert.equal(outputAmount('fabric', m({ loom: 1000, stenter: 2500 }), true), 1000);
-    assert.equal(outputAmount('fabric', m({ stenter: 2500 }), false), 2500);
-    // A firm with looms whose looms were silent: still its woven metres (none), not the stenter's passes.
-    assert.equal(outputAmount('fabric', m({ stenter: 2500 }), true), 0);
-    assert.equal(outputAmount('yarn', m({ spinning_frame: 30, rotor_spinning: 70 }), false), 100);
+  test('which source measurement is in the counted figure (the CSV column)', () => {
+    assert.equal(countedSource('steam', 'steam_meter', true, 'bought'), true);
+    assert.equal(countedSource('steam', 'steam_meter', true, 'own-boiler'), false);
+    assert.equal(countedSource('electricity', 'loom', true, 'bought'), false);
+    assert.equal(countedSource('electricity', 'loom', false, 'bought'), true);
+    assert.equal(countedSource('electricity', 'loom', false, 'cogeneration'), false);
+    assert.equal(countedSource('electricity', 'electricity_meter', true, 'cogeneration'), true);
+  });
+
+  test('steam source: as entered, else own boiler when a gas meter is at a boiler, else bought', () => {
+    const boilerGas = { type: 'gas_meter', name: 'gas-1', location: '锅炉房' };
+    assert.deepEqual(steamSourceOf({ steamSource: null }, [boilerGas]), { source: 'own-boiler', from: 'boiler-meter' });
+    assert.deepEqual(steamSourceOf({ steamSource: null }, [{ type: 'gas_meter', name: 'Boiler gas', location: '' }]), { source: 'own-boiler', from: 'boiler-meter' });
+    assert.deepEqual(steamSourceOf({ steamSource: null }, [{ type: 'gas_meter', name: 'gas', location: '定形车间' }]), { source: 'bought', from: 'default' });
+    assert.deepEqual(steamSourceOf({ steamSource: 'bought' }, [boilerGas]), { source: 'bought', from: 'entered' });
+    assert.deepEqual(steamSourceOf({ steamSource: null }), { source: 'bought', from: 'default' });
+  });
+
+  test('fabric output: the looms\' woven metres only, never a stenter\'s passes', () => {
+    assert.equal(outputAmount('fabric', m({ loom: 1000, stenter: 2500 })), 1000);
+    assert.equal(outputAmount('fabric', m({ stenter: 2500 })), 0);
+    assert.equal(outputAmount('fabric', m({ loom: 600, water_jet_loom: 400 })), 1000);
+    assert.equal(outputAmount('yarn', m({ spinning_frame: 30, rotor_spinning: 70 })), 100);
     assert.equal(hasPrimaryFabric(new Set(['stenter', 'dyeing_machine'])), false);
     assert.equal(hasPrimaryFabric(new Set(['stenter', 'water_jet_loom'])), true);
   });
