@@ -8,12 +8,13 @@ import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
   deviceIdUnavailable,
-  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
-  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, connectivityFrom, deviceFrom, deviceTokenExpired, firmFrom, generatedDeviceId, lastUseStale, operatorRevocationAudit,
-  principalFrom, tokenCheckOf, tokenInfoFrom, type DeviceRow, type FirmRow, type TokenRow,
+  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
+  lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
+  type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
 } from './rows.ts';
 
 /** Each entry is one schema version; never edit a shipped one, append a new one. */
@@ -48,7 +49,29 @@ const MIGRATIONS = [
    ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT;
    ALTER TABLE api_tokens ADD COLUMN operator BOOLEAN NOT NULL DEFAULT false;
    UPDATE api_tokens SET operator = true WHERE role = 'admin' AND name = 'admin (ADMIN_TOKEN)';`,
+  // Firms change (小升规, a smart-factory certificate, head-count): every change is kept dated. Firms registered
+  // before get their registration as the first version, from their registration day (Asia/Shanghai).
+  `ALTER TABLE firms ADD COLUMN above_scale_since TEXT;
+   ALTER TABLE firms ADD COLUMN smart_factory_certificate_id TEXT;
+   ALTER TABLE firms ADD COLUMN smart_factory_certified_on TEXT;
+   CREATE TABLE firm_versions (
+     id BIGSERIAL PRIMARY KEY, firm_id TEXT NOT NULL REFERENCES firms(id), valid_from TEXT NOT NULL,
+     recorded_at BIGINT NOT NULL, recorded_by TEXT NOT NULL, changes TEXT NOT NULL);
+   CREATE INDEX firm_versions_firm ON firm_versions(firm_id, valid_from, id);
+   INSERT INTO firm_versions (firm_id, valid_from, recorded_at, recorded_by, changes)
+     SELECT id, to_char(to_timestamp(created_at / 1000.0) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), created_at, 'registration', json_build_object(
+       'name', name, 'county', county, 'park', park, 'segment', segment, 'aboveScale', above_scale, 'aboveScaleSince', NULL,
+       'employees', employees, 'landMu', land_mu, 'smartFactoryTier', smart_factory_tier, 'smartFactoryCertificateId', NULL, 'smartFactoryCertifiedOn', NULL)::text
+     FROM firms;`,
 ];
+
+/** Columns of the firms table an edit rewrites, in the order of firmValues. */
+const FIRM_EDIT_COLUMNS = [
+  'name', 'county', 'park', 'segment', 'above_scale', 'above_scale_since', 'employees', 'land_mu', 'smart_factory_tier',
+  'smart_factory_certificate_id', 'smart_factory_certified_on',
+] as const;
+const firmValues = (a: FirmAttributes) => { const c = firmColumns(a); return FIRM_EDIT_COLUMNS.map((k) => c[k] ?? null); };
+const VERSION_INSERT = 'INSERT INTO firm_versions (firm_id, valid_from, recorded_at, recorded_by, changes) VALUES ($1, $2, $3, $4, $5)';
 
 /** Arbitrary constant: the advisory lock that serialises schema migrations across nodes. */
 const MIGRATION_LOCK = 0x64686567; // "dheg"
@@ -110,16 +133,41 @@ export class PgRegistry implements Registry {
 
   async createFirm(f: NewFirm): Promise<Firm> {
     const createdAt = Date.now();
+    const attributes = attributesOf(f);
+    const v = registrationVersion(f, createdAt);
     try {
-      await this.pool.query(
-        'INSERT INTO firms (id, name, county, park, segment, above_scale, employees, land_mu, smart_factory_tier, demo, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)',
-        [f.id, f.name, f.county, f.park, f.segment, f.aboveScale, f.employees, f.landMu, f.smartFactoryTier, f.demo, createdAt],
-      );
+      await this.tx(async (c) => {
+        const values = [f.id, ...firmValues(attributes), f.demo, createdAt];
+        await c.query(`INSERT INTO firms (id, ${FIRM_EDIT_COLUMNS.join(', ')}, demo, created_at) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`, values);
+        await c.query(VERSION_INSERT, [v.firm_id, v.valid_from, v.recorded_at, v.recorded_by, v.changes]);
+      });
     } catch (err) {
       if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(`firm ${f.id} already exists`);
       throw err;
     }
-    return { ...f, createdAt };
+    return { id: f.id, ...attributes, demo: f.demo, createdAt };
+  }
+
+  async updateFirm(id: string, change: FirmChange): Promise<Firm> {
+    const row = await this.tx(async (c) => {
+      // Edits of one firm queue here, so each recomputes from every version before it.
+      const locked = await c.query('SELECT id FROM firms WHERE id = $1 FOR UPDATE', [id]);
+      if (locked.rowCount === 0) return undefined;
+      await c.query(VERSION_INSERT, [id, change.validFrom, change.recordedAt, change.recordedBy, JSON.stringify(change.changes)]);
+      const versions = await c.query<FirmVersionRow>('SELECT * FROM firm_versions WHERE firm_id = $1 ORDER BY id', [id]);
+      const set = FIRM_EDIT_COLUMNS.map((k, i) => `${k} = $${i + 2}`).join(', ');
+      const r = await c.query<FirmRow>(`UPDATE firms SET ${set} WHERE id = $1 RETURNING *`, [id, ...firmValues(currentAttributes(versions.rows.map(versionFrom)))]);
+      return r.rows[0];
+    });
+    if (!row) throw new NotFoundError(`firm ${id} not found`);
+    return firmFrom(row);
+  }
+
+  async firmHistory(firmId?: string): Promise<FirmVersion[]> {
+    const r = firmId === undefined
+      ? await this.pool.query<FirmVersionRow>('SELECT * FROM firm_versions ORDER BY firm_id COLLATE "C", id')
+      : await this.pool.query<FirmVersionRow>('SELECT * FROM firm_versions WHERE firm_id = $1 ORDER BY id', [firmId]);
+    return r.rows.map(versionFrom);
   }
 
   async getFirm(id: string): Promise<Firm | undefined> {

@@ -2,21 +2,81 @@
 // (test/conformance/registry.ts), run against every adapter.
 import type { SmartFactoryTier } from '../places.ts';
 
-export interface NewFirm {
-  id: string;
+/** What a firm is, as it may change over time (each change is kept dated: FirmVersion). */
+export interface FirmAttributes {
   name: string;
   county: string;
   park: string;
   segment: string;
   aboveScale: boolean;
+  /** Local date (YYYY-MM-DD) from which the firm is above-scale; null: since its registration (or not above-scale). */
+  aboveScaleSince: string | null;
   employees: number;
   landMu: number;
   smartFactoryTier: SmartFactoryTier;
+  /** The smart-factory certificate behind the tier (its level is the tier). */
+  smartFactoryCertificateId: string | null;
+  smartFactoryCertifiedOn: string | null;
+}
+
+/** Attributes that may be left out when registering: they default to null. */
+type OptionalAtRegistration = 'aboveScaleSince' | 'smartFactoryCertificateId' | 'smartFactoryCertifiedOn';
+
+export interface NewFirm extends Omit<FirmAttributes, OptionalAtRegistration>, Partial<Pick<FirmAttributes, OptionalAtRegistration>> {
+  id: string;
+  /** Seeded by `npm start` for demonstration: left out of every KPI unless asked for. */
   demo: boolean;
 }
 
-export interface Firm extends NewFirm {
+export interface Firm extends FirmAttributes {
+  id: string;
+  demo: boolean;
   createdAt: number;
+}
+
+export const FIRM_ATTRIBUTES = [
+  'name', 'county', 'park', 'segment', 'aboveScale', 'aboveScaleSince', 'employees', 'landMu', 'smartFactoryTier', 'smartFactoryCertificateId', 'smartFactoryCertifiedOn',
+] as const satisfies ReadonlyArray<keyof FirmAttributes>;
+
+/**
+ * One dated change of a firm: the attributes it set, in force from validFrom (local date) on. The first version
+ * of a firm is its registration with every attribute (validFrom: its registration day). The firm on a date is
+ * firmAt: changes entered late for an earlier date do not undo later ones.
+ */
+export interface FirmVersion {
+  id: number;
+  firmId: string;
+  validFrom: string;
+  recordedAt: number;
+  recordedBy: string;
+  changes: Partial<FirmAttributes>;
+}
+
+/** Versions sorted as they apply: by validFrom, then in the order they were recorded. */
+export function orderVersions<T extends Pick<FirmVersion, 'validFrom' | 'id'>>(versions: readonly T[]): T[] {
+  return [...versions].sort((a, b) => (a.validFrom < b.validFrom ? -1 : a.validFrom > b.validFrom ? 1 : a.id - b.id));
+}
+
+/**
+ * A firm's attributes on a local date (YYYY-MM-DD), from its versions (one firm's): the registration (the first
+ * recorded, with every attribute) is the base, whatever its date, and every later change valid by then is
+ * applied in order. So a change dated before the registration (above-scale since June, registered in September)
+ * tells what the firm was then. Undefined only without versions.
+ */
+export function firmAt(versions: readonly FirmVersion[], date: string): FirmAttributes | undefined {
+  const base = versions.reduce<FirmVersion | undefined>((m, v) => (m === undefined || v.id < m.id ? v : m), undefined);
+  if (!base) return undefined;
+  let state = { ...base.changes } as FirmAttributes;
+  for (const v of orderVersions(versions)) if (v !== base && v.validFrom <= date) state = { ...state, ...v.changes };
+  return state;
+}
+
+export interface FirmChange {
+  changes: Partial<FirmAttributes>;
+  /** Local date (YYYY-MM-DD) from which the change holds. */
+  validFrom: string;
+  recordedAt: number;
+  recordedBy: string;
 }
 
 export interface NewDevice {
@@ -123,6 +183,7 @@ export interface FirmConnectivity {
   park: string;
   segment: string;
   aboveScale: boolean;
+  demo: boolean;
   /** Newest valid telemetry of any of the firm's devices (ms), null if none ever. */
   lastTelemetryAt: number | null;
 }
@@ -138,6 +199,10 @@ export interface Registry {
   createFirm(firm: NewFirm): Promise<Firm>;
   getFirm(id: string): Promise<Firm | undefined>;
   listFirms(): Promise<Firm[]>;
+  /** Records a dated change of a firm and returns the firm as it is now (NotFoundError if unknown). */
+  updateFirm(id: string, change: FirmChange): Promise<Firm>;
+  /** The dated versions of one firm, or of every firm (by firm), in the order they were recorded (firmAt applies them). */
+  firmHistory(firmId?: string): Promise<FirmVersion[]>;
 
   /**
    * Creates a device and returns its token: the only time the token is visible. An id in use or ever used

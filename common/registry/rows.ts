@@ -2,7 +2,11 @@
 // flags as 0/1 and PostgreSQL as booleans; everything else has the same column names and types.
 import { randomBytes } from 'node:crypto';
 import type { SmartFactoryTier } from '../places.ts';
-import { LAST_USED_RESOLUTION_MS, type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type Firm, type FirmConnectivity, type Role } from './registry.ts';
+import { localDate } from '../time.ts';
+import {
+  FIRM_ATTRIBUTES, LAST_USED_RESOLUTION_MS, firmAt,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type Firm, type FirmAttributes, type FirmConnectivity, type FirmVersion, type NewFirm, type Role,
+} from './registry.ts';
 
 type Flag = boolean | number;
 const flag = (v: Flag): boolean => v === true || v === 1;
@@ -10,7 +14,9 @@ const flag = (v: Flag): boolean => v === true || v === 1;
 export interface FirmRow {
   id: string; name: string; county: string; park: string; segment: string; above_scale: Flag; employees: number;
   land_mu: number; smart_factory_tier: string; demo: Flag; created_at: number;
+  above_scale_since: string | null; smart_factory_certificate_id: string | null; smart_factory_certified_on: string | null;
 }
+export interface FirmVersionRow { id: number; firm_id: string; valid_from: string; recorded_at: number; recorded_by: string; changes: string }
 export interface DeviceRow {
   id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
   last_seen_at: number | null; last_telemetry_at: number | null; online: Flag; reported_status: string | null;
@@ -26,10 +32,52 @@ export const TOKEN_COLUMNS = 'id, role, firm_id, name, created_at, expires_at, r
 export function firmFrom(r: FirmRow): Firm {
   return {
     id: r.id, name: r.name, county: r.county, park: r.park, segment: r.segment, aboveScale: flag(r.above_scale),
-    employees: r.employees, landMu: r.land_mu, smartFactoryTier: r.smart_factory_tier as SmartFactoryTier, demo: flag(r.demo), createdAt: r.created_at,
+    aboveScaleSince: r.above_scale_since, employees: r.employees, landMu: r.land_mu, smartFactoryTier: r.smart_factory_tier as SmartFactoryTier,
+    smartFactoryCertificateId: r.smart_factory_certificate_id, smartFactoryCertifiedOn: r.smart_factory_certified_on, demo: flag(r.demo), createdAt: r.created_at,
   };
 }
 
+/** Every attribute of a firm being registered, the optional ones null when absent. */
+export function attributesOf(f: NewFirm): FirmAttributes {
+  return {
+    name: f.name, county: f.county, park: f.park, segment: f.segment, aboveScale: f.aboveScale, aboveScaleSince: f.aboveScaleSince ?? null,
+    employees: f.employees, landMu: f.landMu, smartFactoryTier: f.smartFactoryTier,
+    smartFactoryCertificateId: f.smartFactoryCertificateId ?? null, smartFactoryCertifiedOn: f.smartFactoryCertifiedOn ?? null,
+  };
+}
+
+/** The firms table's columns of the attributes (named parameters of both adapters' statements). */
+export function firmColumns(a: FirmAttributes): Record<string, string | number | boolean | null> {
+  return {
+    name: a.name, county: a.county, park: a.park, segment: a.segment, above_scale: a.aboveScale, above_scale_since: a.aboveScaleSince,
+    employees: a.employees, land_mu: a.landMu, smart_factory_tier: a.smartFactoryTier,
+    smart_factory_certificate_id: a.smartFactoryCertificateId, smart_factory_certified_on: a.smartFactoryCertifiedOn,
+  };
+}
+
+/** Only the known attributes of a stored change (what JSON gives back is checked, not trusted). */
+function changesFrom(json: string): Partial<FirmAttributes> {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of FIRM_ATTRIBUTES) if (k in raw) out[k] = k === 'aboveScale' ? flag(raw[k] as Flag) : raw[k];
+  return out as Partial<FirmAttributes>;
+}
+
+export function versionFrom(r: FirmVersionRow): FirmVersion {
+  return { id: Number(r.id), firmId: r.firm_id, validFrom: r.valid_from, recordedAt: r.recorded_at, recordedBy: r.recorded_by, changes: changesFrom(r.changes) };
+}
+
+/** The first version of a firm: its registration, with every attribute, from its registration day. */
+export function registrationVersion(f: NewFirm, createdAt: number): Omit<FirmVersionRow, 'id'> {
+  return { firm_id: f.id, valid_from: localDate(createdAt), recorded_at: createdAt, recorded_by: 'registration', changes: JSON.stringify(attributesOf(f)) };
+}
+
+/** The firm's attributes with every version applied (changes dated in the future are refused before they get here). */
+export function currentAttributes(versions: readonly FirmVersion[]): FirmAttributes {
+  const a = firmAt(versions, '9999-12-31');
+  if (!a) throw new Error('a firm without versions');
+  return a;
+}
 export function deviceFrom(r: DeviceRow): Device {
   return {
     id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
@@ -75,5 +123,5 @@ export function generatedDeviceId(type: string): string {
 }
 
 export function connectivityFrom(r: FirmRow, lastTelemetryAt: number | null): FirmConnectivity {
-  return { firmId: r.id, county: r.county, park: r.park, segment: r.segment, aboveScale: flag(r.above_scale), lastTelemetryAt };
+  return { firmId: r.id, county: r.county, park: r.park, segment: r.segment, aboveScale: flag(r.above_scale), demo: flag(r.demo), lastTelemetryAt };
 }

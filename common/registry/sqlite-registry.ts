@@ -5,12 +5,13 @@ import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
   deviceIdUnavailable,
-  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmConnectivity, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
-  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, connectivityFrom, deviceFrom, deviceTokenExpired, firmFrom, generatedDeviceId, lastUseStale, operatorRevocationAudit,
-  principalFrom, tokenCheckOf, tokenInfoFrom, type DeviceRow, type FirmRow, type TokenRow,
+  REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
+  lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
+  type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
 } from './rows.ts';
 
 const MIGRATIONS = [
@@ -46,7 +47,29 @@ const MIGRATIONS = [
    ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
    ALTER TABLE api_tokens ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
    UPDATE api_tokens SET operator = 1 WHERE role = 'admin' AND name = 'admin (ADMIN_TOKEN)';`,
+  // Firms change (小升规, a smart-factory certificate, head-count): every change is kept dated. Firms registered
+  // before get their registration as the first version, from their registration day (Asia/Shanghai).
+  `ALTER TABLE firms ADD COLUMN above_scale_since TEXT;
+   ALTER TABLE firms ADD COLUMN smart_factory_certificate_id TEXT;
+   ALTER TABLE firms ADD COLUMN smart_factory_certified_on TEXT;
+   CREATE TABLE firm_versions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, firm_id TEXT NOT NULL REFERENCES firms(id), valid_from TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL, recorded_by TEXT NOT NULL, changes TEXT NOT NULL);
+   CREATE INDEX firm_versions_firm ON firm_versions(firm_id, valid_from, id);
+   INSERT INTO firm_versions (firm_id, valid_from, recorded_at, recorded_by, changes)
+     SELECT id, date(created_at / 1000 + 28800, 'unixepoch'), created_at, 'registration', json_object(
+       'name', name, 'county', county, 'park', park, 'segment', segment, 'aboveScale', json(CASE WHEN above_scale THEN 'true' ELSE 'false' END),
+       'aboveScaleSince', NULL, 'employees', employees, 'landMu', land_mu, 'smartFactoryTier', smart_factory_tier,
+       'smartFactoryCertificateId', NULL, 'smartFactoryCertifiedOn', NULL)
+     FROM firms;`,
 ];
+
+const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segment, above_scale = @above_scale, above_scale_since = @above_scale_since, '
+  + 'employees = @employees, land_mu = @land_mu, smart_factory_tier = @smart_factory_tier, smart_factory_certificate_id = @smart_factory_certificate_id, '
+  + 'smart_factory_certified_on = @smart_factory_certified_on';
+
+/** The firms columns of the attributes, as SQLite binds them (flags as 0/1). */
+const sqliteFirmColumns = (a: FirmAttributes) => ({ ...firmColumns(a), above_scale: a.aboveScale ? 1 : 0 });
 
 
 export class SqliteRegistry implements Registry {
@@ -57,7 +80,13 @@ export class SqliteRegistry implements Registry {
     this.db = openDb(file, MIGRATIONS, { synchronous: 'NORMAL' });
     const db = this.db;
     this.stmt = {
-      insertFirm: db.prepare(`INSERT INTO firms VALUES (@id,@name,@county,@park,@segment,@above_scale,@employees,@land_mu,@smart_factory_tier,@demo,@created_at)`),
+      insertFirm: db.prepare(`INSERT INTO firms (id, name, county, park, segment, above_scale, above_scale_since, employees, land_mu, smart_factory_tier,
+        smart_factory_certificate_id, smart_factory_certified_on, demo, created_at) VALUES (@id,@name,@county,@park,@segment,@above_scale,@above_scale_since,
+        @employees,@land_mu,@smart_factory_tier,@smart_factory_certificate_id,@smart_factory_certified_on,@demo,@created_at)`),
+      updateFirm: db.prepare(`UPDATE firms SET ${FIRM_SET} WHERE id = @id`),
+      insertVersion: db.prepare('INSERT INTO firm_versions (firm_id, valid_from, recorded_at, recorded_by, changes) VALUES (@firm_id, @valid_from, @recorded_at, @recorded_by, @changes)'),
+      firmVersions: db.prepare<[string], FirmVersionRow>('SELECT * FROM firm_versions WHERE firm_id = ? ORDER BY id'),
+      allVersions: db.prepare<[], FirmVersionRow>('SELECT * FROM firm_versions ORDER BY firm_id, id'),
       getFirm: db.prepare<[string], FirmRow>('SELECT * FROM firms WHERE id = ?'),
       listFirms: db.prepare<[], FirmRow>('SELECT * FROM firms ORDER BY county, name'),
       reserveId: db.prepare('INSERT OR IGNORE INTO device_ids (id, firm_id) VALUES (?, ?)'),
@@ -99,16 +128,33 @@ export class SqliteRegistry implements Registry {
 
   async createFirm(f: NewFirm): Promise<Firm> {
     const createdAt = Date.now();
+    const attributes = attributesOf(f);
     try {
-      this.stmt.insertFirm.run({
-        id: f.id, name: f.name, county: f.county, park: f.park, segment: f.segment, above_scale: f.aboveScale ? 1 : 0,
-        employees: f.employees, land_mu: f.landMu, smart_factory_tier: f.smartFactoryTier, demo: f.demo ? 1 : 0, created_at: createdAt,
-      });
+      this.db.transaction(() => {
+        this.stmt.insertFirm.run({ id: f.id, ...sqliteFirmColumns(attributes), demo: f.demo ? 1 : 0, created_at: createdAt });
+        this.stmt.insertVersion.run(registrationVersion(f, createdAt));
+      })();
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`firm ${f.id} already exists`);
       throw err;
     }
-    return { ...f, createdAt };
+    return { id: f.id, ...attributes, demo: f.demo, createdAt };
+  }
+
+  async updateFirm(id: string, change: FirmChange): Promise<Firm> {
+    const row = this.db.transaction(() => {
+      if (!this.stmt.getFirm.get(id)) return undefined;
+      this.stmt.insertVersion.run({ firm_id: id, valid_from: change.validFrom, recorded_at: change.recordedAt, recorded_by: change.recordedBy, changes: JSON.stringify(change.changes) });
+      const attributes = currentAttributes(this.stmt.firmVersions.all(id).map(versionFrom));
+      this.stmt.updateFirm.run({ id, ...sqliteFirmColumns(attributes) });
+      return this.stmt.getFirm.get(id);
+    })();
+    if (!row) throw new NotFoundError(`firm ${id} not found`);
+    return firmFrom(row);
+  }
+
+  async firmHistory(firmId?: string): Promise<FirmVersion[]> {
+    return (firmId === undefined ? this.stmt.allVersions.all() : this.stmt.firmVersions.all(firmId)).map(versionFrom);
   }
 
   async getFirm(id: string): Promise<Firm | undefined> {

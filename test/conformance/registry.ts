@@ -1,7 +1,8 @@
 // The registry conformance suite: every Registry adapter must pass it (see test/integration/registry-*.test.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConflictError, NotFoundError, deviceIdUnavailable, type Registry } from '../../common/registry/registry.ts';
+import { ConflictError, NotFoundError, deviceIdUnavailable, firmAt, type Registry } from '../../common/registry/registry.ts';
+import { localDate } from '../../common/time.ts';
 import { legacyScryptHash, sha256 } from '../../common/ids.ts';
 import { testFirm } from '../helpers/system.ts';
 
@@ -44,6 +45,35 @@ export function registryConformance(name: string, make: () => Promise<{ registry
       assert.deepEqual((await r.listFirms()).map((x) => x.id), [f.id]);
       await assert.rejects(r.createFirm(f), ConflictError);
       assert.equal(await r.getFirm('nope'), undefined);
+    }));
+
+    test('firm history: edits are kept dated, a late edit for an earlier date does not undo a later one', withRegistry(async (r) => {
+      const f = testFirm({ aboveScale: false, employees: 80 });
+      const g = testFirm();
+      const created = await r.createFirm(f);
+      await r.createFirm(g);
+      assert.deepEqual([created.aboveScaleSince, created.smartFactoryCertificateId, created.smartFactoryCertifiedOn], [null, null, null]);
+      const registered = localDate(created.createdAt);
+      const by = 'bureau staff (bureau, token t1)';
+      const up = await r.updateFirm(f.id, { changes: { aboveScale: true, aboveScaleSince: '2026-06-01' }, validFrom: '2026-06-01', recordedAt: 1000, recordedBy: by });
+      assert.deepEqual([up.aboveScale, up.aboveScaleSince, up.employees], [true, '2026-06-01', 80]);
+      await r.updateFirm(f.id, { changes: { employees: 120, smartFactoryTier: 'basic', smartFactoryCertificateId: 'YN-ZNGC-2026-007', smartFactoryCertifiedOn: '2026-09-10' }, validFrom: '2026-09-10', recordedAt: 2000, recordedBy: by });
+      // Entered last, dated earlier: holds from July to September, when the later change takes over.
+      const late = await r.updateFirm(f.id, { changes: { employees: 95, name: '新名称纺织' }, validFrom: '2026-07-01', recordedAt: 3000, recordedBy: by });
+      assert.deepEqual([late.employees, late.name, late.smartFactoryTier, late.smartFactoryCertificateId], [120, '新名称纺织', 'basic', 'YN-ZNGC-2026-007']);
+      assert.deepEqual(await r.getFirm(f.id), late, 'the stored firm is the one returned');
+      const history = await r.firmHistory(f.id);
+      assert.deepEqual(history.map((v) => [v.validFrom, v.recordedBy, v.recordedAt]), [[registered, 'registration', created.createdAt], ['2026-06-01', by, 1000], ['2026-09-10', by, 2000], ['2026-07-01', by, 3000]]);
+      assert.deepEqual(history[2]?.changes, { employees: 120, smartFactoryTier: 'basic', smartFactoryCertificateId: 'YN-ZNGC-2026-007', smartFactoryCertifiedOn: '2026-09-10' }, 'a version keeps only what it changed');
+      assert.deepEqual(history[0]?.changes, { name: f.name, county: f.county, park: f.park, segment: f.segment, aboveScale: false, aboveScaleSince: null, employees: 80, landMu: f.landMu, smartFactoryTier: 'none', smartFactoryCertificateId: null, smartFactoryCertifiedOn: null });
+      // On a date: the registration is the base whatever its date, with the changes valid by then.
+      const at = (date: string) => firmAt(history, date);
+      assert.deepEqual([at('2026-05-31')?.aboveScale, at('2026-06-15')?.aboveScale, at('2026-08-01')?.employees, at('2026-10-01')?.employees], [false, true, 95, 120]);
+      assert.deepEqual([at('2026-06-15')?.name, at('2026-07-01')?.name], [f.name, '新名称纺织']);
+      assert.deepEqual((await r.firmHistory()).filter((v) => v.firmId === g.id).map((v) => v.recordedBy), ['registration']);
+      assert.equal((await r.firmHistory()).filter((v) => v.firmId === f.id).length, 4);
+      await assert.rejects(r.updateFirm('nope', { changes: { employees: 1 }, validFrom: '2026-01-01', recordedAt: 1, recordedBy: by }), NotFoundError);
+      assert.equal((await r.firmConnectivity()).find((c) => c.firmId === f.id)?.aboveScale, true);
     }));
 
     test('devices: the token works once issued, is not stored in clear, and a wrong one fails', withRegistry(async (r) => {

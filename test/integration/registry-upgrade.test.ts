@@ -20,6 +20,8 @@ function downgrade(file: string): void {
     ALTER TABLE devices DROP COLUMN token_expires_at;
     ALTER TABLE api_tokens DROP COLUMN expires_at; ALTER TABLE api_tokens DROP COLUMN revoked_at;
     ALTER TABLE api_tokens DROP COLUMN last_used_at; ALTER TABLE api_tokens DROP COLUMN operator;
+    DROP TABLE firm_versions; ALTER TABLE firms DROP COLUMN above_scale_since;
+    ALTER TABLE firms DROP COLUMN smart_factory_certificate_id; ALTER TABLE firms DROP COLUMN smart_factory_certified_on;
     PRAGMA user_version = 2;`);
   db.close();
 }
@@ -46,6 +48,9 @@ describe('registry upgrade', () => {
       assert.equal((await r.verifyApiToken('at_old_operator_token_000000'))?.role, 'admin', 'still admin until a new ADMIN_TOKEN is given');
       await r.ensureApiToken('at_new_operator_token_000000', 'admin', null, 'admin (ADMIN_TOKEN)');
       assert.deepEqual(await r.checkApiToken('at_old_operator_token_000000'), { ok: false, reason: 'revoked' });
+      const [registration] = await r.firmHistory(firm.id);
+      const { id: _id, demo: _demo, ...attributes } = firm;
+      assert.deepEqual(registration?.changes, { ...attributes, aboveScaleSince: null, smartFactoryCertificateId: null, smartFactoryCertifiedOn: null }, 'a firm from before gets its registration as first version');
     } finally {
       await r.close();
     }
