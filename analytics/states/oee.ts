@@ -26,6 +26,8 @@ export interface DeviceOee extends OeeFigures {
   times: StateTimes;
   meanSpeed: number | null;
   nominalSpeed: number | null;
+  /** Where the nominal speed comes from: set for this device, or its type's. */
+  nominalFrom: 'device' | 'type' | null;
   speedMetric: string | null;
   /** What the device reports itself (e.g. a loom's efficiency_pct), averaged: not OEE. */
   reportedEfficiencyPct: number | null;
@@ -94,7 +96,8 @@ export class OeeService {
         const knownUntil = d.lastSeenAt === null ? p.end : d.lastSeenAt + this.opts.offlineAfterMs;
         const times = timeInStates(events.get(d.id) ?? [], p.start, p.end, knownUntil);
         const spec = perfSpecs[d.type];
-        const nominal = overrides.get(d.id) ?? spec?.nominal ?? null;
+        const own = overrides.get(d.id);
+        const nominal = own ?? spec?.nominal ?? null;
         const sp = speed.get(`${i}/${d.id}`);
         const perf: PerformanceInput | null = spec && nominal !== null && sp?.mean != null ? { meanSpeed: sp.mean, nominal } : null;
         const qu = quality.get(`${i}/${d.id}`) ?? null;
@@ -102,12 +105,17 @@ export class OeeService {
         const f = oeeFigures(times, perf, qu, isLoom);
         const row: DeviceOee = {
           deviceId: d.id, name: d.name, type: d.type, times, ...f,
-          meanSpeed: sp?.mean ?? null, nominalSpeed: nominal, speedMetric: spec?.metric ?? null, reportedEfficiencyPct: sp?.eff ?? null,
+          meanSpeed: sp?.mean ?? null, nominalSpeed: nominal, nominalFrom: own !== undefined ? 'device' : nominal !== null ? 'type' : null,
+          speedMetric: spec?.metric ?? null, reportedEfficiencyPct: sp?.eff ?? null,
         };
         return { row, item: { times, perf, quality: qu, isLoom } };
       });
       return { id: p.id, start: p.start, end: p.end, firm: aggregateOee(items.map((x) => x.item)), devices: items.map((x) => x.row) };
     });
+    const fast = [...new Set(result.flatMap((p) => p.devices.filter((d) => d.nominalExceeded).map((d) => d.deviceId)))];
+    if (fast.length > 0) {
+      notes.push(`${fast.length} device(s) ran faster than their nominal speed (${fast.slice(0, 5).join(', ')}${fast.length > 5 ? ', …' : ''}): performance is capped at 1; set the right nominal (PUT /monitoring/devices/{id}/nominal)`);
+    }
     return { target: { firmId: target.firmId, deviceId: target.deviceId ?? null }, from, to, by, shifts: cal, periods: result, notes };
   }
 

@@ -6,10 +6,12 @@
 // OEE (docs/domain.md, OEE) = Availability × Performance × Quality:
 //   planned production time = observed time − stopped (NST, non-scheduled) − maintenance (SDT, scheduled) − unknown
 //   availability = running ÷ planned production time
-//   performance  = mean speed while running ÷ the device's nominal speed
+//   performance  = mean speed while running ÷ the device's nominal speed, at most 1: a machine faster than its
+//                  nominal says the nominal is wrong, not that it made more than ideal (nominalExceeded says so)
 //   quality      = good ÷ total units, where a device reports both; otherwise OEE is A × P and says so.
-// Loom efficiency (织造效率, R16) is kept apart: running ÷ (running + fault), i.e. the stop-driven running
-// efficiency of the textile trade, which leaves out idle/setup time and quality.
+// Loom efficiency (织造效率) is kept apart from OEE, in two labelled definitions: running ÷ (running + fault), the
+// stop-driven running efficiency, which leaves idle and setup out; and the mills' running ÷ scheduled time
+// (observed − non-scheduled − unknown), which counts idle, setup, maintenance and fault against the loom.
 import { MACHINE_STATES, type MachineState } from '../../common/contract/catalogue.ts';
 
 export const SEMI_E10: Record<MachineState, { code: string; zh: string; en: string }> = {
@@ -77,8 +79,20 @@ export interface OeeFigures {
   quality: number | null;
   oee: number | null;
   oeeFormula: 'A×P×Q' | 'A×P (quality not reported)' | 'n/a';
-  /** Loom efficiency: running ÷ (running + fault). Not OEE. Only for looms. */
+  /** Mean speed ÷ nominal before the cap at 1 (performance is this, capped). */
+  speedRatio: number | null;
+  /** The machine ran faster than its nominal speed: the nominal needs setting (per device or type). */
+  nominalExceeded: boolean;
+  /** Loom efficiency, stop-driven: running ÷ (running + fault). Not OEE. Only for looms. */
   loomEfficiency: number | null;
+  /** Loom efficiency as mills count it: running ÷ scheduled time (observed − stopped − unknown). Only for looms. */
+  loomEfficiencyScheduled: number | null;
+}
+
+/** Running ÷ scheduled time: every state but non-scheduled (stopped) and unknown is scheduled. */
+function scheduledEfficiency(t: StateTimes): number | null {
+  const scheduled = TIME_KEYS.reduce((s, k) => s + t[k], 0) - t.stopped - t.unknown;
+  return scheduled > 0 ? t.running / scheduled : null;
 }
 
 export interface PerformanceInput {
@@ -97,7 +111,8 @@ export function oeeFigures(times: StateTimes, perf: PerformanceInput | null, qua
   const plannedMs = observedMs - times.stopped - times.maintenance - times.unknown;
   const runningMs = times.running;
   const availability = plannedMs > 0 ? runningMs / plannedMs : null;
-  const performance = perf && perf.nominal > 0 && perf.meanSpeed > 0 ? perf.meanSpeed / perf.nominal : null;
+  const speedRatio = perf && perf.nominal > 0 && perf.meanSpeed > 0 ? perf.meanSpeed / perf.nominal : null;
+  const performance = speedRatio === null ? null : Math.min(1, speedRatio);
   const q = quality && quality.total > 0 ? quality.good / quality.total : null;
   let oee: number | null = null;
   let oeeFormula: OeeFigures['oeeFormula'] = 'n/a';
@@ -108,12 +123,15 @@ export function oeeFigures(times: StateTimes, perf: PerformanceInput | null, qua
   const loomBase = times.running + times.fault;
   return {
     observedMs, plannedMs, runningMs, availability, performance, quality: q, oee, oeeFormula,
+    speedRatio, nominalExceeded: speedRatio !== null && speedRatio > 1,
     loomEfficiency: isLoom && loomBase > 0 ? times.running / loomBase : null,
+    loomEfficiencyScheduled: isLoom ? scheduledEfficiency(times) : null,
   };
 }
 
 /**
- * Aggregate of several devices: times add up; performance is weighted by running time; quality by units.
+ * Aggregate of several devices: times add up; performance (each device's, capped) is weighted by running time;
+ * quality by units; nominalExceeded when any device exceeded its nominal.
  */
 export function aggregateOee(items: ReadonlyArray<{ times: StateTimes; perf: PerformanceInput | null; quality: QualityInput | null; isLoom: boolean }>): OeeFigures & { times: StateTimes } {
   const times = zeroTimes();
@@ -123,11 +141,16 @@ export function aggregateOee(items: ReadonlyArray<{ times: StateTimes; perf: Per
   let good = 0;
   let total = 0;
   let anyQuality = false;
+  let exceeded = false;
+  let ratioSum = 0;
   for (const it of items) {
     addTimes(times, it.times);
     if (it.isLoom) addTimes(loomTimes, it.times);
     if (it.perf && it.perf.nominal > 0 && it.perf.meanSpeed > 0 && it.times.running > 0) {
-      perfSum += (it.perf.meanSpeed / it.perf.nominal) * it.times.running;
+      const ratio = it.perf.meanSpeed / it.perf.nominal;
+      exceeded ||= ratio > 1;
+      ratioSum += ratio * it.times.running;
+      perfSum += Math.min(1, ratio) * it.times.running;
       perfWeight += it.times.running;
     }
     if (it.quality && it.quality.total > 0) { anyQuality = true; good += it.quality.good; total += it.quality.total; }
@@ -135,5 +158,8 @@ export function aggregateOee(items: ReadonlyArray<{ times: StateTimes; perf: Per
   const perf = perfWeight > 0 ? { meanSpeed: perfSum / perfWeight, nominal: 1 } : null;
   const f = oeeFigures(times, perf, anyQuality ? { good, total } : null, false);
   const loomBase = loomTimes.running + loomTimes.fault;
-  return { ...f, loomEfficiency: loomBase > 0 ? loomTimes.running / loomBase : null, times };
+  return {
+    ...f, speedRatio: perfWeight > 0 ? ratioSum / perfWeight : null, nominalExceeded: exceeded,
+    loomEfficiency: loomBase > 0 ? loomTimes.running / loomBase : null, loomEfficiencyScheduled: scheduledEfficiency(loomTimes), times,
+  };
 }

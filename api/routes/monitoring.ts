@@ -22,11 +22,16 @@ const Times = ref(TimesSchema);
 const OeeFields = {
   observedMs: Type.Number(), plannedMs: Type.Number(), runningMs: Type.Number(),
   availability: Nullable(Type.Number()), performance: Nullable(Type.Number()), quality: Nullable(Type.Number()), oee: Nullable(Type.Number()),
-  oeeFormula: Type.String(), loomEfficiency: Nullable(Type.Number({ description: 'running ÷ (running + fault); looms only; not OEE' })),
+  oeeFormula: Type.String(),
+  speedRatio: Nullable(Type.Number({ description: 'mean speed while running ÷ nominal, before performance is capped at 1' })),
+  nominalExceeded: Type.Boolean({ description: 'ran faster than the nominal speed: performance capped at 1; the nominal needs setting' }),
+  loomEfficiency: Nullable(Type.Number({ description: 'stop-driven: running ÷ (running + fault), leaves idle and setup out; looms only; not OEE' })),
+  loomEfficiencyScheduled: Nullable(Type.Number({ description: 'as mills count it: running ÷ scheduled time (observed − stopped − unknown); looms only; not OEE' })),
 };
 const DeviceOee = Type.Object({
   deviceId: Type.String(), name: Type.String(), type: Type.String(), times: Times, ...OeeFields,
-  meanSpeed: Nullable(Type.Number()), nominalSpeed: Nullable(Type.Number()), speedMetric: Nullable(Type.String()), reportedEfficiencyPct: Nullable(Type.Number()),
+  meanSpeed: Nullable(Type.Number()), nominalSpeed: Nullable(Type.Number()), nominalFrom: Nullable(Type.String({ description: 'device (set for it) or type' })),
+  speedMetric: Nullable(Type.String()), reportedEfficiencyPct: Nullable(Type.Number()),
 });
 const ShiftCalendarSchema = Type.Object({
   timezone: Type.Literal('Asia/Shanghai'),
@@ -115,10 +120,11 @@ const monitoringSettingsRoutes: FastifyPluginAsyncTypebox<MonitoringRouteOptions
       performance: mon.monitoringSettings.performance().value, quality: mon.monitoringSettings.quality().value, stateClasses: SEMI_E10,
       definitions: {
         availability: 'running ÷ planned production time (observed − stopped − maintenance − unknown)',
-        performance: 'mean speed while running ÷ nominal speed of the device (per-device override, else per type)',
+        performance: 'mean speed while running ÷ nominal speed of the device (per-device override, else per type), at most 1; nominalExceeded when the device ran faster',
         quality: 'good ÷ total units where the device type reports both counters',
         oee: 'availability × performance × quality (A × P when quality is not reported)',
-        loomEfficiency: 'running ÷ (running + fault): the textile running efficiency, kept apart from OEE',
+        loomEfficiency: 'stop-driven loom efficiency: running ÷ (running + fault), leaves idle and setup out; kept apart from OEE',
+        loomEfficiencyScheduled: 'loom efficiency as mills count it: running ÷ scheduled time (observed − stopped − unknown: idle, setup, maintenance and fault count against it); kept apart from OEE',
       },
     };
   });

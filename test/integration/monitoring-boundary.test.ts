@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceType } from '../../common/contract/catalogue.ts';
-import { tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
+import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
 import { DAY, HOUR, MINUTE } from '../../common/time.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
@@ -73,6 +73,7 @@ let G: NewFirm;
 let P: NewFirm;
 let S: NewFirm;
 let K: NewFirm;
+let W: NewFirm;
 const inc = new Map<string, number>();
 
 before(async () => {
@@ -81,7 +82,15 @@ before(async () => {
   P = testFirm({ segment: 'dyeing', name: 'P 外购蒸汽' });
   S = testFirm({ segment: 'dyeing', name: 'S 只有定形机' });
   K = testFirm({ segment: 'silk', name: 'K 丝绸织造', county: '533124', park: 'longchuan' });
-  for (const f of [G, P, S, K]) await sys.registry.createFirm(f);
+  W = testFirm({ segment: 'weaving', name: 'W 织造 OEE' });
+  for (const f of [G, P, S, K, W]) await sys.registry.createFirm(f);
+  // W's loom: running 6 h at 900 rpm (nominal 800 by type), idle 1 h, stopped 1 h, from T0 − 8 h.
+  await sys.registry.createDevice({ firmId: W.id, type: 'loom', name: 'w-loom', id: 'w-loom' });
+  const wTags = tagSet({ firmId: W.id, deviceId: 'w-loom', type: 'loom', county: W.county, park: W.park, segment: W.segment });
+  const w0 = T0 - 8 * HOUR;
+  const wLines = [stateLine(wTags, w0, 'running', undefined), stateLine(wTags, w0 + 6 * HOUR, 'idle', undefined), stateLine(wTags, w0 + 7 * HOUR, 'stopped', undefined)];
+  for (let t = w0; t < w0 + 6 * HOUR; t += 10 * MINUTE) wLines.push(telemetryLine('loom', wTags, t, 0, { speed_rpm: 900 }));
+  await sys.store.write(wLines);
   const all = [
     await device(G, 'electricity_meter', 'g-em', '配电房', 'energy_kwh_total', readings(5000, [20, 25, 18, 22])),
     await device(G, 'gas_meter', 'g-gas', '锅炉房', 'gas_m3_total', readings(800, [7, 9, 6])),
@@ -188,5 +197,28 @@ describe('fabric output', () => {
     const per100m = (inc.get('k-em')! * KGCE.electricity / fabric) * 100;
     close(row.kgcePer100m ?? NaN, per100m);
     assert.deepEqual([row.dyeingBenchmark.row, row.dyeingBenchmark.kgcePer100mMax, row.dyeingBenchmark.kgceOk], ['silk', 36, per100m <= 36]);
+  });
+});
+
+describe('OEE', () => {
+  test('a loom at 900 rpm against an 800 rpm nominal: performance capped at 1, the excess said; both loom efficiencies', async () => {
+    const w0 = T0 - 8 * HOUR;
+    const r = await get<{ notes: string[]; periods: Array<{ firm: { performance: number; nominalExceeded: boolean }; devices: Array<{ performance: number; speedRatio: number; nominalExceeded: boolean; nominalFrom: string; oee: number; availability: number; loomEfficiency: number; loomEfficiencyScheduled: number }> }> }>(
+      `/api/v1/monitoring/oee?firmId=${W.id}&from=${w0}&to=${w0 + 8 * HOUR}&by=total`);
+    const d = r.periods[0]?.devices[0];
+    assert.ok(d);
+    close(d.speedRatio, 900 / 800);
+    assert.equal(d.performance, 1);
+    assert.equal(d.nominalExceeded, true);
+    assert.equal(d.nominalFrom, 'type');
+    // Planned = 8 h − 1 h stopped = 7 h; A = 6 ÷ 7; OEE = A × 1.
+    close(d.availability, 6 / 7);
+    close(d.oee, 6 / 7);
+    // Stop-driven: 6 ÷ (6 + 0 fault) = 1; mills: 6 h running ÷ 7 h scheduled.
+    close(d.loomEfficiency, 1);
+    close(d.loomEfficiencyScheduled, 6 / 7);
+    assert.equal(r.periods[0]?.firm.performance, 1);
+    assert.equal(r.periods[0]?.firm.nominalExceeded, true);
+    assert.ok(r.notes.some((n) => n.includes('faster than their nominal')), r.notes.join('; '));
   });
 });

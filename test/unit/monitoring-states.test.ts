@@ -22,9 +22,30 @@ describe('time in state and OEE', () => {
     close(f.oee, 0.5625);
     assert.equal(f.oeeFormula, 'A×P (quality not reported)');
     close(f.loomEfficiency, 0.9);
+    // Mills: running 4.5 h ÷ scheduled 7 h (8 h − 1 h stopped; idle, maintenance and fault count against the loom).
+    close(f.loomEfficiencyScheduled, 4.5 / 7);
+    assert.equal(f.nominalExceeded, false);
     const withQ = oeeFigures(t, { meanSpeed: 600, nominal: 800 }, { good: 95, total: 100 }, false);
     close(withQ.oee, 0.5625 * 0.95);
     assert.equal(withQ.loomEfficiency, null);
+  });
+
+  test('performance is capped at 1 and says when the nominal was exceeded', () => {
+    const t = timeInStates(events, 8 * HOUR, 16 * HOUR);
+    // 900 rpm against an 800 rpm nominal: 1.125 uncapped, so P = 1 and OEE = A × 1 = 0.75.
+    const f = oeeFigures(t, { meanSpeed: 900, nominal: 800 }, null, true);
+    close(f.speedRatio, 1.125);
+    close(f.performance, 1);
+    close(f.oee, 0.75);
+    assert.equal(f.nominalExceeded, true);
+    // Firm: one loom at 900/800 for 8 h, one at 400/800 for 4 h: P = (1 × 8 + 0.5 × 4) ÷ 12, not (1.125 × 8 + 2) ÷ 12.
+    const a = timeInStates([ev(0, 'running')], 0, 8 * HOUR);
+    const b = timeInStates([ev(0, 'running'), ev(4, 'fault')], 0, 8 * HOUR);
+    const agg = aggregateOee([{ times: a, perf: { meanSpeed: 900, nominal: 800 }, quality: null, isLoom: true }, { times: b, perf: { meanSpeed: 400, nominal: 800 }, quality: null, isLoom: true }]);
+    close(agg.performance, 10 / 12);
+    close(agg.speedRatio, (1.125 * 8 + 0.5 * 4) / 12);
+    assert.equal(agg.nominalExceeded, true);
+    assert.ok((agg.oee ?? 2) <= 1);
   });
 
   test('before the first event and after the device went silent the state is unknown', () => {
@@ -41,6 +62,8 @@ describe('time in state and OEE', () => {
     close(agg.availability, 12 / 16);
     close(agg.performance, (1 * 8 + 0.5 * 4) / 12);
     close(agg.loomEfficiency, 12 / 16);
+    close(agg.loomEfficiencyScheduled, 12 / 16);
+    assert.equal(agg.nominalExceeded, false);
   });
 });
 
