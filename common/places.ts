@@ -30,6 +30,9 @@ export const SEGMENTS: readonly Segment[] = [
   { id: 'fabric', zh: '面料', en: 'Fabric' },
   { id: 'garment', zh: '制衣', en: 'Garment making' },
   { id: 'socks-hats', zh: '袜帽', en: 'Socks and hats' },
+  // The action plan names garment accessories (拉链、钮扣) and 鞋帽 beside socks; they are segments of their own.
+  { id: 'accessories', zh: '服装辅料（拉链、钮扣）', en: 'Garment accessories (zips, buttons)' },
+  { id: 'footwear', zh: '鞋帽', en: 'Shoes and hats' },
 ];
 
 export const SMART_FACTORY_TIERS = ['none', 'basic', 'advanced', 'excellent', 'leading'] as const;
