@@ -34,7 +34,9 @@ export function addSchemas(app: Pick<FastifyInstance, 'addSchema'>, schemas: rea
 const ErrorBodySchema = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() }, { $id: 'ErrorBody' });
 export const ErrorBody = ref(ErrorBodySchema);
 
-const TimeParamSchema = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })], { $id: 'TimeParam', description: 'ms since the epoch or RFC 3339' });
+const TimeParamSchema = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' }), Type.String({ format: 'date' })], {
+  $id: 'TimeParam', description: 'ms since the epoch, RFC 3339, or a local date YYYY-MM-DD (Asia/Shanghai; as the end of a range: the end of that day)',
+});
 export const TimeParam = ref(TimeParamSchema);
 
 const ScopeSchema = Type.Object({ kind: Type.String(), id: Type.String() }, { $id: 'Scope' });
@@ -73,6 +75,8 @@ export const NewFirmBody = Type.Object({
 const FirmSchema = Type.Object({
   id: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(),
   aboveScale: Type.Boolean(), employees: Type.Integer(), landMu: Type.Number(), smartFactoryTier: Type.String(), demo: Type.Boolean(),
+  aboveScaleSince: Nullable(Type.String({ description: 'local date from which the firm is above-scale; null: since registration' })),
+  smartFactoryCertificateId: Nullable(Type.String()), smartFactoryCertifiedOn: Nullable(Type.String({ description: 'local date of the smart-factory certificate' })),
   createdAt: Type.Integer(),
 }, { $id: 'Firm' });
 export const Firm = ref(FirmSchema);

@@ -74,6 +74,15 @@ describe('time ranges', () => {
     assert.match(rebuild.message, /^to must lie between/);
   });
 
+  test('every route takes local dates (YYYY-MM-DD) for from and to', async () => {
+    for (const route of routes()) {
+      // Reaching the range check proves the schema let the dates through: 3 Dec 00:00 is after the end of 1 Dec.
+      const r = await call('GET', `${route}from=2026-12-03&to=2026-12-01`);
+      assert.equal(r.status, 400, route);
+      assert.match(r.message, /^from must (be before|not be after) to$/, route);
+    }
+  });
+
   test('telemetry: at most 31 days, and every capped route names from, to and its limit', async () => {
     const over = await call('GET', `/api/v1/devices/${deviceId}/telemetry?metric=speed_rpm&from=${now - 31 * DAY - 1}&to=${now}`);
     assert.equal(over.status, 400);
