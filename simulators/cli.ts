@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { DeviceCredentials } from './device.ts';
 import { seedFrom, simulatedTypes } from './models.ts';
-import { ensureFirm, mapLimit, provisionDevice, readCredentials, setRateLimitListener, writeCredentials } from './provision.ts';
+import { ensureFirm, ensureSteamSource, mapLimit, provisionDevice, readCredentials, setRateLimitListener, writeCredentials } from './provision.ts';
 import { FAULT_INFO, FAULT_NAMES, describePlan, parseFaultFlag, withRates, type FaultName, type FaultPlan } from './faults.ts';
 import { ScenarioError, loadScenario, planScenario, resolveScenarioPath, summarisePlan, type Plan, type PlanSummary } from './scenario.ts';
 import { Fleet, entriesOf, type FleetEntry, type FleetTotals } from './fleet.ts';
@@ -126,6 +126,9 @@ async function provisionMissing(plan: Plan, known: Map<string, DeviceCredentials
     if (await ensureFirm(api, token, f)) created++;
   });
   if (created > 0) console.log(`registered ${created} firm(s)`);
+  let entered = 0;
+  for (const [firmId, steamSource] of plan.steamSources) if (await ensureSteamSource(api, token, firmId, steamSource)) entered++;
+  if (entered > 0) console.log(`entered the steam source of ${entered} firm(s)`);
   if (missing.length === 0) return;
   let done = 0;
   let lastWait = 0;

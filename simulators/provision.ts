@@ -73,6 +73,20 @@ export async function ensureFirm(apiUrl: string, apiToken: string, firm: NewFirm
   throw new ApiError(`registering firm ${firm.id} (${firm.name}) failed (${r.status}): ${String(r.body.message ?? 'no detail')}${r.status === 403 ? ' — registering firms needs an admin or bureau token' : ''}`, r.status);
 }
 
+/**
+ * Enters where a firm's steam comes from unless someone already did (admin or bureau token); returns whether it
+ * was entered now.
+ */
+export async function ensureSteamSource(apiUrl: string, apiToken: string, firmId: string, steamSource: string): Promise<boolean> {
+  const url = `/api/v1/energy/firms/${encodeURIComponent(firmId)}/settings`;
+  const got = await call(apiUrl, apiToken, 'GET', url);
+  if (got.status !== 200) throw new ApiError(`reading the energy settings of firm ${firmId} failed (${got.status}): ${String(got.body.message ?? 'no detail')}`, got.status);
+  if (got.body.steamSource !== null && got.body.steamSource !== undefined) return false;
+  const r = await call(apiUrl, apiToken, 'PUT', url, { steamSource, note: 'simulator scenario' });
+  if (r.status !== 200) throw new ApiError(`entering the steam source of firm ${firmId} failed (${r.status}): ${String(r.body.message ?? 'no detail')}`, r.status);
+  return true;
+}
+
 /** Runs `fn` over items with at most `limit` at a time, in order of start; rejects on the first failure. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

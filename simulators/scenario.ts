@@ -28,10 +28,16 @@ export interface DeviceGroup {
   shifts?: string[];
 }
 
+/** Where a firm's steam comes from, as the API's energy settings take it (its plant-boundary rule). */
+export const STEAM_SOURCES = ['bought', 'own-boiler', 'cogeneration'] as const;
+export type SteamSource = (typeof STEAM_SOURCES)[number];
+
 export interface ScenarioFirm {
   firm: NewFirm;
   /** How the file named it: a demo index, a demo id, or "inline". */
   ref: string;
+  /** Entered for the firm when it has no steam source yet (an admin's or bureau's choice stays). */
+  steamSource?: SteamSource;
   shifts?: string[];
   intervalMs?: number;
   devices: DeviceGroup[];
@@ -75,11 +81,13 @@ export interface Plan {
   scenario: Scenario;
   seed: number;
   firms: NewFirm[];
+  /** The steam sources the scenario enters, per firm id. */
+  steamSources: Map<string, SteamSource>;
   devices: PlannedDevice[];
 }
 
 const TOP_KEYS = ['name', 'description', 'seed', 'idPrefix', 'timezone', 'intervalMs', 'intervals', 'shifts', 'defaultShifts', 'firms', 'faults'];
-const FIRM_KEYS = ['firm', 'shifts', 'intervalMs', 'devices'];
+const FIRM_KEYS = ['firm', 'shifts', 'intervalMs', 'devices', 'steamSource'];
 const GROUP_KEYS = ['type', 'count', 'location', 'intervalMs', 'shifts'];
 const INLINE_FIRM_KEYS = ['id', 'name', 'county', 'park', 'segment', 'aboveScale', 'employees', 'landMu'];
 const MAX_DEVICES = 100_000;
@@ -251,6 +259,10 @@ function parseFirm(f: unknown, at: string, shifts: Record<string, Shift>, seen: 
   const sf: ScenarioFirm = { firm, ref, devices: devices.map((g: unknown, j: number) => parseGroup(g, `${at}.devices[${j}]`, shifts)) };
   if (f.shifts !== undefined) sf.shifts = shiftNames(f.shifts, `${at}.shifts`, shifts);
   if (f.intervalMs !== undefined) sf.intervalMs = interval(f.intervalMs, `${at}.intervalMs`);
+  if (f.steamSource !== undefined) {
+    if (!(STEAM_SOURCES as readonly unknown[]).includes(f.steamSource)) fail(`${at}.steamSource`, `must be one of ${STEAM_SOURCES.join(', ')}`);
+    sf.steamSource = f.steamSource as SteamSource;
+  }
   return sf;
 }
 
@@ -362,7 +374,8 @@ export function planScenario(s: Scenario, seed = s.seed): Plan {
     devices.push(...firmDevices);
   }
   if (devices.length > MAX_DEVICES) throw new ScenarioError(`${s.name}: ${devices.length} devices is more than one process runs (${MAX_DEVICES})`);
-  return { scenario: s, seed, firms: s.firms.map((f) => f.firm), devices };
+  const steamSources = new Map(s.firms.flatMap((f) => (f.steamSource ? [[f.firm.id, f.steamSource] as const] : [])));
+  return { scenario: s, seed, firms: s.firms.map((f) => f.firm), steamSources, devices };
 }
 
 export interface PlanSummary {

@@ -1,12 +1,15 @@
-// Where a firm's steam comes from, as stored: the migration from the cogeneration flag and what a request enters.
+// Where a firm's steam comes from, as stored: the migration from the cogeneration flag, what a request enters, and
+// what the demo scenario enters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MONITORING_MIGRATIONS, Settings, openMonitoringDb } from '../../analytics/base/db.ts';
+import { steamSourceOf } from '../../analytics/energy/carriers.ts';
 import { EnergySettings, enteredSteamSource } from '../../analytics/energy/settings.ts';
 import { openDb } from '../../common/sqlite.ts';
+import { loadScenario, planScenario, resolveScenarioPath } from '../../simulators/scenario.ts';
 
 test('the cogeneration flag migrates: flagged firms keep cogeneration, unflagged ones are inferred again', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'energy-settings-'));
@@ -42,4 +45,16 @@ test('a request enters steamSource, or the replaced cogeneration flag; never bot
   assert.equal(enteredSteamSource({ steamSource: 'cogeneration', cogeneration: true }), 'cogeneration');
   assert.throws(() => enteredSteamSource({ steamSource: 'bought', cogeneration: true }), /contradicts/);
   assert.throws(() => enteredSteamSource({}), /give steamSource/);
+});
+
+test('the demo scenario enters own-boiler for its dyeing firms, whose gas meter is at the boiler (so inference agrees)', () => {
+  const plan = planScenario(loadScenario(resolveScenarioPath('dehong-demo')));
+  const dyeing = plan.firms.filter((f) => f.segment === 'dyeing' && plan.devices.some((d) => d.firmId === f.id));
+  assert.ok(dyeing.length >= 2);
+  for (const f of dyeing) {
+    assert.equal(plan.steamSources.get(f.id), 'own-boiler', f.name);
+    const devices = plan.devices.filter((d) => d.firmId === f.id);
+    assert.deepEqual(steamSourceOf({ steamSource: null }, devices), { source: 'own-boiler', from: 'boiler-meter' }, f.name);
+    assert.ok(devices.some((d) => d.type === 'steam_meter' && d.location !== '锅炉房'), 'steam metered at the machines');
+  }
 });
