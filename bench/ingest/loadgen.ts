@@ -1,6 +1,12 @@
 // Load generator process: N device connections publishing QoS1 at a paced rate for a fixed time, measuring
 // acknowledged messages and PUBACK latency. Config as JSON in argv[2]; prints one JSON result line.
-import mqtt, { type MqttClient } from 'mqtt';
+//
+// It speaks MQTT over plain sockets (mqtt-packet for CONNECT and for parsing what comes back, PUBLISH frames
+// written by hand from a prebuilt topic header) so that it costs the shared 2 cores as little as possible: with
+// MQTT.js and a callback per publish, the generator itself used a large share of the CPU the system under test
+// needed at the top step. The bare relay, the system and the cluster are all driven by this same generator.
+import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
 
 export interface LoadConfig {
   url: string;
@@ -30,29 +36,107 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
+/** Slots for send times per connection, indexed by packet id; more than the in-flight cap ever uses. */
+const SLOTS = 1024;
+
+/** One device connection: a socket, its PUBLISH topic header, send times by packet id, in-flight count. */
+interface Conn {
+  socket: net.Socket;
+  topicHeader: Buffer;
+  sentAt: Float64Array;
+  nextId: number;
+  inflight: number;
+  seq: number;
+}
+
+function parseUrl(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  if (u.protocol !== 'mqtt:') throw new Error(`the load generator speaks plain mqtt:// only, not ${u.protocol}`);
+  return { host: u.hostname, port: Number(u.port || 1883) };
+}
+
+/** MQTT remaining length (variable byte integer). */
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+/** A QoS1 PUBLISH: fixed header, topic (prebuilt), packet id, payload. */
+function publishFrame(c: Conn, id: number, payload: string): Buffer {
+  const body = Buffer.byteLength(payload);
+  const remaining = c.topicHeader.length + 2 + body;
+  const len = varint(remaining);
+  const frame = Buffer.allocUnsafe(1 + len.length + remaining);
+  frame[0] = 0x32;
+  len.copy(frame, 1);
+  let o = 1 + len.length;
+  o += c.topicHeader.copy(frame, o);
+  frame.writeUInt16BE(id, o);
+  frame.write(payload, o + 2, 'utf8');
+  return frame;
+}
+
+function connect(cfg: LoadConfig, d: LoadConfig['devices'][number], onAck: (c: Conn, id: number) => void): Promise<Conn> {
+  const { host, port } = parseUrl(cfg.url);
+  const topic = Buffer.from(d.topic);
+  const topicHeader = Buffer.alloc(2 + topic.length);
+  topicHeader.writeUInt16BE(topic.length, 0);
+  topic.copy(topicHeader, 2);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const conn: Conn = { socket, topicHeader, sentAt: new Float64Array(SLOTS), nextId: 1, inflight: 0, seq: 0 };
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (p) => {
+      if (p.cmd === 'puback' && p.messageId !== undefined) onAck(conn, p.messageId);
+      else if (p.cmd === 'connack') {
+        if (p.returnCode === 0) resolve(conn);
+        else reject(new Error(`${d.id}: CONNACK ${p.returnCode}`));
+      }
+    });
+    parser.on('error', reject);
+    socket.on('data', (b) => parser.parse(b));
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write(mqttPacket.generate({
+        cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 120, clientId: d.id,
+        ...(cfg.auth ? { username: d.id, password: Buffer.from(d.token) } : {}),
+      }));
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
-  const clients: MqttClient[] = [];
-  for (let i = 0; i < cfg.devices.length; i += 50) {
-    clients.push(...(await Promise.all(cfg.devices.slice(i, i + 50).map((d) => mqtt.connectAsync(cfg.url, {
-      clientId: d.id, ...(cfg.auth ? { username: d.id, password: d.token } : {}), reconnectPeriod: 1000, clean: true, keepalive: 60,
-    })))));
-  }
-  const n = clients.length;
-  const inflight = new Int32Array(n);
-  const seqs = new Float64Array(n);
   const latencies: number[] = [];
   let sent = 0;
   let acked = 0;
+  let endAt = Infinity;
+  const onAck = (c: Conn, id: number) => {
+    c.inflight--;
+    acked++;
+    const now = performance.now();
+    if (now <= endAt) latencies.push(now - c.sentAt[id % SLOTS]!);
+  };
+  const conns: Conn[] = [];
+  for (let i = 0; i < cfg.devices.length; i += 50) {
+    conns.push(...(await Promise.all(cfg.devices.slice(i, i + 50).map((d) => connect(cfg, d, onAck)))));
+  }
+  const n = conns.length;
   process.stdout.write('START\n'); // connected: the measured window begins now
   const started = performance.now();
-  const endAt = started + cfg.seconds * 1000;
+  endAt = started + cfg.seconds * 1000;
   const tickMs = 5;
   let next = 0;
   let budget = 0;
   // Points are 1 ms apart, so the counters rise slowly enough to stay plausible (admission quarantines faster ones).
-  const payloadOf = (i: number): string => {
-    const seq = seqs[i]!++;
+  const payloadOf = (c: Conn): string => {
+    const seq = c.seq++;
     const v = seq % 1000;
     return `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (v % 100)},"efficiency_pct":${80 + (v % 20)},"picks_total":${Math.floor(seq / 100)},"fabric_m_total":${seq / 1e6},"power_kw":${3 + (v % 3)},"energy_kwh_total":${seq / 1e6}}}`;
   };
@@ -66,20 +150,17 @@ async function main(): Promise<void> {
       lastTick = now;
       let tries = 0;
       while (budget >= 1 && tries < n) {
-        const i = next;
+        const c = conns[next]!;
         next = (next + 1) % n;
-        if (inflight[i]! >= cfg.inflight) { tries++; continue; }
+        if (c.inflight >= cfg.inflight) { tries++; continue; }
         tries = 0;
         budget--;
-        inflight[i]!++;
+        c.inflight++;
         sent++;
-        const t0 = performance.now();
-        clients[i]!.publish(cfg.devices[i]!.topic, payloadOf(i), { qos: 1 }, (err) => {
-          inflight[i]!--;
-          if (err) return;
-          acked++;
-          if (performance.now() <= endAt) latencies.push(performance.now() - t0);
-        });
+        const id = c.nextId;
+        c.nextId = id === 65535 ? 1 : id + 1;
+        c.sentAt[id % SLOTS] = now;
+        c.socket.write(publishFrame(c, id, payloadOf(c)));
       }
       if (budget > n * cfg.inflight) budget = n * cfg.inflight; // do not bank what the system could not take
       setTimeout(tick, tickMs);
@@ -93,7 +174,7 @@ async function main(): Promise<void> {
   const result: LoadResult = {
     sent, acked: ackedInWindow, seconds: cfg.seconds, pubackP50Ms: percentile(sorted, 0.5), pubackP99Ms: percentile(sorted, 0.99), connected: n,
   };
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  for (const c of conns) c.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
   process.stdout.write(`${JSON.stringify({ ...result, ackedTotal: acked })}\n`);
   process.exit(0);
 }
