@@ -367,7 +367,18 @@ ${rows}
 The machine-readable results are in \`bench-results/latest.json\`.
 
 ${ANALYSIS}
-`;
+`.replace('\n## Rate steps', `${handWritten()}\n## Rate steps`);
+}
+
+const GENERATED = new Set(['Summary', 'Rate steps', 'Where the time goes, and what would move it']);
+
+/** Sections of docs/benchmarks.md this script does not write (other benchmarks' summaries), kept as they are. */
+function handWritten(): string {
+  const file = path.join(ROOT, 'docs/benchmarks.md');
+  if (!fs.existsSync(file)) return '';
+  const sections = fs.readFileSync(file, 'utf8').split(/^(?=## )/m).slice(1);
+  const kept = sections.filter((sec) => !GENERATED.has(sec.slice(3, sec.indexOf('\n')).trim()));
+  return kept.map((sec) => `\n${sec.trimEnd()}\n`).join('');
 }
 
 // Written from profiles taken on 2026-11-27 (BENCH_PROFILE=dir npm run bench -- --rates 20000); update it when the
