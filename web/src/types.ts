@@ -73,6 +73,7 @@ export interface Basis {
 export interface CarrierFigure { unit: string; measured: number; counted: number; kgce: number }
 export interface Figures {
   carriers: Record<Carrier, CarrierFigure>; totalKgce: number; totalTce: number;
+  boundary: { steamSource: string | null; firms: Record<string, number> };
   outputs: Record<Output, { unit: string; value: number }>;
 }
 export interface EnergySummary extends Figures {
@@ -86,12 +87,12 @@ export interface EnergyLive {
 export interface IntensityRow {
   key: string; name: string; segment: string | null;
   kgcePer100m: number | null; waterTPer100m: number | null; ringFrameKwhPerKg: number | null;
-  dyeingBenchmark: { applies: boolean; kgceOk: boolean | null; waterOk: boolean | null };
+  dyeingBenchmark: { applies: boolean; row: string | null; kgcePer100mMax: number | null; waterTPer100mMax: number | null; kgceOk: boolean | null; waterOk: boolean | null };
   spinningReference: { kwhPerKg: number; ratio: number } | null;
 }
 export interface Intensity {
   from: number; to: number; source: string; basis: Basis;
-  benchmarks: { dyeingKgcePer100m: number; dyeingWaterTPer100m: number; ringSpinningKwhPerKg: number };
+  benchmarks: { dyeingKgcePer100m: number; dyeingWaterTPer100m: number; silkKgcePer100m: number; silkWaterTPer100m: number; ringSpinningKwhPerKg: number };
   rows: IntensityRow[];
 }
 
@@ -105,6 +106,7 @@ export type Times = Record<StateKey, number>;
 interface OeeFields {
   observedMs: number; plannedMs: number; runningMs: number;
   availability: number | null; performance: number | null; quality: number | null; oee: number | null; oeeFormula: string; loomEfficiency: number | null;
+  speedRatio: number | null; nominalExceeded: boolean; loomEfficiencyScheduled: number | null;
 }
 export interface OeeReport {
   from: number; to: number; by: string;

@@ -15,6 +15,7 @@ export function renderEnergy(body: HTMLElement, s: EnergySummary): void {
       h('div', null, h('div', { class: 'label' }, t('todayElectricity')), h('div', { class: 'big' }, qty(s.carriers.electricity.counted, 'kWh'))),
       h('div', null, h('div', { class: 'label' }, t('todayTotal')), h('div', { class: 'big', 'data-testid': 'firm-tce' }, qty(s.totalTce, 'tce', 3)))),
     h('p', { class: 'basis-line' }, `${t('basis')}：`, basisLabel(s.basis)),
+    s.boundary.steamSource ? h('p', { class: 'basis-line', 'data-testid': 'boundary-rule' }, `${t('boundaryRule')}：${tMaybe('steamSource_', s.boundary.steamSource)}`) : '',
     table([t('colType'), { text: t('measured'), num: true }, { text: t('counted'), num: true }, { text: 'kgce', num: true }], CARRIERS.map((c) => {
       const f = s.carriers[c];
       return h('tr', { 'data-carrier': c }, td(tMaybe('carrier_', c)), td(qty(f.measured, f.unit), true), td(qty(f.counted, f.unit), true), td(qty(f.kgce, 'kgce'), true));
@@ -27,10 +28,14 @@ export function renderEnergy(body: HTMLElement, s: EnergySummary): void {
 export function renderOee(body: HTMLElement, r: OeeReport): void {
   const periods = [...r.periods].reverse();
   clear(body,
-    table([t('colShift'), { text: t('colAvailability'), num: true }, { text: t('colPerformance'), num: true }, { text: t('colQuality'), num: true }, { text: t('colOee'), num: true }, { text: t('colLoomEff'), num: true }, { text: t('colRunning'), num: true }],
-      periods.map((p) => h('tr', { 'data-period': p.id },
-        td(shiftLabel(p.id, p.start)), td(pct(p.firm.availability), true), td(pct(p.firm.performance), true), td(pct(p.firm.quality), true),
-        td(h('strong', null, pct(p.firm.oee)), true), td(pct(p.firm.loomEfficiency), true), td(duration(p.firm.runningMs), true)))),
+    table([t('colShift'), { text: t('colAvailability'), num: true }, { text: t('colPerformance'), num: true }, { text: t('colQuality'), num: true }, { text: t('colOee'), num: true },
+      { text: t('colLoomEff'), num: true }, { text: t('colLoomEffScheduled'), num: true }, { text: t('colRunning'), num: true }],
+    periods.map((p) => h('tr', { 'data-period': p.id },
+      td(shiftLabel(p.id, p.start)), td(pct(p.firm.availability), true),
+      td(p.firm.nominalExceeded ? h('span', { title: t('nominalExceeded'), 'data-testid': 'nominal-exceeded' }, `${pct(p.firm.performance)} *`) : pct(p.firm.performance), true),
+      td(pct(p.firm.quality), true), td(h('strong', null, pct(p.firm.oee)), true), td(pct(p.firm.loomEfficiency), true), td(pct(p.firm.loomEfficiencyScheduled), true),
+      td(duration(p.firm.runningMs), true)))),
+    periods.some((p) => p.firm.nominalExceeded) ? h('p', { class: 'muted small-text' }, `* ${t('nominalExceeded')}`) : '',
     h('p', { class: 'muted small-text' }, t('oeeHelp')));
 }
 

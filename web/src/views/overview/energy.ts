@@ -86,12 +86,12 @@ export function renderOutliers(body: HTMLElement, x: Intensity, firms: Map<strin
   const rows: HTMLTableRowElement[] = [];
   for (const r of x.rows) {
     const name = td(firmLink(r.key, r.name, firms));
-    if (r.dyeingBenchmark.applies && r.dyeingBenchmark.kgceOk === false) rows.push(h('tr', null, name, td(t('ind_kgcePer100m')), td(qty(r.kgcePer100m, 'kgce'), true), td(`≤ ${qty(b.dyeingKgcePer100m, 'kgce')}`, true)));
-    if (r.dyeingBenchmark.applies && r.dyeingBenchmark.waterOk === false) rows.push(h('tr', null, name.cloneNode(true) as HTMLTableCellElement, td(t('ind_waterTPer100m')), td(qty(r.waterTPer100m, 't'), true), td(`≤ ${qty(b.dyeingWaterTPer100m, 't')}`, true)));
+    if (r.dyeingBenchmark.applies && r.dyeingBenchmark.kgceOk === false) rows.push(h('tr', null, name, td(t('ind_kgcePer100m')), td(qty(r.kgcePer100m, 'kgce'), true), td(`≤ ${qty(r.dyeingBenchmark.kgcePer100mMax, 'kgce')}`, true)));
+    if (r.dyeingBenchmark.applies && r.dyeingBenchmark.waterOk === false) rows.push(h('tr', null, name.cloneNode(true) as HTMLTableCellElement, td(t('ind_waterTPer100m')), td(qty(r.waterTPer100m, 't'), true), td(`≤ ${qty(r.dyeingBenchmark.waterTPer100mMax, 't')}`, true)));
     if (r.spinningReference && r.spinningReference.ratio > 1.15) rows.push(h('tr', null, name.cloneNode(true) as HTMLTableCellElement, td(t('ind_ringFrameKwhPerKg')), td(qty(r.ringFrameKwhPerKg, 'kWh/kg'), true), td(`≈ ${qty(b.ringSpinningKwhPerKg, 'kWh/kg')}`, true)));
   }
   clear(body,
     rows.length ? table([t('colFirm'), t('colIndicator'), { text: t('colValue'), num: true }, { text: t('colBenchmark'), num: true }], rows) : h('p', { class: 'muted' }, x.rows.length ? t('noOutliers') : t('noData')),
-    h('p', { class: 'muted small-text' }, t('intensityHelp', { dyeKgce: b.dyeingKgcePer100m, dyeWater: b.dyeingWaterTPer100m, ring: b.ringSpinningKwhPerKg })),
+    h('p', { class: 'muted small-text' }, t('intensityHelp', { dyeKgce: b.dyeingKgcePer100m, dyeWater: b.dyeingWaterTPer100m, silkKgce: b.silkKgcePer100m, silkWater: b.silkWaterTPer100m, ring: b.ringSpinningKwhPerKg })),
     h('p', { class: 'basis-line small-text' }, basisLabel(x.basis)));
 }
