@@ -87,8 +87,8 @@ export interface Config {
   mqttPublicHost: string | undefined;
   /** Where the API reaches the broker (live feed, control, WebSocket bridge). */
   mqttInternalUrl: string;
-  /** V8 heap cap of the broker process `npm start` runs, in MB (0 = Node's default). */
-  brokerMaxHeapMb: number;
+  /** V8 heap cap of the broker process `npm start` runs, in MB (0 = Node's default; undefined: sized for the fleet). */
+  brokerMaxHeapMb: number | undefined;
   monitoring: MonitoringConfig;
 }
 
@@ -249,9 +249,13 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** BROKER_MAX_HEAP_MB of the environment a broker process is started with (scripts/launch.ts). */
-export function brokerMaxHeapMb(env: Env): number {
-  return int(env, 'BROKER_MAX_HEAP_MB', 192, 0, 1_048_576);
+/**
+ * BROKER_MAX_HEAP_MB of the environment a broker process is started with (scripts/launch.ts); undefined when not
+ * set: the launcher then sizes the heap for the registry's fleet (brokerHeapForFleet).
+ */
+export function brokerMaxHeapMb(env: Env): number | undefined {
+  const v = int(env, 'BROKER_MAX_HEAP_MB', -1, 0, 1_048_576);
+  return v === -1 ? undefined : v;
 }
 
 function monitoringConfig(env: Env, dataDir: string): MonitoringConfig {

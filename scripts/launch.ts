@@ -12,17 +12,31 @@ import { waitFor } from './net.ts';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = { broker: 'broker/main.ts', ingest: 'ingest/main.ts', api: 'api/main.ts' } as const;
 /**
- * Node flags per service. The broker's heap is capped (BROKER_MAX_HEAP_MB, default 192; 0 = Node's default): under
- * a steady stream V8 otherwise lets garbage pile up to several hundred MB before collecting (measured: 594 MB
- * through a 60 s InfluxDB outage at 5,000 msg/s, 259-300 MB with a cap, same throughput); the spool keeps the
- * backlog on disk, not in the heap. Raise it for many connections per broker process (about 64 KB each).
+ * The broker's heap cap for a fleet of `devices`: the floor of 192 MB, plus about 64 KB per connection (measured:
+ * Aedes' client state, socket buffers and the admission memory per device), rounded up to 32 MB. A cap at all,
+ * because under a steady stream V8 otherwise lets garbage pile up to several hundred MB before collecting
+ * (measured: 594 MB through a 60 s InfluxDB outage at 5,000 msg/s, 259-300 MB with a cap, same throughput); the
+ * spool keeps the backlog on disk, not in the heap.
  */
-export const SERVICE_NODE_ARGS: Record<ServiceName, string[]> = { broker: [`--max-old-space-size=${brokerMaxHeapMb({})}`], ingest: [], api: [] };
+export const BROKER_HEAP_FLOOR_MB = 192;
+export const BROKER_HEAP_BASE_MB = 128;
+export const BROKER_HEAP_KB_PER_DEVICE = 64;
+export function brokerHeapForFleet(devices: number): number {
+  const need = BROKER_HEAP_BASE_MB + (Math.max(0, devices) * BROKER_HEAP_KB_PER_DEVICE) / 1024;
+  return Math.max(BROKER_HEAP_FLOOR_MB, Math.ceil(need / 32) * 32);
+}
 
-/** The flags of a service started with `env` (the broker's heap cap is part of the configuration it is given). */
-function nodeArgsOf(name: ServiceName, env: NodeJS.ProcessEnv): string[] {
-  if (name !== 'broker') return SERVICE_NODE_ARGS[name];
-  const heap = brokerMaxHeapMb(env);
+/**
+ * The Node flags of the sample deployments (docker-compose.yml, deploy/systemd): the heap floor, which holds about
+ * 1,000 connections per broker process; set a larger --max-old-space-size there by brokerHeapForFleet's rule
+ * (docs/deployment.md).
+ */
+export const SERVICE_NODE_ARGS: Record<ServiceName, string[]> = { broker: [`--max-old-space-size=${BROKER_HEAP_FLOOR_MB}`], ingest: [], api: [] };
+
+/** The flags of a service started with `env`: the broker's heap as configured, or sized for the fleet. */
+function nodeArgsOf(name: ServiceName, env: NodeJS.ProcessEnv, fleetDevices: number): string[] {
+  if (name !== 'broker') return [];
+  const heap = brokerMaxHeapMb(env) ?? brokerHeapForFleet(fleetDevices);
   return heap === 0 ? [] : [`--max-old-space-size=${heap}`];
 }
 export type ServiceName = keyof typeof SERVICES;
@@ -37,6 +51,8 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   /** Where each service's output goes: a directory (one log file each) or 'inherit' with a name prefix. */
   logDir?: string;
+  /** Devices in the registry: sizes the broker's heap unless BROKER_MAX_HEAP_MB is set. */
+  fleetDevices?: number;
   /** Extra Node.js flags (e.g. --cpu-prof for the benchmark's profile). */
   nodeArgs?: string[];
   /** Run the compiled JavaScript under this folder (`npm run build`'s dist/) instead of the TypeScript through tsx. */
@@ -61,7 +77,7 @@ export function serviceLogFile(logDir: string, name: ServiceName): string {
 }
 
 export function startService(name: ServiceName, opts: LaunchOptions): ServiceProcess {
-  const child = spawn(process.execPath, [...nodeArgsOf(name, opts.env), ...(opts.nodeArgs ?? []), ...serviceEntry(name, opts.compiledDir ?? COMPILED_ROOT)], {
+  const child = spawn(process.execPath, [...nodeArgsOf(name, opts.env, opts.fleetDevices ?? 0), ...(opts.nodeArgs ?? []), ...serviceEntry(name, opts.compiledDir ?? COMPILED_ROOT)], {
     cwd: COMPILED_ROOT ? path.dirname(COMPILED_ROOT) : ROOT, // the repository either way, as for `npm start`
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -69,10 +69,13 @@ async function run(): Promise<void> {
     ...process.env, INFLUX_URL: influxUrl, ADMIN_TOKEN: adminToken, DATA_DIR: config.dataDir,
     ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}),
   };
+  fleetSize.devices = (await registry.listDevices()).length;
   await superviseServices(env);
   const scheme = tls ? 'https' : 'http';
 
   const { plan, entries, failed } = await startFleet(registry);
+  // A restarted broker is sized for the fleet as it is now (the simulators were just provisioned).
+  fleetSize.devices = (await registry.listDevices()).length;
   await registry.close();
 
   console.log(`
@@ -96,11 +99,14 @@ async function superviseInfluxd(): Promise<string> {
   return cmd.url;
 }
 
+/** Devices in the registry when a service was last (re)started: sizes the broker's heap (scripts/launch.ts). */
+const fleetSize = { devices: 0 };
+
 /** Broker, ingest writer and API, each waited for in turn (the broker creates the spool the others open). */
 async function superviseServices(env: NodeJS.ProcessEnv): Promise<void> {
   const spec = (name: ServiceName, port?: number): ChildSpec => ({
     name,
-    spawn: () => startService(name, { env, logDir, detached: true }).child,
+    spawn: () => startService(name, { env, logDir, detached: true, fleetDevices: fleetSize.devices }).child,
     ...(port ? { ready: (child) => waitForPort(port, { name, child }) } : {}),
   });
   // A port already taken would pass for the service being ready, and the service would then die and restart forever.

@@ -87,7 +87,9 @@ test('configuration: the monitoring variables and the ones read elsewhere before
   assert.equal(c.simulateScenario, 'dehong-demo');
   assert.equal(c.tlsSelfSigned, false);
   assert.equal(loadConfig({ TLS_SELF_SIGNED: 'yes' }).tlsSelfSigned, true);
-  assert.equal(c.brokerMaxHeapMb, 192);
+  assert.equal(c.brokerMaxHeapMb, undefined);
+  assert.equal(loadConfig({ BROKER_MAX_HEAP_MB: '512' }).brokerMaxHeapMb, 512);
+  assert.equal(loadConfig({ BROKER_MAX_HEAP_MB: '0' }).brokerMaxHeapMb, 0);
   const bad: Array<[Record<string, string>, string, RegExp?]> = [
     [{ ENERGY_LOOKBACK_HOURS: 'six' }, 'ENERGY_LOOKBACK_HOURS', /expected a number/],
     [{ ENERGY_LIVE_WINDOW_S: '1' }, 'ENERGY_LIVE_WINDOW_S', /between 5 and 86400/],
@@ -134,7 +136,7 @@ test('configuration: common/config.ts is the only reader of the environment in t
 test('connected share: above-scale firms with valid telemetry inside the window, by county', () => {
   const now = Date.parse('2026-11-27T00:00:00Z');
   const day = 86_400_000;
-  const f = (id: string, county: string, aboveScale: boolean, last: number | null): FirmConnectivity => ({ firmId: id, county, park: 'p', segment: 's', aboveScale, lastTelemetryAt: last });
+  const f = (id: string, county: string, aboveScale: boolean, last: number | null): FirmConnectivity => ({ firmId: id, county, park: 'p', segment: 's', aboveScale, demo: false, lastTelemetryAt: last });
   const k = platformConnectionKpi([
     f('a', '533102', true, now - 1000),
     f('b', '533102', true, now - 30 * day + 1), // just inside
