@@ -9,10 +9,12 @@ import { ident, literal, type Query, type QueryResultSeries } from './influx/inf
 import * as machines from './influx/machines.ts';
 import * as counters from './influx/counters.ts';
 import * as energy from './influx/energy.ts';
+import * as dirty from './influx/dirty.ts';
 import type {
-  CounterDelta, CounterDeltasQuestion, CounterReadings, CounterReadingsQuestion, CounterStep, CounterStepsQuestion, RollupBucket, RollupCount,
+  CounterDelta, CounterDeltasQuestion, CounterStep, CounterStepsQuestion, RollupBucket, RollupCount,
   RollupPiece, RollupPoint, RollupRows, RollupRowsQuestion, RollupSeriesQuestion, RollupTier, RollupTotal,
 } from './questions/energy.ts';
+import type { DirtyQuarter, DirtyQuartersQuestion, FollowingReading, FollowingReadingsQuestion } from './questions/dirty.ts';
 import type { DeviceMeans, DeviceStateHistory, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion } from './questions/machines.ts';
 import type { Scope } from '../contract/scope.ts';
 
@@ -56,6 +58,11 @@ export class InfluxStore implements TelemetryStore {
   private readonly auth: string;
   /** query() as a function, handed to the question modules under influx/. */
   private readonly run: Query = (influxql) => this.query(influxql);
+  /** Writes without marks (the rollups), handed to influx/energy.ts. */
+  private readonly plain = { query: this.run, write: (lines: readonly string[]) => this.writeLines(lines) };
+  private readonly marks = new dirty.MarkCoalescer();
+  readonly dirtySlackMs: number;
+  readonly dirtyRetentionMs = dirty.MARK_RETENTION_MS;
 
   constructor(private readonly opts: InfluxOptions) {
     this.auth = authParams(opts);
@@ -63,12 +70,13 @@ export class InfluxStore implements TelemetryStore {
     this.agent = opts.url.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
     const common = { url: opts.url, token: opts.token ?? '', timeout: opts.timeoutMs ?? 30_000, transportOptions: { agent: this.agent } };
     this.client = new InfluxDB({ ...common, transport: v1Transport(new InfluxDB(common).transport, this.auth) });
+    this.dirtySlackMs = dirty.dirtySlackMs(opts.timeoutMs ?? 30_000);
   }
 
-  private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>, form?: Record<string, string>): Promise<Response> {
+  private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>, form?: Record<string, string> | string): Promise<Response> {
     const qs = new URLSearchParams({ db: this.opts.db, ...params }).toString() + this.auth;
     const headers: Record<string, string> = this.opts.token ? { Authorization: `Token ${this.opts.token}` } : {};
-    const body = form ? new URLSearchParams(form) : undefined;
+    const body = typeof form === 'string' ? form : form ? new URLSearchParams(form) : undefined;
     return fetch(`${this.opts.url}${path}?${qs}`, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
   }
 
@@ -77,9 +85,35 @@ export class InfluxStore implements TelemetryStore {
     // 2.x/3.x refuse CREATE DATABASE over v1 (the bucket is made by their own setup); that is fine if it exists.
     if (!res.ok) await res.body?.cancel();
     else await res.text();
+    // The marks' own short retention; 2.x/3.x refuse it over v1 and keep the marks in the default one.
+    const rp = await this.http('POST', '/query', { q: `CREATE RETENTION POLICY ${ident(dirty.MARK_RP)} ON ${ident(this.opts.db)} DURATION ${dirty.MARK_RETENTION_MS / 3_600_000}h REPLICATION 1` });
+    await rp.body?.cancel();
   }
 
+  /**
+   * Writes the data, then marks the quarters it touched per firm (questions/dirty.ts): after the data, so a mark
+   * is never visible before its data; before resolving, so what the ingest writer acknowledges is marked.
+   */
   async write(lines: readonly string[]): Promise<void> {
+    const at = Date.now();
+    await this.writeLines(lines);
+    const needed = this.marks.needed(lines, at);
+    if (needed.length === 0) return;
+    await this.writeMarks(dirty.markLines(needed, at));
+    this.marks.confirm(needed, at);
+  }
+
+  private async writeMarks(body: string): Promise<void> {
+    let res = await this.http('POST', '/write', { rp: dirty.MARK_RP, precision: 'ns' }, body);
+    let text = await res.text();
+    if (!res.ok && dirty.isMissingPolicy(text)) {
+      res = await this.http('POST', '/write', { precision: 'ns' }, body);
+      text = await res.text();
+    }
+    if (!res.ok) throw new Error(`InfluxDB refused the dirty-quarter marks (${res.status}): ${text}`);
+  }
+
+  private async writeLines(lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return;
     const api = this.client.getWriteApi('', this.opts.db, 'ms', {
       batchSize: lines.length + 1, flushInterval: 0, maxRetries: 0, maxBufferLines: 0, gzipThreshold: Number.MAX_SAFE_INTEGER,
@@ -139,16 +173,12 @@ export class InfluxStore implements TelemetryStore {
     return counters.counterSteps(this.run, q);
   }
 
-  counterReadings(q: CounterReadingsQuestion): Promise<CounterReadings[]> {
-    return energy.counterReadings(this.run, q);
-  }
-
   writeRollups(points: readonly RollupPoint[]): Promise<void> {
-    return energy.writeRollups(this, points);
+    return energy.writeRollups(this.plain, points);
   }
 
   rebuildRollupTier(tier: Exclude<RollupTier, '15m'>, from: number, to: number): Promise<number> {
-    return energy.rebuildRollupTier(this, tier, from, to);
+    return energy.rebuildRollupTier(this.plain, tier, from, to);
   }
 
   rollupTime(tier: RollupTier, edge: 'first' | 'last'): Promise<number | undefined> {
@@ -169,6 +199,16 @@ export class InfluxStore implements TelemetryStore {
 
   rollupRows(q: RollupRowsQuestion): Promise<RollupRows[]> {
     return energy.rollupRows(this.run, q);
+  }
+
+  // ---- what was written (answered in influx/dirty.ts) ----
+
+  dirtyQuarters(q: DirtyQuartersQuestion): Promise<DirtyQuarter[]> {
+    return dirty.dirtyQuarters(this.run, q);
+  }
+
+  followingReadings(q: FollowingReadingsQuestion): Promise<FollowingReading[]> {
+    return dirty.followingReadings(this.run, q);
   }
 
   // ---- machine questions (answered in influx/machines.ts) ----
