@@ -106,6 +106,7 @@ export class Authenticator {
       device: { ctx, tags: tagSet({ firmId: f.id, deviceId: ctx.device.id, type: ctx.device.type, county: f.county, park: f.park, segment: f.segment }) },
     });
     this.deps.admission.markSeen(deviceId);
+    this.deps.admission.setRateOverrides(deviceId, ctx.device.rateOverrides);
     done(null, true);
   }
 

@@ -22,6 +22,7 @@ import { Admission, type AdmissionOptions, type SyncSpool } from '../common/admi
 import { Authenticator, clientsOf, type Identities } from './authentication.ts';
 import { listenForControl } from './control.ts';
 import { ConnectionGate, clipForLog } from './connection-gate.ts';
+import { CREDENTIAL_CHECK_MS, CredentialCheck } from './credential-check.ts';
 import { AddressThrottle, DEFAULT_CLIENT_LIMITS, type ClientLimits } from './limits.ts';
 import { Presence } from './presence.ts';
 import { PublishGate, skipUnrelayed } from './publish.ts';
@@ -40,6 +41,8 @@ export interface BrokerOptions {
   /** How long a verified device credential is trusted without asking the registry again. */
   authCacheMs?: number;
   seenFlushMs?: number;
+  /** How often connected devices' credentials and own counter rates are re-read from the registry. */
+  credentialCheckMs?: number;
   /**
    * Cluster mode (broker/cluster.ts): a shared emitter (mqemitter-redis), a shared persistence
    * (aedes-persistence-redis), this broker's unique id, and a heartbeat short enough that another node
@@ -56,6 +59,8 @@ export interface DehongBroker {
   connectedDevices(): number;
   /** Closes a device's connection and forgets its cached credential (after rotation or deletion). */
   disconnectDevice(deviceId: string, reason: string): void;
+  /** Re-checks every connected device's credential now (the periodic check); resolves with the connections closed. */
+  checkCredentials(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,7 @@ function relayAdmission(aedes: Aedes, admission: Admission, log: Logger): void {
   });
   admission.on('spoolFull', (rows: number) => log.error({ rows }, 'ALARM: spool at its cap; publishes are no longer acknowledged until the ingest writer catches up (is InfluxDB down?)'));
   admission.on('spoolRoom', (rows: number) => log.warn({ rows }, 'spool has room again; acknowledging publishes'));
+  admission.on('checkpointError', (err: Error) => log.warn({ err: err.message }, 'could not checkpoint the counter memory; retried next period'));
 }
 
 export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
@@ -111,6 +117,8 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
     }
   }
   await listenForControl(aedes, log, disconnectDevice);
+  const credentials = new CredentialCheck({ aedes, registry, identities, admission, log, disconnect: disconnectDevice });
+  credentials.start(opts.credentialCheckMs ?? CREDENTIAL_CHECK_MS);
 
   const servers: net.Server[] = [];
   async function listenOn<S extends net.Server>(server: S, port: number, host: string): Promise<S> {
@@ -127,10 +135,18 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
     admission,
     connectedDevices: () => presence.connectedDevices,
     disconnectDevice,
+    checkCredentials: () => credentials.checkNow(),
     listen: (port, host = '0.0.0.0') => listenOn(net.createServer(gate.accept), port, host),
-    listenTls: (port, host, key, cert) => listenOn(tls.createServer({ key, cert }, gate.accept), port, host),
+    listenTls: (port, host, key, cert) => {
+      // The handshake has the CONNECT's deadline (Node's default is 120 s) and counts before login from the TCP accept.
+      const server = tls.createServer({ key, cert, handshakeTimeout: limits.connectTimeoutMs }, gate.accept);
+      server.on('connection', gate.acceptRaw);
+      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+      return listenOn(server, port, host);
+    },
     async close() {
       presence.stop();
+      credentials.stop();
       await admission.close();
       await presence.flushSeen();
       for (const s of servers) s.close();

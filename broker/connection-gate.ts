@@ -7,7 +7,9 @@
 // - Aedes reads a socket with read() on 'readable' and hands every chunk to that parser; wrapping this socket's
 //   read() lets the gate look at each chunk first, with no copy and no extra stream on the publish path.
 // - Connections not yet logged in are capped per address and in total; Aedes' connectTimeout closes those that
-//   send no complete CONNECT in time.
+//   send no complete CONNECT in time. A TLS connection counts from its TCP accept (acceptRaw), while its handshake
+//   runs: a flood of handshakes that never finish is capped like one of CONNECTs that never come, and the TLS
+//   server's handshake deadline (handshakeTimeout, set to the CONNECT deadline) closes them.
 // - The bridge (api/mqtt-ws.ts) starts each connection with a PROXY protocol v1 line naming the WebSocket
 //   client. It is believed only from the trusted proxy addresses; from anyone else it is skipped and the socket's
 //   own address used, so nobody can choose the address their failures are counted against.
@@ -60,11 +62,16 @@ export function clipForLog(s: string, max = 80): string {
 
 const PENDING = Buffer.alloc(0);
 
+/** A TCP connection's remote end; a TLS socket reports its underlying socket's. */
+const socketKey = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+
 export class ConnectionGate {
   private total = 0;
   private readonly perAddress = new Map<string, number>();
   private readonly guarded = new WeakMap<object, Guarded>();
   private readonly trusted: Set<string>;
+  /** TLS connections counted at their TCP accept whose handshake has not finished, by remote address and port. */
+  private readonly handshaking = new Map<string, Guarded>();
   /** Limit 0: every event is "over", the first per address and minute is logged. */
   private readonly logged = { refused: new WindowCounter(0), oversized: new WindowCounter(0), proxy: new WindowCounter(0) };
 
@@ -77,12 +84,35 @@ export class ConnectionGate {
     return this.total;
   }
 
+  /**
+   * A TLS listener's TCP accept ('connection'), before the handshake: counted toward the pre-login caps (closed
+   * over them) until the handshake ends; then accept() takes the count over for the TLS socket.
+   */
+  readonly acceptRaw = (raw: Socket): void => {
+    const g = this.guard(raw);
+    if (!this.admit(g, g.trusted ? undefined : peerAddress(raw))) return;
+    const key = socketKey(raw);
+    this.handshaking.set(key, g);
+    raw.once('close', () => {
+      if (this.handshaking.get(key) === g) this.handshaking.delete(key);
+      this.release(g);
+    });
+  };
+
   /** The listeners' connection handler, instead of Aedes' own `handle`. */
   readonly accept = (socket: Socket): void => {
-    const direct = peerAddress(socket);
-    const trusted = this.trusted.has(direct);
-    const g: Guarded = { socket, scanner: new FrameScanner(this.limits.maxConnectBytes), trusted, address: undefined, waiting: false, head: PENDING };
-    if (!this.admit(g, trusted ? undefined : direct)) return;
+    const g = this.guard(socket);
+    const key = socketKey(socket);
+    const handshake = this.handshaking.get(key);
+    if (handshake) {
+      // Counted since the TCP accept: the TLS socket takes the count over, nothing is counted twice.
+      this.handshaking.delete(key);
+      g.waiting = handshake.waiting;
+      g.address = handshake.address;
+      handshake.waiting = false;
+    } else if (!this.admit(g, g.trusted ? undefined : peerAddress(socket))) {
+      return;
+    }
     this.guarded.set(socket, g);
     socket.once('close', () => this.release(g));
     const read = socket.read;
@@ -92,6 +122,11 @@ export class ConnectionGate {
     };
     this.handle(socket);
   };
+
+  private guard(socket: Socket): Guarded {
+    const trusted = this.trusted.has(peerAddress(socket));
+    return { socket, scanner: new FrameScanner(this.limits.maxConnectBytes), trusted, address: undefined, waiting: false, head: PENDING };
+  }
 
   /** Aedes' 'client' event: logged in, so no longer counted as waiting and allowed full-size packets. */
   loggedIn(conn: unknown): void {

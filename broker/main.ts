@@ -42,7 +42,8 @@ async function runBroker(): Promise<void> {
       maxPacketBytes: config.maxPacketBytes, connectTimeoutMs: config.connectTimeoutS * 1000,
       preLoginPerAddress: config.preLoginPerAddress, preLoginTotal: config.preLoginTotal, trustedProxies: config.mqttTrustedProxies,
     },
-    admission: { spoolMaxRows: config.spoolMaxRows, deadLettersPerMinute: config.deadLettersPerMinute },
+    // Seeded from the last checkpoint: after a restart each device's next counter reading is still bounded.
+    admission: { spoolMaxRows: config.spoolMaxRows, deadLettersPerMinute: config.deadLettersPerMinute, counterMemory: await spool.loadCounterMemory() },
     log,
     // A 5 s heartbeat: another node publishes the wills of a dead node's devices within about 20 s (Aedes
     // waits 3 missed heartbeats and checks every 4), instead of 3-4 minutes with Aedes' 60 s default.

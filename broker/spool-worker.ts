@@ -5,7 +5,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
-import type { DeadLetter, RejectionCount, ServiceStatus, SpoolRecord } from '../common/spool/spool.ts';
+import type { CounterMemory, DeadLetter, RejectionCount, ServiceStatus, SpoolRecord } from '../common/spool/spool.ts';
 import type { SyncSpool } from '../common/admission/admission.ts';
 
 /** A worker running this module: as is when compiled to JS; through tsx's loader when run from TypeScript. */
@@ -17,7 +17,8 @@ function workerFor(moduleUrl: string, data: object): Worker {
 
 type Request =
   | { id: number; kind: 'append'; records: readonly SpoolRecord[]; dead: readonly DeadLetter[]; counts: readonly RejectionCount[] }
-  | { id: number; kind: 'status'; status: ServiceStatus };
+  | { id: number; kind: 'status'; status: ServiceStatus }
+  | { id: number; kind: 'memory'; rows: readonly CounterMemory[] };
 type Reply = { id: number; rows: number } | { id: number; error: string };
 
 export class SpoolWorker implements SyncSpool {
@@ -56,6 +57,11 @@ export class SpoolWorker implements SyncSpool {
     await this.send({ id: this.next++, kind: 'status', status });
   }
 
+  /** Admission's counter-memory checkpoint, on the same thread as the commits. */
+  async saveCounterMemory(rows: readonly CounterMemory[]): Promise<void> {
+    await this.send({ id: this.next++, kind: 'memory', rows });
+  }
+
   async close(): Promise<void> {
     await this.worker.terminate();
   }
@@ -64,8 +70,12 @@ export class SpoolWorker implements SyncSpool {
 if (!isMainThread && parentPort && (workerData as { spoolWorkerFile?: string } | null)?.spoolWorkerFile) {
   const port = parentPort;
   const spool = new SqliteSpool((workerData as { spoolWorkerFile: string }).spoolWorkerFile);
+  const run = (m: Request): Promise<number> => {
+    if (m.kind === 'append') return spool.appendBatch(m.records, m.dead, m.counts);
+    return (m.kind === 'status' ? spool.putStatus(m.status) : spool.saveCounterMemory(m.rows)).then(() => 0);
+  };
   port.on('message', (m: Request) => {
-    (m.kind === 'append' ? spool.appendBatch(m.records, m.dead, m.counts) : spool.putStatus(m.status).then(() => 0)).then(
+    run(m).then(
       (rows) => port.postMessage({ id: m.id, rows } satisfies Reply),
       (err: Error) => port.postMessage({ id: m.id, error: err.message } satisfies Reply),
     );

@@ -1,12 +1,13 @@
 // Alarms: rules per device type or device (threshold with duration, rate of change, state, stuck sensor,
-// offline, clock skew), evaluated in the API process from the per-second live summaries (never from every
-// message) plus a periodic offline check against the registry's lastSeenAt. Alarms are raised, acknowledged
+// offline, clock skew, quarantined counter readings), evaluated in the API process from the per-second live
+// summaries (never from every message) plus a periodic check of the registry's lastSeenAt (offline) and of the
+// spool's quarantined readings waiting for an engineer (quarantine). Alarms are raised, acknowledged
 // and cleared with timestamps, stored in SQLite, and pushed through an emit callback (socket.io rooms).
 import { deviceType, metricSpec, MACHINE_STATES } from '../../common/contract/catalogue.ts';
 import type { Db } from '../../common/sqlite.ts';
 import type { Actor } from '../base/db.ts';
 
-export const ALARM_KINDS = ['threshold', 'rate', 'state', 'stuck', 'offline', 'clock_skew'] as const;
+export const ALARM_KINDS = ['threshold', 'rate', 'state', 'stuck', 'offline', 'clock_skew', 'quarantine'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -27,7 +28,7 @@ export interface AlarmRuleInput {
   metric: string | null;
   /** threshold and rate: comparison. */
   op: Op | null;
-  /** threshold: the limit; rate: the limit per minute; stuck: the tolerance; offline: minutes; clock_skew: seconds. */
+  /** threshold: the limit; rate: the limit per minute; stuck: the tolerance; offline: minutes; clock_skew: seconds; quarantine: hours looked back. */
   value: number | null;
   /** state: the states that raise the alarm. */
   states: string[] | null;
@@ -86,6 +87,7 @@ export function ruleProblem(r: AlarmRuleInput): string | undefined {
   if (r.kind === 'state' && (!r.states || r.states.length === 0 || r.states.some((s) => !(MACHINE_STATES as readonly string[]).includes(s)))) return `a state rule needs states from: ${MACHINE_STATES.join(', ')}`;
   if (r.kind === 'offline' && !(r.value !== null && r.value > 0)) return 'an offline rule needs value = minutes (> 0)';
   if (r.kind === 'clock_skew' && !(r.value !== null && r.value > 0)) return 'a clock_skew rule needs value = seconds (> 0)';
+  if (r.kind === 'quarantine' && !(r.value !== null && r.value > 0 && r.value <= 720)) return 'a quarantine rule needs value = hours looked back (0–720)';
   if (r.kind === 'stuck' && !(r.durationS > 0)) return 'a stuck rule needs durationS > 0 (how long the value may stay unchanged)';
   if (r.durationS < 0 || r.durationS > 30 * 86_400) return 'durationS must be 0–2592000';
   return undefined;
@@ -127,10 +129,14 @@ export interface AlarmQuery {
   beforeId?: number;
 }
 
+/** The marker (a settings key) that the default quarantine rule was created once: deleting it then sticks. */
+const QUARANTINE_DEFAULT_KEY = 'alarms.default-rule.quarantine';
+
 export class AlarmStore {
   private readonly s;
 
   constructor(private readonly db: Db) {
+    this.ensureQuarantineRule();
     this.s = {
       rules: db.prepare<[], RuleRow>('SELECT * FROM alarm_rules ORDER BY id'),
       rule: db.prepare<[number], RuleRow>('SELECT * FROM alarm_rules WHERE id = ?'),
@@ -150,6 +156,16 @@ export class AlarmStore {
 
   rules(): AlarmRule[] {
     return this.s.rules.all().map(ruleFrom);
+  }
+
+  /** Quarantined readings wait for someone: every firm sees them as an alarm unless an admin removes the rule. */
+  private ensureQuarantineRule(): void {
+    this.db.transaction(() => {
+      const marked = this.db.prepare(`INSERT OR IGNORE INTO settings (key, value, updated_by, updated_by_token, updated_at) VALUES (?, 'true', 'default', '', 0)`).run(QUARANTINE_DEFAULT_KEY);
+      if (marked.changes === 0) return;
+      this.db.prepare(`INSERT INTO alarm_rules (name, kind, firm_id, device_type, device_id, metric, op, value, states, window_s, duration_s, severity, enabled, created_by, created_by_token, created_at, updated_at)
+        VALUES ('计数读数被隔离 / counter readings quarantined', 'quarantine', NULL, NULL, NULL, NULL, NULL, 24, NULL, 0, 0, 'warning', 1, 'default', '', 0, 0)`).run();
+    })();
   }
 
   rule(id: number): AlarmRule | undefined {
@@ -285,6 +301,7 @@ function describe(rule: AlarmRule, type: string, value: number | null, d: { stat
     case 'stuck': return `${rule.metric} unchanged at ${fmt(v)}${u} for ${Math.round(rule.durationS / 60)} min while the device keeps reporting`;
     case 'offline': return `no message for ${Math.floor(v)} min (limit ${limit} min)`;
     case 'clock_skew': return `device clock ${fmt(Math.abs(v))} s ${v < 0 ? 'behind' : 'ahead of'} the platform (limit ${limit} s)`;
+    case 'quarantine': return `${Math.round(v)} implausible counter reading${v === 1 ? '' : 's'} quarantined in the last ${limit} h (kept, not counted): check the meter, then release them under rejected messages if they are real`;
   }
 }
 
@@ -477,6 +494,24 @@ export class AlarmEngine {
         const limit = rule.value;
         this.evaluations++;
         this.observe(rule, d, silentMin > limit, now, silentMin, 0);
+      }
+    }
+  }
+
+  /**
+   * Periodic check: devices with quarantined counter readings nobody released, received within a quarantine
+   * rule's hours. The alarm clears once they are released (or older than that).
+   */
+  checkQuarantine(devices: ReadonlyArray<{ id: string; firmId: string; type: string }>, quarantined: ReadonlyArray<{ deviceId: string; count: number; newestAt: number }>, now = Date.now()): void {
+    if (!this.rules.some((r) => r.kind === 'quarantine')) return;
+    const byDevice = new Map(quarantined.map((q) => [q.deviceId, q]));
+    for (const dev of devices) {
+      const d = { deviceId: dev.id, firmId: dev.firmId, type: dev.type };
+      const q = byDevice.get(dev.id);
+      for (const rule of this.rulesFor(d)) {
+        if (rule.kind !== 'quarantine' || rule.value === null) continue;
+        this.evaluations++;
+        this.observe(rule, d, q !== undefined && now - q.newestAt <= rule.value * 3_600_000, now, q?.count ?? 0, 0);
       }
     }
   }

@@ -1,19 +1,34 @@
-// Devices, their telemetry and machine-state history read back from InfluxDB, and their rejected messages.
+// Devices, their telemetry and machine-state history read back from InfluxDB, their rejected messages, and the
+// release of quarantined (implausible) counter readings an engineer has checked.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
-import { range } from '../time-range.ts';
+import { range, toMs } from '../time-range.ts';
 import { DAY, HOUR } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
-import { assertFirmVisible, visibleDevice } from '../access.ts';
+import { assertFirmVisible, audit, requireRole, visibleDevice } from '../access.ts';
 import { HttpError } from '../errors.ts';
-import { Device, DeviceParams, ErrorBody, FirmParams, StateHistory, TimeParam } from '../schemas.ts';
+import { Device, DeviceParams, ErrorBody, FirmParams, Nullable, StateHistory, TimeParam } from '../schemas.ts';
 
 const DeadLetter = Type.Object({
   id: Type.Integer(), receivedAt: Type.Integer(), firmId: Type.String(), deviceId: Type.String(), topic: Type.String(),
   field: Type.String(), rule: Type.String(), reason: Type.String(), payload: Type.String(),
+  releasable: Type.Boolean({ description: 'a quarantined reading kept whole: POST …/rejected/release stores it' }),
+  releasedAt: Nullable(Type.Integer()), releasedBy: Nullable(Type.String()), releaseReason: Nullable(Type.String()),
+});
+
+const ReleaseBody = Type.Object({
+  ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000, description: 'dead-letter ids from GET …/rejected' })),
+  deviceId: Type.Optional(Type.String({ minLength: 1 })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  reason: Type.String({ minLength: 3, maxLength: 500, description: 'why the readings are real (kept with them and in the audit trail)' }),
+}, { additionalProperties: false });
+
+const ReleaseResult = Type.Object({
+  released: Type.Array(Type.Integer()), alreadyReleased: Type.Array(Type.Integer()), points: Type.Integer(),
 });
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store: TelemetryStore; spool: Spool }> = async (app, { registry, store, spool }) => {
@@ -73,5 +88,34 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
   }, async (req) => {
     assertFirmVisible(req.principal, req.params.firmId);
     return spool.listDeadLetters({ firmId: req.params.firmId, limit: req.query.limit, ...(req.query.deviceId ? { deviceId: req.query.deviceId } : {}), ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}) });
+  });
+
+  app.post('/firms/:firmId/rejected/release', {
+    schema: {
+      tags: ['devices'],
+      summary: 'Release quarantined counter readings (by id, or by device and time received) into the store, with a reason; audited, idempotent',
+      description: 'Admin, or an engineer of the firm. The readings go through the spool and the ingest writer like any admitted point; '
+        + 'when this answers they are durable. A reading released before is not stored again. Other rejections cannot be released.',
+      params: FirmParams, body: ReleaseBody,
+      response: { 200: ReleaseResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    // Another firm's engineer learns nothing (404 whatever exists); the bureau reads but does not change data.
+    assertFirmVisible(req.principal, req.params.firmId);
+    requireRole(req.principal, 'admin', 'engineer');
+    const { ids, deviceId, reason } = req.body;
+    if (ids === undefined && deviceId === undefined) throw new HttpError(400, 'name the readings: ids, or deviceId (with from and to received times, optional)');
+    const from = req.body.from === undefined ? undefined : toMs(req.body.from, 0, 'from');
+    const to = req.body.to === undefined ? undefined : toMs(req.body.to, 0, 'to', true);
+    if (from !== undefined && to !== undefined && from > to) throw new HttpError(400, 'from must not be after to');
+    const by = `${req.principal.name} (${req.principal.role}, token ${req.principal.tokenId})`;
+    const result = await spool.releaseQuarantined({
+      firmId: req.params.firmId, by, reason, at: Date.now(),
+      ...(ids ? { ids } : {}), ...(deviceId ? { deviceId } : {}), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}),
+    });
+    for (const d of result.devices) {
+      await audit(registry, req.principal, 'reading.release', d.deviceId, { firmId: req.params.firmId, ids: d.ids, points: d.points, reason });
+    }
+    return { released: result.released, alreadyReleased: result.alreadyReleased, points: result.points };
   });
 };

@@ -1,14 +1,15 @@
-// Device lifecycle for a firm's engineers: where to connect, status, token rotation, removal; rejected messages
-// counted; the audit trail of who did what.
+// Device lifecycle for a firm's engineers: where to connect, status, token rotation, removal, a device's own
+// counter rates; rejected messages counted; the audit trail of who did what.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { NotFoundError, type Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import type { BrokerControl } from '../../common/contract/control.ts';
 import { localDate } from '../../common/time.ts';
+import { MAX_OVERRIDE_FACTOR, counterRules, overrideProblem } from '../../common/admission/plausibility.ts';
 import { assertFirmVisible, audit, requireRole, visibleDevice } from '../access.ts';
 import { deviceConnection, type MqttEndpoints } from '../connection.ts';
-import { httpErrors } from '../errors.ts';
+import { HttpError, httpErrors } from '../errors.ts';
 import { DeviceConnection, DeviceParams, ErrorBody, FirmParams, Nullable, TimeParam } from '../schemas.ts';
 import { expiryOf } from './tokens.ts';
 
@@ -24,6 +25,14 @@ const DeviceStatus = Type.Object({
 
 /** Rotation takes an optional body: the new token's expiry. */
 const RotationBody = Type.Object({ expiresAt: Type.Optional(TimeParam) }, { additionalProperties: false });
+
+const CounterRate = Type.Object({
+  counter: Type.String(), unit: Type.String(),
+  typeMaxPerHour: Type.Number({ description: 'the bound of the device type (catalogue)' }),
+  maxPerHour: Nullable(Type.Number({ description: 'the device\'s own bound, when set (replaces the type\'s)' })),
+  mostPerHour: Type.Number({ description: `the largest own bound allowed: ${MAX_OVERRIDE_FACTOR} × the type's` }),
+});
+const CounterParams = Type.Object({ id: Type.String(), counter: Type.String() });
 
 const AuditEntry = Type.Object({ id: Type.Integer(), at: Type.Integer(), actor: Type.String(), action: Type.String(), target: Type.String(), detail: Type.String() });
 
@@ -86,6 +95,57 @@ const deviceLifecycleRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = asyn
   });
 };
 
+/** The counters of a device with their bounds: the type's and its own. */
+function ratesOf(type: string, own: Record<string, number> | undefined) {
+  return counterRules(type).map((r) => ({
+    counter: r.name, unit: r.unit, typeMaxPerHour: r.maxPerHour, maxPerHour: own?.[r.name] ?? null, mostPerHour: r.maxPerHour * MAX_OVERRIDE_FACTOR,
+  }));
+}
+
+/**
+ * A device's own maximum counter rates (a meter on a bigger machine than its type's rating): read by whoever sees
+ * the device, set by an admin or an engineer of its firm, audited; the broker applies them within 30 s.
+ */
+const rateRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, { registry }) => {
+  app.get('/devices/:id/rates', {
+    schema: { tags: ['devices'], summary: 'The counters of a device with their plausible maximum rate: the type\'s and the device\'s own', params: DeviceParams, response: { 200: Type.Array(CounterRate), 404: ErrorBody } },
+  }, async (req) => {
+    const d = await visibleDevice(registry, req.principal, req.params.id);
+    return ratesOf(d.type, d.rateOverrides);
+  });
+
+  app.put('/devices/:id/rates/:counter', {
+    schema: {
+      tags: ['devices'], summary: `Set the device's own maximum rate of one counter (per hour, at most ${MAX_OVERRIDE_FACTOR} × its type's); audited`,
+      params: CounterParams, body: Type.Object({ maxPerHour: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+      response: { 200: Type.Array(CounterRate), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRole(req.principal, 'admin', 'engineer');
+    const d = await visibleDevice(registry, req.principal, req.params.id);
+    const problem = overrideProblem(d.type, req.params.counter, req.body.maxPerHour);
+    if (problem) throw new HttpError(400, problem);
+    const own = await httpErrors(() => registry.setRateOverride(d.id, req.params.counter, req.body.maxPerHour), [[NotFoundError, 404]]);
+    const typeMax = counterRules(d.type).find((r) => r.name === req.params.counter)?.maxPerHour;
+    await audit(registry, req.principal, 'device.rate-override', d.id, { firmId: d.firmId, counter: req.params.counter, maxPerHour: req.body.maxPerHour, typeMaxPerHour: typeMax });
+    return ratesOf(d.type, own);
+  });
+
+  app.delete('/devices/:id/rates/:counter', {
+    schema: {
+      tags: ['devices'], summary: 'Remove the device\'s own maximum rate of one counter (its type\'s applies again); audited',
+      params: CounterParams, response: { 200: Type.Array(CounterRate), 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRole(req.principal, 'admin', 'engineer');
+    const d = await visibleDevice(registry, req.principal, req.params.id);
+    if (!counterRules(d.type).some((r) => r.name === req.params.counter)) throw new HttpError(404, `"${req.params.counter}" is not a counter of device ${d.id}`);
+    const own = await httpErrors(() => registry.setRateOverride(d.id, req.params.counter, null), [[NotFoundError, 404]]);
+    await audit(registry, req.principal, 'device.rate-override', d.id, { firmId: d.firmId, counter: req.params.counter, maxPerHour: null });
+    return ratesOf(d.type, own);
+  });
+};
+
 /** Rejections counted per device, rule and day, and the audit trail. */
 const recordRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, { registry, spool }) => {
   app.get('/firms/:firmId/rejected/summary', {
@@ -115,5 +175,6 @@ const recordRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, {
 export const onboardingRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, opts) => {
   await app.register(deviceInfoRoutes, opts);
   await app.register(deviceLifecycleRoutes, opts);
+  await app.register(rateRoutes, opts);
   await app.register(recordRoutes, opts);
 };

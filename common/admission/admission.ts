@@ -8,16 +8,19 @@ import { EventEmitter } from 'node:events';
 import { admitMessage, type AdmitLimits, type AdmittedPoint } from '../contract/admit.ts';
 import type { MessageKind } from '../contract/topics.ts';
 import type { Problem } from '../contract/messages.ts';
-import { truncatePayload, type DeadLetter, type RejectionCount, type SpoolRecord } from '../spool/spool.ts';
+import { truncatePayload, type CounterMemory, type DeadLetter, type RejectionCount, type SpoolRecord } from '../spool/spool.ts';
 import type { DeviceContext, SeenUpdate } from '../registry/registry.ts';
 import { localDate } from '../time.ts';
 import type { LiveDevice, LiveSummary } from '../contract/live.ts';
 import { PointHistory, REPLAY_WINDOW_POINTS, type PointHistoryOptions } from './point-history.ts';
+import type { RateOverrides } from './plausibility.ts';
 
 /** What admission needs of the spool: one durable append per group commit. */
 export interface SyncSpool {
   /** Appends durably (one transaction); resolves with the rows now waiting, for the cap. */
   appendBatch(records: readonly SpoolRecord[], deadLetters: readonly DeadLetter[], counts: readonly RejectionCount[]): Promise<number>;
+  /** Checkpoints the counter memory (a few rows per active device, every checkpointMs; never per message). */
+  saveCounterMemory?(rows: readonly CounterMemory[]): Promise<void>;
 }
 
 export interface AdmissionDevice {
@@ -46,6 +49,10 @@ export interface AdmissionOptions extends PointHistoryOptions {
   deadLettersPerMinute?: number;
   /** Publishes waiting for spool room before new ones are refused (their connection closes; devices resend). */
   maxParked?: number;
+  /** How often the counter memory of active devices is checkpointed into the spool (when it can take it). */
+  checkpointMs?: number;
+  /** The last checkpoint, to seed the counter memory at start-up. */
+  counterMemory?: readonly CounterMemory[];
 }
 
 export interface Verdict {
@@ -102,15 +109,18 @@ export class Admission extends EventEmitter {
   private readonly deadThisMinute = new Map<string, number>();
   private deadMinute = 0;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly opts: Required<AdmissionOptions>;
+  private readonly opts: Required<Omit<AdmissionOptions, 'counterMemory'>>;
   /** Last accepted counter readings and the replay window, per device: plausible counters, immutable history. */
   private readonly history: PointHistory;
 
   constructor(private readonly spool: SyncSpool, private readonly limits: AdmitLimits, opts: AdmissionOptions = {}) {
     super();
-    this.opts = { liveIntervalMs: 1000, spoolMaxRows: 0, deadLettersPerMinute: 60, maxParked: 100_000, replayWindowPoints: REPLAY_WINDOW_POINTS, plausibleCounters: true, ...opts };
+    const { counterMemory, ...rest } = opts;
+    this.opts = { liveIntervalMs: 1000, spoolMaxRows: 0, deadLettersPerMinute: 60, maxParked: 100_000, replayWindowPoints: REPLAY_WINDOW_POINTS, plausibleCounters: true, checkpointMs: 10_000, ...rest };
     this.history = new PointHistory(this.opts);
+    if (counterMemory) this.history.seed(counterMemory);
     this.timers.push(setInterval(() => this.emitLive(), this.opts.liveIntervalMs));
+    if (spool.saveCounterMemory) this.timers.push(setInterval(() => { this.checkpoint().catch((err: Error) => this.emit('checkpointError', err)); }, this.opts.checkpointMs));
     if (this.opts.spoolMaxRows > 0) this.timers.push(setInterval(() => this.checkSpoolRoom(), 200));
     for (const t of this.timers) t.unref();
   }
@@ -180,6 +190,17 @@ export class Admission extends EventEmitter {
     return out;
   }
 
+  /** A device's own maximum counter rates (registry); they bound its next point. */
+  setRateOverrides(deviceId: string, overrides: RateOverrides | undefined): void {
+    this.history.setRateOverrides(deviceId, overrides);
+  }
+
+  /** Writes the counter memory of devices that sent counters since the last checkpoint. */
+  async checkpoint(): Promise<void> {
+    const rows = this.history.drainCheckpoint();
+    if (rows.length > 0) await this.spool.saveCounterMemory?.(rows);
+  }
+
   /** Forgets what admission remembers of a device (it was deleted or re-provisioned). */
   forget(deviceId: string): void {
     this.latest.delete(deviceId);
@@ -201,6 +222,7 @@ export class Admission extends EventEmitter {
     this.closing = true;
     this.stats.spoolFull = false;
     await this.flushNow();
+    await this.checkpoint();
   }
 
   private tallyOf(deviceId: string, now: number): DeviceTally {
@@ -263,7 +285,10 @@ export class Admission extends EventEmitter {
       else this.counts.set(key, { day, firmId: ctx.firm.id, deviceId: ctx.device.id, rule: p.rule, count: 1 });
       // A flood of bad messages from one device is counted in full but stored only up to the per-minute limit,
       // so it cannot fill the spool or slow the commits other devices wait on.
-      if (keep) dead.push({ receivedAt: now, firmId: ctx.firm.id, deviceId: ctx.device.id, topic, field: p.field, rule: p.rule, reason: p.message, payload: text });
+      if (!keep) continue;
+      // A quarantined reading is kept whole (its validated point), so it can be released into the store later.
+      const reading = this.history.readingOf(p);
+      dead.push({ receivedAt: now, firmId: ctx.firm.id, deviceId: ctx.device.id, topic, field: p.field, rule: p.rule, reason: p.message, payload: text, ...(reading === undefined ? {} : { reading }) });
     }
     return dead;
   }

@@ -2,10 +2,12 @@
 // each counter of each device type the most it can gain in an hour (energy: 1.5 × the type's rated power); a
 // reading that rises faster than that since the device's last accepted reading is quarantined, so a glitching meter
 // (0, 1e13, 0, 1e13) cannot put 10¹³ kWh into the prefecture's totals. The rules mirror how the energy analytics
-// count a register (common/telemetry-store/influx/counters.ts): a rise counts its difference, a fall below the
-// drop is a reset and counts the new reading from zero, a smaller fall is jitter and counts nothing. So everything
-// the analytics would count is bounded here. Pure functions: the per-device memory is in point-history.ts.
+// count a register (COUNTER_JITTER in common/telemetry-store/questions/energy.ts): a rise counts its difference, a
+// fall of more than a tiny fraction of the reading is a reset and counts the new reading from zero, a smaller fall is
+// jitter and counts nothing. So everything the analytics would count is bounded here. Pure functions: the
+// per-device memory is in point-history.ts.
 import { deviceType, type MetricSpec } from '../contract/catalogue.ts';
+import { isReset } from '../telemetry-store/questions/energy.ts';
 
 /**
  * The allowance above max rate × elapsed time: this long at the maximum rate (device clock jitter, coarse
@@ -60,6 +62,34 @@ export function counterRules(type: string): readonly CounterRule[] {
   return rules;
 }
 
+/** A device's own maximum rate may be at most this many times its type's (a meter on a bigger machine, not 10¹³). */
+export const MAX_OVERRIDE_FACTOR = 100;
+
+/** Per counter name: a device's own maximum gain per hour, set by an engineer (replaces its type's bound). */
+export type RateOverrides = Readonly<Record<string, number>>;
+
+/** Why `maxPerHour` cannot be the bound of `counter` on a device of `type`, or undefined when it can. */
+export function overrideProblem(type: string, counter: string, maxPerHour: number): string | undefined {
+  const rule = counterRules(type).find((r) => r.name === counter);
+  if (!rule) return `"${counter}" is not a counter of a ${type}; its counters: ${counterRules(type).map((r) => r.name).join(', ') || 'none'}`;
+  const most = rule.maxPerHour * MAX_OVERRIDE_FACTOR;
+  if (!(maxPerHour > 0) || maxPerHour > most) return `maxPerHour of ${counter} must be above 0 and at most ${MAX_OVERRIDE_FACTOR} × the type's ${amount(rule.maxPerHour)} ${rule.unit}/h = ${amount(most)} ${rule.unit}/h`;
+  return undefined;
+}
+
+/** The counters of a device with its own bounds where it has them (clamped to MAX_OVERRIDE_FACTOR × the type's). */
+export function deviceCounterRules(type: string, overrides: RateOverrides | undefined): readonly CounterRule[] {
+  const rules = counterRules(type);
+  if (!overrides) return rules;
+  return rules.map((r) => {
+    const own = overrides[r.name];
+    if (own === undefined || !(own > 0)) return r;
+    const maxPerHour = Math.min(own, r.maxPerHour * MAX_OVERRIDE_FACTOR);
+    const perMs = maxPerHour / 3_600_000;
+    return { ...r, maxPerHour, perMs, slack: perMs * SLACK_MS + SLACK_UNITS, basis: 'set for this device' };
+  });
+}
+
 /** The most the register may gain in `elapsedMs` (a negative elapsed time counts as none) with `allowance` left. */
 export function allowedGain(rule: CounterRule, elapsedMs: number, allowance = rule.slack): number {
   return rule.perMs * Math.max(0, elapsedMs) + allowance;
@@ -68,7 +98,7 @@ export function allowedGain(rule: CounterRule, elapsedMs: number, allowance = ru
 /** What the analytics count for a step: a rise its difference, a reset its new reading, jitter nothing. */
 export function countedGain(prevValue: number, value: number): number {
   if (value >= prevValue) return value - prevValue;
-  return value < prevValue - value ? value : 0;
+  return isReset(prevValue, value) ? value : 0;
 }
 
 /** The allowance left after an accepted step that counted `counted` (refilled at the max rate, up to the bucket). */
@@ -85,7 +115,7 @@ export function classifyStep(rule: CounterRule, prevTs: number, prevValue: numbe
   if (ts < prevTs) return value > prevValue + rule.slack ? STEP_LATE_ABOVE : STEP_RISE;
   const allowed = allowedGain(rule, ts - prevTs, allowance);
   if (value >= prevValue) return value - prevValue > allowed ? STEP_TOO_FAST : STEP_RISE;
-  if (value >= prevValue - value) return STEP_JITTER;
+  if (!isReset(prevValue, value)) return STEP_JITTER;
   // A reset: the analytics count the new reading from zero, so it is bounded like a rise from zero.
   return value > allowed ? STEP_TOO_FAST : STEP_RESET;
 }

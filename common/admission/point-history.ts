@@ -1,14 +1,18 @@
 // What admission remembers of each device's telemetry, to judge the next point: the last accepted reading of each
 // counter (plausibility.ts) and the replay window of recent timestamps (replay-window.ts). One entry per device,
 // typed arrays sized by its type's counters and the window: a Map lookup and a few arithmetic operations per
-// counter, no allocation per point. Memory starts empty, so the first reading of a device after the process starts
-// is accepted as it is.
+// counter, no allocation per point. The counter memory can be checkpointed (drainCheckpoint) and seeded from a
+// checkpoint (seed), so a restarted broker bounds a device's next reading; the replay window starts empty.
+// A refused implausible point is kept whole as line protocol (readingOf) so it can be released later.
 import type { AdmitDevice, AdmittedPoint, PointCheck } from '../contract/admit.ts';
 import type { Problem } from '../contract/messages.ts';
+import { deviceType } from '../contract/catalogue.ts';
+import { telemetryLine } from '../contract/line-protocol.ts';
+import type { CounterMemory } from '../spool/spool.ts';
 import {
-  MAX_RESETS, RESET_WINDOW_MS, STEP_LATE_ABOVE, STEP_RESET, STEP_TOO_FAST, allowanceAfter, classifyStep, counterRules, countedGain, implausibleMessage,
+  MAX_RESETS, RESET_WINDOW_MS, STEP_LATE_ABOVE, STEP_RESET, STEP_TOO_FAST, allowanceAfter, classifyStep, countedGain, deviceCounterRules, implausibleMessage,
   resetBurstMessage,
-  type CounterRule,
+  type CounterRule, type RateOverrides,
 } from './plausibility.ts';
 import { NOT_FOUND, ReplayWindow, pointHash } from './replay-window.ts';
 
@@ -24,6 +28,8 @@ export interface PointHistoryOptions {
 
 interface DeviceMemory {
   type: string;
+  /** The device's own rates the rules were built with (undefined: its type's). */
+  overrides: RateOverrides | undefined;
   rules: readonly CounterRule[];
   /** Per counter: time and value of the newest accepted reading (NaN: none yet). */
   ts: Float64Array;
@@ -40,6 +46,11 @@ export class PointHistory implements PointCheck {
   private readonly devices = new Map<string, DeviceMemory>();
   private readonly windowPoints: number;
   private readonly plausibleCounters: boolean;
+  private readonly overrides = new Map<string, RateOverrides>();
+  /** Devices whose counter memory changed since the last checkpoint. */
+  private readonly changed = new Set<string>();
+  /** The line protocol of a refused implausible point, per problem it raised (read once by admission). */
+  private readonly readings = new WeakMap<Problem, string>();
 
   constructor(opts: PointHistoryOptions = {}) {
     this.windowPoints = opts.replayWindowPoints ?? REPLAY_WINDOW_POINTS;
@@ -55,31 +66,94 @@ export class PointHistory implements PointCheck {
       problems.push(conflict(prefix, point.ts, this.windowPoints));
       return false;
     }
-    if (this.plausibleCounters && !plausible(mem, device.type, point, prefix, problems)) return false;
-    remember(mem, point);
+    const before = problems.length;
+    if (this.plausibleCounters && !plausible(mem, device.type, point, prefix, problems)) {
+      this.keepReading(device, point, problems, before);
+      return false;
+    }
+    if (remember(mem, point)) this.changed.add(device.deviceId);
     mem.window?.add(point.ts, hash);
     return true;
+  }
+
+  /** The quarantined point behind an implausible problem, as line protocol; undefined for any other problem. */
+  readingOf(problem: Problem): string | undefined {
+    return this.readings.get(problem);
+  }
+
+  /** A device's own maximum rates (from the registry); undefined or empty: its type's. Applies to its next point. */
+  setRateOverrides(deviceId: string, overrides: RateOverrides | undefined): void {
+    if (overrides && Object.keys(overrides).length > 0) this.overrides.set(deviceId, overrides);
+    else this.overrides.delete(deviceId);
   }
 
   /** Forgets a device (deleted or re-provisioned): its next reading is accepted as a first one. */
   forget(deviceId: string): void {
     this.devices.delete(deviceId);
+    this.overrides.delete(deviceId);
+    this.changed.delete(deviceId);
+  }
+
+  /** The counter memory of the devices that changed since the last call (to checkpoint it). */
+  drainCheckpoint(): CounterMemory[] {
+    const out: CounterMemory[] = [];
+    for (const deviceId of this.changed) {
+      const mem = this.devices.get(deviceId);
+      if (!mem) continue;
+      for (const r of mem.rules) {
+        const i = r.index;
+        if (Number.isNaN(mem.ts[i]!)) continue;
+        out.push({ deviceId, type: mem.type, counter: r.name, ts: mem.ts[i]!, value: mem.value[i]!, allowance: mem.allowance[i]! });
+      }
+    }
+    this.changed.clear();
+    return out;
+  }
+
+  /**
+   * Seeds the counter memory from a checkpoint (at start-up, before the first message). Points accepted after the
+   * checkpoint may have used up to one more allowance bucket, so each counter starts with its saved allowance plus
+   * a full bucket: a reading that was plausible against the lost newer memory is plausible against the seed.
+   */
+  seed(rows: readonly CounterMemory[]): void {
+    for (const row of rows) {
+      const mem = this.memoryOf({ deviceId: row.deviceId, type: row.type });
+      const rule = mem.rules.find((r) => r.name === row.counter);
+      if (!rule || !(row.ts >= (mem.ts[rule.index]! || -Infinity))) continue;
+      mem.ts[rule.index] = row.ts;
+      mem.value[rule.index] = row.value;
+      mem.allowance[rule.index] = Math.min(row.allowance, rule.slack) + rule.slack;
+    }
+  }
+
+  private keepReading(device: AdmitDevice, point: AdmittedPoint, problems: readonly Problem[], from: number): void {
+    const measurement = deviceType(device.type)?.measurement;
+    if (measurement === undefined) return;
+    const line = telemetryLine(measurement, device.tags, point.ts, point.seq, point.metrics);
+    for (let i = from; i < problems.length; i++) this.readings.set(problems[i]!, line);
   }
 
   get size(): number {
     return this.devices.size;
   }
 
-  private memoryOf(device: AdmitDevice): DeviceMemory {
+  private memoryOf(device: Pick<AdmitDevice, 'deviceId' | 'type'>): DeviceMemory {
     let mem = this.devices.get(device.deviceId);
+    // No lookup on the hot path unless some device has its own rates.
+    const overrides = this.overrides.size === 0 ? undefined : this.overrides.get(device.deviceId);
     if (!mem || mem.type !== device.type) {
-      const rules = counterRules(device.type);
+      const rules = deviceCounterRules(device.type, overrides);
       const n = rules.length;
       mem = {
-        type: device.type, rules, ts: new Float64Array(n).fill(NaN), value: new Float64Array(n), allowance: new Float64Array(n), resetFrom: new Float64Array(n).fill(-Infinity), resets: new Uint16Array(n),
+        type: device.type, overrides, rules, ts: new Float64Array(n).fill(NaN), value: new Float64Array(n), allowance: new Float64Array(n), resetFrom: new Float64Array(n).fill(-Infinity), resets: new Uint16Array(n),
         window: this.windowPoints > 0 ? new ReplayWindow(this.windowPoints) : undefined,
       };
       this.devices.set(device.deviceId, mem);
+    } else if (mem.overrides !== overrides) {
+      // Same counters in the same order, other bounds: the memory stays, the allowance is capped to the new bucket.
+      mem.overrides = overrides;
+      mem.rules = deviceCounterRules(device.type, overrides);
+      for (const r of mem.rules) mem.allowance[r.index] = Math.min(mem.allowance[r.index]!, r.slack);
     }
     return mem;
   }
@@ -115,8 +189,9 @@ function plausible(mem: DeviceMemory, type: string, point: AdmittedPoint, prefix
   return ok;
 }
 
-/** An accepted point becomes the newest reading of each counter it carries (unless an older point came late). */
-function remember(mem: DeviceMemory, point: AdmittedPoint): void {
+/** An accepted point becomes the newest reading of each counter it carries (unless an older point came late): true if any did. */
+function remember(mem: DeviceMemory, point: AdmittedPoint): boolean {
+  let changed = false;
   for (const rule of mem.rules) {
     const v = point.metrics[rule.name];
     const i = rule.index;
@@ -131,7 +206,9 @@ function remember(mem: DeviceMemory, point: AdmittedPoint): void {
     }
     mem.ts[i] = point.ts;
     mem.value[i] = v;
+    changed = true;
   }
+  return changed;
 }
 
 function countReset(mem: DeviceMemory, i: number, ts: number): void {

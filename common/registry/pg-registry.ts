@@ -8,10 +8,11 @@ import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
   deviceIdUnavailable,
-  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceCredential, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
+  CREDENTIAL_COLUMNS, credentialFrom, withRateOverride,
   REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
   type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
@@ -63,6 +64,8 @@ const MIGRATIONS = [
        'name', name, 'county', county, 'park', park, 'segment', segment, 'aboveScale', above_scale, 'aboveScaleSince', NULL,
        'employees', employees, 'landMu', land_mu, 'smartFactoryTier', smart_factory_tier, 'smartFactoryCertificateId', NULL, 'smartFactoryCertifiedOn', NULL)::text
      FROM firms;`,
+  // A device's own maximum counter rates (JSON: counter -> per hour), read by the broker's plausibility check.
+  `ALTER TABLE devices ADD COLUMN rate_overrides TEXT;`,
 ];
 
 /** Columns of the firms table an edit rewrites, in the order of firmValues. */
@@ -263,6 +266,21 @@ export class PgRegistry implements Registry {
   async deviceDays(deviceId: string, days: number): Promise<DeviceDay[]> {
     const r = await this.pool.query<DeviceDay>('SELECT day, accepted, rejected FROM device_days WHERE device_id = $1 ORDER BY day COLLATE "C" DESC LIMIT $2', [deviceId, days]);
     return r.rows;
+  }
+
+  async deviceCredentials(ids: readonly string[]): Promise<DeviceCredential[]> {
+    const r = await this.pool.query<DeviceRow>(`SELECT ${CREDENTIAL_COLUMNS} FROM devices WHERE id = ANY($1::text[])`, [[...ids]]);
+    return r.rows.map(credentialFrom);
+  }
+
+  async setRateOverride(deviceId: string, counter: string, maxPerHour: number | null): Promise<Record<string, number>> {
+    return this.tx(async (c) => {
+      const r = await c.query<DeviceRow>('SELECT rate_overrides FROM devices WHERE id = $1 FOR UPDATE', [deviceId]);
+      if (!r.rows[0]) throw new NotFoundError(`device ${deviceId} not found`);
+      const o = withRateOverride(r.rows[0].rate_overrides, counter, maxPerHour);
+      await c.query('UPDATE devices SET rate_overrides = $1 WHERE id = $2', [JSON.stringify(o), deviceId]);
+      return o;
+    });
   }
 
   async rotateDeviceToken(id: string, opts: { expiresAt?: number } = {}): Promise<string> {

@@ -110,6 +110,17 @@ export interface Device {
   clockSkewMs: number | null;
   /** When the device token stops working (ms), null when it does not expire. */
   tokenExpiresAt: number | null;
+  /** Per counter: the device's own maximum gain per hour (instead of its type's), when an engineer set one. */
+  rateOverrides?: Record<string, number>;
+}
+
+/** What the broker re-checks of a connected device: its current credential and its own counter rates. */
+export interface DeviceCredential {
+  deviceId: string;
+  /** SHA-256 (hex) of the current token; null for a credential stored otherwise (replaced at its next login). */
+  tokenSha256: string | null;
+  tokenExpiresAt: number | null;
+  rateOverrides: Record<string, number>;
 }
 
 export interface DeviceDay {
@@ -218,6 +229,10 @@ export interface Registry {
   rotateDeviceToken(id: string, opts?: { expiresAt?: number }): Promise<string>;
   /** Removes the device and its credential (its data in InfluxDB stays); its id is retired for good. */
   deleteDevice(id: string): Promise<void>;
+  /** The current credential and own rates of these devices; a deleted device is absent. */
+  deviceCredentials(ids: readonly string[]): Promise<DeviceCredential[]>;
+  /** Sets (null: removes) a device's own maximum gain per hour of one counter; returns all its own rates. NotFoundError if unknown. */
+  setRateOverride(deviceId: string, counter: string, maxPerHour: number | null): Promise<Record<string, number>>;
   markSeen(updates: readonly SeenUpdate[]): Promise<void>;
   setOnline(deviceId: string, online: boolean, at: number): Promise<void>;
   /** Accepted/rejected counts per day, newest first. */

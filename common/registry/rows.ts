@@ -5,7 +5,7 @@ import type { SmartFactoryTier } from '../places.ts';
 import { localDate } from '../time.ts';
 import {
   FIRM_ATTRIBUTES, LAST_USED_RESOLUTION_MS, firmAt,
-  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type Firm, type FirmAttributes, type FirmConnectivity, type FirmVersion, type NewFirm, type Role,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceCredential, type Firm, type FirmAttributes, type FirmConnectivity, type FirmVersion, type NewFirm, type Role,
 } from './registry.ts';
 
 type Flag = boolean | number;
@@ -21,6 +21,7 @@ export interface DeviceRow {
   id: string; firm_id: string; type: string; name: string; location: string; token_hash: string; created_at: number;
   last_seen_at: number | null; last_telemetry_at: number | null; online: Flag; reported_status: string | null;
   seq_received: number; seq_expected: number; clock_skew_ms: number | null; token_expires_at: number | null;
+  rate_overrides?: string | null;
 }
 export interface TokenRow {
   id: string; role: string; firm_id: string | null; name: string; created_at: number; expires_at: number | null;
@@ -83,7 +84,30 @@ export function deviceFrom(r: DeviceRow): Device {
     id: r.id, firmId: r.firm_id, type: r.type, name: r.name, location: r.location, createdAt: r.created_at,
     lastSeenAt: r.last_seen_at, lastTelemetryAt: r.last_telemetry_at, online: flag(r.online), reportedStatus: r.reported_status,
     seqReceived: r.seq_received, seqExpected: r.seq_expected, clockSkewMs: r.clock_skew_ms, tokenExpiresAt: r.token_expires_at,
+    ...rateOverridesOf(r),
   };
+}
+
+/** A device's own counter rates, stored as JSON; only present when it has some. */
+function rateOverridesOf(r: Pick<DeviceRow, 'rate_overrides'>): { rateOverrides?: Record<string, number> } {
+  const o = r.rate_overrides ? (JSON.parse(r.rate_overrides) as Record<string, number>) : {};
+  return Object.keys(o).length > 0 ? { rateOverrides: o } : {};
+}
+
+/** The columns deviceCredentials reads. */
+export const CREDENTIAL_COLUMNS = 'id, token_hash, token_expires_at, rate_overrides';
+
+export function credentialFrom(r: Pick<DeviceRow, 'id' | 'token_hash' | 'token_expires_at' | 'rate_overrides'>): DeviceCredential {
+  const [scheme, hex] = r.token_hash.split('$');
+  return { deviceId: r.id, tokenSha256: scheme === 'sha256' && hex ? hex : null, tokenExpiresAt: r.token_expires_at, rateOverrides: rateOverridesOf(r).rateOverrides ?? {} };
+}
+
+/** The device's own rates with one counter set to maxPerHour, or removed (null), as stored. */
+export function withRateOverride(stored: string | null | undefined, counter: string, maxPerHour: number | null): Record<string, number> {
+  const o = { ...(rateOverridesOf({ rate_overrides: stored ?? null }).rateOverrides ?? {}) };
+  if (maxPerHour === null) delete o[counter];
+  else o[counter] = maxPerHour;
+  return o;
 }
 
 /** A device token past its expiry no longer opens a connection. */

@@ -5,10 +5,11 @@ import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
   deviceIdUnavailable,
-  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
+  type ApiPrincipal, type ApiTokenCheck, type ApiTokenInfo, type AuditEntry, type Device, type DeviceContext, type DeviceCredential, type DeviceDay, type Firm, type FirmAttributes, type FirmChange, type FirmConnectivity, type FirmVersion, type NewDevice, type NewFirm, type Registry, type Role, type SeenUpdate,
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
+  CREDENTIAL_COLUMNS, credentialFrom, withRateOverride,
   REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
   type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
@@ -62,6 +63,8 @@ const MIGRATIONS = [
        'aboveScaleSince', NULL, 'employees', employees, 'landMu', land_mu, 'smartFactoryTier', smart_factory_tier,
        'smartFactoryCertificateId', NULL, 'smartFactoryCertifiedOn', NULL)
      FROM firms;`,
+  // A device's own maximum counter rates (JSON: counter -> per hour), read by the broker's plausibility check.
+  `ALTER TABLE devices ADD COLUMN rate_overrides TEXT;`,
 ];
 
 const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segment, above_scale = @above_scale, above_scale_since = @above_scale_since, '
@@ -198,6 +201,26 @@ export class SqliteRegistry implements Registry {
     const f = this.stmt.getFirm.get(r.firm_id);
     if (!f) return undefined;
     return { device: deviceFrom(r), firm: firmFrom(f) };
+  }
+
+  async deviceCredentials(ids: readonly string[]): Promise<DeviceCredential[]> {
+    const out: DeviceCredential[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const sql = `SELECT ${CREDENTIAL_COLUMNS} FROM devices WHERE id IN (${chunk.map(() => '?').join(',')})`;
+      out.push(...this.db.prepare<string[], DeviceRow>(sql).all(...chunk).map(credentialFrom));
+    }
+    return out;
+  }
+
+  async setRateOverride(deviceId: string, counter: string, maxPerHour: number | null): Promise<Record<string, number>> {
+    return this.db.transaction(() => {
+      const r = this.stmt.getDevice.get(deviceId);
+      if (!r) throw new NotFoundError(`device ${deviceId} not found`);
+      const o = withRateOverride(r.rate_overrides, counter, maxPerHour);
+      this.db.prepare('UPDATE devices SET rate_overrides = ? WHERE id = ?').run(JSON.stringify(o), deviceId);
+      return o;
+    })();
   }
 
   async markSeen(updates: readonly SeenUpdate[]): Promise<void> {

@@ -23,10 +23,69 @@ export interface DeadLetter {
   reason: string;
   /** The payload as received, truncated to the spool's payload limit. */
   payload: string;
+  /**
+   * A quarantined reading (rule `implausible`): the validated point whole, as line protocol, so it can be released
+   * into the store later. Absent for every other rejection.
+   */
+  reading?: string;
 }
 
-export interface DeadLetterRow extends DeadLetter {
+export interface DeadLetterRow extends Omit<DeadLetter, 'reading'> {
   id: number;
+  /** A quarantined reading that can be released (it was kept whole). */
+  releasable: boolean;
+  releasedAt: number | null;
+  releasedBy: string | null;
+  releaseReason: string | null;
+}
+
+/** Which quarantined readings of one firm to release: by id, or by device and time range (receivedAt, inclusive). */
+export interface ReleaseQuery {
+  firmId: string;
+  ids?: readonly number[];
+  deviceId?: string;
+  from?: number;
+  to?: number;
+  /** Who releases, and why (kept with each reading). */
+  by: string;
+  reason: string;
+  at: number;
+}
+
+export interface ReleaseResult {
+  /** Dead letters released now; their readings were appended to the spool in the same transaction. */
+  released: number[];
+  /** Matching dead letters released before (releasing again stores nothing). */
+  alreadyReleased: number[];
+  /** Points appended to the spool. */
+  points: number;
+  /** What was released per device (for the audit trail). */
+  devices: Array<{ deviceId: string; ids: number[]; points: number }>;
+}
+
+/** Unreleased quarantined readings of one device (for the alarm that tells the firm). */
+export interface QuarantineSummary {
+  firmId: string;
+  deviceId: string;
+  count: number;
+  oldestAt: number;
+  newestAt: number;
+}
+
+/** Most quarantined readings one release may take; a larger batch is released in several calls. */
+export const RELEASE_BATCH_LIMIT = 10_000;
+
+/**
+ * What admission remembers of one counter of a device (common/admission/point-history.ts), checkpointed so a
+ * restarted broker judges the next reading against it instead of accepting it unbounded.
+ */
+export interface CounterMemory {
+  deviceId: string;
+  type: string;
+  counter: string;
+  ts: number;
+  value: number;
+  allowance: number;
 }
 
 export interface DeadLetterQuery {
@@ -72,6 +131,16 @@ export interface Spool {
   statuses(): Promise<ServiceStatus[]>;
   listDeadLetters(q: DeadLetterQuery): Promise<DeadLetterRow[]>;
   pruneDeadLetters(olderThan: number): Promise<number>;
+  /**
+   * Releases quarantined readings in one durable transaction: their lines join the spool (the ingest writer stores
+   * them like any admitted point) and they are marked released. Idempotent: a released one is never appended again.
+   */
+  releaseQuarantined(q: ReleaseQuery): Promise<ReleaseResult>;
+  /** Unreleased quarantined readings per device received at or after `since`. */
+  quarantineSummary(since: number): Promise<QuarantineSummary[]>;
+  /** Upserts counter memory (one row per device and counter). */
+  saveCounterMemory(rows: readonly CounterMemory[]): Promise<void>;
+  loadCounterMemory(): Promise<CounterMemory[]>;
   close(): Promise<void>;
 }
 

@@ -32,8 +32,8 @@ beforeEach(() => {
 });
 
 describe('alarm rules', () => {
-  test('the defaults are seeded: dyeing ramp, over-temperature, stuck sensor, fault, offline, clock skew', () => {
-    assert.deepEqual(store.rules().map((r) => r.kind), ['rate', 'threshold', 'stuck', 'state', 'offline', 'clock_skew']);
+  test('the defaults are seeded: dyeing ramp, over-temperature, stuck sensor, fault, offline, clock skew, quarantined readings', () => {
+    assert.deepEqual(store.rules().map((r) => r.kind), ['rate', 'threshold', 'stuck', 'state', 'offline', 'clock_skew', 'quarantine']);
   });
 
   test('threshold with duration: raised after it held 30 s, cleared when it stops, pushed to all and the firm', () => {
