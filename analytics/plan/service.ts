@@ -1,13 +1,23 @@
 // The plan tracker: current value and progress of every quantified target of the action plan; the connected
-// share of above-scale firms with its definition, breakdowns, monthly trend and a straight-line projection to
-// the end of 2027; and the per-mu / per-capita evaluation (亩均论英雄) of firms.
-import { platformConnectionKpi, type ShareRow } from './kpi.ts';
+// share of above-scale firms against the registered firms and against the statistics bureau's official counts,
+// with breakdowns, a monthly trend from the firms as they were each month and a straight-line projection to the
+// end of 2027; and the per-mu / per-capita evaluation (亩均论英雄) of firms with its energy coverage. Demo firms
+// are left out of every figure unless includeDemo is asked for (kpi.ts).
+import {
+  countedFirms, monthPoint, officialShare, platformConnectionKpi, shareOf, shareRow, timelines,
+  type DemoChoice, type OfficialShare, type ShareRow, type TelemetrySnapshot, type TrendPoint,
+} from './kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import type { Firm, FirmConnectivity, Registry } from '../../common/registry/registry.ts';
+import type { EnergyQuestions } from '../../common/telemetry-store/questions/energy.ts';
 import type { EnergyService } from '../energy/service.ts';
 import { localMonth, yearStart, localParts } from '../../common/time.ts';
-import { DEFAULT_PER_MU_WEIGHTS, type PerMuWeights, type PlanStore } from './store.ts';
+import { PER_MU_MIN_COVERAGE, coverageOf, energyDays } from './coverage.ts';
+import { OUTPUT_MEASURE, PER_MU_NOTES, normalisedWeights, perMuRow, scoreAndRank, type PerMuRow } from './per-mu.ts';
+import type { OfficialCount, PerMuWeights, PlanStore } from './store.ts';
 import { PLAN_END_YEAR, TARGETS, type TargetDef } from './targets.ts';
+
+export type { PerMuRow } from './per-mu.ts';
 
 export interface TargetStatus extends TargetDef {
   /** The year the value refers to (per-year targets: the year asked for; entered values: their year). */
@@ -26,16 +36,20 @@ export interface TargetStatus extends TargetDef {
   explanation: string;
 }
 
-export interface ConnectedShareReport extends ShareRow {
+type CountyOfficial = { count: number | null; share: number | null; enteredBy: string | null; enteredAt: number | null };
+
+export interface ConnectedShareReport extends ShareRow, DemoChoice {
   target: number;
   targetYear: number;
   windowDays: number;
   asOf: number;
+  /** Of the registered share (the top-level figures). */
   definition: string;
-  byCounty: Array<ShareRow & { id: string; name: string }>;
+  official: OfficialShare;
+  byCounty: Array<ShareRow & { id: string; name: string; official: CountyOfficial }>;
   byPark: Array<ShareRow & { id: string; name: string; county: string }>;
   bySegment: Array<ShareRow & { id: string; name: string }>;
-  trend: Array<{ month: string; share: number; connected: number; aboveScaleFirms: number; current: boolean }>;
+  trend: TrendPoint[];
   projection: {
     method: string;
     month: string;
@@ -47,35 +61,15 @@ export interface ConnectedShareReport extends ShareRow {
   };
 }
 
-export interface PerMuRow {
-  firmId: string;
-  name: string;
+export interface OfficialCountRow {
   county: string;
-  park: string;
-  segment: string;
-  aboveScale: boolean;
-  landMu: number;
-  employees: number;
-  outputValueYuan: number | null;
-  taxYuan: number | null;
-  energyTce: number | null;
-  outputPerMu: number | null;
-  taxPerMu: number | null;
-  energyTcePerMu: number | null;
-  outputPerEmployee: number | null;
-  taxPerEmployee: number | null;
-  energyTcePerEmployee: number | null;
-  outputPerTce: number | null;
-  score: number | null;
-  rankInCounty: number | null;
-  countyFirmsRanked: number;
-  rankInSegment: number | null;
-  segmentFirmsRanked: number;
-  missing: string[];
-}
-
-function shareOf(connected: number, total: number): number {
-  return total === 0 ? 0 : connected / total;
+  name: string;
+  year: number;
+  count: number | null;
+  note: string | null;
+  enteredBy: string | null;
+  enteredByToken: string | null;
+  enteredAt: number | null;
 }
 
 function monthIndex(month: string): number {
@@ -87,66 +81,67 @@ function monthName(index: number): string {
   return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
+/** The snapshot metric keeping each firm's newest valid telemetry, so a past month can be recomputed. */
+const FIRM_TELEMETRY = 'firmTelemetry';
+
 export class PlanService {
   constructor(
     private readonly registry: Registry,
     private readonly store: PlanStore,
     private readonly energy: EnergyService,
     private readonly defaultWindowDays: number,
+    /** Where the per-mu evaluation learns which days a firm has energy readings. */
+    private readonly telemetry: Pick<EnergyQuestions, 'rollupSeries'>,
   ) {}
 
-  private isConnected(f: FirmConnectivity, now: number, windowDays: number): boolean {
-    return f.lastTelemetryAt !== null && f.lastTelemetryAt >= now - windowDays * 86_400_000;
-  }
-
-  /** Stores this month's values of the computed KPIs (the last snapshot of a month stands for it). */
+  /** Stores this month's values of the computed KPIs, demo firms left out (the last snapshot of a month stands for it). */
   async snapshot(now = Date.now(), windowDays = this.defaultWindowDays): Promise<string> {
     const month = localMonth(now);
-    const [firms, conn] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity()]);
+    const [all, conn] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity()]);
+    const firms = all.filter((f) => !f.demo);
     const kpi = platformConnectionKpi(conn, now, windowDays);
     this.store.putSnapshot(month, 'firms', firms.length, {}, now);
     this.store.putSnapshot(month, 'aboveScaleFirms', firms.filter((f) => f.aboveScale).length, {}, now);
     this.store.putSnapshot(month, 'employment', firms.reduce((s, f) => s + f.employees, 0), {}, now);
     this.store.putSnapshot(month, 'smartFactories', firms.filter((f) => f.smartFactoryTier !== 'none').length, {}, now);
     this.store.putSnapshot(month, 'connectedShare', kpi.share, { connected: kpi.connected, aboveScaleFirms: kpi.aboveScaleFirms, windowDays }, now);
+    const telemetry = Object.fromEntries(conn.flatMap((c) => (c.lastTelemetryAt === null ? [] : [[c.firmId, c.lastTelemetryAt]])));
+    this.store.putSnapshot(month, FIRM_TELEMETRY, windowDays, telemetry, now);
     return month;
   }
 
-  async targets(year: number, now = Date.now()): Promise<TargetStatus[]> {
-    const [firms, conn] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity()]);
-    const kpi = platformConnectionKpi(conn, now, this.defaultWindowDays);
+  /** Each county's official count for a year, with who entered it and when; null where none was entered. */
+  officialCounts(year: number): OfficialCountRow[] {
+    const counts = this.store.officialCounts(year);
+    return COUNTIES.map((c) => {
+      const e: OfficialCount | undefined = counts.get(c.code);
+      return {
+        county: c.code, name: c.zh, year, count: e?.value ?? null, note: e?.note ?? null,
+        enteredBy: e?.enteredBy ?? null, enteredByToken: e?.enteredByToken ?? null, enteredAt: e?.enteredAt ?? null,
+      };
+    });
+  }
+
+  private officialMap(year: number): Map<string, number> {
+    return new Map([...this.store.officialCounts(year)].map(([county, e]) => [county, e.value]));
+  }
+
+  async targets(year: number, now = Date.now(), includeDemo = false): Promise<{ targets: TargetStatus[]; demo: DemoChoice }> {
+    const [all, conn] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity()]);
+    const { firms, demo } = countedFirms(all, includeDemo);
+    const share = this.currentShares(conn, now, this.defaultWindowDays, includeDemo);
     const figuresYear = this.store.latestFiguresYear();
     const figures = figuresYear === undefined ? new Map() : this.store.yearFigures(figuresYear);
+    const counted = new Set(firms.map((f) => f.id));
     const aboveIds = new Set(firms.filter((f) => f.aboveScale).map((f) => f.id));
-    const outputs = [...figures.values()].filter((f) => f.outputValueYuan !== null);
-    const currentAbove = aboveIds.size;
-    return TARGETS.map((t): TargetStatus => {
-      let value: number | null = null;
-      let valueSource: TargetStatus['valueSource'] = t.source;
-      let explanation = '';
+    const outputs = [...figures.values()].filter((f) => f.outputValueYuan !== null && counted.has(f.firmId));
+    const computed = this.computedValues(firms, share, year, now);
+    const targets = TARGETS.map((t): TargetStatus => {
+      const c = computed(t.id);
+      let value = c.value;
+      let valueSource: TargetStatus['valueSource'] = c.none ? 'none' : t.source;
       let fromFirmFigures: TargetStatus['fromFirmFigures'] = null;
       let valueYear = t.period === 'per-year' ? year : localParts(now).year;
-      switch (t.id) {
-        case 'firms': value = firms.length; explanation = 'firms registered on the platform'; break;
-        case 'aboveScaleFirms': value = currentAbove; explanation = 'registered firms flagged above-scale (规上: main-business revenue ≥ ¥20 m)'; break;
-        case 'employment': value = firms.reduce((s, f) => s + f.employees, 0); explanation = 'sum of the registered firms\' employees'; break;
-        case 'smartFactories': value = firms.filter((f) => f.smartFactoryTier !== 'none').length; explanation = 'firms with a smart-factory tier (基础级 or higher)'; break;
-        case 'connectedShare': value = kpi.share; explanation = kpi.definition; break;
-        case 'newAboveScalePerYear': {
-          const before = this.store.snapshotAtOrBefore('aboveScaleFirms', `${year - 1}-12`);
-          const atEnd = year < localParts(now).year ? this.store.snapshotAtOrBefore('aboveScaleFirms', `${year}-12`) : undefined;
-          const endValue = year < localParts(now).year ? atEnd?.value : currentAbove;
-          if (before && endValue !== undefined) {
-            value = endValue - before.value;
-            explanation = `above-scale firms at the end of ${year} (or now) minus the snapshot of ${before.month}`;
-          } else {
-            valueSource = 'none';
-            explanation = `no snapshot from before ${year} to compare with; enter the value`;
-          }
-          break;
-        }
-        default: valueSource = 'none'; explanation = 'entered by bureau staff';
-      }
       if (t.id === 'aboveScaleOutputValue' && figuresYear !== undefined) {
         const rows = outputs.filter((f) => aboveIds.has(f.firmId));
         fromFirmFigures = { year: figuresYear, value: rows.reduce((s, f) => s + (f.outputValueYuan ?? 0), 0), firms: rows.length };
@@ -160,116 +155,126 @@ export class PlanService {
         valueSource = 'entered';
         valueYear = entry.year;
       }
-      const progress = value === null ? null : value / t.target;
       return {
-        ...t, year: valueYear, value, progress, met: value === null ? null : value >= t.target, valueSource,
+        ...t, year: valueYear, value, progress: value === null ? null : value / t.target, met: value === null ? null : value >= t.target, valueSource,
         enteredBy: entry?.enteredBy ?? null, enteredByToken: entry?.enteredByToken ?? null, enteredAt: entry?.enteredAt ?? null, note: entry?.note ?? null,
-        fromFirmFigures, explanation,
+        fromFirmFigures, explanation: c.explanation,
       };
     });
+    return { targets, demo };
   }
 
-  async connectedShare(windowDays = this.defaultWindowDays, now = Date.now()): Promise<ConnectedShareReport> {
+  /** The values the registry and the telemetry give, per target id (entered ones: none). */
+  private computedValues(firms: readonly Firm[], share: { registered: ShareRow; official: OfficialShare; definition: string }, year: number, now: number) {
+    const currentAbove = firms.filter((f) => f.aboveScale).length;
+    return (id: string): { value: number | null; none: boolean; explanation: string } => {
+      switch (id) {
+        case 'firms': return { value: firms.length, none: false, explanation: 'firms registered on the platform' };
+        case 'aboveScaleFirms': return { value: currentAbove, none: false, explanation: 'registered firms flagged above-scale (规上: main-business revenue ≥ ¥20 m)' };
+        case 'employment': return { value: firms.reduce((s, f) => s + f.employees, 0), none: false, explanation: 'sum of the registered firms\' employees' };
+        case 'smartFactories': return { value: firms.filter((f) => f.smartFactoryTier !== 'none').length, none: false, explanation: 'firms with a smart-factory tier (基础级 or higher)' };
+        case 'connectedShare': return share.official.share !== null
+          ? { value: share.official.share, none: false, explanation: `against the official count of ${share.official.year}: ${share.official.definition}` }
+          : { value: share.registered.share, none: false, explanation: `${share.definition} (${share.official.note ?? ''}; against the registered firms instead)` };
+        case 'newAboveScalePerYear': {
+          const before = this.store.snapshotAtOrBefore('aboveScaleFirms', `${year - 1}-12`);
+          const past = year < localParts(now).year;
+          const endValue = past ? this.store.snapshotAtOrBefore('aboveScaleFirms', `${year}-12`)?.value : currentAbove;
+          if (before && endValue !== undefined) return { value: endValue - before.value, none: false, explanation: `above-scale firms at the end of ${year} (or now) minus the snapshot of ${before.month}` };
+          return { value: null, none: true, explanation: `no snapshot from before ${year} to compare with; enter the value` };
+        }
+        default: return { value: null, none: true, explanation: 'entered by bureau staff' };
+      }
+    };
+  }
+
+  /** The registered and the official share now. */
+  private currentShares(conn: readonly FirmConnectivity[], now: number, windowDays: number, includeDemo: boolean) {
+    const kpi = platformConnectionKpi(conn, now, windowDays, includeDemo);
+    const official = officialShare(new Map(kpi.byCounty.map((c) => [c.county, c.connected])), this.officialMap(localParts(now).year), localParts(now).year);
+    return { kpi, registered: { aboveScaleFirms: kpi.aboveScaleFirms, connected: kpi.connected, share: kpi.share }, official, definition: kpi.definition };
+  }
+
+  /**
+   * The monthly trend: months with a telemetry snapshot recomputed from the firms as they were at each month's
+   * end (a firm above-scale since June counts from June on); older months as stored then; this month live.
+   */
+  private async trend(now: number, includeDemo: boolean, current: TrendPoint): Promise<TrendPoint[]> {
+    const month = localMonth(now);
+    const [firms, versions] = await Promise.all([this.registry.listFirms(), this.registry.firmHistory()]);
+    const lines = timelines(versions, firms);
+    const recomputed = new Map(this.store.snapshots(FIRM_TELEMETRY).filter((s) => s.month < month).map((s): [string, TrendPoint] => {
+      const snap: TelemetrySnapshot = { month: s.month, takenAt: s.takenAt, windowDays: s.value, lastTelemetry: s.detail };
+      return [s.month, monthPoint(snap, lines, includeDemo, this.officialMap(Number(s.month.slice(0, 4))))];
+    }));
+    const stored = this.store.snapshots('connectedShare').filter((s) => s.month < month && !recomputed.has(s.month)).map((s): TrendPoint => ({
+      month: s.month, share: s.value, connected: s.detail.connected ?? 0, aboveScaleFirms: s.detail.aboveScaleFirms ?? 0,
+      includeDemo: true, demoFirmsLeftOut: 0, officialShare: null, current: false, basis: 'stored',
+    }));
+    return [...stored, ...recomputed.values(), current].sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
+  }
+
+  async connectedShare(windowDays = this.defaultWindowDays, now = Date.now(), includeDemo = false): Promise<ConnectedShareReport> {
     // The snapshot always uses the configured window, so the trend compares like with like; the current month
     // in the trend is the live value for the window asked for.
     await this.snapshot(now);
     const conn = await this.registry.firmConnectivity();
-    const kpi = platformConnectionKpi(conn, now, windowDays);
-    const above = conn.filter((f) => f.aboveScale);
-    const row = (list: FirmConnectivity[]): ShareRow => {
-      const c = list.filter((f) => this.isConnected(f, now, windowDays)).length;
-      return { aboveScaleFirms: list.length, connected: c, share: shareOf(c, list.length) };
+    const { kpi, official } = this.currentShares(conn, now, windowDays, includeDemo);
+    const { firms } = countedFirms(conn, includeDemo);
+    const counts = this.store.officialCounts(official.year);
+    const row = (list: FirmConnectivity[]): ShareRow => shareRow(list, now, windowDays);
+    const current: TrendPoint = {
+      month: localMonth(now), share: kpi.share, connected: kpi.connected, aboveScaleFirms: kpi.aboveScaleFirms, includeDemo, demoFirmsLeftOut: kpi.demoFirmsLeftOut,
+      officialShare: official.share, current: true, basis: 'firm-history',
     };
-    const current = localMonth(now);
-    const trend = this.store.snapshots('connectedShare').filter((s) => s.month < current).map((s) => ({
-      month: s.month, share: s.value, connected: s.detail.connected ?? 0, aboveScaleFirms: s.detail.aboveScaleFirms ?? 0, current: false,
-    }));
-    trend.push({ month: current, share: kpi.share, connected: kpi.connected, aboveScaleFirms: kpi.aboveScaleFirms, current: true });
+    const trend = await this.trend(now, includeDemo, current);
     return {
-      aboveScaleFirms: kpi.aboveScaleFirms, connected: kpi.connected, share: kpi.share, target: kpi.target, targetYear: kpi.targetYear,
-      windowDays, asOf: now,
+      aboveScaleFirms: kpi.aboveScaleFirms, connected: kpi.connected, share: kpi.share, includeDemo, demoFirmsLeftOut: kpi.demoFirmsLeftOut,
+      target: kpi.target, targetYear: kpi.targetYear, windowDays, asOf: now,
       definition: `${kpi.definition}. "Valid telemetry" = a message admission accepted (it passed the contract); the window is CONNECTED_WINDOW_DAYS or ?windowDays=`,
-      byCounty: COUNTIES.map((c) => ({ id: c.code, name: c.zh, ...row(above.filter((f) => f.county === c.code)) })),
-      byPark: PARKS.map((p) => ({ id: p.id, name: p.zh, county: p.county, ...row(above.filter((f) => f.park === p.id)) })),
-      bySegment: SEGMENTS.map((s) => ({ id: s.id, name: s.zh, ...row(above.filter((f) => f.segment === s.id)) })),
+      official,
+      byCounty: kpi.byCounty.map((c) => {
+        const e = counts.get(c.county);
+        const count = e?.value ?? null;
+        return {
+          id: c.county, name: c.name, aboveScaleFirms: c.aboveScaleFirms, connected: c.connected, share: c.share,
+          official: { count, share: count === null ? null : shareOf(c.connected, count), enteredBy: e?.enteredBy ?? null, enteredAt: e?.enteredAt ?? null },
+        };
+      }),
+      byPark: PARKS.map((p) => ({ id: p.id, name: p.zh, county: p.county, ...row(firms.filter((f) => f.park === p.id)) })),
+      bySegment: SEGMENTS.map((s) => ({ id: s.id, name: s.zh, ...row(firms.filter((f) => f.segment === s.id)) })),
       trend,
       projection: projectLine(trend, kpi.target),
     };
   }
 
-  async perMu(year: number, now = Date.now(), filter: { county?: string; segment?: string; firmId?: string } = {}): Promise<{
-    year: number; weights: PerMuWeights; basis: string; indicators: Record<keyof PerMuWeights, string>; firms: PerMuRow[]; notes: string[];
-  }> {
-    const firms = await this.registry.listFirms();
+  async perMu(year: number, now = Date.now(), filter: { county?: string; segment?: string; firmId?: string } = {}, includeDemo = false): Promise<{
+    year: number; weights: PerMuWeights; basis: string; outputMeasure: typeof OUTPUT_MEASURE; minCoverage: number;
+    indicators: Record<keyof PerMuWeights, string>; firms: PerMuRow[]; notes: string[];
+  } & DemoChoice> {
+    const { firms, demo } = countedFirms(await this.registry.listFirms(), includeDemo);
     const figures = this.store.yearFigures(year);
     const from = yearStart(year);
     const to = Math.min(yearStart(year + 1), now);
-    const energy = from < to ? await this.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific') : new Map<string, { totalKgce: number; electricityKwh: number }>();
-    const wRaw = this.store.weights().value;
-    const wSum = Object.values(wRaw).reduce((s, v) => s + v, 0) || 1;
-    const weights = Object.fromEntries(Object.entries(wRaw).map(([k, v]) => [k, v / wSum])) as unknown as PerMuWeights;
-    const per = (x: number | null, d: number) => (x === null || !(d > 0) ? null : x / d);
-    const rows: PerMuRow[] = firms.map((f: Firm) => {
-      const fig = figures.get(f.id);
-      const output = fig?.outputValueYuan ?? null;
-      const tax = fig?.taxYuan ?? null;
-      const e = energy.get(f.id);
-      const tce = e ? e.totalKgce / 1000 : null;
-      const missing: string[] = [];
-      if (output === null) missing.push('outputValueYuan');
-      if (tax === null) missing.push('taxYuan');
-      if (tce === null || tce === 0) missing.push('energy');
-      if (!(f.landMu > 0)) missing.push('landMu');
-      if (!(f.employees > 0)) missing.push('employees');
-      return {
-        firmId: f.id, name: f.name, county: f.county, park: f.park, segment: f.segment, aboveScale: f.aboveScale, landMu: f.landMu, employees: f.employees,
-        outputValueYuan: output, taxYuan: tax, energyTce: tce,
-        outputPerMu: per(output, f.landMu), taxPerMu: per(tax, f.landMu), energyTcePerMu: per(tce, f.landMu),
-        outputPerEmployee: per(output, f.employees), taxPerEmployee: per(tax, f.employees), energyTcePerEmployee: per(tce, f.employees),
-        outputPerTce: tce !== null && tce > 0 ? per(output, tce) : null,
-        score: null, rankInCounty: null, countyFirmsRanked: 0, rankInSegment: null, segmentFirmsRanked: 0, missing,
-      };
-    });
-    // Score: each indicator divided by its best value among all firms (0–1), weighted; indicators a firm lacks
-    // are left out and the remaining weights re-normalised. No output and no tax: no score.
-    const keys = Object.keys(DEFAULT_PER_MU_WEIGHTS) as Array<keyof PerMuWeights>;
-    const best = Object.fromEntries(keys.map((k) => [k, Math.max(0, ...rows.map((r) => r[k] ?? 0))])) as Record<keyof PerMuWeights, number>;
-    for (const r of rows) {
-      if (r.outputValueYuan === null && r.taxYuan === null) continue;
-      let sum = 0;
-      let wUsed = 0;
-      for (const k of keys) {
-        const v = r[k];
-        if (v === null || best[k] <= 0 || weights[k] === 0) continue;
-        sum += weights[k] * (v / best[k]);
-        wUsed += weights[k];
-      }
-      r.score = wUsed > 0 ? (100 * sum) / wUsed : null;
-    }
-    const rank = (group: (r: PerMuRow) => string, set: (r: PerMuRow, rank: number, n: number) => void) => {
-      const groups = new Map<string, PerMuRow[]>();
-      for (const r of rows) if (r.score !== null) groups.set(group(r), [...(groups.get(group(r)) ?? []), r]);
-      for (const list of groups.values()) {
-        list.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
-        list.forEach((r, i) => set(r, i + 1, list.length));
-      }
-    };
-    rank((r) => r.county, (r, i, n) => { r.rankInCounty = i; r.countyFirmsRanked = n; });
-    rank((r) => r.segment, (r, i, n) => { r.rankInSegment = i; r.segmentFirmsRanked = n; });
+    const empty = new Map<string, { totalKgce: number; electricityKwh: number }>();
+    const [energy, days] = from < to
+      ? await Promise.all([this.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific'), energyDays(this.telemetry, firms.map((f) => f.id), from, to)])
+      : [empty, new Map<string, number>()];
+    const weights = normalisedWeights(this.store.weights().value);
+    const rows = firms.map((f) => perMuRow(f, figures.get(f.id), energy.get(f.id)?.totalKgce, coverageOf(days.get(f.id) ?? 0, from, Math.max(from, to))));
+    scoreAndRank(rows, weights);
     const filtered = rows
       .filter((r) => (!filter.county || r.county === filter.county) && (!filter.segment || r.segment === filter.segment) && (!filter.firmId || r.firmId === filter.firmId))
       .sort((a, b) => (b.score ?? -1) - (a.score ?? -1));
     return {
-      year, weights, basis: 'energy in tce on the 当量值 (calorific) basis of GB/T 2589-2020, counted at the plant boundary, from the 15-minute rollups',
+      year, weights, ...demo, outputMeasure: OUTPUT_MEASURE, minCoverage: PER_MU_MIN_COVERAGE,
+      basis: 'energy in tce on the 当量值 (calorific) basis of GB/T 2589-2020, counted at the plant boundary, from the 15-minute rollups',
       indicators: {
-        taxPerMu: '亩均税收: tax ÷ land (yuan/mu)', outputPerMu: '亩均产值: output value ÷ land (yuan/mu)',
-        outputPerEmployee: '人均产值: output value ÷ employees (yuan/person)', outputPerTce: '单位能耗产值: output value ÷ energy (yuan/tce)',
+        taxPerMu: '亩均税收: tax ÷ land (yuan/mu)', outputPerMu: '亩均产值: output value (产值) ÷ land (yuan/mu)',
+        outputPerEmployee: '人均产值: output value (产值) ÷ employees (yuan/person)', outputPerTce: '单位能耗产值: output value (产值) ÷ energy (yuan/tce)',
       },
       firms: filtered,
-      notes: [
-        'score = 100 × Σ weight × (indicator ÷ best value among all firms of the year); indicators a firm lacks are left out and the other weights re-normalised',
-        'ranks are by score within the county and within the segment; firms without entered output value and tax are not ranked',
-      ],
+      notes: [...PER_MU_NOTES],
     };
   }
 }

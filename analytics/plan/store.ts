@@ -52,6 +52,14 @@ const figuresFrom = (r: FiguresRow): FirmFigures => ({ firmId: r.firm_id, year: 
 const snapshotFrom = (r: SnapshotRow): Snapshot => ({ month: r.month, metric: r.metric, value: r.value, detail: JSON.parse(r.detail) as Record<string, number>, takenAt: r.taken_at });
 
 const WEIGHTS_KEY = 'plan.perMuWeights';
+/** Official counts are plan entries of one target per county: who and when kept, every entry kept. */
+const OFFICIAL_PREFIX = 'official-above-scale:';
+
+/** The statistics bureau's count of above-scale firms in a county for a year, as entered. */
+export interface OfficialCount extends PlanEntry {
+  county: string;
+}
+const officialFrom = (e: PlanEntry): OfficialCount => ({ ...e, county: e.targetId.slice(OFFICIAL_PREFIX.length) });
 
 export class PlanStore {
   private readonly s;
@@ -67,6 +75,8 @@ export class PlanStore {
         ON CONFLICT(firm_id, year) DO UPDATE SET output_value_yuan = excluded.output_value_yuan, tax_yuan = excluded.tax_yuan, entered_by = excluded.entered_by, entered_by_token = excluded.entered_by_token, entered_at = excluded.entered_at`),
       firmFigures: db.prepare<[string], FiguresRow>('SELECT * FROM firm_figures WHERE firm_id = ? ORDER BY year'),
       yearFigures: db.prepare<[number], FiguresRow>('SELECT * FROM firm_figures WHERE year = ?'),
+      officialYear: db.prepare<[string, number], EntryRow>(`SELECT * FROM plan_entries WHERE target_id LIKE ? AND year = ? ORDER BY id`),
+      officialAll: db.prepare<[string], EntryRow>(`SELECT * FROM plan_entries WHERE target_id LIKE ? ORDER BY id DESC`),
       latestFiguresYear: db.prepare<[], { year: number | null }>('SELECT max(year) AS year FROM firm_figures'),
       putSnapshot: db.prepare(`INSERT INTO plan_snapshots (month, metric, value, detail, taken_at) VALUES (@month, @metric, @value, @detail, @at)
         ON CONFLICT(month, metric) DO UPDATE SET value = excluded.value, detail = excluded.detail, taken_at = excluded.taken_at`),
@@ -88,6 +98,20 @@ export class PlanStore {
   latest(targetId: string, year?: number): PlanEntry | undefined {
     const r = year === undefined ? this.s.latest.get(targetId) : this.s.latestForYear.get(targetId, year);
     return r ? entryFrom(r) : undefined;
+  }
+
+  enterOfficialCount(county: string, year: number, count: number, note: string, actor: Actor): OfficialCount {
+    return officialFrom(this.enter(`${OFFICIAL_PREFIX}${county}`, year, count, note, actor));
+  }
+
+  /** The newest official count of each county for a year (counties without one are absent). */
+  officialCounts(year: number): Map<string, OfficialCount> {
+    return new Map(this.s.officialYear.all(`${OFFICIAL_PREFIX}%`, year).map((r) => officialFrom(entryFrom(r))).map((c) => [c.county, c]));
+  }
+
+  /** Every official count entered, newest first. */
+  officialCountHistory(): OfficialCount[] {
+    return this.s.officialAll.all(`${OFFICIAL_PREFIX}%`).map((r) => officialFrom(entryFrom(r)));
   }
 
   setFigures(firmId: string, year: number, outputValueYuan: number | null, taxYuan: number | null, actor: Actor): FirmFigures {

@@ -1,16 +1,18 @@
 // The plan tracker (admin and bureau): every quantified target of the 2025–2027 action plan, entered values
-// with who entered them and when, the connected share with its definition, breakdowns, trend and projection,
-// firms' yearly output value and tax, and the per-mu / per-capita ranking (亩均论英雄).
+// with who entered them and when, the connected share against the registered firms and against the statistics
+// bureau's official counts (entered per county and year), breakdowns, trend and projection, firms' yearly output
+// value and tax, and the per-mu / per-capita ranking (亩均论英雄) with each firm's energy coverage. Demo firms
+// are left out unless ?includeDemo=true, and every answer says so.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { actorOf, requireRole, visibleFirm } from '../access.ts';
+import { actorOf, audit, requireRole, visibleFirm } from '../access.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import { localParts, localMonth } from '../../common/time.ts';
 import { countyCodes, segmentIds } from '../../common/places.ts';
 import { targetDef, TARGETS } from '../../analytics/plan/targets.ts';
 import type { Registry } from '../../common/registry/registry.ts';
-import { ErrorBody, FirmParams, Nullable, ShareFields, addSchemas, lit, ref } from '../schemas.ts';
+import { ErrorBody, FirmParams, Nullable, ShareFields, addSchemas, lit, litOf, ref } from '../schemas.ts';
 
 interface PlanRouteOptions { registry: Registry; monitoring: Monitoring }
 const Year = Type.Integer({ minimum: 2000, maximum: 2100 });
@@ -29,9 +31,28 @@ const WeightsSchema = Type.Object({ taxPerMu: Type.Number({ minimum: 0 }), outpu
 const Weights = ref(WeightsSchema);
 const WeightsView = Type.Object({ weights: Weights, updatedBy: Nullable(Type.String()), updatedAt: Nullable(Type.Integer()) });
 const TargetParams = Type.Object({ targetId: lit(TARGETS.map((t) => t.id)) });
+const IncludeDemo = Type.Optional(Type.Boolean({ description: 'count the demo firms `npm start` seeds (left out by default)' }));
+const DemoFields = {
+  includeDemo: Type.Boolean({ description: 'whether demo firms were counted' }),
+  demoFirmsLeftOut: Type.Integer({ description: 'demo firms left out of the figures (0 when included)' }),
+};
+/** An official count, entered by bureau staff: at most this many above-scale firms in one county. */
+const MAX_OFFICIAL_COUNT = 100_000;
+const OfficialCountRow = Type.Object({
+  county: Type.String(), name: Type.String(), year: Type.Integer(),
+  count: Nullable(Type.Integer(), { description: 'above-scale firms the statistics bureau counts; null: none entered for this county and year' }),
+  note: Nullable(Type.String()), enteredBy: Nullable(Type.String()), enteredByToken: Nullable(Type.String()), enteredAt: Nullable(Type.Integer()),
+});
+const OfficialShare = Type.Object({
+  year: Type.Integer(), aboveScaleFirms: Nullable(Type.Integer(), { description: 'sum of the official counts; null unless every county has one' }),
+  connected: Type.Integer(), share: Nullable(Type.Number()), missingCounties: Type.Array(Type.String()), definition: Type.String(), note: Nullable(Type.String()),
+});
+const Coverage = Type.Object({ daysWithData: Type.Integer(), days: Type.Integer(), coverage: Type.Number(), enough: Type.Boolean() });
 const PerMuRow = Type.Object({
-  firmId: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(), aboveScale: Type.Boolean(), landMu: Type.Number(), employees: Type.Integer(),
+  firmId: Type.String(), name: Type.String(), county: Type.String(), park: Type.String(), segment: Type.String(), aboveScale: Type.Boolean(), demo: Type.Boolean(),
+  landMu: Type.Number(), employees: Type.Integer(),
   outputValueYuan: Nullable(Type.Number()), taxYuan: Nullable(Type.Number()), energyTce: Nullable(Type.Number()),
+  energyCoverage: Type.Object(Coverage.properties, { description: 'local days of the year so far with energy readings; the firm is ranked only when enough' }),
   outputPerMu: Nullable(Type.Number()), taxPerMu: Nullable(Type.Number()), energyTcePerMu: Nullable(Type.Number()),
   outputPerEmployee: Nullable(Type.Number()), taxPerEmployee: Nullable(Type.Number()), energyTcePerEmployee: Nullable(Type.Number()), outputPerTce: Nullable(Type.Number()),
   score: Nullable(Type.Number()), rankInCounty: Nullable(Type.Integer()), countyFirmsRanked: Type.Integer(), rankInSegment: Nullable(Type.Integer()), segmentFirmsRanked: Type.Integer(),
@@ -39,18 +60,19 @@ const PerMuRow = Type.Object({
 });
 
 /** The action plan's targets: values computed or entered, the connected share and the monthly snapshots. */
-const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { monitoring: m }) => {
+const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/plan/targets', {
     schema: {
       tags: ['plan'], summary: 'Every quantified target of the 2025–2027 action plan with its current value, source and progress (admin, bureau)',
-      querystring: Type.Object({ year: Type.Optional(Year) }),
-      response: { 200: Type.Object({ year: Type.Integer(), asOf: Type.Integer(), targets: Type.Array(TargetStatus) }), 403: ErrorBody },
+      querystring: Type.Object({ year: Type.Optional(Year), includeDemo: IncludeDemo }),
+      response: { 200: Type.Object({ year: Type.Integer(), asOf: Type.Integer(), ...DemoFields, targets: Type.Array(TargetStatus) }), 403: ErrorBody },
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
     const now = Date.now();
     const year = req.query.year ?? localParts(now).year;
-    return { year, asOf: now, targets: await m.plan.targets(year, now) };
+    const { targets, demo } = await m.plan.targets(year, now, req.query.includeDemo ?? false);
+    return { year, asOf: now, ...demo, targets };
   });
 
   app.put('/plan/targets/:targetId', {
@@ -83,14 +105,25 @@ const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app
   app.get('/plan/connected-share', {
     schema: {
       tags: ['plan'], summary: 'Share of above-scale firms connected to the platform: definition, by county, park and segment, monthly trend, projection to 2027-12 (admin, bureau)',
-      querystring: Type.Object({ windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'connected = valid telemetry within this many days (default CONNECTED_WINDOW_DAYS)' })) }),
+      querystring: Type.Object({
+        windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'connected = valid telemetry within this many days (default CONNECTED_WINDOW_DAYS)' })),
+        includeDemo: IncludeDemo,
+      }),
       response: {
         200: Type.Object({
-          ...ShareFields, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
-          byCounty: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareFields })),
+          ...ShareFields, ...DemoFields, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(),
+          definition: Type.String({ description: 'of the registered share (aboveScaleFirms, connected, share)' }),
+          official: OfficialShare,
+          byCounty: Type.Array(Type.Object({
+            id: Type.String(), name: Type.String(), ...ShareFields,
+            official: Type.Object({ count: Nullable(Type.Integer()), share: Nullable(Type.Number()), enteredBy: Nullable(Type.String()), enteredAt: Nullable(Type.Integer()) }),
+          })),
           byPark: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), county: Type.String(), ...ShareFields })),
           bySegment: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), ...ShareFields })),
-          trend: Type.Array(Type.Object({ month: Type.String(), share: Type.Number(), connected: Type.Integer(), aboveScaleFirms: Type.Integer(), current: Type.Boolean() })),
+          trend: Type.Array(Type.Object({
+            month: Type.String(), ...ShareFields, ...DemoFields, officialShare: Nullable(Type.Number()), current: Type.Boolean(),
+            basis: litOf(['firm-history', 'stored'] as const),
+          }, { description: 'firm-history: recomputed from the firms as they were at the end of the month; stored: as kept then (demo firms counted)' })),
           projection: Type.Object({ method: Type.String(), month: Type.String(), share: Nullable(Type.Number()), onTrack: Nullable(Type.Boolean()), reachesTargetIn: Nullable(Type.String()), reason: Nullable(Type.String()) }),
         }),
         403: ErrorBody,
@@ -98,7 +131,34 @@ const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
-    return m.plan.connectedShare(req.query.windowDays);
+    return m.plan.connectedShare(req.query.windowDays, Date.now(), req.query.includeDemo ?? false);
+  });
+
+  app.get('/plan/official-counts', {
+    schema: {
+      tags: ['plan'], summary: 'The statistics bureau\'s count of above-scale firms per county for a year, as entered (admin, bureau); null where none was entered',
+      querystring: Type.Object({ year: Type.Optional(Year) }),
+      response: { 200: Type.Object({ year: Type.Integer(), counties: Type.Array(OfficialCountRow) }), 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRole(req.principal, 'admin', 'bureau');
+    const year = req.query.year ?? localParts(Date.now()).year;
+    return { year, counties: m.plan.officialCounts(year) };
+  });
+
+  app.put('/plan/official-counts/:county/:year', {
+    schema: {
+      tags: ['plan'], summary: 'Enter the statistics bureau\'s count of above-scale firms of a county for a year (admin, bureau); who and when are recorded and audited, every entry kept',
+      params: Type.Object({ county: lit(countyCodes), year: Year }),
+      body: Type.Object({ count: Type.Integer({ minimum: 0, maximum: MAX_OFFICIAL_COUNT }), note: Type.Optional(Type.String({ maxLength: 500, description: 'source, e.g. 统计局年报' })) }, { additionalProperties: false }),
+      response: { 200: OfficialCountRow, 400: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req) => {
+    requireRole(req.principal, 'admin', 'bureau');
+    const { county, year } = req.params;
+    const e = m.planStore.enterOfficialCount(county, year, req.body.count, req.body.note ?? '', actorOf(req.principal));
+    await audit(registry, req.principal, 'plan.official-count', `county:${county}`, { year, count: e.value, note: e.note });
+    return m.plan.officialCounts(year).find((c) => c.county === county);
   });
 
   app.post('/plan/snapshots', {
@@ -146,9 +206,14 @@ const planFirmRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, 
   app.get('/plan/per-mu', {
     schema: {
       tags: ['plan'], summary: '亩均论英雄: output value, energy and tax per mu and per employee, scored with configurable weights, ranked within county and segment (engineers: their own firm\'s row)',
-      querystring: Type.Object({ year: Type.Optional(Year), county: Type.Optional(lit(countyCodes)), segment: Type.Optional(lit(segmentIds)) }),
+      querystring: Type.Object({ year: Type.Optional(Year), county: Type.Optional(lit(countyCodes)), segment: Type.Optional(lit(segmentIds)), includeDemo: IncludeDemo }),
       response: {
-        200: Type.Object({ year: Type.Integer(), weights: Weights, basis: Type.String(), indicators: Type.Record(Type.String(), Type.String()), firms: Type.Array(PerMuRow), notes: Type.Array(Type.String()) }),
+        200: Type.Object({
+          year: Type.Integer(), weights: Weights, basis: Type.String(), ...DemoFields,
+          outputMeasure: Type.Object({ kind: Type.String(), zh: Type.String(), en: Type.String(), note: Type.String() }, { description: 'what the output figure is: 产值 (gross output value), not 增加值 (value added)' }),
+          minCoverage: Type.Number({ description: 'share of the days with energy readings a firm needs to be scored and ranked' }),
+          indicators: Type.Record(Type.String(), Type.String()), firms: Type.Array(PerMuRow), notes: Type.Array(Type.String()),
+        }),
         403: ErrorBody,
       },
     },
@@ -159,7 +224,7 @@ const planFirmRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, 
       ...(req.query.county ? { county: req.query.county } : {}), ...(req.query.segment ? { segment: req.query.segment } : {}),
       ...(p.role === 'engineer' ? { firmId: p.firmId ?? '' } : {}),
     };
-    return m.plan.perMu(year, Date.now(), filter);
+    return m.plan.perMu(year, Date.now(), filter, req.query.includeDemo ?? false);
   });
 
   app.get('/plan/per-mu/weights', {

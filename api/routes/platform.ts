@@ -40,10 +40,11 @@ export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; con
 
   app.get('/kpi/platform-connection', {
     schema: {
-      tags: ['kpi'], summary: 'Share of above-scale firms connected to the platform, against the 50% goal for 2027',
+      tags: ['kpi'], summary: 'Share of above-scale firms connected to the platform, against the 50% goal for 2027 (demo firms left out unless includeDemo)',
+      querystring: Type.Object({ includeDemo: Type.Optional(Type.Boolean({ description: 'count the demo firms `npm start` seeds' })) }),
       response: {
         200: Type.Object({
-          ...ShareFields, target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
+          ...ShareFields, includeDemo: Type.Boolean(), demoFirmsLeftOut: Type.Integer(), target: Type.Number(), targetYear: Type.Integer(), windowDays: Type.Integer(), asOf: Type.Integer(), definition: Type.String(),
           byCounty: Type.Array(Type.Object({ county: Type.String(), name: Type.String(), ...ShareFields })),
         }),
         403: ErrorBody,
@@ -51,7 +52,7 @@ export const platformRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; con
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
-    return platformConnectionKpi(await registry.firmConnectivity(), Date.now(), connectedWindowDays);
+    return platformConnectionKpi(await registry.firmConnectivity(), Date.now(), connectedWindowDays, req.query.includeDemo ?? false);
   });
 
 };

@@ -129,7 +129,9 @@ describe('API', () => {
     await fresh.markSeen([{ deviceId: d1.device.id, seenAt: now, telemetryAt: now - 29 * 86_400_000 }, { deviceId: d2.device.id, seenAt: now, telemetryAt: now - 31 * 86_400_000 }]);
     await fresh.ensureApiToken(admin, 'admin', null, 'admin');
     const kpiApp = await buildApp({ registry: fresh, spool, store: new InfluxStore({ url: 'http://127.0.0.1:9', db: 'x' }), log: createLogger('t', 'silent'), connectedWindowDays: 30 });
-    const k = (await kpiApp.inject({ method: 'GET', url: '/api/v1/kpi/platform-connection', headers: { authorization: `Bearer ${admin}` } })).json();
+    const plain = (await kpiApp.inject({ method: 'GET', url: '/api/v1/kpi/platform-connection', headers: { authorization: `Bearer ${admin}` } })).json();
+    assert.deepEqual([plain.aboveScaleFirms, plain.includeDemo, plain.demoFirmsLeftOut], [0, false, firms.length], 'demo firms are left out unless asked for');
+    const k = (await kpiApp.inject({ method: 'GET', url: '/api/v1/kpi/platform-connection?includeDemo=true', headers: { authorization: `Bearer ${admin}` } })).json();
     assert.equal(k.aboveScaleFirms, above.length);
     assert.equal(k.connected, 1);
     assert.equal(k.share, 1 / above.length);
