@@ -87,13 +87,14 @@ export class Monitoring {
       store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
+      enteredFabric: (firmId, months) => this.energySettings.enteredFabric(firmId, months),
     }, { ...DEFAULT_ENERGY_OPTIONS, tailLookbackMs: rollupOptions.recentLookbackMs, ...opts.energy });
     this.rollups = new RollupJob(opts.store, this.index, opts.log, rollupOptions);
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
     this.planStore = new PlanStore(this.db, this.settings);
-    this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays, opts.store);
+    this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
     this.rooms = new LiveRoomAggregator({ staleMs: liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
   }
 

@@ -42,6 +42,10 @@ export const MONITORING_MIGRATIONS: readonly string[] = [
   `ALTER TABLE firm_energy ADD COLUMN steam_source TEXT CHECK (steam_source IN ('bought', 'own-boiler', 'cogeneration'));
    UPDATE firm_energy SET steam_source = 'cogeneration' WHERE cogeneration = 1;
    ALTER TABLE firm_energy DROP COLUMN cogeneration;`,
+  // Fabric output a firm reports per local month: the output of a firm without looms (a stenter's metres are passes).
+  `CREATE TABLE firm_output (
+     firm_id TEXT NOT NULL, month TEXT NOT NULL, fabric_m REAL NOT NULL, note TEXT NOT NULL,
+     entered_by TEXT NOT NULL, entered_by_token TEXT NOT NULL, entered_at INTEGER NOT NULL, PRIMARY KEY (firm_id, month));`,
 ];
 
 export function openMonitoringDb(file: string): Db {

@@ -25,6 +25,8 @@ export interface EnergyContext {
   index: FirmIndex;
   factors(): EnergyFactorConfig;
   flagsOf(firmId: string): FirmEnergyFlags;
+  /** Fabric a firm reported for these local months, undefined when one has no entry (EnergySettings.enteredFabric). */
+  enteredFabric?(firmId: string, months: readonly string[]): number | undefined;
   /** Each device's latest rates (live figures): in memory from the live feed, or from the telemetry store. */
   latest(): LatestSource;
   /** Until when the 15-minute rollups are complete (RollupJob.completeUntil), when their job keeps them up. */

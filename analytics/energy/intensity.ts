@@ -8,6 +8,7 @@ import { alignRange, stepFor } from './counters.ts';
 import { basisOf, type EnergyEnv } from './context.ts';
 import { BENCHMARKS, CARRIERS, type Basis, type BasisId } from './factors.ts';
 import { addAcc, emptyFigures, kgceOf, perDevice, perFirm, type Acc, type SourceRow } from './figures.ts';
+import { wholeLocalMonths } from './settings.ts';
 import { chooseSource, sourceRows, type DataSource, type SourceChoice } from './sources.ts';
 
 export interface IntensityRow {
@@ -28,6 +29,8 @@ export interface IntensityRow {
   ringFrameKwhPerKg: number | null;
   kwhPerPiece: number | null;
   kgcePerPiece: number | null;
+  /** Where fabricM comes from: the looms' woven metres, or the output the firm reported for the range's months. */
+  fabricSource: 'looms' | 'entered' | null;
   /** Why a firm has no fabric intensity although it processes fabric (only finishing machines), else null. */
   fabricNote: string | null;
   /** The 印染行业规范条件 row the firm is checked against: woven (dyeing segment) or silk woven fabric (silk segment). */
@@ -46,14 +49,14 @@ export interface EnergyIntensity {
   notes: string[];
 }
 
-type Unit = { acc: Acc; kgce: number; ringKwh: number; ringYarn: number };
+type Unit = { acc: Acc; kgce: number; ringKwh: number; ringYarn: number; enteredFabric?: boolean };
 
 const BENCHMARK_ROWS = {
   dyeing: { row: 'woven', kgce: BENCHMARKS.dyeingKgcePer100m, water: BENCHMARKS.dyeingWaterTPer100m },
   silk: { row: 'silk', kgce: BENCHMARKS.silkKgcePer100m, water: BENCHMARKS.silkWaterTPer100m },
 } as const;
 
-const NO_LOOMS = 'no looms: a stenter counts every pass of the same fabric, so its metres are not output; no fabric intensity';
+const NO_LOOMS = 'no looms: a stenter counts every pass of the same fabric, so its metres are not output; no fabric intensity unless the firm\'s monthly output is entered (PUT /energy/firms/{firmId}/output) for every month of a range of whole local months';
 
 function dyeingBenchmark(segment: string | undefined, kgcePer100m: number | null, waterTPer100m: number | null): IntensityRow['dyeingBenchmark'] {
   const b = segment === 'dyeing' || segment === 'silk' ? BENCHMARK_ROWS[segment] : undefined;
@@ -78,7 +81,8 @@ function intensityRow(key: string, v: Unit, firm: Firm | undefined, deviceName: 
     kwhPer100m: per(el, fabric, 100), kgcePer100m, waterTPer100m,
     kwhPerKgYarn: per(el, yarn), kgcePerKgYarn: per(v.kgce, yarn), ringFrameKwhPerKg: ring,
     kwhPerPiece: per(el, pieces), kgcePerPiece: per(v.kgce, pieces),
-    fabricNote: fabric === 0 && [...types].some((t) => FINISHING_TYPES.has(t)) && !hasPrimaryFabric(types) ? NO_LOOMS : null,
+    fabricSource: v.enteredFabric ? 'entered' : hasPrimaryFabric(types) ? 'looms' : null,
+    fabricNote: !v.enteredFabric && [...types].some((t) => FINISHING_TYPES.has(t)) && !hasPrimaryFabric(types) ? NO_LOOMS : null,
     dyeingBenchmark: dyeingBenchmark(firm?.segment, kgcePer100m, waterTPer100m),
     spinningReference: ring === null ? null : { kwhPerKg: BENCHMARKS.ringSpinningKwhPerKg, ratio: ring / BENCHMARKS.ringSpinningKwhPerKg },
   };
@@ -102,6 +106,19 @@ function addRows(out: Map<string, Unit>, units: Map<string, Acc>, rows: readonly
   }
 }
 
+/** A firm without looms takes the fabric output it reported, when it did for every month of a whole-month range. */
+function useEnteredFabric(env: EnergyEnv, out: Map<string, Unit>, typesByFirm: ReadonlyMap<string, ReadonlySet<string>>, from: number, to: number): void {
+  const months = wholeLocalMonths(from, to);
+  if (!months || !env.ctx.enteredFabric) return;
+  for (const [firm, unit] of out) {
+    if (hasPrimaryFabric(typesByFirm.get(firm) ?? new Set<string>())) continue;
+    const entered = env.ctx.enteredFabric(firm, months);
+    if (entered === undefined) continue;
+    unit.acc.outputs.fabric = entered;
+    unit.enteredFabric = true;
+  }
+}
+
 export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity> {
   const source = chooseSource(env, scope, from, to, choice);
   const step = source === 'rollup' ? QUARTER_HOUR : stepFor(to - from);
@@ -116,6 +133,7 @@ export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: 
     const rows = await sourceRows(env, source, scope, piece.from, piece.to, step);
     addRows(out, byDevice ? perDevice(rows) : perFirm(rows, idx, (f) => env.ctx.flagsOf(f)), rows, b, byDevice);
   }
+  if (!byDevice) useEnteredFabric(env, out, idx.typesByFirm, r.from, r.to);
   const typesOf = (key: string) => (byDevice ? new Set([idx.devices.get(key)?.type ?? '']) : idx.typesByFirm.get(key) ?? new Set<string>());
   const rows = [...out.entries()].map(([key, v]) => intensityRow(key, v, byDevice ? undefined : idx.firms.get(key), byDevice ? idx.devices.get(key)?.name : undefined, typesOf(key)));
   rows.sort((a, b) => (b.kgcePer100m ?? -1) - (a.kgcePer100m ?? -1));
@@ -125,7 +143,7 @@ export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: 
       'dyeing benchmark (印染行业规范条件 2017): woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m, applied to firms of the dyeing segment; silk woven fabric ≤ 36 kgce and ≤ 2.2 t per 100 m, applied to firms of the silk segment with woven output; yarn and knitted fabric ≤ 1.1 tce and ≤ 90 t per tonne, not applied (no counter weighs knitted fabric)',
       'ring spinning ≈ 1.3 kWh per kg of yarn: the spinning frames\' own registers against their own yarn (a reference, not a limit)',
       'output comes from the fabric_m_total, yarn_kg_total and pieces_total counters; a firm without an output counter has no intensity',
-      'fabric: the looms\' woven metres only; a stenter counts every pass of the same fabric, so a firm with only finishing machines has no fabric intensity (fabricNote says so)',
+      'fabric: the looms\' woven metres; a firm without looms, the output it entered for each month of a range of whole local months (fabricSource: entered); never a stenter\'s metres, which count every pass (fabricNote says so)',
     ],
   };
 }

@@ -7,6 +7,7 @@ import { BASES, BENCHMARKS, CARRIERS, DEFAULT_FACTORS, HEAT_KGCE_PER_MJ, type Ba
 import { BREAKDOWNS } from '../../analytics/energy/service.ts';
 import { STEAM_SOURCES } from '../../analytics/energy/carriers.ts';
 import { enteredSteamSource } from '../../analytics/energy/settings.ts';
+import { energyOutputRoutes } from './energy-output.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { Scope } from '../../analytics/base/scope.ts';
 import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
@@ -82,7 +83,7 @@ const IntensityRow = Type.Object({
   kwhPer100m: Nullable(Type.Number()), kgcePer100m: Nullable(Type.Number()), waterTPer100m: Nullable(Type.Number()),
   kwhPerKgYarn: Nullable(Type.Number()), kgcePerKgYarn: Nullable(Type.Number()), ringFrameKwhPerKg: Nullable(Type.Number()),
   kwhPerPiece: Nullable(Type.Number()), kgcePerPiece: Nullable(Type.Number()),
-  fabricNote: Nullable(Type.String()),
+  fabricSource: Nullable(Type.String({ description: 'looms (woven metres) or entered (the firm\'s reported monthly output)' })), fabricNote: Nullable(Type.String()),
   dyeingBenchmark: Type.Object({
     applies: Type.Boolean(), row: Nullable(Type.String({ description: 'woven or silk (印染行业规范条件 row)' })), kgcePer100mMax: Nullable(Type.Number()), waterTPer100mMax: Nullable(Type.Number()),
     kgceOk: Nullable(Type.Boolean()), waterOk: Nullable(Type.Boolean()),
@@ -341,6 +342,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
 export const energyRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, opts) => {
   addSchemas(app, [BasisSchema, FactorConfigSchema, FactorsSchema, FirmEnergySchema]);
   await app.register(energySettingsRoutes, opts);
+  await app.register(energyOutputRoutes, opts);
   await app.register(energyFigureRoutes, opts);
   await app.register(energyQualityRoutes, opts);
   await app.register(energyRollupRoutes, opts);

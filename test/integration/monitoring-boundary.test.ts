@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
-import { DAY, HOUR, MINUTE } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE, localMonth, parseLocalMonth } from '../../common/time.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { startMonitoringSystem, type MonitoringTestSystem } from '../helpers/monitoring.ts';
 import { testFirm } from '../helpers/system.ts';
@@ -33,6 +33,12 @@ function readings(start: number, steps: readonly number[]): Map<number, number> 
 /** What the range [T0 + 1 min, T0 + 61 min) must count: its last reading − the last reading before it. */
 function increment(r: ReadonlyMap<number, number>): number {
   return (r.get(60) ?? NaN) - (r.get(0) ?? NaN);
+}
+
+function previousMonth(): { month: string; from: number; to: number } {
+  const cur = parseLocalMonth(localMonth(T0))!;
+  const month = localMonth(cur.from - 1);
+  return { month, ...parseLocalMonth(month)! };
 }
 
 interface Dev { firm: NewFirm; type: string; id: string; metric: string; values: Map<number, number> }
@@ -91,6 +97,10 @@ before(async () => {
   const wLines = [stateLine(wTags, w0, 'running', undefined), stateLine(wTags, w0 + 6 * HOUR, 'idle', undefined), stateLine(wTags, w0 + 7 * HOUR, 'stopped', undefined)];
   for (let t = w0; t < w0 + 6 * HOUR; t += 10 * MINUTE) wLines.push(telemetryLine('loom', wTags, t, 0, { speed_rpm: 900 }));
   await sys.store.write(wLines);
+  // S's electricity meter in the month before T0's: 10 → 40 kWh, for the intensity against its entered output.
+  const prev = previousMonth();
+  const sTags = tagSet({ firmId: S.id, deviceId: 's-em', type: 'electricity_meter', county: S.county, park: S.park, segment: S.segment });
+  await sys.store.write([telemetryLine('electricity_meter', sTags, prev.from + HOUR, 0, { energy_kwh_total: 10 }), telemetryLine('electricity_meter', sTags, prev.from + 2 * HOUR, 1, { energy_kwh_total: 40 })]);
   const all = [
     await device(G, 'electricity_meter', 'g-em', '配电房', 'energy_kwh_total', readings(5000, [20, 25, 18, 22])),
     await device(G, 'gas_meter', 'g-gas', '锅炉房', 'gas_m3_total', readings(800, [7, 9, 6])),
@@ -176,7 +186,7 @@ describe('plant boundary: where a firm\'s steam comes from', () => {
 });
 
 describe('fabric output', () => {
-  interface Intensity { rows: Array<{ key: string; fabricM: number; kgcePer100m: number | null; fabricNote: string | null; dyeingBenchmark: { row: string | null; kgcePer100mMax: number | null; kgceOk: boolean | null } }> }
+  interface Intensity { rows: Array<{ key: string; fabricM: number; kgcePer100m: number | null; fabricNote: string | null; fabricSource: string | null; dyeingBenchmark: { row: string | null; kgcePer100mMax: number | null; kgceOk: boolean | null } }> }
   test('a firm with only finishing machines has no fabric output and no fabric intensity, and says why', async () => {
     const r = await get<Intensity>(`/api/v1/energy/intensity?scope=firm&id=${S.id}&${RANGE}&source=raw`);
     const row = r.rows[0];
@@ -186,6 +196,25 @@ describe('fabric output', () => {
     assert.match(row.fabricNote ?? '', /stenter counts every pass/);
     const s = await get<Summary>(`/api/v1/energy/summary?scope=firm&id=${S.id}&${RANGE}&source=raw`);
     assert.equal(s.outputs.fabric!.value, 0);
+  });
+
+  test('a firm without looms takes the output it entered, for a range of whole local months', async () => {
+    const prev = previousMonth();
+    const url = `/api/v1/energy/intensity?scope=firm&id=${S.id}&from=${prev.from}&to=${prev.to}&source=raw`;
+    assert.match((await get<Intensity>(url)).rows[0]?.fabricNote ?? '', /output is entered/);
+    assert.equal((await call('PUT', `/api/v1/energy/firms/${S.id}/output/${prev.month.slice(0, 4)}-13`, { fabricM: 1 })).statusCode, 400);
+    const put = await call('PUT', `/api/v1/energy/firms/${S.id}/output/${prev.month}`, { fabricM: 12_000, note: '月报' });
+    assert.equal(put.statusCode, 200, put.body);
+    assert.deepEqual(put.json().months.map((m: { month: string; fabricM: number }) => [m.month, m.fabricM]), [[prev.month, 12_000]]);
+    const row = (await get<Intensity>(url)).rows[0];
+    assert.ok(row);
+    assert.equal(row.fabricSource, 'entered');
+    assert.equal(row.fabricM, 12_000);
+    assert.equal(row.fabricNote, null);
+    close(row.kgcePer100m ?? NaN, ((40 - 10) * KGCE.electricity / 12_000) * 100);
+    // Not whole months: the entry is not prorated.
+    const part = (await get<Intensity>(`/api/v1/energy/intensity?scope=firm&id=${S.id}&from=${prev.from}&to=${prev.to - DAY}&source=raw`)).rows[0];
+    assert.deepEqual([part?.fabricM, part?.fabricSource], [0, null]);
   });
 
   test('a silk firm\'s woven metres are checked against the silk row (≤ 36 kgce per 100 m)', async () => {

@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { MONITORING_MIGRATIONS, Settings, openMonitoringDb } from '../../analytics/base/db.ts';
 import { steamSourceOf } from '../../analytics/energy/carriers.ts';
-import { EnergySettings, enteredSteamSource } from '../../analytics/energy/settings.ts';
+import { EnergySettings, enteredSteamSource, wholeLocalMonths } from '../../analytics/energy/settings.ts';
 import { openDb } from '../../common/sqlite.ts';
+import { localMidnight } from '../../common/time.ts';
 import { loadScenario, planScenario, resolveScenarioPath } from '../../simulators/scenario.ts';
 
 test('the cogeneration flag migrates: flagged firms keep cogeneration, unflagged ones are inferred again', () => {
@@ -57,4 +58,11 @@ test('the demo scenario enters own-boiler for its dyeing firms, whose gas meter 
     assert.deepEqual(steamSourceOf({ steamSource: null }, devices), { source: 'own-boiler', from: 'boiler-meter' }, f.name);
     assert.ok(devices.some((d) => d.type === 'steam_meter' && d.location !== '锅炉房'), 'steam metered at the machines');
   }
+});
+
+test('entered output counts only for ranges of whole local months', () => {
+  assert.deepEqual(wholeLocalMonths(localMidnight(2026, 11, 1), localMidnight(2027, 1, 1)), ['2026-11', '2026-12']);
+  assert.equal(wholeLocalMonths(localMidnight(2026, 11, 1), localMidnight(2026, 11, 30)), undefined);
+  assert.equal(wholeLocalMonths(localMidnight(2026, 11, 2), localMidnight(2026, 12, 1)), undefined);
+  assert.equal(wholeLocalMonths(localMidnight(2026, 11, 1), localMidnight(2026, 11, 1)), undefined);
 });
