@@ -8,7 +8,7 @@ export function monitoringOptions(config: Config): Omit<MonitoringOptions, 'regi
   return {
     file: m.file,
     connectedWindowDays: config.connectedWindowDays,
-    energy: { lookbackMs: m.energyLookbackMs, liveWindowMs: m.liveWindowMs },
+    energy: { liveWindowMs: m.liveWindowMs },
     rollup: { intervalMs: m.rollupIntervalMs },
     oee: { offlineAfterMs: m.offlineAfterMs },
     offlineCheckMs: m.offlineCheckMs,

@@ -1,24 +1,21 @@
 // What the energy figures read from (the telemetry store, the registry's firm index, the settings, the latest
-// device values) and how far back and how fresh they look.
+// device values) and how fresh they look.
 import type { FirmIndex } from '../base/firm-index.ts';
 import type { LatestSource } from '../base/latest-source.ts';
-import { DAY, HOUR, MINUTE } from '../../common/time.ts';
+import { DAY, MINUTE } from '../../common/time.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { DirtyQuarter } from '../../common/telemetry-store/questions/dirty.ts';
 import type { FirmEnergyFlags } from './carriers.ts';
 import { basisFor, type Basis, type BasisId, type EnergyFactorConfig } from './factors.ts';
 
 export interface EnergyServiceOptions {
-  /** Raw queries look this far before `from` for the reading the first increment starts from. */
-  lookbackMs: number;
   /** Live rates: a device's latest rate counts when it is at most this old. */
   liveWindowMs: number;
   /** Firm figures come from raw data for ranges up to this long, from the rollups beyond. */
   firmRawMaxMs: number;
-  /** Lookback of the raw part after the rollups' last closed quarter (source rollup+raw); Monitoring sets the rollup tick's. */
-  tailLookbackMs: number;
 }
 
-export const DEFAULT_ENERGY_OPTIONS: EnergyServiceOptions = { lookbackMs: 6 * HOUR, liveWindowMs: 5 * MINUTE, firmRawMaxMs: 2 * DAY, tailLookbackMs: 30 * MINUTE };
+export const DEFAULT_ENERGY_OPTIONS: EnergyServiceOptions = { liveWindowMs: 5 * MINUTE, firmRawMaxMs: 2 * DAY };
 
 export interface EnergyContext {
   store: TelemetryStore;
@@ -31,6 +28,8 @@ export interface EnergyContext {
   latest(): LatestSource;
   /** Until when the 15-minute rollups are complete (RollupJob.completeUntil), when their job keeps them up. */
   rollupsCompleteUntil?(): number | undefined;
+  /** Firm-quarters the rollups may not reflect yet (RollupJob.pending) and when they will (undefined: no job runs). */
+  rollupsPending?(): Promise<{ marks: readonly DirtyQuarter[]; until: number | undefined }>;
 }
 
 /** The context with the options: what every energy figure is computed with. */

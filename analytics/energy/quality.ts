@@ -63,29 +63,24 @@ async function quarterSumsPerDay(env: EnergyEnv, firmId: string, c: Carrier, sou
   return perDay;
 }
 
-/** The register's delta per local day: last reading per local day and device, differences between days. */
-async function registerPerDay(env: EnergyEnv, firmId: string, c: Carrier, sources: readonly string[], from: number, to: number): Promise<Map<number, number>> {
+/**
+ * The register's delta per local day, by the store's counting rule with one-day steps: each device's last
+ * reading of the day minus its last reading before it (its first reading on its first day), a reset counted
+ * from zero. The month's register delta is their sum: the rule makes a range count the same as its days.
+ */
+async function registerPerDay(env: EnergyEnv, firmId: string, c: Carrier, sources: readonly string[], from: number, to: number): Promise<{ byDay: Map<number, number>; month: { value: number; resets: number } }> {
   const daily = await env.ctx.store.counterDeltas({
     metric: QUANTITY_METRIC[c], measurements: sources, scope: { kind: 'firm', id: firmId }, from, to, stepMs: DAY, stepOffsetMs: DAY - TZ_OFFSET_MS,
-    lookbackMs: 7 * DAY, groupBy: [], intervalMs: DAY, offsetMs: DAY - TZ_OFFSET_MS,
+    groupBy: [], intervalMs: DAY, offsetMs: DAY - TZ_OFFSET_MS,
   });
   const byDay = new Map<number, number>();
-  for (const r of daily) byDay.set(r.time, (byDay.get(r.time) ?? 0) + r.value);
-  return byDay;
-}
-
-/** Register at the end minus register at the start, per device (reset: the end reading from zero). */
-async function registerDelta(env: EnergyEnv, firmId: string, c: Carrier, sources: readonly string[], from: number, to: number): Promise<{ value: number; resets: number }> {
-  const readings = await env.ctx.store.counterReadings({ metric: QUANTITY_METRIC[c], measurements: sources, scope: { kind: 'firm', id: firmId }, from, to, lookbackMs: 7 * DAY });
-  let value = 0;
-  let resets = 0;
-  for (const d of readings) {
-    if (d.last === undefined) continue;
-    const start = d.before ?? d.first ?? d.last;
-    if (d.last >= start) value += d.last - start;
-    else { value += d.last; resets++; }
+  const month = { value: 0, resets: 0 };
+  for (const r of daily) {
+    byDay.set(r.time, (byDay.get(r.time) ?? 0) + r.value);
+    month.value += r.value;
+    month.resets += r.resets;
   }
-  return { value, resets };
+  return { byDay, month };
 }
 
 async function carrierQuality(env: EnergyEnv, idx: FirmIndexSnapshot, firmId: string, c: Carrier, from: number, end: number): Promise<QualityReport['carriers'][number] | undefined> {
@@ -94,8 +89,7 @@ async function carrierQuality(env: EnergyEnv, idx: FirmIndexSnapshot, firmId: st
   const useMeters = hasMeter(idx, firmId, c);
   const steam = firmSteamSource(idx, firmId, (f) => env.ctx.flagsOf(f)).source;
   const perDay = await quarterSumsPerDay(env, firmId, c, used, from, end);
-  const registerByDay = await registerPerDay(env, firmId, c, used, from, end);
-  const monthRegister = await registerDelta(env, firmId, c, used, from, end);
+  const { byDay: registerByDay, month: monthRegister } = await registerPerDay(env, firmId, c, used, from, end);
   const days = daysIn(from, end).map((day): QualityDay => {
     const expected = Math.round((Math.min(day + DAY, end) - day) / QUARTER_HOUR);
     const p = perDay.get(day) ?? { present: 0, sum: 0 };

@@ -160,7 +160,7 @@ export class OeeService {
       if (!spec || !measurement) continue;
       for (const [i, p] of periods.entries()) {
         const [good, total] = await Promise.all([spec.goodMetric, spec.totalMetric].map((metric) => this.store.counterDeltas({
-          metric, measurements: [measurement], ...counted, from: p.start, to: p.end, stepMs: MINUTE, lookbackMs: 6 * 60 * MINUTE, groupBy: ['device'],
+          metric, measurements: [measurement], ...counted, from: p.start, to: p.end, stepMs: MINUTE, groupBy: ['device'],
         })));
         for (const r of good ?? []) {
           const key = `${i}/${r.tags.device ?? ''}`;

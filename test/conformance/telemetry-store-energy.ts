@@ -1,6 +1,7 @@
 // The telemetry-store conformance suite for the energy questions: every TelemetryStore adapter must answer them
-// alike. The fixture is hand-written line protocol: cumulative counters of two firms (a reset, meter jitter, a
-// gap) and 15-minute rollup points; every expected answer is worked out by hand from it in the comments.
+// alike. The fixtures are hand-written line protocol: cumulative counters of three firms (resets, meter jitter,
+// gaps, a first reading, a range split into pieces) and 15-minute rollup points; every expected answer is worked
+// out by hand from them in the comments.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
@@ -9,21 +10,23 @@ import { DAY, HOUR, MINUTE, QUARTER_HOUR, localDayStart } from '../../common/tim
 
 const FA = { county: '533102', park: 'ruili-test', segment: 'weaving' };
 const FB = { county: '533103', park: 'mangshi-test', segment: 'dyeing' };
+const FC = { county: '533103', park: 'mangshi-test', segment: 'dyeing' };
 const PREFECTURE = { kind: 'prefecture' as const, id: '' };
 
 /**
  * Firm FA: main meter m1 and loom m2; firm FB: main meter m3. Readings of energy_kwh_total, in minutes from T.
  * With 15-minute steps s0 = [T, T+15m) … s7 = [T+105m, T+120m) and each step's last reading:
  * - m1: 100 before T; s0 110 (+10), s1 125 (+15); s2 130 then 3: a reset (3 < the fall of 122), so 3 from zero
- *   plus the 130 − 125 = 5 gained before it (+8); s3 and s4 empty (a gap); s5 23 (+20 over the gap); s6 22.5
- *   (a fall of 0.5, less than the reading: jitter, +0); s7 30 (+7.5). Total 60.5, first hour 33, second 27.5.
+ *   plus the 130 − 125 = 5 gained before it (+8); s3 and s4 empty (a gap); s5 23 (+20 over the gap); s6
+ *   22.9990234375 (23 − 2⁻¹⁰: a fall of 0.004 % of the reading, within COUNTER_JITTER = 0.01 %: jitter, +0); s7 30
+ *   (+7.0009765625). Total 60.0009765625, first hour 33, second 27.0009765625.
  * - m2: 50 before T; s0 52 (+2), s3 56 (+4), s7 60 (+4). Total 10, first hour 6, second 4.
  * - m3: 1000 before T, then 1001, 1003, 1006, 1010, 1015, 1021, 1028, 1036 in s0…s7 (+1 … +8). Total 36.
  */
 function counters(T: number): string[] {
   const line = (measurement: string, firm: string, place: typeof FA, device: string, minute: number, value: number) =>
     `${measurement},county=${place.county},device=${device},firm=${firm},park=${place.park},segment=${place.segment},type=${measurement} energy_kwh_total=${value} ${T + minute * MINUTE}`;
-  const m1 = [[-5, 100], [5, 110], [20, 125], [35, 130], [40, 3], [80, 23], [100, 22.5], [110, 30]] as const;
+  const m1 = [[-5, 100], [5, 110], [20, 125], [35, 130], [40, 3], [80, 23], [100, 22.9990234375], [110, 30]] as const;
   const m2 = [[-5, 50], [10, 52], [50, 56], [115, 60]] as const;
   const m3 = [[-5, 1000], [14, 1001], [29, 1003], [44, 1006], [59, 1010], [74, 1015], [89, 1021], [104, 1028], [119, 1036]] as const;
   return [
@@ -31,6 +34,35 @@ function counters(T: number): string[] {
     ...m2.map(([t, v]) => line('loom', 'FA', FA, 'm2', t, v)),
     ...m3.map(([t, v]) => line('electricity_meter', 'FB', FB, 'm3', t, v)),
   ];
+}
+
+/**
+ * Firm FC's gas meters (gas_m3_total), one-hour steps h0 = [T, T+1h) … h23, read as a day, in two pieces split at
+ * T+10h and in three split at T+1h and T+10h. Each step counts its last reading minus the device's last reading
+ * before it, however old; a device's first readings count from its first reading.
+ * - g1: 1000 three days before T. h0 1010 (+10 from the reading three days old); h1 1030 (+20); silent from
+ *   T+1h30m to T+17h20m, across the T+10h boundary; h17 1100 (+70, from the reading in the first piece); h23 1110
+ *   (+10). Day 110; pieces 30 and 80; three pieces 10, 20, 80; 12-hour buckets 30 and 80.
+ * - g2: 5000 two hours before T. h2 5040, 5060, then 2 (a reset) and 2900 at T+2h50m: the step's last reading
+ *   2900 is more than half of 5000, yet the register began again from zero: 2900 from zero plus the 5060 − 5000 =
+ *   60 gained before the reset, +2960. h3 2950 (+50). Day 3010 with one reset, all of it in the first piece.
+ * - g3: 800 an hour before T. h1 800.5 (+0.5); h4 800.4921875 (a fall of 2⁻⁷, 0.001 % of the reading: jitter,
+ *   +0); h12 801 (+0.5078125 from the jittered reading). Day 1.0078125; pieces and 12-hour buckets 0.5
+ *   and 0.5078125.
+ * - g4: first reading ever 300 at T+5h20m, 306 at T+5h40m (h5: +6 from its first reading); h11 310 (+4). Day 10;
+ *   pieces 6 and 4.
+ */
+function split(T: number): string[] {
+  const line = (device: string, at: number, value: number) =>
+    `gas_meter,county=${FC.county},device=${device},firm=FC,park=${FC.park},segment=${FC.segment},type=gas_meter gas_m3_total=${value} ${T + at}`;
+  const readings: Array<[string, number, number]> = [
+    ['g1', -3 * DAY, 1000], ['g1', 10 * MINUTE, 1010], ['g1', 90 * MINUTE, 1030], ['g1', 17 * HOUR + 20 * MINUTE, 1100], ['g1', 23 * HOUR + 50 * MINUTE, 1110],
+    ['g2', -2 * HOUR, 5000], ['g2', 130 * MINUTE, 5040], ['g2', 140 * MINUTE, 5060], ['g2', 150 * MINUTE, 2], ['g2', 170 * MINUTE, 2900], ['g2', 210 * MINUTE, 2950],
+    ['g3', -HOUR, 800], ['g3', 65 * MINUTE, 800.5], ['g3', 245 * MINUTE, 800.4921875], ['g3', 12 * HOUR, 801],
+    ['g4', 320 * MINUTE, 300], ['g4', 340 * MINUTE, 306], ['g4', 11 * HOUR, 310],
+  ];
+  // Written newest first: the store orders readings by time, not by arrival.
+  return readings.reverse().map(([d, at, v]) => line(d, at, v));
 }
 
 /**
@@ -68,17 +100,18 @@ type WithData = (lines: readonly string[], points: readonly RollupPoint[], run: 
 function counterQuestions(withData: WithData, T: number): void {
   const m = (n: number) => T + n * MINUTE;
   const counter = { metric: 'energy_kwh_total', from: T, to: m(120), stepMs: QUARTER_HOUR };
+  const h = (n: number) => T + n * HOUR;
 
   test('counterDeltas: increments per group over the range, a reset from zero, jitter as nothing, a gap carried by the next step', () => withData(counters(T), [], async (store) => {
-    const q = { ...counter, measurements: ['electricity_meter', 'loom'], scope: PREFECTURE, lookbackMs: HOUR };
+    const q = { ...counter, measurements: ['electricity_meter', 'loom'], scope: PREFECTURE };
     assert.deepEqual(deltas(await store.counterDeltas({ ...q, groupBy: ['firm'] })), [
-      { key: `electricity_meter/FA/${T}`, value: 60.5, resets: 1 },
+      { key: `electricity_meter/FA/${T}`, value: 60.0009765625, resets: 1 },
       { key: `electricity_meter/FB/${T}`, value: 36, resets: 0 },
       { key: `loom/FA/${T}`, value: 10, resets: 0 },
     ]);
     // No group tags: one total per measurement; a match narrows the scope to one firm.
     assert.deepEqual(deltas(await store.counterDeltas({ ...q, scope: { kind: 'firm', id: 'FA' }, groupBy: [] })), [
-      { key: `electricity_meter/${T}`, value: 60.5, resets: 1 },
+      { key: `electricity_meter/${T}`, value: 60.0009765625, resets: 1 },
       { key: `loom/${T}`, value: 10, resets: 0 },
     ]);
     assert.deepEqual(deltas(await store.counterDeltas({ ...q, match: { firm: 'FB' }, groupBy: ['device'] })), [{ key: `electricity_meter/m3/${T}`, value: 36, resets: 0 }]);
@@ -87,39 +120,57 @@ function counterQuestions(withData: WithData, T: number): void {
 
   test('counterDeltas: hourly buckets per device within a county', () => withData(counters(T), [], async (store) => {
     const rows = await store.counterDeltas({
-      ...counter, measurements: ['electricity_meter', 'loom'], scope: { kind: 'county', id: FA.county }, lookbackMs: HOUR, groupBy: ['device'], intervalMs: HOUR,
+      ...counter, measurements: ['electricity_meter', 'loom'], scope: { kind: 'county', id: FA.county }, groupBy: ['device'], intervalMs: HOUR,
     });
     assert.deepEqual(deltas(rows), [
       { key: `electricity_meter/m1/${T}`, value: 33, resets: 1 },
-      { key: `electricity_meter/m1/${m(60)}`, value: 27.5, resets: 0 },
+      { key: `electricity_meter/m1/${m(60)}`, value: 27.0009765625, resets: 0 },
       { key: `loom/m2/${T}`, value: 6, resets: 0 },
       { key: `loom/m2/${m(60)}`, value: 4, resets: 0 },
     ]);
   }));
 
   test('counterSteps: what each device gained per step, with the firm carried', () => withData(counters(T), [], async (store) => {
-    const rows = await store.counterSteps({ ...counter, measurements: ['electricity_meter'], scope: PREFECTURE, lookbackMs: QUARTER_HOUR, carry: ['firm'] });
+    const rows = await store.counterSteps({ ...counter, measurements: ['electricity_meter'], scope: PREFECTURE, carry: ['firm'] });
     const of = (device: string) => rows.filter((r) => r.tags.device === device).sort((a, b) => a.time - b.time);
     assert.deepEqual(of('m1').map((r) => [r.time, r.value, r.reset]), [
-      [m(0), 10, false], [m(15), 15, false], [m(30), 8, true], [m(75), 20, false], [m(90), 0, false], [m(105), 7.5, false],
+      [m(0), 10, false], [m(15), 15, false], [m(30), 8, true], [m(75), 20, false], [m(90), 0, false], [m(105), 7.0009765625, false],
     ]);
     assert.deepEqual(of('m1')[0]?.tags, { firm: 'FA', device: 'm1' });
     assert.deepEqual(of('m3').map((r) => r.value), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.equal(rows.length, 14);
   }));
 
-  test('counterReadings: the last reading before the range, the first and the last within it, per device', () => withData(counters(T), [], async (store) => {
-    const q = { metric: 'energy_kwh_total', measurements: ['electricity_meter', 'loom'], scope: { kind: 'firm' as const, id: 'FA' } };
-    const sorted = (list: Awaited<ReturnType<TelemetryStore['counterReadings']>>) => [...list].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-    assert.deepEqual(sorted(await store.counterReadings({ ...q, from: T, to: m(120), lookbackMs: QUARTER_HOUR })), [
-      { measurement: 'electricity_meter', deviceId: 'm1', before: 100, first: 110, last: 30 },
-      { measurement: 'loom', deviceId: 'm2', before: 50, first: 52, last: 60 },
+  test('counterDeltas and counterSteps: a range counts the same whole or in pieces (old baselines, a gap across a boundary, a reset that climbs back past half, jitter, a first reading)', () => withData(split(T), [], async (store) => {
+    const q = { metric: 'gas_m3_total', measurements: ['gas_meter'], scope: { kind: 'firm' as const, id: 'FC' }, stepMs: HOUR };
+    const total = async (from: number, to: number) => (await store.counterDeltas({ ...q, from, to, groupBy: ['firm'] })).map((r) => [r.value, r.resets]);
+    // The whole day: g1 110, g2 3010 (1 reset), g3 1.0078125, g4 10.
+    assert.deepEqual(await total(T, h(24)), [[3131.0078125, 1]]);
+    // Split at T+10h: g1 30 + g2 3010 + g3 0.5 + g4 6, then g1 80 + g3 0.5078125 + g4 4. Sum: 3131.0078125.
+    assert.deepEqual(await total(T, h(10)), [[3046.5, 1]]);
+    assert.deepEqual(await total(h(10), h(24)), [[84.5078125, 0]]);
+    // Split in three: [T, T+1h) g1 10; [T+1h, T+10h) g1 20 + g2 3010 + g3 0.5 + g4 6. 10 + 3036.5 + 84.5078125 = 3131.0078125.
+    assert.deepEqual(await total(T, h(1)), [[10, 0]]);
+    assert.deepEqual(await total(h(1), h(10)), [[3036.5, 1]]);
+    // Per device in 12-hour buckets (InfluxDB's buckets start at the epoch; the offset puts them at T).
+    const perDevice = await store.counterDeltas({ ...q, from: T, to: h(24), groupBy: ['device'], intervalMs: 12 * HOUR, offsetMs: T % (12 * HOUR) });
+    assert.deepEqual(deltas(perDevice), [
+      { key: `gas_meter/g1/${T}`, value: 30, resets: 0 }, { key: `gas_meter/g1/${h(12)}`, value: 80, resets: 0 },
+      { key: `gas_meter/g2/${T}`, value: 3010, resets: 1 },
+      { key: `gas_meter/g3/${T}`, value: 0.5, resets: 0 }, { key: `gas_meter/g3/${h(12)}`, value: 0.5078125, resets: 0 },
+      { key: `gas_meter/g4/${T}`, value: 10, resets: 0 },
     ]);
-    // From T+30m with a 10-minute lookback: m1 read 125 at T+20m; m2 has nothing in [T+20m, T+30m).
-    assert.deepEqual(sorted(await store.counterReadings({ ...q, from: m(30), to: m(120), lookbackMs: 10 * MINUTE })), [
-      { measurement: 'electricity_meter', deviceId: 'm1', before: 125, first: 130, last: 30 },
-      { measurement: 'loom', deviceId: 'm2', first: 56, last: 60 },
-    ]);
+    // counterSteps: the same increments step by step, whether asked for the day or for its two pieces.
+    const steps = async (from: number, to: number) => (await store.counterSteps({ ...q, from, to, carry: ['firm'] })).map((r) => [r.tags.device, (r.time - T) / HOUR, r.value, r.reset]);
+    const expected = [
+      ['g1', 0, 10, false], ['g1', 1, 20, false], ['g1', 17, 70, false], ['g1', 23, 10, false],
+      ['g2', 2, 2960, true], ['g2', 3, 50, false],
+      ['g3', 1, 0.5, false], ['g3', 4, 0, false], ['g3', 12, 0.5078125, false],
+      ['g4', 5, 6, false], ['g4', 11, 4, false],
+    ];
+    const sorted = (rows: unknown[][]) => rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]));
+    assert.deepEqual(sorted(await steps(T, h(24))), expected);
+    assert.deepEqual(sorted([...await steps(T, h(10)), ...await steps(h(10), h(24))]), expected);
   }));
 }
 

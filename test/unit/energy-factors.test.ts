@@ -5,7 +5,7 @@ import { boundaryAmount, countedSource, hasPrimaryFabric, outputAmount, sourcesO
 import { alignRange, stepFor } from '../../analytics/energy/counters.ts';
 import { DEFAULT_FACTORS, basisFor, factorProblem, toKgce } from '../../analytics/energy/factors.ts';
 import { rollupPieces } from '../../analytics/energy/sources.ts';
-import { incrementStatement, resetStatement } from '../../common/telemetry-store/influx/counters.ts';
+import { edgeStatement, fallStatement } from '../../common/telemetry-store/influx/counters.ts';
 import { splitByYear, yearStart } from '../../common/time.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
@@ -120,13 +120,13 @@ describe('plant boundary', () => {
 });
 
 describe('counter queries', () => {
-  const q = { metric: 'energy_kwh_total', measurements: ['loom', 'electricity_meter'], scope: { kind: 'firm' as const, id: 'X' }, from: 3_600_000 * 10, to: 3_600_000 * 11, stepMs: 60_000, lookbackMs: 3_600_000, groupBy: ['firm'] as const };
-  test('increments: non-negative differences of the last reading per step and device, summed per group', () => {
-    const s = incrementStatement({ ...q, groupBy: [...q.groupBy] });
-    assert.equal(s, `SELECT sum("d") AS "inc_v", count("d") AS "inc_n" FROM (SELECT non_negative_difference(last("energy_kwh_total")) AS "d" FROM "loom", "electricity_meter" WHERE "firm" = 'X' AND time >= 32400000ms AND time < 39600000ms GROUP BY time(1m), "device", "firm") WHERE time >= 32400000ms AND time < 39600000ms GROUP BY time(1h), "firm" fill(none)`);
+  const q = { metric: 'energy_kwh_total', measurements: ['loom', 'electricity_meter'], scope: { kind: 'firm' as const, id: 'X' }, from: 3_600_000 * 10, to: 3_600_000 * 11, stepMs: 60_000, groupBy: ['firm'] as const };
+  test('edges: the first and the last reading per device and bucket, nothing before the range', () => {
+    const s = edgeStatement({ ...q, groupBy: [...q.groupBy], intervalMs: 1_800_000 });
+    assert.equal(s, `SELECT first("energy_kwh_total") AS "f", last("energy_kwh_total") AS "l" FROM "loom", "electricity_meter" WHERE "firm" = 'X' AND time >= 36000000ms AND time < 39600000ms GROUP BY time(30m), "device", "firm" fill(none)`);
   });
-  test('resets: only the negative differences come back', () => {
-    assert.match(resetStatement({ ...q, groupBy: [...q.groupBy] }), /SELECT "d" AS "drop_d" FROM \(SELECT difference\(last\("energy_kwh_total"\)\) AS "d" .* AND "d" < 0 GROUP BY "device", "firm"$/);
+  test('falls: only the negative differences between readings come back', () => {
+    assert.match(fallStatement({ ...q, groupBy: [...q.groupBy] }), /SELECT "d" AS "fall" FROM \(SELECT difference\("energy_kwh_total"\) AS "d" .* AND "d" < 0 GROUP BY "device", "firm"$/);
   });
   test('steps grow with the range', () => {
     assert.equal(stepFor(86_400_000), 60_000);

@@ -49,7 +49,8 @@ test('a rise within max rate × elapsed time (plus the allowance) is plausible; 
 test('a fall to near zero is a reset (bounded like a rise from zero); a small fall is jitter; an earlier reading may not be higher', () => {
   const r = rule('loom', 'energy_kwh_total'); // 22.5 kWh/h, allowance 1.375 kWh
   assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 0.2), STEP_RESET);
-  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 3000), STEP_JITTER);
+  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 4999.9), STEP_JITTER, 'a fall of 0.002 %');
+  assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 3000), STEP_TOO_FAST, 'a fall to 3000 is a reset that climbed back past half: 3000 kWh in a minute');
   assert.equal(classifyStep(r, 0, 5000, r.slack, MIN, 2000), STEP_TOO_FAST, 'a "reset" to 2000 kWh would count 2000 kWh in a minute');
   assert.equal(classifyStep(r, 10 * MIN, 5000, r.slack, 0, 4990), STEP_RISE, 'a late reading below the newest is fine');
   assert.equal(classifyStep(r, 10 * MIN, 5000, r.slack, 0, 5001), STEP_RISE, 'within the allowance');

@@ -1,22 +1,23 @@
-// What cumulative counters gained, aggregated inside InfluxDB.
+// What cumulative counters gained, by the counting rule of questions/energy.ts (stepIncrement), computed from
+// aggregates InfluxDB returns per device: no raw reading leaves InfluxDB.
 //
-// Per device series, the last reading of each step (GROUP BY time(step), "device") and the non-negative
-// difference between consecutive steps give the increment of each step: robust to lost messages (a gap just
-// makes one step carry several steps' worth; difference() skips empty steps) and to redelivery (same point).
-// The outer query sums those increments per group (firm, device, …) and optional time bucket, so only
-// aggregates leave InfluxDB.
+// Every range starts from each device's last reading before it, however old (a `last()` with only an upper time
+// bound, which InfluxDB answers from the newest block of each series), or from its first reading in the range
+// when it has none before. So a range split into pieces counts the same as the whole.
 //
-// One scan usually suffices: the sum and the lowest of the step differences per group; where nothing fell the
-// sum is the consumption. Counter resets (a device restarted and its register began again from zero) show up
-// as a negative difference; only the groups where one occurred (rare) are recomputed precisely: the
-// non-negative differences, plus a query that returns only the negative ones. For each of those, the step's
-// last and highest readings are fetched: the new reading counts "from zero", and what the register gained
-// before the reset in that step (highest − previous last) is added. A drop smaller than the new reading is not
-// a reset but meter jitter (e.g. 1000.0001 → 1000.0000) and counts as zero.
+// counterDeltas: where a device's readings never fall in the range (the common case), its step increments add
+// up to its last reading minus its starting reading, per bucket: one query returns, per device, the falls
+// between consecutive readings (normally none), its first and last reading per bucket, and its last reading
+// before the range. Only devices with a fall (a reset, jitter, or a first reading below the starting one) are
+// counted step by step, from each step's last and highest readings. A fall between raw readings is necessary
+// for a fall between steps, so this is exact; the raw differences cost InfluxDB a fraction of differencing
+// the last reading per step (docs/benchmarks-monitoring.md).
 //
-// InfluxDB 1.6 misaligns rows when one subquery mixes an aggregate and a transformation (last() with
-// difference(last())), so the reset values are fetched separately rather than in the same subquery.
-import type { CounterDelta, CounterDeltasQuestion, CounterSelection, CounterStep, CounterStepsQuestion } from '../questions/energy.ts';
+// counterSteps: each device's last reading per step, differenced in Node (for the rollups: many devices, short
+// ranges); a reset step fetches its highest reading.
+import {
+  stepIncrement, isReset, type CounterDelta, type CounterDeltasQuestion, type CounterSelection, type CounterStep, type CounterStepsQuestion,
+} from '../questions/energy.ts';
 import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 export function durationLiteral(ms: number): string {
@@ -25,6 +26,11 @@ export function durationLiteral(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/** `time(interval[, offset])` for a GROUP BY. */
+function timeGroup(intervalMs: number, offsetMs = 0): string {
+  return `time(${durationLiteral(intervalMs)}${offsetMs ? `, ${durationLiteral(offsetMs)}` : ''})`;
 }
 
 /** The scope and the tag matches of a selection as one condition ('' for everything). */
@@ -41,39 +47,66 @@ export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-/** The inner per-device subquery (a transformation of last() per step). */
-function inner(q: CounterDeltasQuestion, fn: 'non_negative_difference' | 'difference'): string {
-  const tags = ['device', ...q.groupBy.filter((t) => t !== 'device')].map(ident).join(', ');
-  const where = and(selectionCondition(q), timeRange(q.from - q.lookbackMs, q.to));
-  return `SELECT ${fn}(last(${ident(q.metric)})) AS "d" FROM ${fromList(q.measurements)} WHERE ${where} GROUP BY time(${durationLiteral(q.stepMs)}${q.stepOffsetMs ? `, ${durationLiteral(q.stepOffsetMs)}` : ''}), ${tags}`;
+/** An InfluxQL regex matching exactly these values. */
+export function regex(values: readonly string[]): string {
+  return `/^(${values.map((v) => v.replace(/[\\^$.*+?()[\]{}|/]/g, (ch) => `\\${ch}`)).join('|')})$/`;
 }
 
-/**
- * Outer buckets. InfluxDB 1.x narrows a subquery to the outer query's time range, which would cut off the
- * lookback (the reading the first increment starts from). So the outer query keeps the inner range and the
- * increments of the lookback fall into earlier buckets, which counterDeltas drops. Without intervalMs one
- * bucket spans exactly [from, to).
- */
-function outerBuckets(q: CounterDeltasQuestion): string {
-  const interval = q.intervalMs ?? q.to - q.from;
-  const offset = q.intervalMs ? (q.offsetMs ?? 0) : ((q.from % interval) + interval) % interval;
-  return `time(${durationLiteral(interval)}${offset ? `, ${durationLiteral(offset)}` : ''})`;
+const RESET_BATCH = 100;
+/** Devices per statement that fetches fallen devices' steps or new devices' first readings. */
+const DEVICE_BATCH = 200;
+/** A query touching more resets than this is probably a device in a reset loop; the rest count only their new reading. */
+const MAX_RESETS = 5000;
+
+function batches<T>(items: readonly T[], size = RESET_BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
-/** The usual single scan: sum, count and lowest of the step differences per group and bucket. */
-export function differenceStatement(q: CounterDeltasQuestion): string {
-  const groups = [outerBuckets(q), ...q.groupBy.map(ident)];
-  return `SELECT sum("d") AS "dif_v", count("d") AS "dif_n", min("d") AS "dif_min" FROM (${inner(q, 'difference')}) WHERE ${timeRange(q.from - q.lookbackMs, q.to)} GROUP BY ${groups.join(', ')} fill(none)`;
+/** One device's series: its measurement and tags (device first). */
+type SeriesOf = { measurement: string; tags: Record<string, string> };
+const seriesKey = (s: SeriesOf, tagList: readonly string[]) => `${s.measurement}\u0000${tagList.map((t) => s.tags[t] ?? '').join('\u0000')}`;
+const pick = (tags: Record<string, string>, tagList: readonly string[]) => Object.fromEntries(tagList.map((t) => [t, tags[t] ?? '']));
+
+/** Per series: the number of the named column of each row (time first), oldest first. */
+function rowsByColumn(res: readonly QueryResultSeries[], column: string, tagList: readonly string[]): Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }> {
+  const out = new Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }>();
+  for (const s of res) {
+    if (s.columns[1] !== column) continue;
+    const series = { measurement: s.name, tags: pick(s.tags, tagList) };
+    const entry = out.get(seriesKey(series, tagList)) ?? { series, rows: [] };
+    for (const row of s.values) if (typeof row[1] === 'number') entry.rows.push({ time: num(row[0]), values: row.slice(1).map(num) });
+    out.set(seriesKey(series, tagList), entry);
+  }
+  return out;
 }
 
-export function incrementStatement(q: CounterDeltasQuestion): string {
-  const groups = [outerBuckets(q), ...q.groupBy.map(ident)];
-  return `SELECT sum("d") AS "inc_v", count("d") AS "inc_n" FROM (${inner(q, 'non_negative_difference')}) WHERE ${timeRange(q.from - q.lookbackMs, q.to)} GROUP BY ${groups.join(', ')} fill(none)`;
+/** Each device's last reading before `from` (unbounded back: what the store keeps), keyed like rowsByColumn. */
+function baselineStatement(metric: string, ms: string, where: string, from: number, groups: string): string {
+  return `SELECT last(${metric}) AS "b" FROM ${ms} WHERE ${and(where, `time < ${Math.floor(from)}ms`)} GROUP BY ${groups}`;
 }
 
-export function resetStatement(q: CounterDeltasQuestion): string {
-  const tags = ['device', ...q.groupBy.filter((t) => t !== 'device')].map(ident).join(', ');
-  return `SELECT "d" AS "drop_d" FROM (${inner(q, 'difference')}) WHERE ${timeRange(q.from - q.lookbackMs, q.to)} AND "d" < 0 GROUP BY ${tags}`;
+function baselines(res: readonly QueryResultSeries[], tagList: readonly string[]): Map<string, number> {
+  return new Map([...rowsByColumn(res, 'b', tagList)].flatMap(([k, e]) => (e.rows[0] ? [[k, e.rows[0].values[0]!] as const] : [])));
+}
+
+// ---- counterDeltas ----------------------------------------------------------------------------------------------
+
+/** The series tags of a counterDeltas question: device, then the groupBy tags. */
+const deltaTags = (q: CounterDeltasQuestion) => ['device', ...q.groupBy.filter((t) => t !== 'device')];
+
+/** Falls between consecutive raw readings in [from, to) (rows only where one occurred). */
+export function fallStatement(q: CounterDeltasQuestion): string {
+  const groups = deltaTags(q).map(ident).join(', ');
+  const range = timeRange(q.from, q.to);
+  return `SELECT "d" AS "fall" FROM (SELECT difference(${ident(q.metric)}) AS "d" FROM ${fromList(q.measurements)} WHERE ${and(selectionCondition(q), range)} GROUP BY ${groups}) WHERE ${range} AND "d" < 0 GROUP BY ${groups}`;
+}
+
+/** Each device's first and last reading per bucket of [from, to). */
+export function edgeStatement(q: CounterDeltasQuestion): string {
+  const groups = [...(q.intervalMs ? [timeGroup(q.intervalMs, q.offsetMs)] : []), ...deltaTags(q).map(ident)].join(', ');
+  return `SELECT first(${ident(q.metric)}) AS "f", last(${ident(q.metric)}) AS "l" FROM ${fromList(q.measurements)} WHERE ${and(selectionCondition(q), timeRange(q.from, q.to))} GROUP BY ${groups}${q.intervalMs ? ' fill(none)' : ''}`;
 }
 
 function bucketOf(t: number, q: CounterDeltasQuestion): number {
@@ -82,86 +115,72 @@ function bucketOf(t: number, q: CounterDeltasQuestion): number {
   return Math.floor((t - off) / q.intervalMs) * q.intervalMs + off;
 }
 
-const RESET_BATCH = 100;
-/** A query touching more resets than this is probably a device in a reset loop; the rest count as zero. */
-const MAX_RESETS = 5000;
-/** More groups with a fall than this: one precise pass over everything instead of one per group. */
-const MAX_REDO = 20;
+/** Sums per group and bucket. */
+class DeltaSums {
+  readonly rows = new Map<string, CounterDelta>();
+  constructor(private readonly q: CounterDeltasQuestion) {}
+  add(series: SeriesOf, time: number, value: number, reset: boolean): void {
+    const tags = pick(series.tags, this.q.groupBy);
+    const key = `${seriesKey({ measurement: series.measurement, tags }, this.q.groupBy)}\u0000${time}`;
+    const r = this.rows.get(key) ?? { measurement: series.measurement, tags, time, value: 0, resets: 0 };
+    r.value += value;
+    if (reset) r.resets += 1;
+    this.rows.set(key, r);
+  }
+}
 
-type Group = { measurement: string; tags: Record<string, string>; time: number };
-type Key = (g: Group) => string;
-const keyFor = (q: CounterDeltasQuestion): Key => (g) => `${g.measurement}\u0000${q.groupBy.map((t) => g.tags[t] ?? '').join('\u0000')}\u0000${g.time}`;
-const groupTags = (q: CounterDeltasQuestion, tags: Record<string, string>) => Object.fromEntries(q.groupBy.map((t) => [t, tags[t] ?? '']));
+/** A device with a fall in the range: where it starts from, counted step by step. */
+type Fallen = { series: SeriesOf; start: number };
 
 /**
- * Increments of a counter per group (and bucket), with resets counted from zero.
- *
- * One scan gives, per group and bucket, the sum and the lowest of the step differences. Where nothing fell
- * (the common case) the sum is the consumption. A group and bucket where a register fell (a reset, or jitter)
- * is recomputed precisely: non-negative differences plus the reset handling below.
+ * Increments of a counter per group (and bucket). One request answers the devices whose readings never fall
+ * (their last reading per bucket minus the one before); the others are counted from their steps.
  */
 export async function counterDeltas(query: Query, q: CounterDeltasQuestion): Promise<CounterDelta[]> {
   if (q.measurements.length === 0 || q.to <= q.from) return [];
-  const key = keyFor(q);
-  const rows = new Map<string, CounterDelta>();
-  const redo: Group[] = [];
-  for (const s of await query(differenceStatement(q))) {
-    const [iv, inn, imin] = ['dif_v', 'dif_n', 'dif_min'].map((c) => s.columns.indexOf(c)) as [number, number, number];
-    const tags = groupTags(q, s.tags);
-    for (const row of s.values) {
-      const time = num(row[0]);
-      if (time < q.from) continue; // an increment of the lookback, not of the range
-      const g = { measurement: s.name, tags, time: q.intervalMs ? time : q.from };
-      if (num(row[imin]) < 0) redo.push(g);
-      else rows.set(key(g), { ...g, value: num(row[iv]), steps: num(row[inn]), resets: 0 });
+  const tagList = deltaTags(q);
+  const res = await query([fallStatement(q), edgeStatement(q), baselineStatement(ident(q.metric), fromList(q.measurements), selectionCondition(q), q.from, tagList.map(ident).join(', '))].join('; '));
+  const falls = rowsByColumn(res, 'fall', tagList);
+  const before = baselines(res, tagList);
+  const sums = new DeltaSums(q);
+  const fallen: Fallen[] = [];
+  for (const [key, { series, rows }] of rowsByColumn(res, 'f', tagList)) {
+    const first = rows[0]?.values[0];
+    if (first === undefined) continue;
+    const start = before.get(key) ?? first;
+    if (falls.has(key) || first < start) { fallen.push({ series, start }); continue; }
+    // Readings that never fall: each bucket counts its last reading minus the one before it.
+    let prev = start;
+    for (const r of rows) {
+      const last = r.values[1]!;
+      sums.add(series, q.intervalMs ? r.time : q.from, last - prev, false);
+      prev = last;
     }
   }
-  if (redo.length > MAX_REDO) {
-    const wanted = new Set(redo.map(key));
-    for (const r of await preciseDeltas(query, q)) if (wanted.has(key(r))) rows.set(key(r), r);
-  } else {
-    for (const g of redo) {
-      const span = q.intervalMs ?? q.to - q.from;
-      const match = { ...q.match, ...g.tags };
-      for (const r of await preciseDeltas(query, { ...q, measurements: [g.measurement], match, from: g.time, to: g.time + span, intervalMs: undefined, offsetMs: undefined })) {
-        rows.set(key(g), { ...r, time: g.time });
-      }
+  for (const batch of batches(fallen, DEVICE_BATCH)) await countSteps(query, q, batch, sums);
+  return [...sums.rows.values()].sort((a, b) => a.time - b.time);
+}
+
+/** Fallen devices step by step: each step's last and highest reading, the counting rule in stepIncrement. */
+async function countSteps(query: Query, q: CounterDeltasQuestion, batch: readonly Fallen[], sums: DeltaSums): Promise<void> {
+  const tagList = deltaTags(q);
+  const m = ident(q.metric);
+  const devices = [...new Set(batch.map((f) => f.series.tags.device ?? ''))];
+  const where = and(selectionCondition(q), `"device" =~ ${regex(devices)}`, timeRange(q.from, q.to));
+  const res = await query(`SELECT last(${m}) AS "l", max(${m}) AS "h" FROM ${fromList(q.measurements)} WHERE ${where} GROUP BY ${[timeGroup(q.stepMs, q.stepOffsetMs), ...tagList.map(ident)].join(', ')} fill(none)`);
+  const steps = rowsByColumn(res, 'l', tagList);
+  for (const f of batch) {
+    let prev = f.start;
+    for (const r of steps.get(seriesKey(f.series, tagList))?.rows ?? []) {
+      const [last, highest] = r.values as [number, number];
+      const inc = stepIncrement(prev, last, highest);
+      sums.add(f.series, bucketOf(r.time, q), inc.value, inc.reset);
+      prev = last;
     }
   }
-  return [...rows.values()].sort((a, b) => a.time - b.time);
 }
 
-type Drop = Group & { drop: number };
-
-/** Non-negative differences, plus each reset's new reading counted from zero (two scans). */
-export async function preciseDeltas(query: Query, q: CounterDeltasQuestion): Promise<CounterDelta[]> {
-  if (q.measurements.length === 0 || q.to <= q.from) return [];
-  const series = await query(`${incrementStatement(q)}; ${resetStatement(q)}`);
-  const rows = new Map<string, CounterDelta>();
-  const key = keyFor(q);
-  const drops: Drop[] = [];
-  for (const s of series) {
-    const [iv, inn, id] = ['inc_v', 'inc_n', 'drop_d'].map((c) => s.columns.indexOf(c)) as [number, number, number];
-    for (const row of s.values) {
-      const time = num(row[0]);
-      if (time < q.from) continue;
-      if (iv >= 0) {
-        const r: CounterDelta = { measurement: s.name, tags: groupTags(q, s.tags), time: q.intervalMs ? time : q.from, value: num(row[iv]), steps: num(row[inn]), resets: 0 };
-        rows.set(key(r), r);
-      } else if (id >= 0) {
-        drops.push({ measurement: s.name, tags: s.tags, time, drop: -num(row[id]) });
-      }
-    }
-  }
-  for (const batch of batches(drops.slice(0, MAX_RESETS))) await addResets(query, q, batch, rows);
-  return [...rows.values()].sort((a, b) => a.time - b.time);
-}
-
-function batches<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += RESET_BATCH) out.push(items.slice(i, i + RESET_BATCH));
-  return out;
-}
+// ---- counterSteps -----------------------------------------------------------------------------------------------
 
 /** One statement per item, columns named "<prefix>_<index>" so the answers of one request can be told apart. */
 function perItem(res: QueryResultSeries[], prefixes: readonly string[]): Map<string, number> {
@@ -175,64 +194,42 @@ function perItem(res: QueryResultSeries[], prefixes: readonly string[]): Map<str
   return out;
 }
 
-/** The step's last and highest readings of each drop: a reset adds its new reading and what came before it. */
-async function addResets(query: Query, q: CounterDeltasQuestion, batch: readonly Drop[], rows: Map<string, CounterDelta>): Promise<void> {
-  const key = keyFor(q);
-  const stmts = batch.map((d, j) => `SELECT last(${ident(q.metric)}) AS "r_${j}", max(${ident(q.metric)}) AS "m_${j}" FROM ${ident(d.measurement)} WHERE ${and(`"device" = ${literal(d.tags.device ?? '')}`, timeRange(d.time, d.time + q.stepMs))}`);
-  const found = perItem(await query(stmts.join('; ')), ['r', 'm']);
-  batch.forEach((d, j) => {
-    const newValue = found.get(`r_${j}`);
-    // A reset: the register fell below the drop (it began again near zero). A smaller drop is jitter.
-    if (newValue === undefined || !(newValue < d.drop)) return;
-    const previousLast = newValue + d.drop;
-    const beforeReset = Math.max(0, (found.get(`m_${j}`) ?? 0) - previousLast);
-    const g = { measurement: d.measurement, tags: groupTags(q, d.tags), time: bucketOf(d.time, q) };
-    const r = rows.get(key(g)) ?? { ...g, value: 0, steps: 0, resets: 0 };
-    r.value += newValue + beforeReset;
-    r.steps += 1;
-    r.resets += 1;
-    rows.set(key(g), r);
-  });
-}
-
 /**
- * Increments per device and step, differenced in Node from InfluxDB's last reading per device and step (plus
- * each device's last reading before the range). For the 15-minute rollups this is several times cheaper than
- * counterDeltas on InfluxDB 1.6, whose outer GROUP BY over a per-device subquery is slow with thousands of
- * devices (docs/benchmarks-monitoring.md); it returns one row per device and step, so it suits short ranges
- * with many devices. Reset and jitter rules as in counterDeltas.
+ * Increments per device and step, differenced in Node from InfluxDB's last reading per device and step. For the
+ * 15-minute rollups this is several times cheaper than summing in InfluxDB on 1.6, whose outer GROUP BY over a
+ * per-device subquery is slow with thousands of devices (docs/benchmarks-monitoring.md); it returns one row per
+ * device and step, so it suits short ranges with many devices.
  */
 export async function counterSteps(query: Query, q: CounterStepsQuestion): Promise<CounterStep[]> {
   if (q.measurements.length === 0 || q.to <= q.from) return [];
-  const tagList = [...q.carry.filter((t) => t !== 'device'), 'device'];
+  const tagList = ['device', ...q.carry.filter((t) => t !== 'device')];
   const groups = tagList.map(ident).join(', ');
   const m = ident(q.metric);
   const ms = fromList(q.measurements);
   const where = selectionCondition(q);
   const res = await query([
-    `SELECT last(${m}) AS "b" FROM ${ms} WHERE ${and(where, timeRange(q.from - q.lookbackMs, q.from))} GROUP BY ${groups}`,
-    `SELECT last(${m}) AS "l" FROM ${ms} WHERE ${and(where, timeRange(q.from, q.to))} GROUP BY time(${durationLiteral(q.stepMs)}), ${groups} fill(none)`,
+    baselineStatement(m, ms, where, q.from, groups),
+    `SELECT last(${m}) AS "l" FROM ${ms} WHERE ${and(where, timeRange(q.from, q.to))} GROUP BY ${timeGroup(q.stepMs)}, ${groups} fill(none)`,
   ].join('; '));
-  const key = (measurement: string, tags: Record<string, string>) => `${measurement}\u0000${tags.device ?? ''}`;
-  const baseline = new Map<string, number>();
-  for (const s of res) if (s.columns[1] === 'b') baseline.set(key(s.name, s.tags), num(s.values[0]?.[1]));
+  const steps = rowsByColumn(res, 'l', tagList);
+  const start = baselines(res, tagList);
+  // Devices with no reading before the range start from their first reading in it.
+  const fresh = [...steps.values()].filter((e) => !start.has(seriesKey(e.series, tagList))).map((e) => e.series.tags.device ?? '');
+  for (const batch of batches([...new Set(fresh)], DEVICE_BATCH)) {
+    const firsts = await query(`SELECT first(${m}) AS "b" FROM ${ms} WHERE ${and(where, `"device" =~ ${regex(batch)}`, timeRange(q.from, q.to))} GROUP BY ${groups}`);
+    for (const [k, v] of baselines(firsts, tagList)) if (!start.has(k)) start.set(k, v);
+  }
   const out: CounterStep[] = [];
   const resets: Reset[] = [];
-  for (const s of res) {
-    if (s.columns[1] !== 'l') continue;
-    const tags = Object.fromEntries(tagList.map((t) => [t, s.tags[t] ?? '']));
-    let prev = baseline.get(key(s.name, s.tags));
-    for (const row of s.values) {
-      const l = row[1];
-      if (typeof l !== 'number') continue;
-      if (prev !== undefined) {
-        const d = l - prev;
-        const r: CounterStep = { measurement: s.name, tags, time: num(row[0]), value: Math.max(0, d), reset: false };
-        // A fall below the drop is a reset (counted from zero below); a smaller fall is jitter and counts zero.
-        if (d < 0 && l < -d) resets.push({ row: r, previous: prev, last: l });
-        out.push(r);
-      }
-      prev = l;
+  for (const [key, { series, rows }] of steps) {
+    let prev = start.get(key);
+    for (const r of rows) {
+      const last = r.values[0]!;
+      if (prev === undefined) prev = last;
+      const row: CounterStep = { ...series, time: r.time, value: stepIncrement(prev, last, last).value, reset: false };
+      if (isReset(prev, last)) resets.push({ row, previous: prev, last });
+      out.push(row);
+      prev = last;
     }
   }
   for (const batch of batches(resets.slice(0, MAX_RESETS))) await countResets(query, q, batch);
@@ -246,7 +243,7 @@ async function countResets(query: Query, q: CounterStepsQuestion, batch: readonl
   const stmts = batch.map((x, j) => `SELECT max(${ident(q.metric)}) AS "m_${j}" FROM ${ident(x.row.measurement)} WHERE ${and(`"device" = ${literal(x.row.tags.device ?? '')}`, timeRange(x.row.time, x.row.time + q.stepMs))}`);
   const highest = perItem(await query(stmts.join('; ')), ['m']);
   batch.forEach((x, j) => {
-    x.row.value = x.last + Math.max(0, (highest.get(`m_${j}`) ?? 0) - x.previous);
+    x.row.value = stepIncrement(x.previous, x.last, highest.get(`m_${j}`) ?? x.last).value;
     x.row.reset = true;
   });
 }

@@ -1,14 +1,14 @@
-// The energy questions answered in InfluxQL: counter readings, and the rollups stored as the measurements
+// The energy questions answered in InfluxQL: the rollups stored as the measurements
 // rollup_15m, rollup_1h and rollup_1d (tags county, firm, park, segment, quantity, source; fields value, resets,
 // and devices on the 15-minute points, intervals on the coarser ones). The counter increments are in counters.ts.
 import { escapeTag } from '../../contract/line-protocol.ts';
 import type { Scope } from '../../contract/scope.ts';
 import { floorTo } from '../../time.ts';
 import {
-  ROLLUP_BUCKETS, ROLLUP_TIERS, type CounterReadings, type CounterReadingsQuestion, type FirmFilter, type RollupBucket, type RollupCount,
+  ROLLUP_BUCKETS, ROLLUP_TIERS, type FirmFilter, type RollupBucket, type RollupCount,
   type RollupPiece, type RollupPoint, type RollupRows, type RollupRowsQuestion, type RollupSeriesQuestion, type RollupTier, type RollupTotal,
 } from '../questions/energy.ts';
-import { durationLiteral, fromList, num, selectionCondition } from './counters.ts';
+import { durationLiteral, num, regex } from './counters.ts';
 import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 export interface Influx {
@@ -28,27 +28,6 @@ async function writeAll(db: Influx, lines: readonly string[]): Promise<void> {
 /** A tag set sorted by key (as line protocol prefers), empty values left out. */
 function sortedTags(tags: Record<string, string>): string {
   return Object.entries(tags).filter(([, v]) => v !== '').sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => `${escapeTag(k)}=${escapeTag(v)}`).join(',');
-}
-
-export async function counterReadings(query: Query, q: CounterReadingsQuestion): Promise<CounterReadings[]> {
-  if (q.measurements.length === 0) return [];
-  const metric = ident(q.metric);
-  const ms = fromList(q.measurements);
-  const where = selectionCondition(q);
-  const stmts = [
-    `SELECT last(${metric}) AS "before" FROM ${ms} WHERE ${and(where, timeRange(q.from - q.lookbackMs, q.from))} GROUP BY "device"`,
-    `SELECT first(${metric}) AS "first" FROM ${ms} WHERE ${and(where, timeRange(q.from, q.to))} GROUP BY "device"`,
-    `SELECT last(${metric}) AS "last" FROM ${ms} WHERE ${and(where, timeRange(q.from, q.to))} GROUP BY "device"`,
-  ];
-  const per = new Map<string, CounterReadings>();
-  for (const s of await query(stmts.join('; '))) {
-    const deviceId = s.tags.device ?? '';
-    const key = `${s.name}/${deviceId}`;
-    const cur = per.get(key) ?? { measurement: s.name, deviceId };
-    cur[s.columns[1] as 'before' | 'first' | 'last'] = num(s.values[0]?.[1]);
-    per.set(key, cur);
-  }
-  return [...per.values()];
 }
 
 export async function writeRollups(db: Influx, points: readonly RollupPoint[]): Promise<void> {
@@ -96,10 +75,6 @@ export async function rollupTotals(query: Query, scope: Scope, pieces: readonly 
   const series = await Promise.all(pieces.map((p) => query(
     `SELECT sum("value") AS "v", sum("resets") AS "r" FROM ${ident(ROLLUP_MEASUREMENT[p.tier])} WHERE ${and(scopeCondition(scope), timeRange(p.from, p.to))} GROUP BY "firm", "quantity", "source"`)));
   return series.flat().flatMap((s) => s.values.map((row) => ({ ...rollupKey(s), value: num(row[1]), resets: num(row[2]) })));
-}
-
-function regex(values: readonly string[]): string {
-  return `/^(${values.map((v) => v.replace(/[\\^$.*+?()[\]{}|/]/g, (ch) => `\\${ch}`)).join('|')})$/`;
 }
 
 function firmCondition(f: FirmFilter | undefined): string {

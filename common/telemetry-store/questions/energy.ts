@@ -1,9 +1,33 @@
 // Questions the energy analytics ask the telemetry store, by name: what cumulative counters gained, raw counter
 // readings, and the energy rollups (15-minute, hourly and daily sums per firm, quantity and source measurement).
-// The adapter decides how to answer them; the counting rules (step increments, counter resets, meter jitter)
-// are its to apply, so every adapter answers alike (test/conformance/telemetry-store-energy.ts).
+// The adapter decides how to answer them; the counting rule below (step increments, counter resets, meter
+// jitter) is its to apply, so every adapter answers alike (test/conformance/telemetry-store-energy.ts).
 import type { Scope } from '../../contract/scope.ts';
 import { DAY, HOUR, QUARTER_HOUR, TZ_OFFSET_MS } from '../../time.ts';
+
+/**
+ * The counting rule of a cumulative register (docs/monitoring.md, "Counting a register"). A step counts its last
+ * reading minus the device's last reading before the step, however old; a device's very first readings count
+ * from its first reading. A fall of at most this fraction of the previous reading is meter jitter and counts
+ * nothing (1000 → 999.95 kWh); any larger fall is a reset, whatever the register climbed back to within the
+ * step. The broker's plausibility check (common/admission/plausibility.ts) classifies readings by the same rule.
+ */
+export const COUNTER_JITTER = 1e-4;
+
+/** A fall from `previous` to `last` larger than jitter: the register began again from zero. */
+export function isReset(previous: number, last: number): boolean {
+  return last < previous && previous - last > COUNTER_JITTER * previous;
+}
+
+/**
+ * What one step counts, from the device's last reading before it (`previous`) and the step's last and highest
+ * readings: a rise its difference, jitter nothing, a reset its last reading from zero plus what the register
+ * gained before the reset within the step (highest − previous).
+ */
+export function stepIncrement(previous: number, last: number, highest: number): { value: number; reset: boolean } {
+  if (isReset(previous, last)) return { value: last + Math.max(0, highest - previous), reset: true };
+  return { value: Math.max(0, last - previous), reset: false };
+}
 
 /** Tags a counter figure can be grouped by or filtered on (the measurement always separates series). */
 export const COUNTER_TAGS = ['county', 'park', 'segment', 'firm', 'device'] as const;
@@ -18,19 +42,21 @@ export interface CounterSelection {
   match?: Partial<Record<CounterTag, string>> | undefined;
 }
 
+/**
+ * The counting rule applies per step; any range made of whole steps counts the same whether asked at once or in
+ * pieces, since every piece starts from each device's last reading before it.
+ */
 export interface CounterDeltasQuestion extends CounterSelection {
-  /** [from, to): should be multiples of stepMs. */
+  /** [from, to): multiples of stepMs (after its offset). */
   from: number;
   to: number;
   /** Inner step: an increment belongs to the step in which its reading arrived. */
   stepMs: number;
   /** Offset of the inner steps (16 h makes 1-day steps local days in UTC+8). */
   stepOffsetMs?: number | undefined;
-  /** How far before `from` to look for the reading that the first increment starts from. */
-  lookbackMs: number;
   /** Tags to sum per. */
   groupBy: readonly CounterTag[];
-  /** Time buckets; absent = one total over [from, to). */
+  /** Time buckets of whole steps; absent = one total over [from, to). */
   intervalMs?: number | undefined;
   /** Offset of the buckets (e.g. 16 h for local days in UTC+8). */
   offsetMs?: number | undefined;
@@ -42,10 +68,8 @@ export interface CounterDelta {
   tags: Record<string, string>;
   /** Start of the bucket (`from` without intervalMs). */
   time: number;
-  /** Sum of the increments; a reset counts its new reading from zero, a smaller fall (jitter) counts zero. */
+  /** Sum of the increments (stepIncrement): a reset counts its new reading from zero, jitter counts zero. */
   value: number;
-  /** Number of (device, step) increments behind the value. */
-  steps: number;
   resets: number;
 }
 
@@ -54,7 +78,6 @@ export interface CounterStepsQuestion extends CounterSelection {
   from: number;
   to: number;
   stepMs: number;
-  lookbackMs: number;
   /** Tags to carry besides device (e.g. firm). */
   carry: readonly CounterTag[];
 }
@@ -68,24 +91,6 @@ export interface CounterStep {
   time: number;
   value: number;
   reset: boolean;
-}
-
-export interface CounterReadingsQuestion extends CounterSelection {
-  from: number;
-  to: number;
-  /** How far before `from` to look for the last reading before the range. */
-  lookbackMs: number;
-}
-
-/** A device's readings around a range; absent where it has none. */
-export interface CounterReadings {
-  measurement: string;
-  deviceId: string;
-  /** The last reading in [from − lookbackMs, from). */
-  before?: number;
-  /** The first and the last reading in [from, to). */
-  first?: number;
-  last?: number;
 }
 
 /** Rollup tiers, finest first: each coarser one is summed from the next finer one. */
@@ -187,8 +192,6 @@ export interface EnergyQuestions {
   counterDeltas(q: CounterDeltasQuestion): Promise<CounterDelta[]>;
   /** What a counter gained per device and step (many devices, short ranges: the 15-minute rollups). */
   counterSteps(q: CounterStepsQuestion): Promise<CounterStep[]>;
-  /** Each device's readings just before and within a range (register checks). */
-  counterReadings(q: CounterReadingsQuestion): Promise<CounterReadings[]>;
 
   /** Stores 15-minute rollup points; a point of the same firm, quantity, source and quarter is replaced. */
   writeRollups(points: readonly RollupPoint[]): Promise<void>;
