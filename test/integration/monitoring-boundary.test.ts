@@ -212,6 +212,13 @@ describe('fabric output', () => {
     assert.equal(row.fabricM, 12_000);
     assert.equal(row.fabricNote, null);
     close(row.kgcePer100m ?? NaN, ((40 - 10) * KGCE.electricity / 12_000) * 100);
+    // The firm's own engineer reads the entries but may not enter them (nor its steam source); others' firms are 404.
+    const eng = (await sys.registry.createApiToken('engineer', S.id, 'S engineer')).token;
+    const as = (method: 'GET' | 'PUT', url: string, payload?: object) => sys.app.inject({ method, url, ...(payload ? { payload } : {}), headers: { authorization: `Bearer ${eng}` } });
+    assert.equal((await as('GET', `/api/v1/energy/firms/${S.id}/output`)).statusCode, 200);
+    assert.equal((await as('PUT', `/api/v1/energy/firms/${S.id}/output/${prev.month}`, { fabricM: 1 })).statusCode, 403);
+    assert.equal((await as('PUT', `/api/v1/energy/firms/${S.id}/settings`, { steamSource: 'bought' })).statusCode, 403);
+    assert.equal((await as('GET', `/api/v1/energy/firms/${G.id}/output`)).statusCode, 404);
     // Not whole months: the entry is not prorated.
     const part = (await get<Intensity>(`/api/v1/energy/intensity?scope=firm&id=${S.id}&from=${prev.from}&to=${prev.to - DAY}&source=raw`)).rows[0];
     assert.deepEqual([part?.fabricM, part?.fabricSource], [0, null]);
