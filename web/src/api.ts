@@ -57,6 +57,10 @@ export function post<T>(path: string, body: unknown): Promise<T> {
   return call<T>('POST', path, body);
 }
 
+export function patch<T>(path: string, body: unknown): Promise<T> {
+  return call<T>('PATCH', path, body);
+}
+
 /** Query string from defined values only. */
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const u = new URLSearchParams();

@@ -1,6 +1,6 @@
 // Firm view: live power and devices per state (socket.io room 'firm:<id>'), devices with live state and last
-// seen, energy and output today, OEE by shift, rejected messages with their reasons, open alarms, and the
-// onboarding form that shows a new device's token once. The cards' content is drawn by the modules under firm/.
+// seen, energy and output today, OEE by shift, rejected messages with their reasons, open alarms, the
+// onboarding form that shows a new device's token once, and the form that edits the firm (dated, audited). The cards' content is drawn by the modules under firm/.
 import { catalogue, get, places, qs } from '../api.ts';
 import { AlarmList, card, load, renderStates, showAggregate, type Scope } from '../components.ts';
 import { clear, h } from '../dom.ts';
@@ -11,6 +11,7 @@ import type { Alarm, Catalogue, DeadLetter, Device, EnergyLive, EnergySummary, F
 import { basisChoice, basisSwitch } from './basis.ts';
 import type { ViewContext } from './context.ts';
 import { DeviceTable } from './firm/devices.ts';
+import { firmEditCard } from './firm/edit.ts';
 import { onboardingCard } from './firm/onboarding.ts';
 import { renderEnergy, renderOee, renderRejected } from './firm/sections.ts';
 import { getOrNotFound } from './notfound.ts';
@@ -76,7 +77,7 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   const head = new FirmHead(firm, pl, scope);
   const onboard = onboardingCard(ctx, firm, cat, (d) => devices.add(d));
   energyCard.extra.append(basisSwitch(() => ctx.remount()));
-  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, oeeCard.el, alarmsCard.el, onboard, rejectedCard.el));
+  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, oeeCard.el, alarmsCard.el, onboard, firmEditCard(ctx, firm, pl), rejectedCard.el));
 
   const alarmList = new AlarmList((a) => a.firmId === firm.id);
   alarmList.firms = new Map([[firm.id, firm]]);

@@ -1,11 +1,11 @@
 // Bureau overview (工信局): connected share of above-scale firms against 50% with trend and projection, the
-// action plan's targets, live power (socket.io room aggregates) and today's energy in kWh and tce with the basis, county and park
+// action plan's targets (demo firms counted only when switched on), the per-mu ranking with energy coverage, live power (socket.io room aggregates) and today's energy in kWh and tce with the basis, county and park
 // breakdown, top energy users, intensity outliers, open alarms and the firm directory. Each card's content is
 // drawn by its own module under overview/; this file lays the cards out and loads them.
 import { get, places, qs } from '../api.ts';
 import { AlarmList, card, load, type Card } from '../components.ts';
 import { clear, h } from '../dom.ts';
-import { t } from '../i18n.ts';
+import { pick, t } from '../i18n.ts';
 import { feed } from '../live.ts';
 import { firmMap } from '../session.ts';
 import type { Alarm, EnergyLive, EnergySummary, Firm, Intensity, PlanTargets } from '../types.ts';
@@ -15,14 +15,16 @@ import { Breakdown } from './overview/breakdown.ts';
 import { FirmDirectory, renderPlan } from './overview/directory.ts';
 import { EnergyPanel, renderOutliers, renderToday, renderTopUsers } from './overview/energy.ts';
 import { connectedShare, renderKpi } from './overview/kpi.ts';
+import { demoQuery, demoToggle, renderPerMu, type PerMu } from './overview/plan-view.ts';
 
-interface OverviewCards { kpi: Card; energy: Card; plan: Card; breakdown: Card; top: Card; outliers: Card; alarms: Card; firms: Card }
+interface OverviewCards { kpi: Card; energy: Card; plan: Card; perMu: Card; breakdown: Card; top: Card; outliers: Card; alarms: Card; firms: Card }
 
 function layOut(root: HTMLElement): OverviewCards {
   const c: OverviewCards = {
     kpi: card(t('kpiTitle'), { id: 'kpi' }),
     energy: card(t('energyTitle'), { id: 'energy' }),
     plan: card(t('planTitle', { year: new Date().getFullYear() }), { id: 'plan' }),
+    perMu: card(pick({ zh: '亩均论英雄', en: 'Per-mu evaluation (亩均论英雄)' }), { id: 'per-mu' }),
     breakdown: card(t('breakdownTitle'), { id: 'breakdown' }),
     top: card(t('topUsersTitle'), { id: 'top-users' }),
     outliers: card(t('intensityTitle'), { id: 'outliers' }),
@@ -32,7 +34,7 @@ function layOut(root: HTMLElement): OverviewCards {
   // Main column (KPI; plan targets beside breakdown, outliers and firms) and a side column (energy, top users,
   // alarms); on a phone the wrappers dissolve and the cards stack in the order of their CSS 'order'.
   root.append(h('div', { class: 'overview' },
-    h('div', { class: 'col-main' }, c.kpi.el, h('div', { class: 'pair' }, h('div', { class: 'ov-stack' }, c.plan.el), h('div', { class: 'ov-stack' }, c.breakdown.el, c.outliers.el, c.firms.el))),
+    h('div', { class: 'col-main' }, c.kpi.el, h('div', { class: 'pair' }, h('div', { class: 'ov-stack' }, c.plan.el), h('div', { class: 'ov-stack' }, c.breakdown.el, c.outliers.el, c.firms.el)), c.perMu.el),
     h('div', { class: 'col-side' }, c.energy.el, c.top.el, c.alarms.el)));
   return c;
 }
@@ -42,7 +44,9 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const cards = layOut(root);
   const basis = basisChoice();
   cards.energy.extra.append(basisSwitch(() => ctx.remount()));
+  cards.kpi.extra.append(demoToggle(() => ctx.remount()));
   let firms = new Map<string, Firm>();
+  let placeNames = new Map<string, string>();
   const energy = new EnergyPanel(cards.energy.body, scope);
   const breakdown = new Breakdown(cards.breakdown.body, scope);
   const directory = new FirmDirectory(cards.firms.body);
@@ -53,7 +57,8 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const tceByKey = (s: EnergySummary) => new Map(s.breakdown.map((b) => [b.key, b.totalTce]));
   const loadAll = () => {
     void load(scope, cards.kpi.body, connectedShare, (k) => { renderKpi(cards.kpi.body, scope, k); breakdown.share = k; breakdown.render(); });
-    void load(scope, cards.plan.body, () => get<PlanTargets>('/plan/targets'), (p) => renderPlan(cards.plan, p));
+    void load(scope, cards.plan.body, () => get<PlanTargets>(`/plan/targets${qs(demoQuery())}`), (p) => renderPlan(cards.plan, p));
+    void load(scope, cards.perMu.body, () => get<PerMu>(`/plan/per-mu${qs(demoQuery())}`), (p) => renderPerMu(cards.perMu.body, p, firms, (code) => placeNames.get(code) ?? code));
     void load(scope, energy.todayBox, summary('county'), (s) => { renderToday(energy.todayBox, s); breakdown.countyTce = tceByKey(s); breakdown.render(); });
     void load(scope, cards.breakdown.body, summary('park'), (s) => { breakdown.parkTce = tceByKey(s); breakdown.render(); });
     void load(scope, cards.top.body, summary('firm'), (s) => renderTopUsers(cards.top.body, s, firms));
@@ -64,6 +69,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   void Promise.all([firmMap(), places()]).then(([f, p]) => {
     if (!scope.alive) return;
     firms = f;
+    placeNames = new Map(p.counties.map((c) => [c.code, pick(c)]));
     alarmList.firms = f;
     directory.show(f, p);
     breakdown.places = p;

@@ -1,10 +1,11 @@
-// The overview's lists beside the figures: the action plan's targets with their progress, and the firm
-// directory with a filter.
+// The overview's lists beside the figures: the action plan's targets with their progress (and whether demo firms
+// were counted), and the firm directory with a filter.
 import { link, progressBar, table, td, type Card } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { money, pct, qty } from '../../format.ts';
 import { pick, t, tMaybe } from '../../i18n.ts';
 import type { Firm, Places, PlanTarget, PlanTargets } from '../../types.ts';
+import { demoNote, type DemoFields } from './plan-view.ts';
 
 function targetValue(x: PlanTarget, v: number | null): string {
   if (v === null) return t('planNotEntered');
@@ -13,9 +14,9 @@ function targetValue(x: PlanTarget, v: number | null): string {
   return qty(v, x.unit);
 }
 
-export function renderPlan(plan: Card, p: PlanTargets): void {
+export function renderPlan(plan: Card, p: PlanTargets & DemoFields): void {
   plan.title.textContent = t('planTitle', { year: p.year });
-  clear(plan.body, h('ul', { class: 'targets' }, ...p.targets.map((x) => h('li', { 'data-target': x.id, title: x.quote },
+  clear(plan.body, demoNote(p), h('ul', { class: 'targets' }, ...p.targets.map((x) => h('li', { 'data-target': x.id, title: x.quote },
     h('div', { class: 'target-head' },
       h('span', { class: 'target-name' }, pick(x)),
       h('span', { class: 'target-figure' }, `${targetValue(x, x.value)} / ${targetValue(x, x.target)}`)),

@@ -1,28 +1,36 @@
-// The overview's headline KPI: the connected share of above-scale firms as a gauge against the target, with its
+// The overview's headline KPI: the connected share of above-scale firms as a gauge against the target (registered
+// firms), the share against the statistics bureau's count beside it, whether demo firms were counted, the
 // monthly trend and the projection to the target year.
-import { ApiError, get } from '../../api.ts';
+import { ApiError, get, qs } from '../../api.ts';
 import { COLORS, TimeChart, monthStartSec } from '../../charts.ts';
 import { gauge, type Scope } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { pct } from '../../format.ts';
 import { t } from '../../i18n.ts';
 import type { ConnectedShare, KpiPlatformConnection } from '../../types.ts';
+import { demoNote, demoQuery, officialLine, type DemoFields, type OfficialShare } from './plan-view.ts';
 
-export async function connectedShare(): Promise<ConnectedShare> {
+/** The plan tracker's answer: the registered share with the official one and the demo choice. */
+export type PlanShare = ConnectedShare & DemoFields & { official?: OfficialShare };
+
+export async function connectedShare(): Promise<PlanShare> {
   try {
-    return await get<ConnectedShare>('/plan/connected-share');
+    return await get<PlanShare>(`/plan/connected-share${qs(demoQuery())}`);
   } catch (err) {
     // Without the plan tracker, the headline KPI alone.
     if (!(err instanceof ApiError) || err.status !== 404) throw err;
-    const k = await get<KpiPlatformConnection>('/kpi/platform-connection');
+    const k = await get<KpiPlatformConnection & DemoFields>(`/kpi/platform-connection${qs(demoQuery())}`);
     return { ...k, byCounty: k.byCounty.map((c) => ({ id: c.county, name: c.name, aboveScaleFirms: c.aboveScaleFirms, connected: c.connected, share: c.share })) };
   }
 }
 
 /** Fills the KPI card's body: gauge and figures, the trend chart and the projection. */
-export function renderKpi(body: HTMLElement, scope: Scope, k: ConnectedShare): void {
+export function renderKpi(body: HTMLElement, scope: Scope, k: PlanShare): void {
+  const countyName = (code: string) => k.byCounty.find((c) => c.id === code)?.name ?? code;
   const gaugeBox = h('div', { class: 'kpi-gauge' }, gauge(k.share, k.target),
-    h('p', { class: 'kpi-detail', 'data-testid': 'kpi-detail' }, t('kpiDetail', { connected: k.connected, total: k.aboveScaleFirms })),
+    h('p', { class: 'kpi-detail', 'data-testid': 'kpi-detail', title: k.definition }, t('kpiDetail', { connected: k.connected, total: k.aboveScaleFirms })),
+    officialLine(k.official, countyName),
+    demoNote(k),
     h('p', { class: 'muted' }, t('kpiGoal', { target: pct(k.target, 0) })),
     h('p', { class: 'muted small-text' }, t('kpiDefinition', { days: k.windowDays })));
   const trendBox = h('div', { class: 'kpi-trend' }, h('h3', null, t('kpiTrend')));

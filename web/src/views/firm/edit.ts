@@ -1,0 +1,86 @@
+// The firm view's edit card: admin and bureau change the firm's name, above-scale status and since when (小升规),
+// smart-factory tier with its certificate, employees, land, park and county (the API lets only admin move a firm
+// to another county); the firm's own engineer changes employees and land. Every change holds from a date and is
+// audited by the API; only the fields changed are sent.
+import { patch } from '../../api.ts';
+import { clear, h } from '../../dom.ts';
+import { pick } from '../../i18n.ts';
+import type { Firm, Places } from '../../types.ts';
+import type { ViewContext } from '../context.ts';
+
+/** The firm with the attributes the edit form shows beyond the list's. */
+export type EditableFirm = Firm & { aboveScaleSince?: string | null; smartFactoryCertificateId?: string | null; smartFactoryCertifiedOn?: string | null };
+
+const TIERS: ReadonlyArray<{ id: string; zh: string; en: string }> = [
+  { id: 'none', zh: '无', en: 'none' }, { id: 'basic', zh: '基础级', en: 'basic' }, { id: 'advanced', zh: '先进级', en: 'advanced' },
+  { id: 'excellent', zh: '卓越级', en: 'excellent' }, { id: 'leading', zh: '领航级', en: 'leading' },
+];
+
+type Field = HTMLInputElement | HTMLSelectElement;
+const row = (zh: string, en: string, el: Field) => h('label', null, h('span', null, pick({ zh, en })), el);
+const input = (name: string, value: string | number | null | undefined, attrs: Record<string, string> = {}) =>
+  h('input', { name, value: value === null || value === undefined ? '' : String(value), 'data-field': name, ...attrs });
+const select = (name: string, value: string, options: Array<{ id: string; label: string }>) => {
+  const s = h('select', { name, 'data-field': name }, ...options.map((o) => h('option', { value: o.id, ...(o.id === value ? { selected: 'selected' } : {}) }, o.label)));
+  s.value = value;
+  return s;
+};
+
+/** What the form says differs from the firm: the PATCH body (empty strings clear a nullable field). */
+function changedFields(firm: EditableFirm, fields: Field[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const el of fields) {
+    const name = el.name;
+    const raw = el instanceof HTMLInputElement && el.type === 'checkbox' ? el.checked : el.value.trim();
+    const old = (firm as unknown as Record<string, unknown>)[name] ?? null;
+    let value: unknown = raw;
+    if (name === 'employees') value = Number(raw);
+    else if (name === 'landMu') value = Number(raw);
+    else if (raw === '') value = null;
+    if (name === 'validFrom' || name === 'note') { if (value !== null) out[name] = value; continue; }
+    if (value !== old) out[name] = value;
+  }
+  return out;
+}
+
+export function firmEditCard(ctx: ViewContext, firm: EditableFirm, pl: Places): HTMLElement {
+  const engineer = ctx.identity.kind === 'engineer';
+  const fields: Field[] = [];
+  const add = (zh: string, en: string, el: Field) => { fields.push(el); return row(zh, en, el); };
+  const rows = [
+    ...(engineer ? [] : [
+      add('企业名称', 'Name', input('name', firm.name, { maxlength: '200' })),
+      add('规上企业', 'Above-scale', input('aboveScale', null, { type: 'checkbox', ...(firm.aboveScale ? { checked: 'checked' } : {}) })),
+      add('规上起始日期', 'Above-scale since', input('aboveScaleSince', firm.aboveScaleSince, { type: 'date' })),
+      add('智能工厂等级', 'Smart-factory tier', select('smartFactoryTier', firm.smartFactoryTier, TIERS.map((x) => ({ id: x.id, label: pick(x) })))),
+      add('证书编号', 'Certificate number', input('smartFactoryCertificateId', firm.smartFactoryCertificateId, { maxlength: '64' })),
+      add('认定日期', 'Certified on', input('smartFactoryCertifiedOn', firm.smartFactoryCertifiedOn, { type: 'date' })),
+      add('县市（仅管理员）', 'County (admin only)', select('county', firm.county, pl.counties.map((c) => ({ id: c.code, label: pick(c) })))),
+      add('园区', 'Park', select('park', firm.park, pl.parks.map((p) => ({ id: p.id, label: pick(p) })))),
+    ]),
+    add('从业人数', 'Employees', input('employees', firm.employees, { type: 'number', min: '0', max: '100000', step: '1' })),
+    add('用地（亩）', 'Land (mu)', input('landMu', firm.landMu, { type: 'number', min: '0', step: '0.1' })),
+    add('生效日期（默认今天）', 'Valid from (default today)', input('validFrom', null, { type: 'date' })),
+    add('说明', 'Note', input('note', null, { maxlength: '500' })),
+  ];
+  const submit = h('button', { type: 'submit', class: 'primary' }, pick({ zh: '保存修改', en: 'Save changes' }));
+  const result = h('div', { 'aria-live': 'polite', 'data-testid': 'firm-edit-result' });
+  const form = h('form', { class: 'onboard', 'data-testid': 'firm-edit-form' },
+    h('p', { class: 'muted small-text' }, engineer
+      ? pick({ zh: '企业工程师可修改本企业的从业人数和用地；其他信息由工信局维护。每次修改都会记录日期和操作人。', en: 'Engineers may change their firm\'s employees and land; the bureau keeps the rest. Every change is dated and audited.' })
+      : pick({ zh: '每次修改都按生效日期记入企业历史并写入审计日志；月度趋势按各月当时的企业状态计算。', en: 'Every change is kept in the firm\'s history from its date and audited; the monthly trend uses each firm as it was that month.' })),
+    ...rows, h('div', null, submit), result);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = changedFields(firm, fields);
+    submit.disabled = true;
+    clear(result);
+    patch<EditableFirm>(`/firms/${encodeURIComponent(firm.id)}`, body).then(() => {
+      if (ctx.scope.alive) ctx.remount();
+    }, (err: unknown) => {
+      clear(result, h('p', { class: 'error', 'data-testid': 'firm-edit-error' }, err instanceof Error ? err.message : String(err)));
+    }).finally(() => { submit.disabled = false; });
+  });
+  return h('section', { class: 'card', id: 'firm-edit' },
+    h('details', null, h('summary', null, h('h2', { class: 'inline' }, pick({ zh: '修改企业信息', en: 'Edit firm' }))), h('div', { class: 'card-body' }, form)));
+}
