@@ -40,7 +40,7 @@ function percentile(sorted: Float64Array, p: number): number {
 const SLOTS = 1024;
 
 /** One device connection: a socket, its PUBLISH topic header, send times by packet id, in-flight count. */
-interface Conn {
+export interface Conn {
   socket: net.Socket;
   topicHeader: Buffer;
   sentAt: Float64Array;
@@ -49,7 +49,7 @@ interface Conn {
   seq: number;
 }
 
-function parseUrl(url: string): { host: string; port: number } {
+export function parseUrl(url: string): { host: string; port: number } {
   const u = new URL(url);
   if (u.protocol !== 'mqtt:') throw new Error(`the load generator speaks plain mqtt:// only, not ${u.protocol}`);
   return { host: u.hostname, port: Number(u.port || 1883) };
@@ -68,7 +68,7 @@ function varint(n: number): Buffer {
 }
 
 /** A QoS1 PUBLISH: fixed header, topic (prebuilt), packet id, payload. */
-function publishFrame(c: Conn, id: number, payload: string): Buffer {
+export function publishFrame(c: Pick<Conn, 'topicHeader'>, id: number, payload: string): Buffer {
   const body = Buffer.byteLength(payload);
   const remaining = c.topicHeader.length + 2 + body;
   const len = varint(remaining);
@@ -82,12 +82,26 @@ function publishFrame(c: Conn, id: number, payload: string): Buffer {
   return frame;
 }
 
+/** The topic of a PUBLISH as it goes on the wire (length-prefixed), built once per connection. */
+export function topicHeaderOf(topicName: string): Buffer {
+  const topic = Buffer.from(topicName);
+  const header = Buffer.alloc(2 + topic.length);
+  header.writeUInt16BE(topic.length, 0);
+  topic.copy(header, 2);
+  return header;
+}
+
+/** A CONNECT packet (MQTT 3.1.1, clean session). */
+export function connectFrame(clientId: string, token: string | undefined): Buffer {
+  return mqttPacket.generate({
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 120, clientId,
+    ...(token !== undefined ? { username: clientId, password: Buffer.from(token) } : {}),
+  });
+}
+
 function connect(cfg: LoadConfig, d: LoadConfig['devices'][number], onAck: (c: Conn, id: number) => void): Promise<Conn> {
   const { host, port } = parseUrl(cfg.url);
-  const topic = Buffer.from(d.topic);
-  const topicHeader = Buffer.alloc(2 + topic.length);
-  topicHeader.writeUInt16BE(topic.length, 0);
-  topic.copy(topicHeader, 2);
+  const topicHeader = topicHeaderOf(d.topic);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, noDelay: true });
     const conn: Conn = { socket, topicHeader, sentAt: new Float64Array(SLOTS), nextId: 1, inflight: 0, seq: 0 };
@@ -102,12 +116,7 @@ function connect(cfg: LoadConfig, d: LoadConfig['devices'][number], onAck: (c: C
     parser.on('error', reject);
     socket.on('data', (b) => parser.parse(b));
     socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.write(mqttPacket.generate({
-        cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 120, clientId: d.id,
-        ...(cfg.auth ? { username: d.id, password: Buffer.from(d.token) } : {}),
-      }));
-    });
+    socket.once('connect', () => socket.write(connectFrame(d.id, cfg.auth ? d.token : undefined)));
   });
 }
 

@@ -1,7 +1,7 @@
 // `npm run bench`: ingest throughput, latency, CPU and memory of the real broker + writer + influxd on this
 // machine, against two ceilings measured in the same run: a bare Aedes QoS1 relay and influxd's raw write rate.
 // Writes bench-results/latest.json and docs/benchmarks.md. Options: --quick, --seconds N, --rates a,b,c,
-// --devices N, --outage-seconds N.
+// --devices N, --outage-seconds N, --storm-devices N (0: no reconnect storm).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import { ROOT, startService, waitForPort, type ServiceProcess } from '../../scri
 import { dataDirLayout, type DataDirLayout } from '../../common/data-dir.ts';
 import type { LoadConfig } from './loadgen.ts';
 import { cpuSeconds, percentile, runLoad, storedInSlice, watchPeakRss } from './common.ts';
+import { reconnectStorm, type StormFigures } from './storm.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string' },
     devices: { type: 'string', default: '200' },
     'outage-seconds': { type: 'string' },
+    'storm-devices': { type: 'string' },
     'render-only': { type: 'boolean', default: false },
   },
 });
@@ -37,6 +39,7 @@ if (!rates.includes(15000)) rates.push(15000);
 rates.sort((a, b) => a - b);
 const deviceCount = Number(args.devices);
 const outageSeconds = Number(args['outage-seconds'] ?? (quick ? 10 : 60));
+const stormDevices = Number(args['storm-devices'] ?? (quick ? 2000 : 10_000));
 const log = (...m: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m);
 
 // ---------------------------------------------------------------- influxd raw ceiling
@@ -135,6 +138,12 @@ async function main(): Promise<void> {
   const sys = await startSystem(files, influxd);
   const rated = await rateSteps(sys);
   const outage = await outageRun(sys);
+  let storm: StormFigures | null = null;
+  if (stormDevices > 0) {
+    const r = await reconnectStorm({ ...sys, registryFile: files.registry, logDir: files.logs, otherDevices: deviceCount + 1, waitDrained: () => spoolDrained(sys, 300_000, 'storm drained', 100) }, stormDevices, sys.nextSlice(), log);
+    storm = r.figures;
+    sys.broker = r.broker;
+  }
   await sys.broker.stop();
   await sys.ingest.stop();
   await sys.spool.close();
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
     cpuMicrosPerMsg: sustainedStep?.cpuMicrosPerMsg ?? null,
     pubackP99MsAt15k: steps.find((s) => s.rate === 15000)?.pubackP99Ms ?? null,
     outage,
+    reconnectStorm: storm,
     steps,
   };
   fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
@@ -165,6 +175,8 @@ async function main(): Promise<void> {
 /** The system under test: broker and writer processes on one data directory, with the bench's fleet. */
 interface System {
   url: string;
+  mqttPort: number;
+  env: NodeJS.ProcessEnv;
   influxd: PrivateInfluxd;
   broker: ServiceProcess;
   ingest: ServiceProcess;
@@ -197,7 +209,7 @@ async function seedFleet(registryFile: string): Promise<Fleet> {
 async function startSystem(files: DataDirLayout, influxd: PrivateInfluxd): Promise<System> {
   const fleet = await seedFleet(files.registry);
   const mqttPort = await freePort();
-  const env = { ...process.env, DATA_DIR: files.root, INFLUX_URL: influxd.url, INFLUX_DB: 'bench', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONNECTS_PER_MINUTE: '100000', MAX_INFLIGHT: '100000' };
+  const env = { ...process.env, DATA_DIR: files.root, INFLUX_URL: influxd.url, INFLUX_DB: 'bench', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CONNECTS_PER_MINUTE: '100000', MAX_INFLIGHT: '100000', PRELOGIN_CONNECTIONS_PER_ADDRESS: '1000' };
   fs.mkdirSync(files.logs, { recursive: true });
   // BENCH_PROFILE=dir: V8 CPU profiles of the broker and the writer, to see where the time goes.
   const prof = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.env.BENCH_PROFILE)] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
@@ -209,7 +221,7 @@ async function startSystem(files: DataDirLayout, influxd: PrivateInfluxd): Promi
   await waitFor(async () => { try { await store.query('SHOW MEASUREMENTS'); return true; } catch { return false; } }, 30_000, 'bench database');
   const t0 = Date.now() - 20 * 86_400_000;
   let slice = 0;
-  return { url: `mqtt://127.0.0.1:${mqttPort}`, influxd, broker, ingest, spool, store, fleet, t0, nextSlice: () => t0 + ++slice * 10_000_000 };
+  return { url: `mqtt://127.0.0.1:${mqttPort}`, mqttPort, env, influxd, broker, ingest, spool, store, fleet, t0, nextSlice: () => t0 + ++slice * 10_000_000 };
 }
 
 function spoolDrained(sys: System, timeoutMs: number, what: string, everyMs?: number): Promise<void> {
@@ -331,6 +343,7 @@ interface Result {
   p99LatencyMs: number | null; p50LatencyMs: number | null; latencyAtMsgPerSec: number; bareRelayMsgPerSec: number; bareRelayCpuMicrosPerMsg: number;
   influxRawPointsPerSec: number; relayRatio: number | null; cpuMicrosPerMsg: number | null; pubackP99MsAt15k: number | null;
   outage: { seconds: number; rate: number; acked: number; stored: number; peakRssMb: { broker: number; ingest: number }; drainMs: number };
+  reconnectStorm?: StormFigures | null;
   steps: Step[];
 }
 
@@ -357,6 +370,7 @@ ${r.devices} device connections at QoS1, 6 metrics per message, unique device ti
 | InfluxDB outage of ${r.outage.seconds} s at ${r.outage.rate} msg/s: acknowledged / stored | ${r.outage.acked} / ${r.outage.stored} | equal |
 | peak RSS through the outage: broker / writer | ${f(r.outage.peakRssMb.broker)} / ${f(r.outage.peakRssMb.ingest)} MB | < 300 MB each |
 | backlog drained after InfluxDB returned | ${f(r.outage.drainMs / 1000, 1)} s | |
+${stormRow(r.reconnectStorm)}
 
 ## Rate steps
 
@@ -368,6 +382,12 @@ The machine-readable results are in \`bench-results/latest.json\`.
 
 ${ANALYSIS}
 `.replace('\n## Rate steps', `${handWritten()}\n## Rate steps`);
+}
+
+function stormRow(st: StormFigures | null | undefined): string {
+  if (!st) return '| reconnect storm | not run | ≥ 10,000 devices back ≤ 30 s, 0 lost |';
+  const back = st.seconds === null ? `${st.returned} of ${st.devices} back by the deadline` : `**${st.seconds.toFixed(1)} s**`;
+  return `| reconnect storm: ${st.devices} devices connected, broker killed and restarted (listening again after ${(st.brokerRestartMs / 1000).toFixed(1)} s); until all are connected and acknowledged again / acknowledged messages lost | ${back} / ${st.lost} of ${st.acked} | ≥ 10,000 devices back ≤ 30 s, 0 lost |`;
 }
 
 const GENERATED = new Set(['Summary', 'Rate steps', 'Where the time goes, and what would move it']);
