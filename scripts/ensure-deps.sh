@@ -7,7 +7,8 @@ mode="${1:-start}"
 cd "$(dirname "$0")/.."
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing npm packages (npm ci)..."
+  echo "Installing npm packages (npm ci)... The first time this compiles better-sqlite3 from source where no"
+  echo "prebuilt binary can be downloaded: about 3 minutes on 2 cores, without output until it is done."
   npm ci --no-audit --no-fund
 fi
 
