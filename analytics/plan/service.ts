@@ -4,14 +4,14 @@
 // end of 2027; and the per-mu / per-capita evaluation (亩均论英雄) of firms with its energy coverage. Demo firms
 // are left out of every figure unless includeDemo is asked for (kpi.ts).
 import {
-  countedFirms, monthPoint, officialShare, platformConnectionKpi, shareOf, shareRow, timelines,
-  type DemoChoice, type OfficialShare, type ShareRow, type TelemetrySnapshot, type TrendPoint,
+  aboveScaleOn, countedFirms, monthPoint, officialShare, platformConnectionKpi, shareOf, shareRow, timelines,
+  type DemoChoice, type FirmTimeline, type OfficialShare, type ShareRow, type TelemetrySnapshot, type TrendPoint,
 } from './kpi.ts';
 import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import type { Firm, FirmConnectivity, Registry } from '../../common/registry/registry.ts';
 import type { EnergyQuestions } from '../../common/telemetry-store/questions/energy.ts';
 import type { EnergyService } from '../energy/service.ts';
-import { localMonth, yearStart, localParts } from '../../common/time.ts';
+import { localDate, localMonth, yearStart, localParts } from '../../common/time.ts';
 import { PER_MU_MIN_COVERAGE, coverageOf, energyDays } from './coverage.ts';
 import { OUTPUT_MEASURE, PER_MU_NOTES, normalisedWeights, perMuRow, scoreAndRank, type PerMuRow } from './per-mu.ts';
 import type { OfficialCount, PerMuWeights, PlanStore } from './store.ts';
@@ -127,15 +127,16 @@ export class PlanService {
   }
 
   async targets(year: number, now = Date.now(), includeDemo = false): Promise<{ targets: TargetStatus[]; demo: DemoChoice }> {
-    const [all, conn] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity()]);
+    const [all, conn, versions] = await Promise.all([this.registry.listFirms(), this.registry.firmConnectivity(), this.registry.firmHistory()]);
     const { firms, demo } = countedFirms(all, includeDemo);
     const share = this.currentShares(conn, now, this.defaultWindowDays, includeDemo);
+    const newAbove = newAboveScale(timelines(versions, firms), year, now);
     const figuresYear = this.store.latestFiguresYear();
     const figures = figuresYear === undefined ? new Map() : this.store.yearFigures(figuresYear);
     const counted = new Set(firms.map((f) => f.id));
     const aboveIds = new Set(firms.filter((f) => f.aboveScale).map((f) => f.id));
     const outputs = [...figures.values()].filter((f) => f.outputValueYuan !== null && counted.has(f.firmId));
-    const computed = this.computedValues(firms, share, year, now);
+    const computed = this.computedValues(firms, share, newAbove);
     const targets = TARGETS.map((t): TargetStatus => {
       const c = computed(t.id);
       let value = c.value;
@@ -165,24 +166,17 @@ export class PlanService {
   }
 
   /** The values the registry and the telemetry give, per target id (entered ones: none). */
-  private computedValues(firms: readonly Firm[], share: { registered: ShareRow; official: OfficialShare; definition: string }, year: number, now: number) {
-    const currentAbove = firms.filter((f) => f.aboveScale).length;
+  private computedValues(firms: readonly Firm[], share: { registered: ShareRow; official: OfficialShare; definition: string }, newAbove: { value: number; explanation: string }) {
     return (id: string): { value: number | null; none: boolean; explanation: string } => {
       switch (id) {
         case 'firms': return { value: firms.length, none: false, explanation: 'firms registered on the platform' };
-        case 'aboveScaleFirms': return { value: currentAbove, none: false, explanation: 'registered firms flagged above-scale (规上: main-business revenue ≥ ¥20 m)' };
+        case 'aboveScaleFirms': return { value: firms.filter((f) => f.aboveScale).length, none: false, explanation: 'registered firms flagged above-scale (规上: main-business revenue ≥ ¥20 m)' };
         case 'employment': return { value: firms.reduce((s, f) => s + f.employees, 0), none: false, explanation: 'sum of the registered firms\' employees' };
         case 'smartFactories': return { value: firms.filter((f) => f.smartFactoryTier !== 'none').length, none: false, explanation: 'firms with a smart-factory tier (基础级 or higher)' };
         case 'connectedShare': return share.official.share !== null
           ? { value: share.official.share, none: false, explanation: `against the official count of ${share.official.year}: ${share.official.definition}` }
           : { value: share.registered.share, none: false, explanation: `${share.definition} (${share.official.note ?? ''}; against the registered firms instead)` };
-        case 'newAboveScalePerYear': {
-          const before = this.store.snapshotAtOrBefore('aboveScaleFirms', `${year - 1}-12`);
-          const past = year < localParts(now).year;
-          const endValue = past ? this.store.snapshotAtOrBefore('aboveScaleFirms', `${year}-12`)?.value : currentAbove;
-          if (before && endValue !== undefined) return { value: endValue - before.value, none: false, explanation: `above-scale firms at the end of ${year} (or now) minus the snapshot of ${before.month}` };
-          return { value: null, none: true, explanation: `no snapshot from before ${year} to compare with; enter the value` };
-        }
+        case 'newAboveScalePerYear': return { ...newAbove, none: false };
         default: return { value: null, none: true, explanation: 'entered by bureau staff' };
       }
     };
@@ -277,6 +271,16 @@ export class PlanService {
       notes: [...PER_MU_NOTES],
     };
   }
+}
+
+/**
+ * 新增规上企业 in a year: firms above-scale at its end (or today, for the current year) that were not at the end
+ * of the year before, each as its dated history says (so 小升规 entered late still counts in its year).
+ */
+export function newAboveScale(lines: readonly FirmTimeline[], year: number, now: number): { value: number; explanation: string } {
+  const end = year < localParts(now).year ? `${year}-12-31` : localDate(now);
+  const value = lines.filter((t) => aboveScaleOn(t, end)?.above === true && aboveScaleOn(t, `${year - 1}-12-31`)?.above !== true).length;
+  return { value, explanation: `firms above-scale on ${end} that were not on ${year - 1}-12-31, from the firms' dated history (registered above-scale without a date: from registration)` };
 }
 
 /** A least-squares line through the monthly values, read at December of the plan's last year. */

@@ -23,7 +23,7 @@ export interface TargetDef {
 export const TARGETS: readonly TargetDef[] = [
   { id: 'firms', zh: '纺织服装企业数量', en: 'Textile and garment firms', quote: '到2027年全州纺织服装产业企业数量突破300户', target: 300, unit: 'firms', period: 'by-2027', source: 'registry', enterable: false },
   { id: 'aboveScaleFirms', zh: '规上纺织服装企业', en: 'Above-scale firms (规上)', quote: '到2027年全州规模以上纺织服装企业达150家', target: 150, unit: 'firms', period: 'by-2027', source: 'registry', enterable: false },
-  { id: 'newAboveScalePerYear', zh: '每年新增规上企业', en: 'New above-scale firms per year', quote: '每年新增纺织服装规上企业30家', target: 30, unit: 'firms/year', period: 'per-year', source: 'snapshots', enterable: true },
+  { id: 'newAboveScalePerYear', zh: '每年新增规上企业', en: 'New above-scale firms per year', quote: '每年新增纺织服装规上企业30家', target: 30, unit: 'firms/year', period: 'per-year', source: 'registry', enterable: true },
   { id: 'aboveScaleOutputValue', zh: '规上企业总产值', en: 'Output value of above-scale firms', quote: '规上纺织服装企业实现总产值达100亿元', target: 10_000_000_000, unit: 'yuan', period: 'by-2027', source: 'entered', enterable: true },
   { id: 'employment', zh: '带动就业人数', en: 'Employment', quote: '带动就业人数超10万人', target: 100_000, unit: 'people', period: 'by-2027', source: 'registry', enterable: false },
   { id: 'firmsOutput1bn', zh: '年产值10亿元以上企业', en: 'Firms with output ≥ ¥1 bn', quote: '三年内形成年产值达10亿元以上企业5家', target: 5, unit: 'firms', period: 'by-2027', source: 'entered', enterable: true },

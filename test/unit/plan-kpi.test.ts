@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { monthPoint, officialShare, platformConnectionKpi, timelines, type TelemetrySnapshot } from '../../analytics/plan/kpi.ts';
 import { coverageOf } from '../../analytics/plan/coverage.ts';
 import { perMuRow, scoreAndRank } from '../../analytics/plan/per-mu.ts';
+import { newAboveScale } from '../../analytics/plan/service.ts';
 import type { Firm, FirmAttributes, FirmConnectivity, FirmVersion } from '../../common/registry/registry.ts';
 import { DAY, localMidnight } from '../../common/time.ts';
 
@@ -76,6 +77,22 @@ test('monthly trend: each firm as it was at the end of each month (小升规 in 
   // With demo firms: one more above-scale firm, none left out; no official counts: null.
   const withDemo = monthPoint(snap('2026-08', endOf(2026, 8), { demo: endOf(2026, 8) - DAY }), lines, true, new Map());
   assert.deepEqual([withDemo.aboveScaleFirms, withDemo.connected, withDemo.demoFirmsLeftOut, withDemo.officialShare], [4, 1, 0, null]);
+});
+
+test('new above-scale firms in a year, from the firms\' dated history', () => {
+  const versions = [
+    version('grows', '2025-01-10', base()),
+    version('grows', '2026-06-01', { aboveScale: true, aboveScaleSince: '2026-06-01' }),
+    version('old', '2025-03-01', base({ aboveScale: true })),
+    version('fresh', '2026-02-01', base({ aboveScale: true })),
+    version('shrinks', '2025-01-01', base()),
+    version('shrinks', '2026-03-01', { aboveScale: true, aboveScaleSince: '2026-03-01' }),
+    version('shrinks', '2026-09-01', { aboveScale: false, aboveScaleSince: null }),
+  ];
+  const lines = timelines(versions, ['grows', 'old', 'fresh', 'shrinks'].map((id) => ({ id, demo: false })));
+  // 2026 (today 27 Nov): grows (June) and fresh (registered above-scale in February); shrinks is no longer.
+  assert.equal(newAboveScale(lines, 2026, now).value, 2);
+  assert.equal(newAboveScale(lines, 2025, now).value, 1, 'old, registered above-scale in March 2025');
 });
 
 const firm = (id: string, county: string, over: Partial<Firm> = {}): Firm => ({ id, ...base({ county }), demo: false, createdAt: 0, landMu: 10, employees: 100, ...over });
