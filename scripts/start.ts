@@ -30,13 +30,15 @@ ensurePrivateDir(logDir);
 const STOP_ORDER = ['api', 'broker', 'ingest', 'influxd'];
 const supervisor = new Supervisor();
 let fleet: Fleet | undefined;
+const FLEET_STOP_MS = 10_000;
 let stopping = false;
 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('Stopping...');
-  await fleet?.stop().catch(() => {});
+  // The simulators get a bounded time to say goodbye: stopping the services must never wait on them.
+  if (fleet) await Promise.race([fleet.stop().catch(() => {}), new Promise((r) => setTimeout(r, FLEET_STOP_MS).unref())]);
   await supervisor.stop(STOP_ORDER);
   process.exit(code);
 }

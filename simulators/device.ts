@@ -236,10 +236,11 @@ export class SimulatedDevice {
       if (settleMs > 0) await this.settled(settleMs);
     }
     if (client.connected) {
-      await client.publishAsync(this.topic('status'), JSON.stringify({ status: 'offline', ts: Date.now() }), { qos: 1, retain: true }).catch(() => {});
+      // Bounded: a broker that holds PUBACKs (spool at its cap) or is going away must not hold up the stop.
+      await withTimeout(client.publishAsync(this.topic('status'), JSON.stringify({ status: 'offline', ts: Date.now() }), { qos: 1, retain: true }), 2000).catch(() => {});
       await withTimeout(client.endAsync(), 2000).catch(() => client.end(true));
     } else {
-      await client.endAsync(true).catch(() => {});
+      await withTimeout(client.endAsync(true), 2000).catch(() => {});
     }
   }
 }
