@@ -364,12 +364,15 @@ describe('web dashboard in Chromium', () => {
       const shown = await page.textContent('[data-testid=provision-result]') ?? '';
       assert.match(shown, /只显示这一次/);
       assert.ok(shown.includes(`dh/v1/${firmA.id}/${deviceId}/telemetry`), 'the telemetry topic is shown');
-      assert.match(shown, /mqtt:\/\/127\.0\.0\.1:1883/);
+      // The broker address is the one this stack really listens on (a random port here), from the API, never a default.
+      const mqttUrl = await page.textContent('[data-testid=broker-mqtt]');
+      assert.equal(mqttUrl, `mqtt://127.0.0.1:${sys.mqttPort}`);
+      assert.match(await page.textContent('[data-testid=broker-ws]') ?? '', /^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
       await page.waitForSelector(`#devices tr[data-device="${deviceId}"]`);
       await page.screenshot({ path: path.join(RESULTS, 'web-onboarding.png'), fullPage: true });
 
       // The credentials work against the broker.
-      const client = await mqttConnectOnce(sys.mqttUrl, { clientId: deviceId, username: deviceId, password: deviceToken, protocolVersion: 4 });
+      const client = await mqttConnectOnce(mqttUrl, { clientId: deviceId, username: deviceId, password: deviceToken, protocolVersion: 4 });
       await client.endAsync();
 
       // Shown once: after a reload the device is listed and its token is gone.
@@ -377,6 +380,34 @@ describe('web dashboard in Chromium', () => {
       await page.waitForSelector(`#devices tr[data-device="${deviceId}"]`);
       assert.equal(await page.$('[data-testid=device-token]'), null);
       assert.ok(!((await page.evaluate(() => document.body.innerText)).includes(deviceToken)), 'the token is not shown again');
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  test('the plan view counts demo firms only when switched on, says so, and ranks per mu with coverage; an engineer edits the firm\'s head-count', async () => {
+    const demo = testFirm({ name: '网页测试演示企业', demo: true, aboveScale: true });
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', demo)).status, 201);
+    await withBrowser('plan-demo', async (_ctx, page, problems) => {
+      await signIn(page, sys.adminToken);
+      await page.waitForSelector('#kpi [data-testid=demo-note]');
+      assert.match(await page.textContent('#kpi [data-testid=demo-note]') ?? '', /未计入演示企业 1 家/);
+      assert.match(await page.textContent('#kpi [data-testid=kpi-official]') ?? '', /统计局口径.*未录入/);
+      await page.waitForSelector('#per-mu [data-testid=per-mu-table]');
+      assert.match(await page.textContent('#per-mu [data-testid=per-mu-measure]') ?? '', /产值/);
+      assert.equal(await page.$(`#per-mu tr[data-firm="${demo.id}"]`), null, 'no demo firm in the ranking');
+      await page.click('#kpi [data-testid=include-demo]');
+      await page.waitForFunction(() => /已计入演示企业/.test(document.querySelector('#kpi [data-testid=demo-note]')?.textContent ?? ''));
+      await page.waitForSelector(`#per-mu tr[data-firm="${demo.id}"]`);
+      assert.deepEqual(problems, []);
+    });
+    await withBrowser('firm-edit', async (_ctx, page, problems) => {
+      await signIn(page, engineerA, `#/firm/${firmA.id}`);
+      await page.waitForSelector('#firm-edit summary');
+      await page.click('#firm-edit summary');
+      assert.equal(await page.$('#firm-edit [data-field=name]'), null, 'an engineer edits head-count and land only');
+      await page.fill('#firm-edit [data-field=employees]', '321');
+      await page.click('#firm-edit button[type=submit]');
+      await waitFor(async () => (await api<{ employees: number }>(sys, engineerA, 'GET', `/api/v1/firms/${firmA.id}`)).body.employees === 321, 10_000, 'the edit saved');
       assert.deepEqual(problems, []);
     });
   });

@@ -21,6 +21,12 @@ export interface Device {
 export interface ProvisionedDevice extends Device {
   token: string;
   mqtt: { username: string; clientId: string; topicPrefix: string };
+  /** As GET /devices/{id}/connection. */
+  connect: {
+    urls: Array<{ transport: 'mqtt' | 'mqtts' | 'ws' | 'wss'; url: string }>;
+    publish: { telemetry: string; state: string; status: string };
+    subscribe: { errors: string };
+  };
 }
 
 export interface DeviceStatus {

@@ -54,14 +54,21 @@ function copyButton(text: string): HTMLButtonElement {
   return b;
 }
 
+/** Where the device connects, as the API says (its configured ports, TLS and WebSocket), one line per transport. */
+function brokerUrls(d: ProvisionedDevice): HTMLElement {
+  if (d.connect.urls.length === 0) return h('span', { class: 'muted' }, t('mqttBrokerNote'));
+  return h('span', null, ...d.connect.urls.flatMap((u, i) => [
+    ...(i > 0 ? [h('br')] : []), h('code', { 'data-testid': `broker-${u.transport}` }, u.url), ' ', h('span', { class: 'muted small-text' }, u.transport.toUpperCase()),
+  ]));
+}
+
 function credentials(d: ProvisionedDevice): HTMLElement {
-  const broker = `mqtt://${window.location.hostname}:1883`;
-  const topics = ['telemetry', 'state', 'status', 'errors'].map((k) => `${d.mqtt.topicPrefix}/${k}`);
+  const topics = [d.connect.publish.telemetry, d.connect.publish.state, d.connect.publish.status, d.connect.subscribe.errors];
   return h('div', { class: 'credentials', 'data-testid': 'provision-result', 'data-device': d.id },
     h('p', { class: 'warn' }, t('tokenOnce')),
     h('h3', null, t('mqttSettings')),
     kv([
-      [t('mqttBroker'), h('span', null, h('code', null, broker), h('br'), h('span', { class: 'muted small-text' }, t('mqttBrokerNote')))],
+      [t('mqttBroker'), brokerUrls(d)],
       [t('mqttClientId'), h('code', null, d.mqtt.clientId)],
       [t('mqttUsername'), h('code', null, d.mqtt.username)],
       [t('mqttPassword'), h('span', null, h('code', { class: 'token', 'data-testid': 'device-token' }, d.token), ' ', copyButton(d.token))],
