@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { dataDirLayout } from './data-dir.ts';
-import { HOUR, MINUTE } from './time.ts';
+import { MINUTE } from './time.ts';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -96,7 +96,6 @@ export interface Config {
 export interface MonitoringConfig {
   /** SQLite file: MONITORING_DB, else DATA_DIR/monitoring.db. */
   file: string;
-  energyLookbackMs: number;
   liveWindowMs: number;
   rollupIntervalMs: number;
   offlineCheckMs: number;
@@ -262,7 +261,6 @@ function monitoringConfig(env: Env, dataDir: string): MonitoringConfig {
   const file = text(env, 'MONITORING_DB');
   return {
     file: file ? path.resolve(file) : dataDirLayout(dataDir).monitoring,
-    energyLookbackMs: num(env, 'ENERGY_LOOKBACK_HOURS', 6, 0.25, 24 * 31) * HOUR,
     liveWindowMs: num(env, 'ENERGY_LIVE_WINDOW_S', 300, 5, 86_400) * 1000,
     rollupIntervalMs: num(env, 'ROLLUP_INTERVAL_S', 120, 5, 3600) * 1000,
     offlineCheckMs: num(env, 'OFFLINE_CHECK_S', 60, 5, 3600) * 1000,

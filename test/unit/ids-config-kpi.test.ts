@@ -74,11 +74,10 @@ test('configuration: the monitoring variables and the ones read elsewhere before
   const c = loadConfig({ DATA_DIR: '/srv/dh' });
   assert.equal(c.monitoring.file, dataDirLayout('/srv/dh').monitoring);
   assert.deepEqual(
-    [c.monitoring.energyLookbackMs, c.monitoring.liveWindowMs, c.monitoring.rollupIntervalMs, c.monitoring.offlineCheckMs, c.monitoring.offlineAfterMs],
-    [6 * 3_600_000, 300_000, 120_000, 60_000, 600_000],
+    [c.monitoring.liveWindowMs, c.monitoring.rollupIntervalMs, c.monitoring.offlineCheckMs, c.monitoring.offlineAfterMs],
+    [300_000, 120_000, 60_000, 600_000],
   );
-  assert.equal(loadConfig({ MONITORING_DB: '/tmp/m.db', ENERGY_LOOKBACK_HOURS: '0.5' }).monitoring.file, '/tmp/m.db');
-  assert.equal(loadConfig({ ENERGY_LOOKBACK_HOURS: '0.5' }).monitoring.energyLookbackMs, 1_800_000);
+  assert.equal(loadConfig({ MONITORING_DB: '/tmp/m.db' }).monitoring.file, '/tmp/m.db');
   assert.equal(c.influxToken, undefined);
   assert.equal(loadConfig({ INFLUX_TOKEN: 'tok' }).influxToken, 'tok');
   assert.equal(c.mqttInternalUrl, 'mqtt://127.0.0.1:1883');
@@ -91,7 +90,7 @@ test('configuration: the monitoring variables and the ones read elsewhere before
   assert.equal(loadConfig({ BROKER_MAX_HEAP_MB: '512' }).brokerMaxHeapMb, 512);
   assert.equal(loadConfig({ BROKER_MAX_HEAP_MB: '0' }).brokerMaxHeapMb, 0);
   const bad: Array<[Record<string, string>, string, RegExp?]> = [
-    [{ ENERGY_LOOKBACK_HOURS: 'six' }, 'ENERGY_LOOKBACK_HOURS', /expected a number/],
+    [{ ENERGY_LIVE_WINDOW_S: 'five' }, 'ENERGY_LIVE_WINDOW_S', /expected a number/],
     [{ ENERGY_LIVE_WINDOW_S: '1' }, 'ENERGY_LIVE_WINDOW_S', /between 5 and 86400/],
     [{ ROLLUP_INTERVAL_S: '7200' }, 'ROLLUP_INTERVAL_S'],
     [{ OFFLINE_CHECK_S: 'x' }, 'OFFLINE_CHECK_S'],
