@@ -22,6 +22,7 @@ function downgrade(file: string): void {
     ALTER TABLE api_tokens DROP COLUMN last_used_at; ALTER TABLE api_tokens DROP COLUMN operator;
     DROP TABLE firm_versions; ALTER TABLE firms DROP COLUMN above_scale_since;
     ALTER TABLE firms DROP COLUMN smart_factory_certificate_id; ALTER TABLE firms DROP COLUMN smart_factory_certified_on;
+    ALTER TABLE devices DROP COLUMN rate_overrides;
     PRAGMA user_version = 2;`);
   db.close();
 }
