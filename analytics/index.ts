@@ -94,7 +94,7 @@ export class Monitoring {
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
     this.planStore = new PlanStore(this.db, this.settings);
-    this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays);
+    this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays, opts.store);
     this.rooms = new LiveRoomAggregator({ staleMs: liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
   }
 
