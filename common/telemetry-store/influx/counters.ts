@@ -11,7 +11,7 @@
 // before the range. Only devices with a fall (a reset, jitter, or a first reading below the starting one) are
 // counted step by step, from each step's last and highest readings. A fall between raw readings is necessary
 // for a fall between steps, so this is exact; the raw differences cost InfluxDB a fraction of differencing
-// the last reading per step (docs/benchmarks-monitoring.md).
+// the last reading per step (docs/pitfalls.md, InfluxQL on 1.x).
 //
 // counterSteps: each device's last reading per step, differenced in Node (for the rollups: many devices, short
 // ranges); a reset step fetches its highest reading.
@@ -213,10 +213,12 @@ export async function counterSteps(query: Query, q: CounterStepsQuestion): Promi
   ].join('; '));
   const steps = rowsByColumn(res, 'l', tagList);
   const start = baselines(res, tagList);
-  // Devices with no reading before the range start from their first reading in it.
-  const fresh = [...steps.values()].filter((e) => !start.has(seriesKey(e.series, tagList))).map((e) => e.series.tags.device ?? '');
-  for (const batch of batches([...new Set(fresh)], DEVICE_BATCH)) {
-    const firsts = await query(`SELECT first(${m}) AS "b" FROM ${ms} WHERE ${and(where, `"device" =~ ${regex(batch)}`, timeRange(q.from, q.to))} GROUP BY ${groups}`);
+  // Devices with no reading before the range start from their first reading in it (all devices in one statement
+  // when there are many, as on a fresh install).
+  const fresh = [...new Set([...steps.values()].filter((e) => !start.has(seriesKey(e.series, tagList))).map((e) => e.series.tags.device ?? ''))];
+  const whereFresh = fresh.length > DEVICE_BATCH ? [where] : fresh.length > 0 ? [and(where, `"device" =~ ${regex(fresh)}`)] : [];
+  for (const w of whereFresh) {
+    const firsts = await query(`SELECT first(${m}) AS "b" FROM ${ms} WHERE ${and(w, timeRange(q.from, q.to))} GROUP BY ${groups}`);
     for (const [k, v] of baselines(firsts, tagList)) if (!start.has(k)) start.set(k, v);
   }
   const out: CounterStep[] = [];
