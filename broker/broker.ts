@@ -141,7 +141,11 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
       // The handshake has the CONNECT's deadline (Node's default is 120 s) and counts before login from the TCP accept.
       const server = tls.createServer({ key, cert, handshakeTimeout: limits.connectTimeoutMs }, gate.accept);
       server.on('connection', gate.acceptRaw);
-      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+      // With a listener here Node leaves the socket open: close it (a failed or timed-out handshake).
+      server.on('tlsClientError', (err, socket) => {
+        log.debug({ err: err.message }, 'TLS handshake failed');
+        socket.destroy();
+      });
       return listenOn(server, port, host);
     },
     async close() {
