@@ -391,7 +391,12 @@ describe('web dashboard in Chromium', () => {
       await signIn(page, sys.adminToken);
       await page.waitForSelector('#kpi [data-testid=demo-note]');
       assert.match(await page.textContent('#kpi [data-testid=demo-note]') ?? '', /未计入演示企业 1 家/);
-      assert.match(await page.textContent('#kpi [data-testid=kpi-official]') ?? '', /统计局口径.*未录入/);
+      assert.match(await page.textContent('#kpi [data-testid=kpi-official]') ?? '', /统计局口径.*未录入.*瑞丽市/);
+      await page.click('#kpi .official-entry summary');
+      await page.fill('#kpi [data-field=official-count]', '12');
+      await page.click('#kpi [data-testid=official-form] button[type=submit]');
+      await page.waitForFunction(() => !/瑞丽市/.test(document.querySelector('#kpi [data-testid=kpi-official]')?.textContent ?? '瑞丽市'));
+      assert.match(await page.textContent('#kpi [data-testid=kpi-official]') ?? '', /未录入 芒市/, 'the other counties still lack a count');
       await page.waitForSelector('#per-mu [data-testid=per-mu-table]');
       assert.match(await page.textContent('#per-mu [data-testid=per-mu-measure]') ?? '', /产值/);
       assert.equal(await page.$(`#per-mu tr[data-firm="${demo.id}"]`), null, 'no demo firm in the ranking');

@@ -61,6 +61,10 @@ export function patch<T>(path: string, body: unknown): Promise<T> {
   return call<T>('PATCH', path, body);
 }
 
+export function put<T>(path: string, body: unknown): Promise<T> {
+  return call<T>('PUT', path, body);
+}
+
 /** Query string from defined values only. */
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const u = new URLSearchParams();

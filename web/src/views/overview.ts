@@ -15,7 +15,7 @@ import { Breakdown } from './overview/breakdown.ts';
 import { FirmDirectory, renderPlan } from './overview/directory.ts';
 import { EnergyPanel, renderOutliers, renderToday, renderTopUsers } from './overview/energy.ts';
 import { connectedShare, renderKpi } from './overview/kpi.ts';
-import { demoQuery, demoToggle, renderPerMu, type PerMu } from './overview/plan-view.ts';
+import { demoQuery, demoToggle, officialCountForm, renderPerMu, type PerMu } from './overview/plan-view.ts';
 
 interface OverviewCards { kpi: Card; energy: Card; plan: Card; perMu: Card; breakdown: Card; top: Card; outliers: Card; alarms: Card; firms: Card }
 
@@ -56,7 +56,11 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const summary = (by: string) => () => get<EnergySummary>(`/energy/summary${qs({ by, basis })}`);
   const tceByKey = (s: EnergySummary) => new Map(s.breakdown.map((b) => [b.key, b.totalTce]));
   const loadAll = () => {
-    void load(scope, cards.kpi.body, connectedShare, (k) => { renderKpi(cards.kpi.body, scope, k); breakdown.share = k; breakdown.render(); });
+    void load(scope, cards.kpi.body, () => Promise.all([connectedShare(), places()]), ([k, pl]) => {
+      renderKpi(cards.kpi.body, scope, k, k.official ? officialCountForm(pl, k.official.year, () => ctx.remount()) : null);
+      breakdown.share = k;
+      breakdown.render();
+    });
     void load(scope, cards.plan.body, () => get<PlanTargets>(`/plan/targets${qs(demoQuery())}`), (p) => renderPlan(cards.plan, p));
     void load(scope, cards.perMu.body, () => get<PerMu>(`/plan/per-mu${qs(demoQuery())}`), (p) => renderPerMu(cards.perMu.body, p, firms, (code) => placeNames.get(code) ?? code));
     void load(scope, energy.todayBox, summary('county'), (s) => { renderToday(energy.todayBox, s); breakdown.countyTce = tceByKey(s); breakdown.render(); });

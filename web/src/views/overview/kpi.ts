@@ -4,7 +4,7 @@
 import { ApiError, get, qs } from '../../api.ts';
 import { COLORS, TimeChart, monthStartSec } from '../../charts.ts';
 import { gauge, type Scope } from '../../components.ts';
-import { clear, h } from '../../dom.ts';
+import { clear, h, type Child } from '../../dom.ts';
 import { pct } from '../../format.ts';
 import { t } from '../../i18n.ts';
 import type { ConnectedShare, KpiPlatformConnection } from '../../types.ts';
@@ -24,12 +24,13 @@ export async function connectedShare(): Promise<PlanShare> {
   }
 }
 
-/** Fills the KPI card's body: gauge and figures, the trend chart and the projection. */
-export function renderKpi(body: HTMLElement, scope: Scope, k: PlanShare): void {
+/** Fills the KPI card's body: gauge and figures (with the form entering official counts, when given), the trend chart and the projection. */
+export function renderKpi(body: HTMLElement, scope: Scope, k: PlanShare, officialEntry: Child = null): void {
   const countyName = (code: string) => k.byCounty.find((c) => c.id === code)?.name ?? code;
   const gaugeBox = h('div', { class: 'kpi-gauge' }, gauge(k.share, k.target),
     h('p', { class: 'kpi-detail', 'data-testid': 'kpi-detail', title: k.definition }, t('kpiDetail', { connected: k.connected, total: k.aboveScaleFirms })),
     officialLine(k.official, countyName),
+    officialEntry,
     demoNote(k),
     h('p', { class: 'muted' }, t('kpiGoal', { target: pct(k.target, 0) })),
     h('p', { class: 'muted small-text' }, t('kpiDefinition', { days: k.windowDays })));

@@ -1,11 +1,12 @@
 // The plan view's choices and tables beside the KPI: whether demo firms are counted (remembered, off by default:
-// the figures the bureau signs leave them out), the official share against the statistics bureau's counts, and
-// the per-mu ranking (亩均论英雄) with each firm's energy coverage.
+// the figures the bureau signs leave them out), the official share against the statistics bureau's counts with
+// a form to enter a county's count for a year, and the per-mu ranking (亩均论英雄) with each firm's energy coverage.
+import { put } from '../../api.ts';
 import { link, table, td } from '../../components.ts';
 import { clear, h, type Child } from '../../dom.ts';
 import { money, num, pct } from '../../format.ts';
 import { pick } from '../../i18n.ts';
-import type { Firm } from '../../types.ts';
+import type { Firm, Places } from '../../types.ts';
 
 const KEY = 'includeDemo';
 
@@ -45,6 +46,25 @@ export function officialLine(o: OfficialShare | undefined, countyName: (code: st
     ? pick({ zh: `统计局口径（${o.year}）：未录入 ${o.missingCounties.map(countyName).join('、')} 的规上企业数`, en: `Statistics bureau basis (${o.year}): no count entered for ${o.missingCounties.map(countyName).join(', ')}` })
     : pick({ zh: `统计局口径（${o.year}）：${pct(o.share)}（已接入 ${o.connected} 家 / 统计局规上企业 ${o.aboveScaleFirms} 家）`, en: `Statistics bureau basis (${o.year}): ${pct(o.share)} (${o.connected} connected of ${o.aboveScaleFirms} above-scale firms counted)` });
   return h('p', { class: 'kpi-official', 'data-testid': 'kpi-official', title: o.definition }, text);
+}
+
+/** Bureau staff enter the statistics bureau's count of above-scale firms of a county for a year (audited by the API). */
+export function officialCountForm(pl: Places, year: number, saved: () => void): HTMLElement {
+  const county = h('select', { name: 'county', 'data-field': 'official-county' }, ...pl.counties.map((c) => h('option', { value: c.code }, pick(c))));
+  const yearIn = h('input', { type: 'number', name: 'year', min: '2000', max: '2100', value: String(year), 'data-field': 'official-year' });
+  const count = h('input', { type: 'number', name: 'count', min: '0', step: '1', required: true, 'data-field': 'official-count' });
+  const note = h('input', { name: 'note', maxlength: '500', placeholder: pick({ zh: '来源，如统计局年报', en: 'source, e.g. the statistics yearbook' }) });
+  const result = h('span', { class: 'small-text', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'small' }, pick({ zh: '录入', en: 'Enter' }));
+  const form = h('form', { class: 'official-form', 'data-testid': 'official-form' }, county, yearIn, count, note, submit, result);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    put(`/plan/official-counts/${county.value}/${yearIn.value}`, { count: Number(count.value), ...(note.value.trim() ? { note: note.value.trim() } : {}) })
+      .then(saved, (err: unknown) => { clear(result, h('span', { class: 'error' }, err instanceof Error ? err.message : String(err))); })
+      .finally(() => { submit.disabled = false; });
+  });
+  return h('details', { class: 'official-entry' }, h('summary', { class: 'small-text' }, pick({ zh: '录入统计局规上企业数', en: 'Enter the statistics bureau\'s count' })), form);
 }
 
 export interface PerMuRow {
