@@ -50,6 +50,13 @@ function assertMayChange(p: ApiPrincipal, patch: FirmPatch): void {
   }
 }
 
+/** A firm's park lies in its county; 400 naming the county's parks otherwise. */
+function assertParkInCounty(park: string, county: string): void {
+  if (PARKS.find((p) => p.id === park)?.county !== county) {
+    throw new HttpError(400, `park ${park} is not in county ${county}; its parks: ${PARKS.filter((p) => p.county === county).map((p) => p.id).join(', ')}`);
+  }
+}
+
 const pastOrToday = (field: string, date: string, today: string) => {
   if (parseLocalDate(date) === undefined) throw new HttpError(400, `${field} ${date} is not a calendar date`);
   if (date > today) throw new HttpError(400, `${field} ${date} is in the future; enter a change once it holds`);
@@ -61,11 +68,7 @@ export function firmChanges(firm: FirmRecord, patch: FirmPatch, today: string): 
   // The schema admits only the tiers; the type provider sees a string.
   const fields: Partial<FirmAttributes> = { ...rest, ...(tierIn === undefined ? {} : { smartFactoryTier: tierIn as SmartFactoryTier }) };
   const changes: Partial<FirmAttributes> = { ...fields };
-  const county = fields.county ?? firm.county;
-  const park = fields.park ?? firm.park;
-  if (PARKS.find((p) => p.id === park)?.county !== county) {
-    throw new HttpError(400, `park ${park} is not in county ${county}; its parks: ${PARKS.filter((p) => p.county === county).map((p) => p.id).join(', ')}`);
-  }
+  assertParkInCounty(fields.park ?? firm.park, fields.county ?? firm.county);
   const above = fields.aboveScale ?? firm.aboveScale;
   if (!above && fields.aboveScaleSince) throw new HttpError(400, 'aboveScaleSince needs aboveScale true');
   if (fields.aboveScaleSince) pastOrToday('aboveScaleSince', fields.aboveScaleSince, today);
@@ -94,8 +97,7 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
     const b = req.body;
     const problem = usccProblem(b.id);
     if (problem) throw new HttpError(400, `id is not a valid unified social credit code: ${problem}`);
-    const park = PARKS.find((p) => p.id === b.park);
-    if (park?.county !== b.county) throw new HttpError(400, `park ${b.park} is not in county ${b.county}; its parks: ${PARKS.filter((p) => p.county === b.county).map((p) => p.id).join(', ')}`);
+    assertParkInCounty(b.park, b.county);
     const firm = await httpErrors(() => registry.createFirm({ ...b, smartFactoryTier: b.smartFactoryTier ?? 'none', demo: b.demo ?? false }), [[ConflictError, 409]]);
     await audit(registry, req.principal, 'firm.create', firm.id, { name: firm.name, county: firm.county, aboveScale: firm.aboveScale });
     return reply.code(201).send(firm);
