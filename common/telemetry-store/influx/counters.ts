@@ -96,11 +96,14 @@ function baselines(res: readonly QueryResultSeries[], tagList: readonly string[]
 /** The series tags of a counterDeltas question: device, then the groupBy tags. */
 const deltaTags = (q: CounterDeltasQuestion) => ['device', ...q.groupBy.filter((t) => t !== 'device')];
 
-/** Falls between consecutive raw readings in [from, to) (rows only where one occurred). */
+/**
+ * Falls between consecutive raw readings in [from, to) per device (rows only where one occurred). Per device,
+ * not per device and group tags: cheaper, and a fall in any of a device's series is a fall in their merged
+ * readings, so nothing is missed.
+ */
 export function fallStatement(q: CounterDeltasQuestion): string {
-  const groups = deltaTags(q).map(ident).join(', ');
   const range = timeRange(q.from, q.to);
-  return `SELECT "d" AS "fall" FROM (SELECT difference(${ident(q.metric)}) AS "d" FROM ${fromList(q.measurements)} WHERE ${and(selectionCondition(q), range)} GROUP BY ${groups}) WHERE ${range} AND "d" < 0 GROUP BY ${groups}`;
+  return `SELECT "d" AS "fall" FROM (SELECT difference(${ident(q.metric)}) AS "d" FROM ${fromList(q.measurements)} WHERE ${and(selectionCondition(q), range)} GROUP BY "device") WHERE ${range} AND "d" < 0 GROUP BY "device"`;
 }
 
 /** Each device's first and last reading per bucket of [from, to). */
@@ -140,7 +143,7 @@ export async function counterDeltas(query: Query, q: CounterDeltasQuestion): Pro
   if (q.measurements.length === 0 || q.to <= q.from) return [];
   const tagList = deltaTags(q);
   const res = await query([fallStatement(q), edgeStatement(q), baselineStatement(ident(q.metric), fromList(q.measurements), selectionCondition(q), q.from, tagList.map(ident).join(', '))].join('; '));
-  const falls = rowsByColumn(res, 'fall', tagList);
+  const falls = new Set([...rowsByColumn(res, 'fall', ['device']).values()].map((e) => seriesKey(e.series, ['device'])));
   const before = baselines(res, tagList);
   const sums = new DeltaSums(q);
   const fallen: Fallen[] = [];
@@ -148,7 +151,7 @@ export async function counterDeltas(query: Query, q: CounterDeltasQuestion): Pro
     const first = rows[0]?.values[0];
     if (first === undefined) continue;
     const start = before.get(key) ?? first;
-    if (falls.has(key) || first < start) { fallen.push({ series, start }); continue; }
+    if (falls.has(seriesKey(series, ['device'])) || first < start) { fallen.push({ series, start }); continue; }
     // Readings that never fall: each bucket counts its last reading minus the one before it.
     let prev = start;
     for (const r of rows) {
