@@ -28,6 +28,13 @@ const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefi
 const brokerAddress = new URL(brokerUrl);
 const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, log });
 monitoring.start({ live: link.source });
+// Quarantined readings in this node's spool wait for an engineer: the quarantine alarm, checked once a minute.
+const quarantineCheck = setInterval(() => {
+  Promise.all([registry.listDevices(), spool.quarantineSummary(Date.now() - 30 * 86_400_000)])
+    .then(([devices, quarantined]) => monitoring.alarms.checkQuarantine(devices, quarantined))
+    .catch((err: Error) => log.warn({ err: err.message }, 'quarantine alarm check failed'));
+}, 60_000);
+quarantineCheck.unref();
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,
   ...(liveRedis ? { liveAdapter: liveRedis.adapter } : {}),
@@ -40,6 +47,7 @@ const app = await buildApp({
 });
 await app.listen({ port: config.httpPort, host: config.httpHost });
 onShutdown(log, async () => {
+  clearInterval(quarantineCheck);
   await app.close();
   await monitoring.close();
   await link.close();

@@ -28,7 +28,7 @@ const RuleFields = {
   deviceId: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   metric: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   op: Type.Optional(Nullable(lit(OPS))),
-  value: Type.Optional(Nullable(Type.Number({ description: 'threshold: limit; rate: limit per minute; stuck: tolerance; offline: minutes; clock_skew: seconds' }))),
+  value: Type.Optional(Nullable(Type.Number({ description: 'threshold: limit; rate: limit per minute; stuck: tolerance; offline: minutes; clock_skew: seconds; quarantine: hours looked back' }))),
   states: Type.Optional(Nullable(Type.Array(Type.String(), { maxItems: 6 }))),
   windowS: Type.Integer({ minimum: 0, maximum: 3600, default: 60, description: 'rate: window the rate is measured over' }),
   durationS: Type.Integer({ minimum: 0, maximum: 2_592_000, default: 0, description: 'how long the condition must hold' }),
@@ -126,7 +126,7 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
   app.post('/alarm-rules', {
     schema: {
       tags: ['alarms'], summary: 'Create an alarm rule (engineers: for their own firm)',
-      description: 'Kinds: threshold (metric op value for durationS), rate (metric change per minute op value over windowS, e.g. a dyeing ramp above 3 °C/min), state (states for durationS), stuck (metric unchanged within value for durationS), offline (no message for value minutes), clock_skew (device clock off by more than value seconds for durationS).',
+      description: 'Kinds: threshold (metric op value for durationS), rate (metric change per minute op value over windowS, e.g. a dyeing ramp above 3 °C/min), state (states for durationS), stuck (metric unchanged within value for durationS), offline (no message for value minutes), clock_skew (device clock off by more than value seconds for durationS), quarantine (implausible counter readings received within the last value hours wait for release).',
       body: RuleBody, response: { 201: Rule, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (req, reply) => {
