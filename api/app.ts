@@ -16,7 +16,7 @@ import { answerError } from './errors.ts';
 import { sharedSchemas } from './schemas.ts';
 import { areaDocsRoute, docsRoute } from './docs.ts';
 import { openApi30 } from './openapi.ts';
-import { metricsPlugin } from './metrics.ts';
+import { httpLatency, metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import type { BrokerControl } from '../common/contract/control.ts';
 import type { MqttEndpoints } from './connection.ts';
@@ -68,7 +68,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = (deps.https ? (Fastify({ ...options, https: deps.https }) as unknown as FastifyInstance) : Fastify(options)).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(answerError);
+  const http = httpLatency();
   app.addHook('onResponse', async (req, reply) => {
+    // Unmatched URLs share one label, so scanners cannot create series.
+    http.observe(req.method, req.routeOptions.url ?? '(no route)', reply.statusCode, reply.elapsedTime / 1000);
     req.log.debug({ method: req.method, url: req.routeOptions.url ?? req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   await app.register(sharedSchemas);
@@ -97,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Public like /openapi.json (outside /api/v1, so neither the token check nor the rate limit applies).
   docsRoute(app);
 
-  await app.register(metricsPlugin, { spool: deps.spool });
+  await app.register(metricsPlugin, { spool: deps.spool, http: http.histogram });
 
   const throttle = new AuthThrottle(deps.apiAuthFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE, deps.log);
   await app.register(async (v1) => v1Routes(v1, deps, throttle), { prefix: '/api/v1' });

@@ -23,7 +23,10 @@ const timers = [
     const s = writer.stats;
     spool.putStatus({
       name: 'ingest', at: Date.now(),
-      values: { batches: s.batches, rows: s.rows, points: s.points, write_errors: s.writeErrors, dead_lettered: s.deadLettered, last_write_ms: s.lastWriteMs, store_down: s.storeDown ? 1 : 0 },
+      values: {
+        batches: s.batches, rows: s.rows, points: s.points, write_errors: s.writeErrors, dead_lettered: s.deadLettered, last_write_ms: s.lastWriteMs, store_down: s.storeDown ? 1 : 0,
+        ...writer.queryable.toStatus('queryable_seconds'),
+      },
     }).catch((err: Error) => log.warn({ err: err.message }, 'could not publish writer status'));
   }, 2000),
   // Dead letters are kept DEAD_LETTER_RETENTION_DAYS; counts per device and rule stay.

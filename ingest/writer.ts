@@ -5,6 +5,7 @@
 import type { Spool, SpoolRow } from '../common/spool/spool.ts';
 import { PermanentWriteError, type TelemetryStore } from '../common/telemetry-store/store.ts';
 import type { Logger } from '../common/log.ts';
+import { LatencyHistogram } from '../common/latency.ts';
 
 export interface WriterOptions {
   batchRows: number;
@@ -25,6 +26,8 @@ export interface WriterStats {
 
 export class IngestWriter {
   readonly stats: WriterStats = { batches: 0, rows: 0, points: 0, writeErrors: 0, deadLettered: 0, lastWriteMs: 0, storeDown: false };
+  /** From admission (the broker's PUBACK) to stored in InfluxDB, i.e. queryable, per message. */
+  readonly queryable = new LatencyHistogram();
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -104,6 +107,8 @@ export class IngestWriter {
     this.stats.batches++;
     this.stats.rows += rows.length;
     this.stats.points += rows.reduce((n, r) => n + r.points, 0);
+    const now = Date.now();
+    for (const r of rows) this.queryable.observe(Math.max(0, now - r.receivedAt) / 1000);
   }
 
   private async deadLetter(row: SpoolRow, reason: string): Promise<void> {

@@ -3,35 +3,21 @@
 // status and the time.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { buildApp } from '../../api/app.ts';
-import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
-import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
-import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
-import { tempDir } from '../helpers/system.ts';
+import { offlineApi } from '../helpers/offline-api.ts';
 
 async function logLines(level: string): Promise<Array<Record<string, unknown>>> {
-  const dir = tempDir(`api-log-${level}`);
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
-  const registry = new SqliteRegistry(path.join(dir, 'r.db'));
-  const spool = new SqliteSpool(path.join(dir, 's.db'));
-  const store = new InfluxStore({ url: 'http://127.0.0.1:9', db: 'x', timeoutMs: 500 });
   const admin = 'at_admin_for_logging_tests_000';
-  await registry.ensureApiToken(admin, 'admin', null, 'admin');
-  const app = await buildApp({ registry, spool, store, log: pino({ level }, sink), connectedWindowDays: 30 });
+  const api = await offlineApi(`api-log-${level}`, { log: pino({ level }, sink) }, async (r) => { await r.ensureApiToken(admin, 'admin', null, 'admin'); });
   try {
-    for (let i = 0; i < 10; i++) await app.inject({ method: 'GET', url: '/api/v1/firms?secret=x', headers: { authorization: `Bearer ${admin}` } });
-    await app.inject({ method: 'GET', url: '/api/v1/firms' });
+    for (let i = 0; i < 10; i++) await api.app.inject({ method: 'GET', url: '/api/v1/firms?secret=x', headers: { authorization: `Bearer ${admin}` } });
+    await api.app.inject({ method: 'GET', url: '/api/v1/firms' });
     return lines;
   } finally {
-    await app.close();
-    await registry.close();
-    await spool.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await api.close();
   }
 }
 

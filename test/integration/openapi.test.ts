@@ -2,40 +2,21 @@
 // against what the routes really answer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { buildApp } from '../../api/app.ts';
 import { openApi30, operationIdOf } from '../../api/openapi.ts';
-import { createLogger } from '../../common/log.ts';
-import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
-import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
-import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
-import { tempDir } from '../helpers/system.ts';
+import { offlineApi, type OfflineApi } from '../helpers/offline-api.ts';
 
 type Operation = { operationId?: string; summary?: string; responses?: Record<string, unknown> };
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
-let app: FastifyInstance;
-let registry: SqliteRegistry;
-let spool: SqliteSpool;
+let api: OfflineApi;
 let doc: Doc;
-const dir = tempDir('openapi');
 
 before(async () => {
-  registry = new SqliteRegistry(path.join(dir, 'r.db'));
-  spool = new SqliteSpool(path.join(dir, 's.db'));
-  const store = new InfluxStore({ url: 'http://127.0.0.1:9', db: 'x', timeoutMs: 500 });
-  app = await buildApp({ registry, spool, store, log: createLogger('t', 'silent'), connectedWindowDays: 30 });
-  doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  api = await offlineApi('openapi');
+  doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
 });
-after(async () => {
-  await app.close();
-  await registry.close();
-  await spool.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+after(async () => api.close());
 
 const operations = () => Object.entries(doc.paths).flatMap(([route, ops]) => Object.entries(ops).map(([method, op]) => ({ route, method, op })));
 
@@ -61,7 +42,7 @@ describe('OpenAPI document', () => {
     for (const { route, method, op } of guarded) {
       assert.ok(op.responses?.['401'], `${method} ${route} documents no 401`);
       const url = route.replace(/\{[^}]+\}/g, 'x');
-      const r = await app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'get' || method === 'delete' ? {} : { payload: {} }) });
+      const r = await api.app.inject({ method: method.toUpperCase() as 'GET', url, ...(method === 'get' || method === 'delete' ? {} : { payload: {} }) });
       assert.equal(r.statusCode, 401, `${method} ${url}`);
     }
   });
