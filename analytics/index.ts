@@ -41,6 +41,8 @@ export interface MonitoringOptions {
   latestRefreshMs?: number;
 }
 
+const ROLLUP_WATERMARK = 'energy.rollups.watermark';
+
 /** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
 export interface RoomEmitter {
   to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };
@@ -77,7 +79,6 @@ export class Monitoring {
     this.index = new FirmIndex(opts.registry);
     this.energySettings = new EnergySettings(this.db, this.settings);
     this.monitoringSettings = new MonitoringSettings(this.db, this.settings);
-    // The raw tail after the rollups' last closed quarter looks back as far as the rollup tick does.
     const rollupOptions = { ...DEFAULT_ROLLUP_OPTIONS, ...opts.rollup };
     // One live window for /energy/live, the overviews and the live rooms.
     const liveWindowMs = opts.energy?.liveWindowMs ?? DEFAULT_ENERGY_OPTIONS.liveWindowMs;
@@ -85,11 +86,17 @@ export class Monitoring {
     this.liveLatest = new LiveLatest(this.storeLatest);
     this.energy = new EnergyService({
       store: opts.store, index: this.index, latest: () => this.latest, rollupsCompleteUntil: () => this.rollups.completeUntil(),
+      rollupsPending: async () => ({ marks: await this.rollups.pending(), until: this.rollups.pendingUntil() }),
       factors: () => this.energySettings.factors().value,
       flagsOf: (firmId) => this.energySettings.flagsOf(firmId),
       enteredFabric: (firmId, months) => this.energySettings.enteredFabric(firmId, months),
-    }, { ...DEFAULT_ENERGY_OPTIONS, tailLookbackMs: rollupOptions.recentLookbackMs, ...opts.energy });
-    this.rollups = new RollupJob(opts.store, this.index, opts.log, rollupOptions);
+    }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
+    // The watermark of the marked quarters survives a restart here.
+    const checkpoint = {
+      load: () => this.settings.get<number | null>(ROLLUP_WATERMARK, null).value ?? undefined,
+      save: (at: number) => this.settings.put(ROLLUP_WATERMARK, at, { name: 'energy rollups', tokenId: '' }),
+    };
+    this.rollups = new RollupJob(opts.store, this.index, opts.log, rollupOptions, checkpoint);
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);

@@ -4,6 +4,7 @@ import { QUARTER_HOUR, floorTo, localDateTime } from '../../common/time.ts';
 import { QUANTITY_UNIT, countedSource, isOutputSource, type Quantity } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
 import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
+import { provisionalOf, type Provisional } from './sources.ts';
 
 const HEADER = 'firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,boundary_rule,interval_start,interval_end,value,devices,resets';
 
@@ -11,15 +12,15 @@ function csvText(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean }> {
+export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null }> {
   const idx = await env.ctx.index.get();
   const a = floorTo(from, QUARTER_HOUR);
   const b = floorTo(to - 1, QUARTER_HOUR) + QUARTER_HOUR;
   const lines = [HEADER];
   let rows = 0;
   let truncated = false;
-  const series = (await env.ctx.store.rollupRows({ scope, from: a, to: b, limit: maxRows + 1 }))
-    .sort((x, y) => x.firmId.localeCompare(y.firmId) || x.quantity.localeCompare(y.quantity));
+  const [stored, provisional] = await Promise.all([env.ctx.store.rollupRows({ scope, from: a, to: b, limit: maxRows + 1 }), provisionalOf(env, scope, 'rollup', a, b)]);
+  const series = stored.sort((x, y) => x.firmId.localeCompare(y.firmId) || x.quantity.localeCompare(y.quantity));
   for (const s of series) {
     const f = idx.firms.get(s.firmId);
     const quantity = s.quantity as Quantity;
@@ -33,5 +34,5 @@ export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: 
       rows++;
     }
   }
-  return { csv: `${lines.join('\r\n')}\r\n`, rows, truncated };
+  return { csv: `${lines.join('\r\n')}\r\n`, rows, truncated, provisional };
 }

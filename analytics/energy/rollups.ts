@@ -5,14 +5,19 @@
 // these instead of every device's raw points.
 //
 // The rollup keeps the source measurement (electricity from looms vs from the main meter), not the counting
-// rule: which source a firm's figure uses (meters first, cogeneration boundary) is decided at query time, so
-// changing a firm's cogeneration flag needs no rebuild.
+// rule: which source a firm's figure uses (meters first, steam source) is decided at query time, so changing a
+// firm's settings needs no rebuild.
 //
-// Freshness: a timer recomputes the current and the previous interval every 2 minutes (lookback 30 min) and
-// the last 26 h every 3 hours (lookback 6 h), so late or backfilled data (store-and-forward) and devices that
-// report less often than the short lookback are picked up; older backfill needs rebuild(). The cost is one
-// scan of the raw points in the window (docs/benchmarks-monitoring.md has the figures for 30,000 devices).
-// Points are deterministic (same tags and time), so recomputing overwrites instead of adding.
+// Freshness follows the data, not the clock: the telemetry store marks the quarters of each firm it writes
+// (questions/dirty.ts), and every tick (2 minutes) recomputes exactly the marked quarters, whatever their age
+// within MAX_AGE_DAYS, so live data and store-and-forward backfill days old alike show within a tick. New data
+// in a quarter also moves the baseline of each of its devices' next reading, so a firm's span of marked quarters
+// is recomputed up to the next reading of every device with data in it. Marks are re-read from a slack before
+// the previous tick (writers' marks may become visible late and out of order); recomputing is idempotent, since
+// points are deterministic (same tags and time) and overwrite. The start of the last successful tick is the
+// watermark, kept in the monitoring database so a restart resumes where the job stopped. Without one (the first
+// start of this version) the job also recomputes from its newest rollup, for data stored before writes were marked;
+// with one older than the marks are kept (a week) it recomputes everything within MAX_AGE_DAYS.
 //
 // Hourly and daily rollups (`rollup_1h`, `rollup_1d`: one point per firm, quantity, source and hour or local day,
 // Asia/Shanghai) are summed by the store from the finer ones for the hours and days each computation touched.
@@ -21,8 +26,10 @@
 // 1.2 million.
 import type { Logger } from '../../common/log.ts';
 import type { FirmIndex } from '../base/firm-index.ts';
+import type { Scope } from '../base/scope.ts';
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../../common/time.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
+import type { DirtyQuarter } from '../../common/telemetry-store/questions/dirty.ts';
 import { ROLLUP_BUCKETS, type RollupPoint, type RollupTier } from '../../common/telemetry-store/questions/energy.ts';
 import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
 
@@ -32,28 +39,26 @@ export type CoarseTier = Exclude<RollupTier, '15m'>;
 export const COARSE_TIERS: readonly CoarseTier[] = ['1d', '1h'];
 
 export interface RollupOptions {
-  /** Timer period of the recent recompute. */
+  /** Timer period: how often marked quarters are recomputed. */
   intervalMs: number;
-  /** How much of the recent past each tick recomputes. */
-  recentMs: number;
-  /** Lookback of a tick (the reading an interval's first increment starts from). */
-  recentLookbackMs: number;
-  /** Period and span of the deep recompute (late data). */
-  deepEveryMs: number;
-  deepSpanMs: number;
-  deepLookbackMs: number;
-  /** How far back a start-up catch-up goes at most. */
+  /** Oldest quarter recomputed (MAX_AGE_DAYS: nothing older is admitted). */
+  maxAgeMs: number;
+  /** First start without a watermark: how far back the catch-up from the newest rollup goes at most. */
   catchUpMs: number;
-  /** Chunk of one computation (bounds the size of one InfluxDB query). */
+  /** Chunk of one computation over every firm (bounds the size of one InfluxDB query). */
   chunkMs: number;
+  /** Chunk of one computation of a single firm (its devices only: far fewer points per query). */
+  firmChunkMs: number;
   /** Span of one hourly- or daily-rollup query. */
   coarseChunkMs: number;
+  /** Marked quarters of a firm at most this far apart are recomputed as one span. */
+  joinGapMs: number;
+  /** Spans of at least this many firms are computed in one query over all firms rather than firm by firm. */
+  allFirmsFrom: number;
 }
 
 export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
-  intervalMs: 2 * MINUTE, recentMs: 15 * MINUTE, recentLookbackMs: 30 * MINUTE,
-  deepEveryMs: 3 * HOUR, deepSpanMs: 26 * HOUR, deepLookbackMs: 6 * HOUR,
-  catchUpMs: 2 * 24 * HOUR, chunkMs: 2 * HOUR, coarseChunkMs: 7 * DAY,
+  intervalMs: 2 * MINUTE, maxAgeMs: 30 * DAY, catchUpMs: 2 * DAY, chunkMs: 2 * HOUR, firmChunkMs: DAY, coarseChunkMs: 7 * DAY, joinGapMs: 6 * HOUR, allFirmsFrom: 8,
 };
 
 export interface RollupStats {
@@ -64,12 +69,58 @@ export interface RollupStats {
   ms: number;
 }
 
+/** Where the watermark survives a restart. */
+export interface RollupCheckpoint {
+  load(): number | undefined;
+  save(watermark: number): void;
+}
+
+/** A range to recompute for some firms (undefined: every firm, one query). */
+interface Span {
+  from: number;
+  to: number;
+  firms: string[] | undefined;
+}
+
+const PREFECTURE: Scope = { kind: 'prefecture', id: '' };
+/** How far ahead of the reader's clock device timestamps and marks may lie (MAX_CLOCK_AHEAD_MS and host skew). */
+const AHEAD_MS = 10 * MINUTE;
+
+function addStats(into: { points: number; resets: number }, r: { points: number; resets: number }): void {
+  into.points += r.points;
+  into.resets += r.resets;
+}
+
+/** Quarters as runs [from, to), quarters at most `gapMs` apart joined (a few quarters more cost less than a query more). */
+function runs(quarters: readonly number[], gapMs: number): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  for (const q of [...quarters].sort((a, b) => a - b)) {
+    const last = out[out.length - 1];
+    if (last && q <= last.to + gapMs) last.to = Math.max(last.to, q + QUARTER_HOUR);
+    else out.push({ from: q, to: q + QUARTER_HOUR });
+  }
+  return out;
+}
+
+/** Overlapping or adjacent ranges merged. */
+function union(ranges: ReadonlyArray<{ from: number; to: number }>): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  for (const r of [...ranges].sort((a, b) => a.from - b.from)) {
+    const last = out[out.length - 1];
+    if (last && r.from <= last.to) last.to = Math.max(last.to, r.to);
+    else out.push({ from: r.from, to: r.to });
+  }
+  return out;
+}
+
 export class RollupJob {
   private timers: NodeJS.Timeout[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   lastRun: RollupStats | undefined;
   lastError: string | undefined;
-  /** Start of the newest successful timer-driven run: every quarter that ended before it is rolled up. */
+  /** Start of the last successful tick: marks made before it, less the store's slack, are reflected. */
+  private watermark: number | undefined;
+  /** Start of the newest successful timer-driven tick while the timers run. */
   private keptUpAt: number | undefined;
 
   constructor(
@@ -77,56 +128,43 @@ export class RollupJob {
     private readonly index: FirmIndex,
     private readonly log: Logger | undefined,
     private readonly opts: RollupOptions = DEFAULT_ROLLUP_OPTIONS,
-  ) {}
+    private readonly checkpoint?: RollupCheckpoint,
+  ) {
+    this.watermark = checkpoint?.load();
+  }
 
-  /** Catch up from the newest rollup (or catchUpMs ago), then keep recent and deep recomputes running. */
+  /** Builds missing coarse rollups, then recomputes the marked quarters now and every intervalMs. */
   start(): void {
     void this.enqueue(() => this.coarseBackfill());
     void this.enqueue(() => this.keepUp());
-    const recent = setInterval(() => { void this.enqueue(() => this.keepUp()); }, this.opts.intervalMs);
-    const deep = setInterval(() => { void this.enqueue(() => this.computeNow(Date.now() - this.opts.deepSpanMs, Date.now(), this.opts.deepLookbackMs)); }, this.opts.deepEveryMs);
-    recent.unref();
-    deep.unref();
-    this.timers.push(recent, deep);
+    const timer = setInterval(() => { void this.enqueue(() => this.keepUp()); }, this.opts.intervalMs);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   /**
-   * Until when the rollups are complete while the timers keep them up (late data aside, which the 3-hourly
-   * recompute adds): the start of the quarter the newest catch-up or recent run started in. Undefined when the
-   * timers do not run or the last successful run is older than three periods (InfluxDB slow or down).
+   * Until when the rollups are complete while the timers keep them up, quarters still marked aside (pending()):
+   * the start of the quarter the newest tick started in. Undefined when the timers do not run or the last
+   * successful tick is older than three periods (InfluxDB slow or down).
    */
   completeUntil(now = Date.now()): number | undefined {
     if (this.timers.length === 0 || this.keptUpAt === undefined || now - this.keptUpAt > 3 * this.opts.intervalMs) return undefined;
     return floorTo(this.keptUpAt, QUARTER_HOUR);
   }
 
-  /**
-   * The timer's run: from where the last successful one started (so a failed run, an InfluxDB outage or a period
-   * longer than recentMs leaves no gap), at start-up from the newest rollup; at most catchUpMs back.
-   */
-  private async keepUp(): Promise<RollupStats> {
-    const now = Date.now();
-    const since = this.keptUpAt ?? ((await this.store.rollupTime('15m', 'last')) ?? 0) - HOUR;
-    const from = Math.max(now - this.opts.catchUpMs, Math.min(now - this.opts.recentMs, since));
-    // A long way back (start-up, after an outage) with the deep lookback, which finds sparse reporters.
-    const lookback = now - from > this.opts.recentMs + this.opts.intervalMs ? this.opts.deepLookbackMs : this.opts.recentLookbackMs;
-    const stats = await this.computeNow(from, now, lookback);
-    this.keptUpAt = now;
-    return stats;
+  /** When a quarter marked now will be in the rollups: two ticks (the mark may miss the next one); undefined when no timer runs. */
+  pendingUntil(): number | undefined {
+    if (this.timers.length === 0) return undefined;
+    return (this.keptUpAt ?? Date.now()) + 2 * this.opts.intervalMs;
   }
 
   /**
-   * Hourly and daily rollups for 15-minute ones that have none (data rolled up before those tiers existed): summed
-   * from the 15-minute points, no raw data read. Runs once at start; a no-op when the daily tier reaches back as far.
+   * Firm-quarters whose rollups may not show everything stored yet: marks made since the watermark less the
+   * store's slack (all kept marks before the first tick). A short time-bounded scan, asked afresh by every read.
    */
-  private async coarseBackfill(): Promise<number> {
-    const [oldest15, oldestDay] = await Promise.all([this.store.rollupTime('15m', 'first'), this.store.rollupTime('1d', 'first')]);
-    if (oldest15 === undefined || (oldestDay !== undefined && oldestDay <= oldest15)) return 0;
-    const to = oldestDay ?? Date.now();
-    this.log?.info({ from: new Date(oldest15).toISOString(), to: new Date(to).toISOString() }, 'building hourly and daily energy rollups from the 15-minute ones');
-    let points = 0;
-    for (const tier of [...COARSE_TIERS].reverse()) points += await this.computeTier(tier, oldest15, to);
-    return points;
+  pending(now = Date.now()): Promise<DirtyQuarter[]> {
+    const since = Math.max(now - this.store.dirtyRetentionMs, (this.watermark ?? -Infinity) - this.store.dirtySlackMs);
+    return this.store.dirtyQuarters({ since, until: now + AHEAD_MS });
   }
 
   stop(): Promise<void> {
@@ -136,9 +174,14 @@ export class RollupJob {
     return this.chain.then(() => undefined, () => undefined);
   }
 
-  /** Recomputes [from, to) now (admin rebuild, tests, benchmark), one run at a time. */
-  rebuild(from: number, to: number, lookbackMs = this.opts.deepLookbackMs): Promise<RollupStats> {
-    return this.enqueue(() => this.computeNow(from, to, lookbackMs));
+  /** Recomputes [from, to) for every firm now (admin rebuild, tests, benchmark), one run at a time. */
+  rebuild(from: number, to: number): Promise<RollupStats> {
+    return this.enqueue(() => this.computeRange(from, to));
+  }
+
+  /** Recomputes the quarters marked since the watermark, now (tests; the timer does this every intervalMs). */
+  tick(): Promise<RollupStats> {
+    return this.enqueue(() => this.processMarks(Date.now()));
   }
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -150,50 +193,157 @@ export class RollupJob {
     return run;
   }
 
-  private async computeNow(from: number, to: number, lookbackMs: number): Promise<RollupStats> {
+  private async keepUp(): Promise<RollupStats> {
+    const stats = await this.processMarks(Date.now());
+    this.keptUpAt = stats.startedAt;
+    return stats;
+  }
+
+  /**
+   * One tick: the marks since the watermark less the slack, or, without a usable watermark, a catch-up first (see
+   * the head of this file). The watermark moves to the tick's start only when everything succeeded.
+   */
+  private async processMarks(now: number): Promise<RollupStats & { startedAt: number }> {
+    const started = Date.now();
+    const slack = this.store.dirtySlackMs;
+    const total = { points: 0, resets: 0 };
+    let since = this.watermark === undefined ? now - this.store.dirtyRetentionMs : this.watermark - slack;
+    if (this.watermark === undefined) {
+      const newest = (await this.store.rollupTime('15m', 'last')) ?? 0;
+      const from = Math.max(now - this.opts.catchUpMs, newest - HOUR);
+      if (newest > 0) addStats(total, await this.computeRange(from, now));
+    } else if (now - this.watermark > this.store.dirtyRetentionMs - slack) {
+      this.log?.warn({ watermark: new Date(this.watermark).toISOString() }, 'energy rollups were not kept up for longer than the dirty-quarter marks are kept: recomputing everything within MAX_AGE_DAYS');
+      addStats(total, await this.computeRange(now - this.opts.maxAgeMs, now));
+      since = now - this.store.dirtyRetentionMs;
+    }
+    const marks = await this.store.dirtyQuarters({ since, until: now + AHEAD_MS });
+    const spans = await this.spansOf(marks, now);
+    for (const s of spans) {
+      const chunk = s.firms ? this.opts.firmChunkMs : this.opts.chunkMs;
+      for (let c = s.from; c < s.to; c += chunk) addStats(total, await this.computeChunk(c, Math.min(s.to, c + chunk), s.firms));
+    }
+    for (const r of union(spans)) total.points += await this.coarse(r.from, r.to);
+    this.watermark = now;
+    this.checkpoint?.save(now);
+    const stats = { from: spans.length > 0 ? Math.min(...spans.map((s) => s.from)) : now, to: spans.length > 0 ? Math.max(...spans.map((s) => s.to)) : now, ...total, ms: Date.now() - started };
+    this.lastRun = stats;
+    this.lastError = undefined;
+    if (marks.length > 0) this.log?.debug({ marks: marks.length, spans: spans.length, points: total.points }, 'energy rollups recomputed for marked quarters');
+    return { ...stats, startedAt: now };
+  }
+
+  /**
+   * The ranges to recompute: per firm, each run of marked quarters (within MAX_AGE_DAYS) up to the next reading of
+   * every device with data in it; runs shared by many firms (live data) become one computation over every firm.
+   */
+  private async spansOf(marks: readonly DirtyQuarter[], now: number): Promise<Span[]> {
+    const oldest = floorTo(now - this.opts.maxAgeMs, QUARTER_HOUR);
+    const byFirm = new Map<string, number[]>();
+    for (const m of marks) {
+      if (m.quarter < oldest || m.quarter > now + AHEAD_MS) continue;
+      const list = byFirm.get(m.firmId) ?? [];
+      list.push(m.quarter);
+      byFirm.set(m.firmId, list);
+    }
+    const byRange = new Map<string, Span>();
+    for (const [firmId, quarters] of byFirm) {
+      const extended = [];
+      for (const run of runs(quarters, this.opts.joinGapMs)) extended.push({ from: run.from, to: await this.extendToNextReadings(firmId, run.from, run.to, now) });
+      for (const r of union(extended)) {
+        const key = `${r.from}/${r.to}`;
+        const s = byRange.get(key) ?? { ...r, firms: [] };
+        s.firms?.push(firmId);
+        byRange.set(key, s);
+      }
+    }
+    const all = union([...byRange.values()].filter((s) => (s.firms?.length ?? 0) >= this.opts.allFirmsFrom)).map((r): Span => ({ ...r, firms: undefined }));
+    const covered = (s: Span) => all.some((a) => a.from <= s.from && s.to <= a.to);
+    return [...all, ...[...byRange.values()].filter((s) => (s.firms?.length ?? 0) < this.opts.allFirmsFrom && !covered(s))];
+  }
+
+  /** The end of a firm's run extended past the next reading of each device with data in it. */
+  private async extendToNextReadings(firmId: string, from: number, to: number, now: number): Promise<number> {
+    // Readings after the current quarter cannot exist yet, beyond device clocks running ahead.
+    const ahead = floorTo(now + AHEAD_MS, QUARTER_HOUR) + QUARTER_HOUR;
+    if (to > floorTo(now, QUARTER_HOUR)) return Math.max(to, ahead);
+    const selections = (QUANTITIES as readonly Quantity[]).flatMap((q) => counterGroups(q));
+    const following = await this.store.followingReadings({ firmId, selections, from, to, horizon: now + AHEAD_MS });
+    let end = to;
+    for (const r of following) if (r.next !== undefined) end = Math.max(end, floorTo(r.next, QUARTER_HOUR) + QUARTER_HOUR);
+    return end;
+  }
+
+  /**
+   * Hourly and daily rollups for 15-minute ones that have none (data rolled up before those tiers existed): summed
+   * from the 15-minute points, no raw data read. Runs once at start; a no-op when the daily tier reaches back as far.
+   */
+  private async coarseBackfill(): Promise<number> {
+    const [oldest15, oldestDay] = await Promise.all([this.store.rollupTime('15m', 'first'), this.store.rollupTime('1d', 'first')]);
+    if (oldest15 === undefined || (oldestDay !== undefined && oldestDay <= oldest15)) return 0;
+    const to = oldestDay ?? Date.now();
+    this.log?.info({ from: new Date(oldest15).toISOString(), to: new Date(to).toISOString() }, 'building hourly and daily energy rollups from the 15-minute ones');
+    return this.coarse(oldest15, to);
+  }
+
+  /** Every firm over [from, to), then the hours and days above it. */
+  private async computeRange(from: number, to: number): Promise<RollupStats> {
     const started = Date.now();
     const a = floorTo(from, QUARTER_HOUR);
     const b = floorTo(to, QUARTER_HOUR) + QUARTER_HOUR;
-    let points = 0;
-    let resets = 0;
-    for (let c = a; c < b; c += this.opts.chunkMs) {
-      const r = await this.computeChunk(c, Math.min(b, c + this.opts.chunkMs), lookbackMs);
-      points += r.points;
-      resets += r.resets;
-    }
-    // Hours from the quarters, then days from the hours.
-    for (const tier of [...COARSE_TIERS].reverse()) points += await this.computeTier(tier, a, b);
-    const stats = { from: a, to: b, points, resets, ms: Date.now() - started };
+    const total = { points: 0, resets: 0 };
+    for (let c = a; c < b; c += this.opts.chunkMs) addStats(total, await this.computeChunk(c, Math.min(b, c + this.opts.chunkMs), undefined));
+    total.points += await this.coarse(a, b);
+    const stats = { from: a, to: b, ...total, ms: Date.now() - started };
     this.lastRun = stats;
     this.lastError = undefined;
     return stats;
   }
 
-  private async computeChunk(from: number, to: number, lookbackMs: number): Promise<{ points: number; resets: number }> {
+  /** Hours from the quarters, then days from the hours. */
+  private async coarse(from: number, to: number): Promise<number> {
+    let points = 0;
+    for (const tier of [...COARSE_TIERS].reverse()) points += await this.computeTier(tier, from, to);
+    return points;
+  }
+
+  /** The 15-minute points of [from, to) of some firms (each in its own query) or of every firm (one query). */
+  private async computeChunk(from: number, to: number, firms: readonly string[] | undefined): Promise<{ points: number; resets: number }> {
+    const scopes: Scope[] = firms ? firms.map((id) => ({ kind: 'firm', id })) : [PREFECTURE];
     let idx = await this.index.get();
     const points: RollupPoint[] = [];
-    for (const q of QUANTITIES as readonly Quantity[]) {
-      const groups = await this.firmSums(q, from, to, lookbackMs);
-      // A firm the cached registry index does not know yet (just registered): reload once. The place tags are part
-      // of the rollup's series, so writing a quarter without them and later with them would count it twice.
-      if (groups.some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
-        this.index.invalidate();
-        idx = await this.index.get();
-      }
-      for (const g of groups) {
-        const f = idx.firms.get(g.firmId);
-        if (!f) continue; // not registered (removed, or a stray tag): nothing to add up for
-        points.push({ ...g, county: f.county, park: f.park, segment: f.segment, quantity: q });
+    for (const scope of scopes) {
+      for (const { q, groups } of await this.quantitySums(scope, from, to)) {
+        // A firm the cached registry index does not know yet (just registered): reload once. The place tags are part
+        // of the rollup's series, so writing a quarter without them and later with them would count it twice.
+        if (groups.some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
+          this.index.invalidate();
+          idx = await this.index.get();
+        }
+        for (const g of groups) {
+          const f = idx.firms.get(g.firmId);
+          if (!f) continue; // not registered (removed, or a stray tag): nothing to add up for
+          points.push({ ...g, county: f.county, park: f.park, segment: f.segment, quantity: q });
+        }
       }
     }
     await this.store.writeRollups(points);
     return { points: points.length, resets: points.reduce((n, p) => n + p.resets, 0) };
   }
 
+  /** firmSums of every quantity: a firm's in parallel (small), every firm's one after the other (each a full scan). */
+  private async quantitySums(scope: Scope, from: number, to: number): Promise<Array<{ q: Quantity; groups: Awaited<ReturnType<RollupJob['firmSums']>> }>> {
+    const sum = async (q: Quantity) => ({ q, groups: await this.firmSums(q, scope, from, to) });
+    if (scope.kind === 'firm') return Promise.all((QUANTITIES as readonly Quantity[]).map(sum));
+    const out = [];
+    for (const q of QUANTITIES as readonly Quantity[]) out.push(await sum(q));
+    return out;
+  }
+
   /** What each firm's devices of each source added to a quantity per quarter. */
-  private async firmSums(q: Quantity, from: number, to: number, lookbackMs: number): Promise<Array<Omit<RollupPoint, 'county' | 'park' | 'segment' | 'quantity'>>> {
+  private async firmSums(q: Quantity, scope: Scope, from: number, to: number): Promise<Array<Omit<RollupPoint, 'county' | 'park' | 'segment' | 'quantity'>>> {
     const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await this.store.counterSteps({
-      metric: c.metric, measurements: c.measurements, scope: { kind: 'prefecture', id: '' }, from, to, stepMs: QUARTER_HOUR, lookbackMs, carry: ['firm'],
+      metric: c.metric, measurements: c.measurements, scope, from, to, stepMs: QUARTER_HOUR, carry: ['firm'],
     })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
     const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
     for (const d of deltas) {

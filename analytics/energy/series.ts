@@ -9,7 +9,7 @@ import { basisOf, type EnergyEnv } from './context.ts';
 import { CARRIERS, type Basis, type BasisId, type Carrier } from './factors.ts';
 import { addAcc, addAmount, emptyFigures, perFirm, type Acc, type SourceRow } from './figures.ts';
 import { COARSE_TIERS } from './rollups.ts';
-import { countingGroups, isQuantity, type DataSource } from './sources.ts';
+import { countingGroups, isQuantity, provisionalOf, type DataSource, type Provisional } from './sources.ts';
 
 export interface EnergySeries {
   scope: Scope;
@@ -19,6 +19,8 @@ export interface EnergySeries {
   source: DataSource;
   basis: Basis;
   points: Array<{ time: number; carriers: Record<Carrier, { measured: number; counted: number; kgce: number }>; totalKgce: number; outputs: Record<Output, number> }>;
+  /** Read from rollups that do not reflect every stored reading yet (null: final as far as stored). */
+  provisional: Provisional | null;
 }
 
 type Range = { from: number; to: number; intervalMs: number; offset: number };
@@ -30,7 +32,7 @@ async function deviceBuckets(env: EnergyEnv, scope: Scope, r: Range): Promise<Ma
   await Promise.all((QUANTITIES as readonly Quantity[]).flatMap((q) => counterGroups(q).map(async (g) => {
     const rows = await env.ctx.store.counterDeltas({
       metric: g.metric, measurements: g.measurements, scope, from: r.from, to: r.to,
-      stepMs: step, lookbackMs: env.opts.lookbackMs, groupBy: ['device'], intervalMs: r.intervalMs, offsetMs: r.offset,
+      stepMs: step, groupBy: ['device'], intervalMs: r.intervalMs, offsetMs: r.offset,
     });
     for (const row of rows) {
       const acc = byBucket.get(row.time) ?? emptyFigures();
@@ -79,7 +81,10 @@ export async function series(env: EnergyEnv, scope: Scope, fromIn: number, toIn:
   const idx = await env.ctx.index.get();
   const range = { from, to, intervalMs, offset };
   const source: DataSource = scope.kind === 'device' ? 'raw' : 'rollup';
-  const byBucket = scope.kind === 'device' ? await deviceBuckets(env, scope, range) : await rollupBuckets(env, idx, scope, range);
+  const [byBucket, provisional] = await Promise.all([
+    scope.kind === 'device' ? deviceBuckets(env, scope, range) : rollupBuckets(env, idx, scope, range),
+    provisionalOf(env, scope, source, from, to),
+  ]);
   const basisCache = new Map<number, Basis>();
   const basisOfYear = (y: number) => {
     let b = basisCache.get(y);
@@ -97,5 +102,5 @@ export async function series(env: EnergyEnv, scope: Scope, fromIn: number, toIn:
     }
     return { time, carriers, totalKgce, outputs: acc.outputs };
   });
-  return { scope, from, to, intervalMs, source, basis: basisOfYear(localParts(from).year), points };
+  return { scope, from, to, intervalMs, source, basis: basisOfYear(localParts(from).year), points, provisional };
 }

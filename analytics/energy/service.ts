@@ -11,14 +11,14 @@ import { intensity, type EnergyIntensity } from './intensity.ts';
 import { live, type EnergyLive } from './live.ts';
 import { completenessOverview, quality, type CompletenessOverview, type QualityReport } from './quality.ts';
 import { series, type EnergySeries } from './series.ts';
-import { chooseSource, type DataSource, type SourceChoice } from './sources.ts';
+import { chooseSource, provisionalOf, type DataSource, type Provisional, type SourceChoice } from './sources.ts';
 import { firmTotals, summary, type Breakdown, type EnergySummary } from './summary.ts';
 
 export { DEFAULT_ENERGY_OPTIONS, type EnergyContext, type EnergyServiceOptions } from './context.ts';
 export type { CarrierFigure, Figures } from './figures.ts';
 export type { IntensityRow } from './intensity.ts';
 export type { QualityReport } from './quality.ts';
-export { countingGroups, rollupPieces, type DataSource, type SourceChoice } from './sources.ts';
+export { countingGroups, rollupPieces, type DataSource, type Provisional, type SourceChoice } from './sources.ts';
 export { BREAKDOWNS, type Breakdown, type EnergySummary } from './summary.ts';
 
 export class EnergyService {
@@ -54,8 +54,10 @@ export class EnergyService {
     return live(this.env, scope, basisId, now);
   }
 
-  intensity(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity> {
-    return intensity(this.env, scope, from, to, basisId, choice);
+  /** With what it read from rollups that do not reflect every stored reading yet. */
+  async intensity(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity & { provisional: Provisional | null }> {
+    const r = await intensity(this.env, scope, from, to, basisId, choice);
+    return { ...r, provisional: await provisionalOf(this.env, scope, r.source, r.from, r.to) };
   }
 
   /** GB/T 38692-2020 data quality of one firm for one month. */
@@ -69,7 +71,7 @@ export class EnergyService {
   }
 
   /** The 15-minute rollups of a scope as CSV (one row per firm, quantity, source and interval). */
-  rollupCsv(scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean }> {
+  rollupCsv(scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null }> {
     return rollupCsv(this.env, scope, from, to, maxRows);
   }
 }

@@ -4,6 +4,7 @@ import type { FirmIndexSnapshot } from '../base/firm-index.ts';
 import { firmInScope, type Scope } from '../base/scope.ts';
 import { QUARTER_HOUR, ceilTo, floorTo } from '../../common/time.ts';
 import { ROLLUP_BUCKETS, type FirmFilter, type RollupPiece } from '../../common/telemetry-store/questions/energy.ts';
+import type { DirtyQuarter } from '../../common/telemetry-store/questions/dirty.ts';
 import { QUANTITIES, counterGroups, hasPrimaryFabric, type FirmEnergyFlags, type Quantity } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
 import { CARRIERS } from './factors.ts';
@@ -29,25 +30,85 @@ export function chooseSource(env: EnergyEnv, scope: Scope, from: number, to: num
   return !perDevice && until !== undefined && ceilTo(from, QUARTER_HOUR) < floorTo(Math.min(until, to), QUARTER_HOUR) ? 'rollup+raw' : 'raw';
 }
 
-export async function sourceRows(env: EnergyEnv, source: DataSource, scope: Scope, from: number, to: number, step: number): Promise<SourceRow[]> {
+/** A figure read from rollups that may not reflect everything stored yet (quarters marked dirty, not yet recomputed). */
+export interface Provisional {
+  /** When the rollup job will have included them (null: no job runs in this process). */
+  until: number | null;
+  /** Firm-quarters in the range and scope still to be recomputed. */
+  dirtyQuarters: number;
+  firms: number;
+}
+
+/**
+ * Marked firm-quarters that can change a figure over [from, to) of the firms of a scope (firms the registry no longer
+ * knows: prefecture only): those before `to`, since new readings before the range move the baseline of the first
+ * readings in it.
+ */
+async function pendingIn(env: EnergyEnv, scope: Scope, to: number): Promise<{ marks: DirtyQuarter[]; until: number | undefined }> {
+  const pending = await env.ctx.rollupsPending?.();
+  if (!pending || scope.kind === 'device') return { marks: [], until: undefined };
+  const idx = await env.ctx.index.get();
+  const marks = pending.marks.filter((m) => {
+    if (m.quarter >= to) return false;
+    const f = idx.firms.get(m.firmId);
+    return f ? firmInScope(f, scope) : scope.kind === 'prefecture';
+  });
+  return { marks, until: pending.until };
+}
+
+/** Where rollup+raw stops reading the rollups: the last closed quarter the job has done. */
+function closedUntil(env: EnergyEnv, from: number, to: number): number {
+  return Math.min(to, floorTo(env.ctx.rollupsCompleteUntil?.() ?? from, QUARTER_HOUR));
+}
+
+/** What a figure from `source` over [from, to) says about marked quarters it read from the rollups (null: none). */
+export async function provisionalOf(env: EnergyEnv, scope: Scope, source: DataSource, from: number, to: number): Promise<Provisional | null> {
+  if (source === 'raw') return null;
+  const end = source === 'rollup+raw' ? closedUntil(env, from, to) : to;
+  const { marks, until } = end > from ? await pendingIn(env, scope, end) : { marks: [], until: undefined };
+  if (marks.length === 0) return null;
+  return { until: until ?? null, dirtyQuarters: marks.length, firms: new Set(marks.map((m) => m.firmId)).size };
+}
+
+export interface SourcePlan {
+  source: DataSource;
+  provisional: Provisional | null;
+  /** rollup+raw: the rollups are read up to here, the raw counters after it. */
+  rollupsUntil?: number;
+}
+
+/**
+ * chooseSource, and what the figure will say about marked quarters: a firm (rollup+raw) reads its rollups only up
+ * to its first marked quarter and the raw counters from there (exact); wider scopes read the rollups and say it.
+ */
+export async function resolveSource(env: EnergyEnv, scope: Scope, from: number, to: number, choice: SourceChoice, perDevice = false): Promise<SourcePlan> {
+  const source = chooseSource(env, scope, from, to, choice, perDevice);
+  if (source !== 'rollup+raw') return { source, provisional: await provisionalOf(env, scope, source, from, to) };
+  const closed = closedUntil(env, from, to);
+  const { marks } = await pendingIn(env, scope, closed);
+  const rollupsUntil = Math.min(closed, ...marks.map((m) => Math.max(from, m.quarter)));
+  return rollupsUntil > ceilTo(from, QUARTER_HOUR) ? { source, provisional: null, rollupsUntil } : { source: 'raw', provisional: null };
+}
+
+/** `rollupsUntil`: where rollup+raw switches to the raw counters (resolveSource; default the last closed quarter). */
+export async function sourceRows(env: EnergyEnv, source: DataSource, scope: Scope, from: number, to: number, step: number, rollupsUntil = env.ctx.rollupsCompleteUntil?.()): Promise<SourceRow[]> {
   if (source === 'raw') return rawRows(env, scope, from, to, step);
   if (source === 'rollup') return rollupRows(env, scope, from, to);
   const a = Math.min(to, ceilTo(from, QUARTER_HOUR));
-  const b = Math.max(a, floorTo(Math.min(env.ctx.rollupsCompleteUntil?.() ?? a, to), QUARTER_HOUR));
+  const b = Math.max(a, floorTo(Math.min(rollupsUntil ?? a, to), QUARTER_HOUR));
   const parts = await Promise.all([
     a > from ? rawRows(env, scope, from, a, Math.min(step, a - from)) : [],
     b > a ? rollupRows(env, scope, a, b) : [],
-    // After the last closed quarter: the rollup tick's lookback, so the tail counts what the next tick will.
-    to > b ? rawRows(env, scope, b, to, Math.min(step, to - b), env.opts.tailLookbackMs) : [],
+    to > b ? rawRows(env, scope, b, to, Math.min(step, to - b)) : [],
   ]);
   return parts.flat();
 }
 
 /** Per firm, device and source from the raw counters. */
-async function rawRows(env: EnergyEnv, scope: Scope, from: number, to: number, stepMs: number, lookbackMs = env.opts.lookbackMs): Promise<SourceRow[]> {
+async function rawRows(env: EnergyEnv, scope: Scope, from: number, to: number, stepMs: number): Promise<SourceRow[]> {
   const perQuantity = await Promise.all((QUANTITIES as readonly Quantity[]).flatMap((q) => counterGroups(q).map(async (g) => {
     const rows = await env.ctx.store.counterDeltas({
-      metric: g.metric, measurements: g.measurements, scope, from, to, stepMs, lookbackMs, groupBy: ['firm', 'device'],
+      metric: g.metric, measurements: g.measurements, scope, from, to, stepMs, groupBy: ['firm', 'device'],
     });
     return rows.map((r): SourceRow => ({ firm: r.tags.firm ?? '', device: r.tags.device ?? '', quantity: q, source: r.measurement, value: r.value * g.scale, resets: r.resets }));
   })));

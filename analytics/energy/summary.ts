@@ -8,7 +8,7 @@ import { basisOf, type EnergyEnv } from './context.ts';
 import { CARRIERS, zeroAmounts, type Basis, type BasisId, type CarrierAmounts } from './factors.ts';
 import { addAcc, boundaryNotes, emptyFigures, kgceOf, perDevice, perFirm, toFigures, type Acc, type Figures, type SourceRow } from './figures.ts';
 import type { SteamSource } from './carriers.ts';
-import { chooseSource, rollupRows, sourceRows, type DataSource, type SourceChoice } from './sources.ts';
+import { resolveSource, rollupRows, sourceRows, type DataSource, type Provisional, type SourceChoice } from './sources.ts';
 
 export const BREAKDOWNS = ['county', 'park', 'segment', 'firm', 'device'] as const;
 export type Breakdown = (typeof BREAKDOWNS)[number];
@@ -25,6 +25,8 @@ export interface EnergySummary extends Figures {
   resets: number;
   breakdown: Array<Figures & { key: string; name: string }>;
   notes: string[];
+  /** Read from rollups that do not reflect every stored reading yet (null: final as far as stored). */
+  provisional: Provisional | null;
 }
 
 type Group = { acc: Acc; kgce: CarrierAmounts };
@@ -69,7 +71,7 @@ function nameOf(by: Breakdown | undefined, key: string, idx: FirmIndexSnapshot):
 }
 
 export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn: number, basisId: BasisId, choice: SourceChoice = 'auto', by?: Breakdown): Promise<EnergySummary> {
-  const source = chooseSource(env, scope, fromIn, toIn, choice, by === 'device');
+  const { source, provisional, rollupsUntil } = await resolveSource(env, scope, fromIn, toIn, choice, by === 'device');
   const step = source === 'rollup' ? QUARTER_HOUR : stepFor(toIn - fromIn);
   const { from, to } = alignRange(fromIn, toIn, step);
   const idx = await env.ctx.index.get();
@@ -81,7 +83,7 @@ export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn
   for (const piece of splitByYear(from, to)) {
     const basis = basisOf(env, basisId, piece.year);
     bases.push(basis);
-    const rows = await sourceRows(env, source, scope, piece.from, piece.to, step);
+    const rows = await sourceRows(env, source, scope, piece.from, piece.to, step, rollupsUntil);
     for (const r of rows) { resets += r.resets; firmsSeen.add(r.firm); }
     addPiece(env, idx, rows, basis, { scope, source, by, total, groups });
   }
@@ -92,6 +94,7 @@ export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn
   return {
     scope, from, to, source, basis, basesByYear: bases, firms: firmsSeen.size, resets,
     ...toFigures(total.acc, total.kgce, includesWater), breakdown, notes: summaryNotes(scope, source, by, total.acc.steamSources, resets),
+    provisional,
   };
 }
 

@@ -34,6 +34,12 @@ const Boundary = Type.Object({
   firms: Type.Record(Type.String(), Type.Integer(), { description: 'firms counted with each steam source' }),
 }, { description: 'the plant-boundary rule the figure was counted with' });
 const Figures = { carriers: Carriers, boundary: Boundary, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
+const ProvisionalSchema = Type.Object({
+  until: Nullable(Type.Integer({ description: 'when the rollup job will have included them (ms); null when no job runs in this process' })),
+  dirtyQuarters: Type.Integer({ description: 'firm-quarters in the range and scope with stored data the rollups do not reflect yet' }),
+  firms: Type.Integer(),
+}, { $id: 'EnergyProvisional', description: 'The figure was read from rollups that do not reflect every stored reading yet (e.g. a backfill just stored): it may still grow. null: final as far as stored.' });
+const Provisional = Nullable(ref(ProvisionalSchema));
 const Benchmarks = Type.Object({
   dyeingKgcePer100m: Type.Number(), dyeingWaterTPer100m: Type.Number(), silkKgcePer100m: Type.Number(), silkWaterTPer100m: Type.Number(),
   knitKgcePerT: Type.Number(), knitWaterTPerT: Type.Number(), ringSpinningKwhPerKg: Type.Number(),
@@ -170,7 +176,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   app.get('/energy/summary', {
     schema: {
       tags: ['energy'], summary: 'Energy over a range: physical units, counted at the plant boundary, and standard coal on the named basis',
-      description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days (for firms, while the rollup job keeps up, the rollups up to its last closed quarter and raw data after it: source "rollup+raw"), the rollups (daily, hourly, 15-minute) otherwise.',
+      description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days (for firms, while the rollup job keeps up, the rollups up to its last closed quarter and raw data after it: source "rollup+raw"), the rollups (daily, hourly, 15-minute) otherwise. The rollups follow the data: quarters that received data, backfill of any age included, are recomputed within one rollup tick (2 min). Until then a firm over ≤ 2 days is read raw, and a figure read from the rollups says so in `provisional`.',
       querystring: Type.Object({
         ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery,
         source: SourceQuery, by: Type.Optional(lit(BREAKDOWNS)),
@@ -180,7 +186,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
           scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis, basesByYear: Type.Array(Basis),
           firms: Type.Integer(), resets: Type.Integer(), ...Figures,
           breakdown: Type.Array(Type.Object({ key: Type.String(), name: Type.String(), ...Figures })),
-          notes: Type.Array(Type.String()),
+          notes: Type.Array(Type.String()), provisional: Provisional,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -205,6 +211,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
             carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() })]))),
             totalKgce: Type.Number(), outputs: Type.Object({ fabric: Type.Number(), yarn: Type.Number(), pieces: Type.Number() }),
           })),
+          provisional: Provisional,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -228,7 +235,7 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
         200: Type.Object({
           scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis,
           benchmarks: Benchmarks,
-          rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()),
+          rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()), provisional: Provisional,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -292,7 +299,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   app.get('/energy/rollups.csv', {
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
-      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), interval_start, interval_end (local time), value, devices, resets.',
+      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will.',
       querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }),
       response: { 200: { description: 'CSV', content: { 'text/csv': { schema: Type.String() } } }, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
@@ -308,6 +315,9 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
       .header('content-disposition', `attachment; filename="${name}"`)
       .header('x-rows', String(out.rows))
       .header('x-truncated', String(out.truncated))
+      // Rollups that do not reflect every stored reading yet (see EnergyProvisional): count and expected time.
+      .header('x-provisional-quarters', String(out.provisional?.dirtyQuarters ?? 0))
+      .header('x-provisional-until', out.provisional?.until == null ? '' : String(out.provisional.until))
       .send(out.csv);
   });
 
@@ -326,7 +336,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
 
   app.post('/energy/rollups/rebuild', {
     schema: {
-      tags: ['energy'], summary: 'Recompute the 15-minute rollups of a range (admin), e.g. after a late backfill',
+      tags: ['energy'], summary: 'Recompute the 15-minute rollups of a range (admin); quarters that receive data are recomputed by the rollup job on their own',
       body: Type.Object({ from: TimeParam, to: Type.Optional(TimeParam) }, { additionalProperties: false }),
       response: { 200: Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() }), 400: ErrorBody, 403: ErrorBody },
     },
@@ -340,7 +350,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
 };
 
 export const energyRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, opts) => {
-  addSchemas(app, [BasisSchema, FactorConfigSchema, FactorsSchema, FirmEnergySchema]);
+  addSchemas(app, [BasisSchema, FactorConfigSchema, FactorsSchema, FirmEnergySchema, ProvisionalSchema]);
   await app.register(energySettingsRoutes, opts);
   await app.register(energyOutputRoutes, opts);
   await app.register(energyFigureRoutes, opts);
