@@ -69,6 +69,9 @@ export const NewFirmBody = Type.Object({
   employees: Type.Integer({ minimum: 0, maximum: MAX_FIRM_EMPLOYEES, default: 0, description: `people employed, at most ${MAX_FIRM_EMPLOYEES}` }),
   landMu: Type.Number({ minimum: 0, maximum: MAX_FIRM_LAND_MU, default: 0, description: `land area in mu (亩; 15 mu = 1 ha), at most ${MAX_FIRM_LAND_MU} (about 13 km²)` }),
   smartFactoryTier: Type.Optional(lit(SMART_FACTORY_TIERS)),
+  aboveScaleSince: Type.Optional(Nullable(Type.String({ format: 'date', description: 'local date from which the firm is above-scale (default: its registration)' }))),
+  smartFactoryCertificateId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
+  smartFactoryCertifiedOn: Type.Optional(Nullable(Type.String({ format: 'date' }))),
   demo: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 

@@ -57,30 +57,41 @@ function assertParkInCounty(park: string, county: string): void {
   }
 }
 
+const NEEDS_ABOVE_SCALE = 'aboveScaleSince needs aboveScale true';
+const CERTIFICATE_NEEDS_TIER = 'a smart-factory certificate needs a smartFactoryTier other than none';
+
 const pastOrToday = (field: string, date: string, today: string) => {
   if (parseLocalDate(date) === undefined) throw new HttpError(400, `${field} ${date} is not a calendar date`);
   if (date > today) throw new HttpError(400, `${field} ${date} is in the future; enter a change once it holds`);
 };
 
-/** The attributes a patch sets, checked against the firm as it is now; 400 with the reason otherwise. */
+type Checked = Pick<FirmAttributes, 'park' | 'county' | 'aboveScale' | 'smartFactoryTier'>
+  & Partial<Pick<FirmAttributes, 'aboveScaleSince' | 'smartFactoryCertificateId' | 'smartFactoryCertifiedOn'>>;
+
+/** What every firm keeps to, when registered and after each change; 400 with the reason otherwise. */
+function assertConsistent(a: Checked, today: string): void {
+  assertParkInCounty(a.park, a.county);
+  if (!a.aboveScale && a.aboveScaleSince) throw new HttpError(400, NEEDS_ABOVE_SCALE);
+  if (a.aboveScaleSince) pastOrToday('aboveScaleSince', a.aboveScaleSince, today);
+  if (a.smartFactoryTier === 'none' && (a.smartFactoryCertificateId || a.smartFactoryCertifiedOn)) throw new HttpError(400, CERTIFICATE_NEEDS_TIER);
+  if (a.smartFactoryCertifiedOn) pastOrToday('smartFactoryCertifiedOn', a.smartFactoryCertifiedOn, today);
+}
+
+/** The attributes a patch sets, checked with the firm as it would be; 400 with the reason otherwise. */
 export function firmChanges(firm: FirmRecord, patch: FirmPatch, today: string): { changes: Partial<FirmAttributes>; validFrom: string } {
   const { validFrom: givenFrom, note: _note, smartFactoryTier: tierIn, ...rest } = patch;
   // The schema admits only the tiers; the type provider sees a string.
-  const fields: Partial<FirmAttributes> = { ...rest, ...(tierIn === undefined ? {} : { smartFactoryTier: tierIn as SmartFactoryTier }) };
-  const changes: Partial<FirmAttributes> = { ...fields };
-  assertParkInCounty(fields.park ?? firm.park, fields.county ?? firm.county);
-  const above = fields.aboveScale ?? firm.aboveScale;
-  if (!above && fields.aboveScaleSince) throw new HttpError(400, 'aboveScaleSince needs aboveScale true');
-  if (fields.aboveScaleSince) pastOrToday('aboveScaleSince', fields.aboveScaleSince, today);
+  const changes: Partial<FirmAttributes> = { ...rest, ...(tierIn === undefined ? {} : { smartFactoryTier: tierIn as SmartFactoryTier }) };
   if (givenFrom !== undefined) pastOrToday('validFrom', givenFrom, today);
-  const validFrom = givenFrom ?? fields.aboveScaleSince ?? today;
+  // A patch that contradicts itself is refused before the dates that follow from it are filled in.
+  if (changes.aboveScale === false && changes.aboveScaleSince) throw new HttpError(400, NEEDS_ABOVE_SCALE);
+  if (changes.smartFactoryTier === 'none' && (changes.smartFactoryCertificateId || changes.smartFactoryCertifiedOn)) throw new HttpError(400, CERTIFICATE_NEEDS_TIER);
+  const validFrom = givenFrom ?? changes.aboveScaleSince ?? today;
   // Becoming above-scale (小升规) counts from the change on, not from the registration; leaving clears the date.
-  if (fields.aboveScale === true && !firm.aboveScale && !fields.aboveScaleSince) changes.aboveScaleSince = validFrom;
-  if (fields.aboveScale === false) changes.aboveScaleSince = null;
-  const tier = fields.smartFactoryTier ?? firm.smartFactoryTier;
-  if (tier === 'none' && (fields.smartFactoryCertificateId || fields.smartFactoryCertifiedOn)) throw new HttpError(400, 'a smart-factory certificate needs a smartFactoryTier other than none');
-  if (fields.smartFactoryTier === 'none') Object.assign(changes, { smartFactoryCertificateId: null, smartFactoryCertifiedOn: null });
-  if (fields.smartFactoryCertifiedOn) pastOrToday('smartFactoryCertifiedOn', fields.smartFactoryCertifiedOn, today);
+  if (changes.aboveScale === true && !firm.aboveScale && !changes.aboveScaleSince) changes.aboveScaleSince = validFrom;
+  if (changes.aboveScale === false) changes.aboveScaleSince = null;
+  if (changes.smartFactoryTier === 'none') Object.assign(changes, { smartFactoryCertificateId: null, smartFactoryCertifiedOn: null });
+  assertConsistent({ ...firm, ...changes }, today);
   return { changes, validFrom };
 }
 
@@ -97,8 +108,9 @@ export const firmRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; mqtt?: 
     const b = req.body;
     const problem = usccProblem(b.id);
     if (problem) throw new HttpError(400, `id is not a valid unified social credit code: ${problem}`);
-    assertParkInCounty(b.park, b.county);
-    const firm = await httpErrors(() => registry.createFirm({ ...b, smartFactoryTier: b.smartFactoryTier ?? 'none', demo: b.demo ?? false }), [[ConflictError, 409]]);
+    const smartFactoryTier = b.smartFactoryTier ?? 'none';
+    assertConsistent({ ...b, smartFactoryTier }, localDate(Date.now()));
+    const firm = await httpErrors(() => registry.createFirm({ ...b, smartFactoryTier, demo: b.demo ?? false }), [[ConflictError, 409]]);
     await audit(registry, req.principal, 'firm.create', firm.id, { name: firm.name, county: firm.county, aboveScale: firm.aboveScale });
     return reply.code(201).send(firm);
   });

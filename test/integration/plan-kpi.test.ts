@@ -199,3 +199,18 @@ describe('plan endpoints', () => {
     assert.equal(localMonth(now), months(0));
   });
 });
+
+test('registering: above-scale since a date and the smart-factory certificate, with the same checks as an edit', async () => {
+  const post = (body: object) => sys.app.inject({ method: 'POST', url: '/api/v1/firms', headers: { authorization: `Bearer ${admin}` }, payload: body });
+  const since = `${months(5)}-01`;
+  const f = testFirm({ county: '533124', park: 'longchuan' });
+  const bad = await post({ ...f, aboveScaleSince: localDate(now + 2 * DAY) });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.json().message, /in the future/);
+  assert.equal((await post({ ...f, smartFactoryCertificateId: 'X-1' })).statusCode, 400, 'a certificate needs a tier');
+  const ok201 = await post({ ...f, aboveScaleSince: since, smartFactoryTier: 'advanced', smartFactoryCertificateId: 'YN-2026-009', smartFactoryCertifiedOn: since });
+  assert.equal(ok201.statusCode, 201, ok201.body);
+  assert.deepEqual([ok201.json().aboveScaleSince, ok201.json().smartFactoryCertificateId], [since, 'YN-2026-009']);
+  const [registration] = await sys.registry.firmHistory(f.id);
+  assert.equal(registration?.changes.aboveScaleSince, since);
+});
