@@ -31,7 +31,10 @@ const ReleaseResult = Type.Object({
   released: Type.Array(Type.Integer()), alreadyReleased: Type.Array(Type.Integer()), points: Type.Integer(),
 });
 
-export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store: TelemetryStore; spool: Spool }> = async (app, { registry, store, spool }) => {
+interface DeviceRouteOptions { registry: Registry; store: TelemetryStore; spool: Spool }
+
+/** Devices and what InfluxDB holds of them. */
+const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, { registry, store }) => {
   const readableDevice = (req: { principal: ApiPrincipal }, id: string) => visibleDevice(registry, req.principal, id);
 
   app.get('/devices', { schema: { tags: ['devices'], summary: 'All devices you may see', response: { 200: Type.Array(Device) } } }, async (req) => {
@@ -78,6 +81,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     return { deviceId: device.id, from, to, limit, before: h?.before ?? null, events: rows.slice(0, limit), truncated: rows.length > limit };
   });
 
+};
+
+/** A firm's rejected messages, and the release of its quarantined readings. */
+const rejectedRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, { registry, spool }) => {
   app.get('/firms/:firmId/rejected', {
     schema: {
       tags: ['devices'], summary: 'Rejected messages of a firm, newest first, with the reason',
@@ -118,4 +125,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ registry: Registry; store
     }
     return { released: result.released, alreadyReleased: result.alreadyReleased, points: result.points };
   });
+};
+
+export const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, opts) => {
+  await app.register(deviceReadRoutes, opts);
+  await app.register(rejectedRoutes, opts);
 };
