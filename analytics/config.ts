@@ -9,7 +9,7 @@ export function monitoringOptions(config: Config): Omit<MonitoringOptions, 'regi
     file: m.file,
     connectedWindowDays: config.connectedWindowDays,
     energy: { liveWindowMs: m.liveWindowMs },
-    rollup: { intervalMs: m.rollupIntervalMs },
+    rollup: { intervalMs: m.rollupIntervalMs, maxAgeMs: config.maxAgeDays * 86_400_000 },
     oee: { offlineAfterMs: m.offlineAfterMs },
     offlineCheckMs: m.offlineCheckMs,
   };
