@@ -413,6 +413,9 @@ describe('web dashboard in Chromium', () => {
       await page.fill('#firm-edit [data-field=employees]', '321');
       await page.click('#firm-edit button[type=submit]');
       await waitFor(async () => (await api<{ employees: number }>(sys, engineerA, 'GET', `/api/v1/firms/${firmA.id}`)).body.employees === 321, 10_000, 'the edit saved');
+      await page.waitForSelector('#firm-edit summary');
+      await page.click('#firm-edit summary');
+      await page.waitForFunction(() => /employees = 321/.test(document.querySelector('[data-testid=firm-history]')?.textContent ?? ''));
       assert.deepEqual(problems, []);
     });
   });

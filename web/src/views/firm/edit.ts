@@ -1,8 +1,8 @@
 // The firm view's edit card: admin and bureau change the firm's name, above-scale status and since when (小升规),
 // smart-factory tier with its certificate, employees, land, park and county (the API lets only admin move a firm
 // to another county); the firm's own engineer changes employees and land. Every change holds from a date and is
-// audited by the API; only the fields changed are sent.
-import { patch } from '../../api.ts';
+// audited by the API; only the fields changed are sent. Below the form, the firm's dated history.
+import { get, patch } from '../../api.ts';
 import { clear, h } from '../../dom.ts';
 import { pick } from '../../i18n.ts';
 import type { Firm, Places } from '../../types.ts';
@@ -43,6 +43,19 @@ function changedFields(firm: EditableFirm, fields: Field[]): Record<string, unkn
   return out;
 }
 
+interface FirmVersion { id: number; validFrom: string; recordedBy: string; changes: Record<string, unknown> }
+
+/** The firm's versions, newest first: from when, who, what. */
+function historyList(firmId: string, box: HTMLElement): void {
+  get<FirmVersion[]>(`/firms/${encodeURIComponent(firmId)}/history`).then((versions) => {
+    clear(box, h('h3', null, pick({ zh: '修改记录', en: 'History' })), h('ul', { class: 'firm-history small-text', 'data-testid': 'firm-history' },
+      ...[...versions].reverse().map((v) => h('li', { 'data-version': String(v.id) },
+        h('strong', null, v.validFrom), ' ',
+        v.recordedBy === 'registration' ? pick({ zh: '登记', en: 'registration' }) : Object.entries(v.changes).map(([k, x]) => `${k} = ${x === null ? '–' : String(x)}`).join(', '),
+        h('span', { class: 'muted' }, ` · ${v.recordedBy}`)))));
+  }, (err: unknown) => { clear(box, h('p', { class: 'error' }, err instanceof Error ? err.message : String(err))); });
+}
+
 export function firmEditCard(ctx: ViewContext, firm: EditableFirm, pl: Places): HTMLElement {
   const engineer = ctx.identity.kind === 'engineer';
   const fields: Field[] = [];
@@ -81,6 +94,8 @@ export function firmEditCard(ctx: ViewContext, firm: EditableFirm, pl: Places): 
       clear(result, h('p', { class: 'error', 'data-testid': 'firm-edit-error' }, err instanceof Error ? err.message : String(err)));
     }).finally(() => { submit.disabled = false; });
   });
-  return h('section', { class: 'card', id: 'firm-edit' },
-    h('details', null, h('summary', null, h('h2', { class: 'inline' }, pick({ zh: '修改企业信息', en: 'Edit firm' }))), h('div', { class: 'card-body' }, form)));
+  const history = h('div', { class: 'firm-history-box' });
+  const details = h('details', null, h('summary', null, h('h2', { class: 'inline' }, pick({ zh: '修改企业信息', en: 'Edit firm' }))), h('div', { class: 'card-body' }, form, history));
+  details.addEventListener('toggle', () => { if (details.open) historyList(firm.id, history); });
+  return h('section', { class: 'card', id: 'firm-edit' }, details);
 }
