@@ -40,6 +40,8 @@ interface DeviceMemory {
   resetFrom: Float64Array;
   resets: Uint16Array;
   window: ReplayWindow | undefined;
+  /** Listed for the next checkpoint (a flag, so a busy device costs no set lookup per point). */
+  changed: boolean;
 }
 
 export class PointHistory implements PointCheck {
@@ -71,7 +73,10 @@ export class PointHistory implements PointCheck {
       this.keepReading(device, point, problems, before);
       return false;
     }
-    if (remember(mem, point)) this.changed.add(device.deviceId);
+    if (remember(mem, point) && !mem.changed) {
+      mem.changed = true;
+      this.changed.add(device.deviceId);
+    }
     mem.window?.add(point.ts, hash);
     return true;
   }
@@ -100,6 +105,7 @@ export class PointHistory implements PointCheck {
     for (const deviceId of this.changed) {
       const mem = this.devices.get(deviceId);
       if (!mem) continue;
+      mem.changed = false;
       for (const r of mem.rules) {
         const i = r.index;
         if (Number.isNaN(mem.ts[i]!)) continue;
@@ -146,7 +152,7 @@ export class PointHistory implements PointCheck {
       const n = rules.length;
       mem = {
         type: device.type, overrides, rules, ts: new Float64Array(n).fill(NaN), value: new Float64Array(n), allowance: new Float64Array(n), resetFrom: new Float64Array(n).fill(-Infinity), resets: new Uint16Array(n),
-        window: this.windowPoints > 0 ? new ReplayWindow(this.windowPoints) : undefined,
+        window: this.windowPoints > 0 ? new ReplayWindow(this.windowPoints) : undefined, changed: false,
       };
       this.devices.set(device.deviceId, mem);
     } else if (mem.overrides !== overrides) {
