@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { COUNTER_JITTER } from '../../common/telemetry-store/questions/energy.ts';
 import { startPrivateInfluxd, type PrivateInfluxd } from '../../scripts/influxd.ts';
-import { DAY, HOUR, MINUTE } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE, TZ_OFFSET_MS } from '../../common/time.ts';
 import { tempDir } from '../helpers/system.ts';
 import { seededRng } from '../../simulators/models/random.ts';
 
@@ -47,7 +47,7 @@ function meter(rand: () => number, device: string, firm: string, start: number, 
 }
 
 /** The counting rule, written out here from its definition (docs/monitoring.md), per device and step. */
-function expectedSteps(readings: readonly Reading[], from: number, to: number, stepMs: number): Map<string, Array<{ time: number; value: number; reset: boolean }>> {
+function expectedSteps(readings: readonly Reading[], from: number, to: number, stepMs: number, offsetMs: number): Map<string, Array<{ time: number; value: number; reset: boolean }>> {
   const byDevice = new Map<string, Reading[]>();
   for (const r of readings) byDevice.set(r.device, [...(byDevice.get(r.device) ?? []), r]);
   const out = new Map<string, Array<{ time: number; value: number; reset: boolean }>>();
@@ -59,7 +59,7 @@ function expectedSteps(readings: readonly Reading[], from: number, to: number, s
     let prev = earlier.length > 0 ? earlier[earlier.length - 1]!.v : inRange[0]!.v;
     const steps = new Map<number, { last: number; highest: number }>();
     for (const r of inRange) {
-      const s = Math.floor(r.t / stepMs) * stepMs;
+      const s = Math.floor((r.t - offsetMs) / stepMs) * stepMs + offsetMs;
       const cur = steps.get(s);
       steps.set(s, { last: r.v, highest: Math.max(cur?.highest ?? -Infinity, r.v) });
     }
@@ -113,19 +113,21 @@ test('counter increments over random ranges and random splits equal the counting
 
   const check = async (known: readonly Reading[], round: number) => {
     for (let k = 0; k < 6; k++) {
-      const stepMs = [5 * MINUTE, 15 * MINUTE, HOUR][Math.floor(rand() * 3)]!;
-      const a = T0 + Math.floor(rand() * (WINDOW / stepMs - 1)) * stepMs;
-      const b = a + (1 + Math.floor(rand() * ((T0 + WINDOW - a) / stepMs))) * stepMs;
+      // Steps of minutes or hours, or local days (offset 16 h in UTC, as the register check asks).
+      const stepMs = [5 * MINUTE, 15 * MINUTE, HOUR, DAY][Math.floor(rand() * 4)]!;
+      const off = stepMs === DAY ? DAY - TZ_OFFSET_MS : 0;
+      const a = Math.floor((T0 + rand() * (WINDOW - stepMs) - off) / stepMs) * stepMs + off;
+      const b = a + (1 + Math.floor(rand() * Math.max(1, Math.floor((T0 + WINDOW - a) / stepMs)))) * stepMs;
       const cuts = [...new Set(Array.from({ length: Math.floor(rand() * 4) }, () => a + Math.floor(rand() * ((b - a) / stepMs)) * stepMs))].filter((c) => c > a).sort((x, y) => x - y);
       const bounds = [a, ...cuts, b];
-      const whole = expectedSteps(known, a, b, stepMs);
+      const whole = expectedSteps(known, a, b, stepMs, off);
       const sumOverPieces = new Map<string, number>();
       for (let i = 0; i + 1 < bounds.length; i++) {
         const [from, to] = [bounds[i]!, bounds[i + 1]!];
         const what = `seed ${seed}, round ${round}, step ${stepMs / MINUTE} min, range [${(a - T0) / MINUTE}, ${(b - T0) / MINUTE}) min, piece [${(from - T0) / MINUTE}, ${(to - T0) / MINUTE})`;
-        const want = expectedSteps(known, from, to, stepMs);
+        const want = expectedSteps(known, from, to, stepMs, off);
         const q = { metric: 'energy_kwh_total', measurements: ['electricity_meter'], scope: { kind: 'prefecture' as const, id: '' }, from, to, stepMs };
-        const deltas = await store.counterDeltas({ ...q, groupBy: ['device'] });
+        const deltas = await store.counterDeltas({ ...q, stepOffsetMs: off, groupBy: ['device'] });
         const got = new Map(deltas.map((r) => [r.tags.device ?? '', r]));
         assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `devices with readings, ${what}`);
         for (const [device, rows] of want) {
@@ -135,20 +137,21 @@ test('counter increments over random ranges and random splits equal the counting
           assert.equal(got.get(device)!.resets, resets, `counterDeltas resets ${device}, ${what}`);
           sumOverPieces.set(device, (sumOverPieces.get(device) ?? 0) + value);
         }
-        const steps = await store.counterSteps({ ...q, carry: ['firm'] });
-        for (const [device, rows] of want) {
+        // counterSteps has no step offset: asked for the steps from the epoch.
+        const steps = off ? [] : await store.counterSteps({ ...q, carry: ['firm'] });
+        for (const [device, rows] of off ? [] : want) {
           const gotRows = steps.filter((r) => r.tags.device === device).sort((x, y) => x.time - y.time).map((r) => ({ time: r.time, value: r.value, reset: r.reset }));
           assert.equal(gotRows.length, rows.length, `counterSteps rows of ${device}, ${what}`);
           rows.forEach((r, j) => assert.ok(gotRows[j]!.time === r.time && close(gotRows[j]!.value, r.value) && gotRows[j]!.reset === r.reset, `counterSteps ${device} ${JSON.stringify(gotRows[j])} ≠ ${JSON.stringify(r)}, ${what}`));
         }
         // Buckets: hourly (or the step) per firm, the same figures summed another way.
         const intervalMs = Math.max(stepMs, HOUR);
-        const buckets = await store.counterDeltas({ ...q, groupBy: ['firm'], intervalMs });
+        const buckets = await store.counterDeltas({ ...q, stepOffsetMs: off, groupBy: ['firm'], intervalMs, offsetMs: off });
         const wantBuckets = new Map<string, number>();
         for (const [device, rows] of want) {
           const firm = known.find((r) => r.device === device)!.firm;
           for (const r of rows) {
-            const key = `${firm}/${Math.floor(r.time / intervalMs) * intervalMs}`;
+            const key = `${firm}/${Math.floor((r.time - off) / intervalMs) * intervalMs + off}`;
             wantBuckets.set(key, (wantBuckets.get(key) ?? 0) + r.value);
           }
         }
