@@ -152,6 +152,11 @@ export class RollupJob {
     return floorTo(this.keptUpAt, QUARTER_HOUR);
   }
 
+  /** Start of the last successful tick (kept across restarts), if any. */
+  get watermarkAt(): number | undefined {
+    return this.watermark;
+  }
+
   /** When a quarter marked now will be in the rollups: two ticks (the mark may miss the next one); undefined when no timer runs. */
   pendingUntil(): number | undefined {
     if (this.timers.length === 0) return undefined;

@@ -325,13 +325,17 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     schema: {
       tags: ['energy'], summary: 'State of the 15-minute rollup job (admin, bureau)',
       response: {
-        200: Type.Object({ lastRun: Nullable(Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() })), lastError: Nullable(Type.String()) }),
+        200: Type.Object({
+          lastRun: Nullable(Type.Object({ from: Type.Integer(), to: Type.Integer(), points: Type.Integer(), resets: Type.Integer(), ms: Type.Integer() })), lastError: Nullable(Type.String()),
+          watermark: Nullable(Type.Integer({ description: 'start of the last successful run: marks made before it, less the slack, are in the rollups' })),
+          pendingQuarters: Type.Integer({ description: 'firm-quarters marked dirty and not yet surely recomputed' }),
+        }),
         403: ErrorBody,
       },
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
-    return { lastRun: m.rollups.lastRun ?? null, lastError: m.rollups.lastError ?? null };
+    return { lastRun: m.rollups.lastRun ?? null, lastError: m.rollups.lastError ?? null, watermark: m.rollups.watermarkAt ?? null, pendingQuarters: (await m.rollups.pending()).length };
   });
 
   app.post('/energy/rollups/rebuild', {

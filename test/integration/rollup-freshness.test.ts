@@ -141,6 +141,8 @@ describe('backfill shows within one rollup tick', () => {
     // Per-mu inputs (plan evaluation) read the same rollups.
     const totals = await sys.monitoring.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific');
     close(totals.get(A.id)?.electricityKwh ?? 0, expected(from, to, inFirm(A)), 'per-mu inputs');
+    const status = (await get<{ watermark: number | null; pendingQuarters: number }>('/energy/rollups/status')).body;
+    assert.ok(status.watermark !== null && status.watermark <= Date.now() && status.pendingQuarters > 0, JSON.stringify(status));
     // The marks sit in their own retention policy.
     const marks = await sys.store.query('SELECT count("quarter") FROM "dirty_marks"."dirty_quarter"');
     assert.ok(Number(marks[0]?.values[0]?.[1]) > 0);
