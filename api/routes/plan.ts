@@ -59,8 +59,8 @@ const PerMuRow = Type.Object({
   missing: Type.Array(Type.String()),
 });
 
-/** The action plan's targets: values computed or entered, the connected share and the monthly snapshots. */
-const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { registry, monitoring: m }) => {
+/** The action plan's targets: values computed or entered. */
+const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { monitoring: m }) => {
   app.get('/plan/targets', {
     schema: {
       tags: ['plan'], summary: 'Every quantified target of the 2025–2027 action plan with its current value, source and progress (admin, bureau)',
@@ -101,6 +101,10 @@ const planTargetRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app
     requireRole(req.principal, 'admin', 'bureau');
     return m.planStore.history(req.params.targetId);
   });
+};
+
+/** The connected share against the registered firms and the official counts, its monthly snapshots. */
+const planShareRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, { registry, monitoring: m }) => {
 
   app.get('/plan/connected-share', {
     schema: {
@@ -243,5 +247,6 @@ const planFirmRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, 
 export const planRoutes: FastifyPluginAsyncTypebox<PlanRouteOptions> = async (app, opts) => {
   addSchemas(app, [EntrySchema, FiguresSchema, WeightsSchema]);
   await app.register(planTargetRoutes, opts);
+  await app.register(planShareRoutes, opts);
   await app.register(planFirmRoutes, opts);
 };
