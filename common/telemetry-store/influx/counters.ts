@@ -69,7 +69,7 @@ type SeriesOf = { measurement: string; tags: Record<string, string> };
 const seriesKey = (s: SeriesOf, tagList: readonly string[]) => `${s.measurement}\u0000${tagList.map((t) => s.tags[t] ?? '').join('\u0000')}`;
 const pick = (tags: Record<string, string>, tagList: readonly string[]) => Object.fromEntries(tagList.map((t) => [t, tags[t] ?? '']));
 
-/** Per series: the number of the named column of each row (time first), oldest first. */
+/** The series whose first value column is `column`: each row's time and numbers, oldest first, keyed by tags. */
 function rowsByColumn(res: readonly QueryResultSeries[], column: string, tagList: readonly string[]): Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }> {
   const out = new Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }>();
   for (const s of res) {

@@ -1,5 +1,6 @@
-// Questions the energy analytics ask the telemetry store, by name: what cumulative counters gained, raw counter
-// readings, and the energy rollups (15-minute, hourly and daily sums per firm, quantity and source measurement).
+// Questions the energy analytics ask the telemetry store, by name: what cumulative counters gained (per group
+// and bucket, or per device and step), and the energy rollups (15-minute, hourly and daily sums per firm,
+// quantity and source measurement).
 // The adapter decides how to answer them; the counting rule below (step increments, counter resets, meter
 // jitter) is its to apply, so every adapter answers alike (test/conformance/telemetry-store-energy.ts).
 import type { Scope } from '../../contract/scope.ts';
