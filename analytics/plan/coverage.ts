@@ -3,7 +3,7 @@
 // against a year's output value is meaningless, so a firm is ranked only above PER_MU_MIN_COVERAGE.
 import type { EnergyQuestions } from '../../common/telemetry-store/questions/energy.ts';
 import { ROLLUP_BUCKETS } from '../../common/telemetry-store/questions/energy.ts';
-import { DAY, daysIn, localDayStart } from '../../common/time.ts';
+import { DAY, MINUTE, daysIn, localDayStart } from '../../common/time.ts';
 
 /** Share of the period's days with energy readings a firm needs to be ranked. */
 export const PER_MU_MIN_COVERAGE = 0.9;
@@ -38,4 +38,23 @@ export async function energyDays(store: Pick<EnergyQuestions, 'rollupSeries'>, f
     }));
   }
   return out;
+}
+
+/** How long a firm's count of days is reused: the overview asks every minute, a day's data changes slowly. */
+const REUSE_MS = 10 * MINUTE;
+
+/** energyDays with each firm's answer for a period reused for a while (one query per firm, not per request). */
+export class EnergyDays {
+  private readonly known = new Map<string, { at: number; days: number }>();
+
+  constructor(private readonly store: Pick<EnergyQuestions, 'rollupSeries'>) {}
+
+  async of(firmIds: readonly string[], from: number, to: number, now = Date.now()): Promise<Map<string, number>> {
+    const key = (id: string) => `${from}:${localDayStart(to - 1)}:${id}`;
+    const fresh = (id: string) => { const k = this.known.get(key(id)); return k !== undefined && now - k.at < REUSE_MS; };
+    const asked = await energyDays(this.store, firmIds.filter((id) => !fresh(id)), from, to);
+    for (const [id, days] of asked) this.known.set(key(id), { at: now, days });
+    for (const [k, v] of this.known) if (now - v.at >= REUSE_MS) this.known.delete(k);
+    return new Map(firmIds.map((id) => [id, this.known.get(key(id))?.days ?? asked.get(id) ?? 0]));
+  }
 }

@@ -12,7 +12,7 @@ import type { Firm, FirmConnectivity, Registry } from '../../common/registry/reg
 import type { EnergyQuestions } from '../../common/telemetry-store/questions/energy.ts';
 import type { EnergyService } from '../energy/service.ts';
 import { localDate, localMonth, yearStart, localParts } from '../../common/time.ts';
-import { PER_MU_MIN_COVERAGE, coverageOf, energyDays } from './coverage.ts';
+import { EnergyDays, PER_MU_MIN_COVERAGE, coverageOf } from './coverage.ts';
 import { OUTPUT_MEASURE, PER_MU_NOTES, normalisedWeights, perMuRow, scoreAndRank, type PerMuRow } from './per-mu.ts';
 import type { OfficialCount, PerMuWeights, PlanStore } from './store.ts';
 import { PLAN_END_YEAR, TARGETS, type TargetDef } from './targets.ts';
@@ -91,8 +91,12 @@ export class PlanService {
     private readonly energy: EnergyService,
     private readonly defaultWindowDays: number,
     /** Where the per-mu evaluation learns which days a firm has energy readings. */
-    private readonly telemetry: Pick<EnergyQuestions, 'rollupSeries'>,
-  ) {}
+    telemetry: Pick<EnergyQuestions, 'rollupSeries'>,
+  ) {
+    this.energyDays = new EnergyDays(telemetry);
+  }
+
+  private readonly energyDays: EnergyDays;
 
   /** Stores this month's values of the computed KPIs, demo firms left out (the last snapshot of a month stands for it). */
   async snapshot(now = Date.now(), windowDays = this.defaultWindowDays): Promise<string> {
@@ -252,7 +256,7 @@ export class PlanService {
     const to = Math.min(yearStart(year + 1), now);
     const empty = new Map<string, { totalKgce: number; electricityKwh: number }>();
     const [energy, days] = from < to
-      ? await Promise.all([this.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific'), energyDays(this.telemetry, firms.map((f) => f.id), from, to)])
+      ? await Promise.all([this.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific'), this.energyDays.of(firms.map((f) => f.id), from, to, now)])
       : [empty, new Map<string, number>()];
     const weights = normalisedWeights(this.store.weights().value);
     const rows = firms.map((f) => perMuRow(f, figures.get(f.id), energy.get(f.id)?.totalKgce, coverageOf(days.get(f.id) ?? 0, from, Math.max(from, to))));

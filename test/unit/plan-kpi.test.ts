@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monthPoint, officialShare, platformConnectionKpi, timelines, type TelemetrySnapshot } from '../../analytics/plan/kpi.ts';
-import { coverageOf } from '../../analytics/plan/coverage.ts';
+import { EnergyDays, coverageOf } from '../../analytics/plan/coverage.ts';
+import type { RollupSeriesQuestion } from '../../common/telemetry-store/questions/energy.ts';
 import { perMuRow, scoreAndRank } from '../../analytics/plan/per-mu.ts';
 import { newAboveScale } from '../../analytics/plan/service.ts';
 import type { Firm, FirmAttributes, FirmConnectivity, FirmVersion } from '../../common/registry/registry.ts';
@@ -126,4 +127,26 @@ test('per mu: a firm with two hours of energy against a year\'s output is shown 
   assert.equal(a.score, 100);
   assert.ok(Math.abs((b.score ?? 0) - 43) < 1e-9, String(b.score));
   assert.deepEqual([a.rankInCounty, b.rankInCounty, b.countyFirmsRanked], [1, 2, 2]);
+});
+
+test('days with energy readings: one question per firm, each local day once, answers reused for ten minutes', async () => {
+  const asked: RollupSeriesQuestion[] = [];
+  const from = localMidnight(2026, 1, 1);
+  const store = {
+    rollupSeries: async (q: RollupSeriesQuestion) => {
+      asked.push(q);
+      // Two quantities on 1 January and one on 3 January for firm a; nothing for b.
+      return q.scope.id === 'a' ? [{ time: from, quantity: 'electricity', source: 'm', value: 1 }, { time: from, quantity: 'steam', source: 's', value: 1 }, { time: from + 2 * DAY, quantity: 'electricity', source: 'm', value: 1 }] : [];
+    },
+  };
+  const days = new EnergyDays(store);
+  const t0 = from + 10 * DAY;
+  assert.deepEqual([...(await days.of(['a', 'b'], from, t0, t0))], [['a', 2], ['b', 0]]);
+  assert.deepEqual(asked.map((q) => [q.scope.kind, q.scope.id, q.tier, q.intervalMs]), [['firm', 'a', '1d', DAY], ['firm', 'b', '1d', DAY]]);
+  await days.of(['a', 'b'], from, t0, t0 + 9 * 60_000);
+  assert.equal(asked.length, 2, 'reused within ten minutes');
+  await days.of(['a', 'b', 'c'], from, t0, t0 + 9 * 60_000);
+  assert.equal(asked.length, 3, 'only the new firm is asked');
+  await days.of(['a'], from, t0, t0 + 11 * 60_000);
+  assert.equal(asked.length, 4, 'asked again after ten minutes');
 });
