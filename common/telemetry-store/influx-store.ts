@@ -61,6 +61,7 @@ export class InfluxStore implements TelemetryStore {
   /** Writes without marks (the rollups), handed to influx/energy.ts. */
   private readonly plain = { query: this.run, write: (lines: readonly string[]) => this.writeLines(lines) };
   private readonly marks = new dirty.MarkCoalescer();
+  private markRp: string | undefined = dirty.MARK_RP;
   readonly dirtySlackMs: number;
   readonly dirtyRetentionMs = dirty.MARK_RETENTION_MS;
 
@@ -103,13 +104,18 @@ export class InfluxStore implements TelemetryStore {
     this.marks.confirm(needed, at);
   }
 
+  /** The marks go to their retention policy until the server refuses it (2.x/3.x), then to the default one. */
   private async writeMarks(body: string): Promise<void> {
-    let res = await this.http('POST', '/write', { rp: dirty.MARK_RP, precision: 'ns' }, body);
-    let text = await res.text();
-    if (!res.ok && dirty.isMissingPolicy(text)) {
-      res = await this.http('POST', '/write', { precision: 'ns' }, body);
-      text = await res.text();
+    if (this.markRp) {
+      const res = await this.http('POST', '/write', { rp: this.markRp, precision: 'ns' }, body);
+      const text = await res.text();
+      if (res.ok) return;
+      // InfluxDB 1.x answers a missing policy with a 500, 2.x with a 404: the text tells.
+      if (!dirty.isMissingPolicy(text)) throw new Error(`InfluxDB refused the dirty-quarter marks (${res.status}): ${text}`);
+      this.markRp = undefined;
     }
+    const res = await this.http('POST', '/write', { precision: 'ns' }, body);
+    const text = await res.text();
     if (!res.ok) throw new Error(`InfluxDB refused the dirty-quarter marks (${res.status}): ${text}`);
   }
 

@@ -148,6 +148,21 @@ describe('backfill shows within one rollup tick', () => {
     assert.ok(Number(marks[0]?.values[0]?.[1]) > 0);
   });
 
+  test('a server without the marks\' retention policy keeps them in the default one, and they are read there', async () => {
+    const dropped = await fetch(`${sys.influxd.url}/query?db=${sys.db}`, { method: 'POST', body: new URLSearchParams({ q: `DROP RETENTION POLICY "dirty_marks" ON "${sys.db}"` }) });
+    assert.equal(dropped.status, 200, await dropped.text());
+    const writer = new InfluxStore({ url: sys.influxd.url, db: sys.db });
+    try {
+      const since = Date.now();
+      await write([{ device: 'b-main', t: NOW - 50 * HOUR, v: 1 }], writer);
+      const marks = await sys.store.dirtyQuarters({ since: since - 1, until: Date.now() + 1 });
+      assert.deepEqual(marks.map((m) => [m.firmId, m.quarter]), [[B.id, floorTo(NOW - 50 * HOUR, QUARTER_HOUR)]]);
+    } finally {
+      await writer.close();
+      await sys.store.ensureDatabase();
+    }
+  });
+
   test('a fresh device\'s first quarter is in the 15-minute rollups, counted from its first reading', async () => {
     const f = testFirm({ county: '533124', park: 'longchuan', name: 'C fresh' });
     await sys.registry.createFirm(f);

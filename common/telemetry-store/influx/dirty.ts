@@ -8,7 +8,7 @@ import { STATE_MEASUREMENT, escapeTag } from '../../contract/line-protocol.ts';
 import { HOUR, DAY, MINUTE, QUARTER_HOUR, floorTo } from '../../time.ts';
 import type { DirtyQuarter, DirtyQuartersQuestion, FollowingReading, FollowingReadingsQuestion } from '../questions/dirty.ts';
 import { fromList, num } from './counters.ts';
-import { and, ident, literal, timeRange, type Query } from './influxql.ts';
+import { and, ident, literal, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
 export const MARK_MEASUREMENT = 'dirty_quarter';
 export const MARK_RP = 'dirty_marks';
@@ -84,21 +84,24 @@ export function markLines(marks: ReadonlyArray<{ firmId: string; quarter: number
   return marks.map((m, i) => `${MARK_MEASUREMENT},firm=${escapeTag(m.firmId)} quarter=${m.quarter}i ${Math.floor(at)}${String(start + i).padStart(6, '0')}`).join('\n');
 }
 
-/** InfluxDB's answer when the marks' retention policy does not exist (not created yet, or a 2.x/3.x server). */
+/** InfluxDB's answer when the marks' retention policy is unknown to it (not created yet, or a 2.x/3.x server without a mapping). */
 export function isMissingPolicy(message: string): boolean {
-  return /retention policy not found|retention policy .*not exist/i.test(message);
+  return /retention policy|not found|dbrp|no such/i.test(message);
+}
+
+/** Marks in their retention policy and, where a server keeps them in the default one, there (both read, always). */
+async function markSeries(query: Query, q: DirtyQuartersQuestion): Promise<QueryResultSeries[]> {
+  const stmt = (from: string) => `SELECT "quarter" FROM ${from} WHERE ${timeRange(q.since, q.until)} GROUP BY "firm"`;
+  const own = await query(stmt(`${ident(MARK_RP)}.${ident(MARK_MEASUREMENT)}`)).catch((err: Error) => {
+    if (!isMissingPolicy(err.message)) throw err;
+    return [];
+  });
+  return [...own, ...await query(stmt(ident(MARK_MEASUREMENT)))];
 }
 
 export async function dirtyQuarters(query: Query, q: DirtyQuartersQuestion): Promise<DirtyQuarter[]> {
   if (q.until <= q.since) return [];
-  const stmt = (from: string) => `SELECT "quarter" FROM ${from} WHERE ${timeRange(q.since, q.until)} GROUP BY "firm"`;
-  let series;
-  try {
-    series = await query(stmt(`${ident(MARK_RP)}.${ident(MARK_MEASUREMENT)}`));
-  } catch (err) {
-    if (!isMissingPolicy((err as Error).message)) throw err;
-    series = await query(stmt(ident(MARK_MEASUREMENT)));
-  }
+  const series = await markSeries(query, q);
   const newest = new Map<string, DirtyQuarter>();
   for (const s of series) {
     const firmId = s.tags.firm ?? '';
