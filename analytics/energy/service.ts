@@ -46,6 +46,11 @@ export class EnergyService {
     return firmTotals(this.env, scope, from, to, basisId);
   }
 
+  /** What figures read from the rollups over [from, to) in a scope would say about stored data not yet in them (per-mu inputs). */
+  provisional(scope: Scope, from: number, to: number): Promise<Provisional | null> {
+    return provisionalOf(this.env, scope, 'rollup', from, to);
+  }
+
   series(scope: Scope, from: number, to: number, intervalMs: number, basisId: BasisId): Promise<EnergySeries> {
     return series(this.env, scope, from, to, intervalMs, basisId);
   }

@@ -111,6 +111,7 @@ describe('backfill shows within one rollup tick', () => {
     // Before the tick the rollups lack it, and say so.
     const stale = await figure(`scope=county&id=${A.county}&${range}`);
     assert.ok(stale.provisional && stale.provisional.dirtyQuarters > 0 && stale.provisional.firms === 1, JSON.stringify(stale.provisional));
+    assert.ok(await sys.monitoring.energy.provisional({ kind: 'firm', id: A.id }, from, to), 'per-mu inputs can ask too');
 
     const stats = await sys.monitoring.rollups.tick();
     assert.ok(stats.from <= floorTo(NOW - 74 * HOUR, QUARTER_HOUR), `the tick reached back to the oldest backfill: ${new Date(stats.from).toISOString()}`);
