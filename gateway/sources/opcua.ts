@@ -1,0 +1,137 @@
+// An OPC UA machine controller, through node-opcua's client: monitored items in one subscription where the server
+// allows it (values arrive as they change, and a sample takes the latest), else one Read of every node per sample.
+// Security mode None only, for now. While the session is down, sampling stops: a cached value is not a sample.
+import {
+  AttributeIds, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn,
+  type ClientSession, type ClientSubscription, type DataValue,
+} from 'node-opcua-client';
+import type { Logger } from '../../common/log.ts';
+import { opcuaMetric, type OpcuaDeviceConfig } from '../config.ts';
+import { itemState, machineState, operationMode } from '../machine-state.ts';
+import { numeric, type Sample, type Source } from './source.ts';
+
+interface Item {
+  nodeId: string;
+  /** The metric it feeds, or the state variable it is. */
+  role: { metric: string; scale: number } | 'itemState' | 'operationMode';
+}
+
+export class OpcuaSource implements Source {
+  private readonly client: OPCUAClient;
+  private readonly items: Item[];
+  private session: ClientSession | undefined;
+  private subscription: ClientSubscription | undefined;
+  private latest: Array<DataValue | undefined>;
+  private live = false;
+  private opening: Promise<void> | undefined;
+
+  constructor(private readonly cfg: OpcuaDeviceConfig, private readonly log: Logger) {
+    this.items = Object.entries(cfg.metrics).map(([metric, m]) => {
+      const { nodeId, scale } = opcuaMetric(m);
+      return { nodeId, role: { metric, scale } };
+    });
+    if (cfg.state) {
+      this.items.push({ nodeId: cfg.state.itemState, role: 'itemState' });
+      if (cfg.state.operationMode) this.items.push({ nodeId: cfg.state.operationMode, role: 'operationMode' });
+    }
+    this.latest = this.items.map(() => undefined);
+    this.client = OPCUAClient.create({
+      applicationName: 'dehong-gateway',
+      securityMode: MessageSecurityMode.None,
+      securityPolicy: SecurityPolicy.None,
+      endpointMustExist: false,
+      keepSessionAlive: true,
+      connectionStrategy: { initialDelay: 500, maxDelay: 10_000, maxRetry: Number.MAX_SAFE_INTEGER },
+    });
+    this.client.on('connection_lost', () => {
+      this.live = false;
+      this.log.warn({ device: cfg.id, endpoint: cfg.endpoint }, 'OPC UA connection lost; sampling paused');
+    });
+    this.client.on('connection_reestablished', () => {
+      this.live = this.session !== undefined;
+      this.log.info({ device: cfg.id }, 'OPC UA connection re-established');
+    });
+  }
+
+  start(): void {
+    this.opening ??= this.open().catch((err: Error) => {
+      this.log.error({ device: this.cfg.id, endpoint: this.cfg.endpoint, err: err.message }, 'OPC UA session failed; retrying at the next sample');
+    }).finally(() => { this.opening = undefined; });
+  }
+
+  private async open(): Promise<void> {
+    await this.client.connect(this.cfg.endpoint);
+    const session = await this.client.createSession();
+    this.session = session;
+    // A first Read fills every value, so the first sample does not wait for the subscription's first publish.
+    this.latest = await this.readAll(session);
+    if (this.cfg.sampling !== 'poll') await this.subscribe(session);
+    this.live = true;
+    this.log.info({ device: this.cfg.id, endpoint: this.cfg.endpoint, subscribed: this.subscription !== undefined }, 'OPC UA session open');
+  }
+
+  private async subscribe(session: ClientSession): Promise<void> {
+    const interval = this.cfg.pollIntervalMs;
+    try {
+      const sub = await session.createSubscription2({
+        requestedPublishingInterval: interval, requestedLifetimeCount: 100, requestedMaxKeepAliveCount: 10,
+        maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
+      });
+      const group = await sub.monitorItems(
+        this.items.map((it) => ({ nodeId: it.nodeId, attributeId: AttributeIds.Value })),
+        { samplingInterval: interval, discardOldest: true, queueSize: 1 },
+        TimestampsToReturn.Neither,
+      );
+      group.on('changed', (_item, value, index) => { this.latest[index] = value; });
+      this.subscription = sub;
+    } catch (err) {
+      this.log.warn({ device: this.cfg.id, err: (err as Error).message }, 'OPC UA server refused a subscription; polling with Read instead');
+      this.subscription = undefined;
+    }
+  }
+
+  private async readAll(session: ClientSession): Promise<DataValue[]> {
+    return session.read(this.items.map((it) => ({ nodeId: it.nodeId, attributeId: AttributeIds.Value })));
+  }
+
+  async sample(): Promise<Sample> {
+    const session = this.session;
+    if (!this.live || !session) {
+      // A lost connection is node-opcua's to re-establish; only a session never opened is ours to retry.
+      if (!session) this.start();
+      throw new Error(`OPC UA session to ${this.cfg.endpoint} is not open`);
+    }
+    const values = this.subscription ? this.latest : await this.readAll(session);
+    return this.toSample(values);
+  }
+
+  /** Good values become metrics (scaled); a bad or missing one is left out of this sample. */
+  private toSample(values: ReadonlyArray<DataValue | undefined>): Sample {
+    const metrics: Record<string, number> = {};
+    let item: ReturnType<typeof itemState>;
+    let mode: ReturnType<typeof operationMode>;
+    this.items.forEach((it, i) => {
+      const dv = values[i];
+      if (!dv || !dv.statusCode.isGood()) return;
+      const raw = dv.value.value as unknown;
+      if (it.role === 'itemState') item = itemState(raw);
+      else if (it.role === 'operationMode') mode = operationMode(raw);
+      else {
+        const n = numeric(raw);
+        if (n !== undefined) metrics[it.role.metric] = n * it.role.scale;
+      }
+    });
+    return item === undefined ? { metrics } : { metrics, state: machineState(item, mode) };
+  }
+
+  async close(): Promise<void> {
+    this.live = false;
+    try {
+      await this.subscription?.terminate();
+      await this.session?.close();
+    } catch {
+      // The server may already be gone; disconnecting below is what matters.
+    }
+    await this.client.disconnect();
+  }
+}
