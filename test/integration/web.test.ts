@@ -415,7 +415,7 @@ describe('web dashboard in Chromium', () => {
       await waitFor(async () => (await api<{ employees: number }>(sys, engineerA, 'GET', `/api/v1/firms/${firmA.id}`)).body.employees === 321, 10_000, 'the edit saved');
       await page.waitForSelector('#firm-edit summary');
       await page.click('#firm-edit summary');
-      await page.waitForFunction(() => /employees = 321/.test(document.querySelector('[data-testid=firm-history]')?.textContent ?? ''));
+      await page.waitForFunction(() => /从业人数 = 321/.test(document.querySelector('[data-testid=firm-history]')?.textContent ?? ''));
       assert.deepEqual(problems, []);
     });
   });

@@ -16,8 +16,20 @@ const TIERS: ReadonlyArray<{ id: string; zh: string; en: string }> = [
   { id: 'excellent', zh: '卓越级', en: 'excellent' }, { id: 'leading', zh: '领航级', en: 'leading' },
 ];
 
+/** The form's and the history's names of the firm's attributes. */
+const LABELS: Readonly<Record<string, { zh: string; en: string }>> = {
+  name: { zh: '企业名称', en: 'Name' }, aboveScale: { zh: '规上企业', en: 'Above-scale' },
+  aboveScaleSince: { zh: '规上起始日期', en: 'Above-scale since' },
+  smartFactoryTier: { zh: '智能工厂等级', en: 'Smart-factory tier' },
+  smartFactoryCertificateId: { zh: '证书编号', en: 'Certificate number' },
+  smartFactoryCertifiedOn: { zh: '认定日期', en: 'Certified on' }, county: { zh: '县市（仅管理员）', en: 'County (admin only)' },
+  park: { zh: '园区', en: 'Park' }, employees: { zh: '从业人数', en: 'Employees' },
+  landMu: { zh: '用地（亩）', en: 'Land (mu)' }, validFrom: { zh: '生效日期（默认今天）', en: 'Valid from (default today)' },
+  note: { zh: '说明', en: 'Note' },
+};
+const label = (name: string): string => { const l = LABELS[name]; return l ? pick(l) : name; };
+
 type Field = HTMLInputElement | HTMLSelectElement;
-const row = (zh: string, en: string, el: Field) => h('label', null, h('span', null, pick({ zh, en })), el);
 const input = (name: string, value: string | number | null | undefined, attrs: Record<string, string> = {}) =>
   h('input', { name, value: value === null || value === undefined ? '' : String(value), 'data-field': name, ...attrs });
 const select = (name: string, value: string, options: Array<{ id: string; label: string }>) => {
@@ -51,7 +63,7 @@ function historyList(firmId: string, box: HTMLElement): void {
     clear(box, h('h3', null, pick({ zh: '修改记录', en: 'History' })), h('ul', { class: 'firm-history small-text', 'data-testid': 'firm-history' },
       ...[...versions].reverse().map((v) => h('li', { 'data-version': String(v.id) },
         h('strong', null, v.validFrom), ' ',
-        v.recordedBy === 'registration' ? pick({ zh: '登记', en: 'registration' }) : Object.entries(v.changes).map(([k, x]) => `${k} = ${x === null ? '–' : String(x)}`).join(', '),
+        v.recordedBy === 'registration' ? pick({ zh: '登记', en: 'registration' }) : Object.entries(v.changes).map(([k, x]) => `${label(k).replace(/（.*）| \(.*\)/, '')} = ${x === null ? '–' : String(x)}`).join(', '),
         h('span', { class: 'muted' }, ` · ${v.recordedBy}`)))));
   }, (err: unknown) => { clear(box, h('p', { class: 'error' }, err instanceof Error ? err.message : String(err))); });
 }
@@ -59,22 +71,22 @@ function historyList(firmId: string, box: HTMLElement): void {
 export function firmEditCard(ctx: ViewContext, firm: EditableFirm, pl: Places): HTMLElement {
   const engineer = ctx.identity.kind === 'engineer';
   const fields: Field[] = [];
-  const add = (zh: string, en: string, el: Field) => { fields.push(el); return row(zh, en, el); };
+  const add = (el: Field) => { fields.push(el); return h('label', null, h('span', null, label(el.name)), el); };
   const rows = [
     ...(engineer ? [] : [
-      add('企业名称', 'Name', input('name', firm.name, { maxlength: '200' })),
-      add('规上企业', 'Above-scale', input('aboveScale', null, { type: 'checkbox', ...(firm.aboveScale ? { checked: 'checked' } : {}) })),
-      add('规上起始日期', 'Above-scale since', input('aboveScaleSince', firm.aboveScaleSince, { type: 'date' })),
-      add('智能工厂等级', 'Smart-factory tier', select('smartFactoryTier', firm.smartFactoryTier, TIERS.map((x) => ({ id: x.id, label: pick(x) })))),
-      add('证书编号', 'Certificate number', input('smartFactoryCertificateId', firm.smartFactoryCertificateId, { maxlength: '64' })),
-      add('认定日期', 'Certified on', input('smartFactoryCertifiedOn', firm.smartFactoryCertifiedOn, { type: 'date' })),
-      add('县市（仅管理员）', 'County (admin only)', select('county', firm.county, pl.counties.map((c) => ({ id: c.code, label: pick(c) })))),
-      add('园区', 'Park', select('park', firm.park, pl.parks.map((p) => ({ id: p.id, label: pick(p) })))),
+      add(input('name', firm.name, { maxlength: '200' })),
+      add(input('aboveScale', null, { type: 'checkbox', ...(firm.aboveScale ? { checked: 'checked' } : {}) })),
+      add(input('aboveScaleSince', firm.aboveScaleSince, { type: 'date' })),
+      add(select('smartFactoryTier', firm.smartFactoryTier, TIERS.map((x) => ({ id: x.id, label: pick(x) })))),
+      add(input('smartFactoryCertificateId', firm.smartFactoryCertificateId, { maxlength: '64' })),
+      add(input('smartFactoryCertifiedOn', firm.smartFactoryCertifiedOn, { type: 'date' })),
+      add(select('county', firm.county, pl.counties.map((c) => ({ id: c.code, label: pick(c) })))),
+      add(select('park', firm.park, pl.parks.map((p) => ({ id: p.id, label: pick(p) })))),
     ]),
-    add('从业人数', 'Employees', input('employees', firm.employees, { type: 'number', min: '0', max: '100000', step: '1' })),
-    add('用地（亩）', 'Land (mu)', input('landMu', firm.landMu, { type: 'number', min: '0', step: '0.1' })),
-    add('生效日期（默认今天）', 'Valid from (default today)', input('validFrom', null, { type: 'date' })),
-    add('说明', 'Note', input('note', null, { maxlength: '500' })),
+    add(input('employees', firm.employees, { type: 'number', min: '0', max: '100000', step: '1' })),
+    add(input('landMu', firm.landMu, { type: 'number', min: '0', step: '0.1' })),
+    add(input('validFrom', null, { type: 'date' })),
+    add(input('note', null, { maxlength: '500' })),
   ];
   const submit = h('button', { type: 'submit', class: 'primary' }, pick({ zh: '保存修改', en: 'Save changes' }));
   const result = h('div', { 'aria-live': 'polite', 'data-testid': 'firm-edit-result' });
