@@ -122,6 +122,7 @@ export class RollupJob {
   private watermark: number | undefined;
   /** Start of the newest successful timer-driven tick while the timers run. */
   private keptUpAt: number | undefined;
+  private longPending: { at: number; marks: Promise<DirtyQuarter[]> } | undefined;
 
   constructor(
     private readonly store: TelemetryStore,
@@ -169,7 +170,13 @@ export class RollupJob {
    */
   pending(now = Date.now()): Promise<DirtyQuarter[]> {
     const since = Math.max(now - this.store.dirtyRetentionMs, (this.watermark ?? -Infinity) - this.store.dirtySlackMs);
-    return this.store.dirtyQuarters({ since, until: now + AHEAD_MS });
+    const marks = () => this.store.dirtyQuarters({ since, until: now + AHEAD_MS });
+    // Days of marks (before the first tick of a fresh start, or after an outage): not a scan per read.
+    if (now - since <= HOUR) return marks();
+    if (!this.longPending || now - this.longPending.at > 10_000) this.longPending = { at: now, marks: marks() };
+    const cached = this.longPending;
+    cached.marks.catch(() => { if (this.longPending === cached) this.longPending = undefined; });
+    return cached.marks;
   }
 
   stop(): Promise<void> {
