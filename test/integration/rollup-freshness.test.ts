@@ -139,6 +139,10 @@ describe('backfill shows within one rollup tick', () => {
     const sum = rows.filter((r) => r[header.indexOf('quantity')] === 'electricity').reduce((n, r) => n + Number(r[header.indexOf('value')]), 0);
     close(sum, expected(from, to, inFirm(A)), 'CSV');
     assert.match(String(csv.headers['x-provisional-quarters']), /^\d+$/);
+    // Intensity: the firm's row of its county.
+    const intensity = (await get<{ source: string; rows: Array<{ key: string; electricityKwh: number }> }>(`/energy/intensity?scope=county&id=${A.county}&${range}`)).body;
+    assert.equal(intensity.source, 'rollup');
+    close(intensity.rows.find((r) => r.key === A.id)?.electricityKwh ?? 0, expected(from, to, inFirm(A)), 'intensity');
     // Per-mu inputs (plan evaluation) read the same rollups.
     const totals = await sys.monitoring.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific');
     close(totals.get(A.id)?.electricityKwh ?? 0, expected(from, to, inFirm(A)), 'per-mu inputs');
