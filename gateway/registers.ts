@@ -1,6 +1,7 @@
 // Modbus register values to numbers: 16-bit registers, 32-bit values over two registers in either word order
 // (meters disagree: many send the high word first, as Modicon did, others the low word), then the scale.
 import type { RegisterType } from './config.ts';
+import { scaled } from './sources/source.ts';
 
 export type WordOrder = 'big' | 'little';
 
@@ -22,7 +23,7 @@ export function decodeRegisters(registers: readonly number[], type: RegisterType
     buf.writeUInt16BE(wordOrder === 'big' ? second : first, 2);
   }
   const raw = { uint16: () => buf.readUInt16BE(0), int16: () => buf.readInt16BE(0), uint32: () => buf.readUInt32BE(0), int32: () => buf.readInt32BE(0), float32: () => buf.readFloatBE(0) }[type]();
-  return raw * scale;
+  return scaled(raw, scale);
 }
 
 /** The inverse, for tests and simulated meters: a raw value (before scale) as registers. */

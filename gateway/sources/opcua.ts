@@ -8,7 +8,7 @@ import {
 import type { Logger } from '../../common/log.ts';
 import { opcuaMetric, type OpcuaDeviceConfig } from '../config.ts';
 import { itemState, machineState, operationMode } from '../machine-state.ts';
-import { numeric, type Sample, type Source } from './source.ts';
+import { numeric, scaled, type Sample, type Source } from './source.ts';
 
 interface Item {
   nodeId: string;
@@ -118,7 +118,7 @@ export class OpcuaSource implements Source {
       else if (it.role === 'operationMode') mode = operationMode(raw);
       else {
         const n = numeric(raw);
-        if (n !== undefined) metrics[it.role.metric] = n * it.role.scale;
+        if (n !== undefined) metrics[it.role.metric] = scaled(n, it.role.scale);
       }
     });
     return item === undefined ? { metrics } : { metrics, state: machineState(item, mode) };

@@ -23,3 +23,8 @@ export function numeric(value: unknown): number | undefined {
   if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) return (value[0] as number) * 2 ** 32 + (value[1] as number);
   return undefined;
 }
+
+/** raw × scale without binary noise (950 × 0.001 is 0.95, not 0.9500000000000001): 15 significant digits. */
+export function scaled(raw: number, scale: number): number {
+  return scale === 1 ? raw : Number((raw * scale).toPrecision(15));
+}

@@ -160,6 +160,11 @@ describe('edge gateway', () => {
       await waitFor(async () => (await latest('electricity_meter', meter.id))?.power_kw === 200.25, 10_000, 'the new meter power');
       await waitFor(async () => (await states(loom.id)).includes('fault'), 10_000, 'the fault state');
 
+      // A value the contract refuses: the broker's reason is logged, and the message is not sent again.
+      loomServer.set('Speed', DataType.Double, 5000);
+      await waitFor(async () => /broker rejected a message: maximum: metrics\.speed_rpm is outside the plausible range/.test(gw.output()), 10_000, 'the rejection in the log');
+      loomServer.set('Speed', DataType.Double, 700);
+
       // The broker goes away: the gateway keeps sampling into its queue, then drains it when the broker is back.
       await sys.kill('broker');
       const queue = new Database(path.join(dir, 'queue.db'), { readonly: true, fileMustExist: true });
@@ -182,8 +187,11 @@ describe('edge gateway', () => {
     await waitFor(async () => (await sys.spoolRows()) === 0, 30_000, 'the spool to drain');
     for (const [measurement, dev] of [['loom', loom], ['electricity_meter', meter]] as const) {
       const s = await stored(measurement, dev.id);
+      const dead = await api<unknown[]>(sys, sys.adminToken, 'GET', `/api/v1/firms/${dev.firmId}/rejected?deviceId=${dev.id}`);
+      const rejected = dead.body.length;
+      assert.ok(dev === meter ? rejected === 0 : rejected > 0, `${dev.id}: ${rejected} rejected`);
       assert.ok((sampled[dev.id] ?? 0) > 20, `${dev.id} sampled ${sampled[dev.id]}`);
-      assert.deepEqual(s, { count: sampled[dev.id], maxSeq: sampled[dev.id]! - 1 }, `${dev.id}: every sample taken is stored once, seq 0..n-1`);
+      assert.deepEqual({ count: s.count + rejected, maxSeq: s.maxSeq }, { count: sampled[dev.id], maxSeq: sampled[dev.id]! - 1 }, `${dev.id}: every sample taken is stored or rejected, once`);
     }
   });
 

@@ -1,0 +1,65 @@
+// The gateway's pure mapping logic, without peers: register decoding, OPC 40001-1 states, the configuration's
+// checks against the catalogue (the end-to-end run with real servers is gateway.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayConfigError, parseGatewayConfig } from '../../gateway/config.ts';
+import { itemState, machineState, operationMode } from '../../gateway/machine-state.ts';
+import { decodeRegisters, encodeRegisters } from '../../gateway/registers.ts';
+import { makeUscc } from '../../common/ids.ts';
+
+test('registers: 16 and 32-bit types, both word orders, scale', () => {
+  assert.equal(decodeRegisters([0xffff], 'uint16'), 65535);
+  assert.equal(decodeRegisters([0xffff], 'int16'), -1);
+  assert.equal(decodeRegisters([0x0001, 0x0002], 'uint32'), 65538);
+  assert.equal(decodeRegisters([0x0002, 0x0001], 'uint32', 'little'), 65538);
+  assert.equal(decodeRegisters([0xffff, 0xfffe], 'int32'), -2);
+  assert.equal(decodeRegisters([0x42f7, 0x0000], 'float32'), 123.5);
+  assert.equal(decodeRegisters([0x0000, 0x42f7], 'float32', 'little'), 123.5);
+  assert.equal(decodeRegisters([950], 'int16', 'big', 0.001), 0.95);
+  for (const [v, t] of [[-12345, 'int32'], [4_000_000_000, 'uint32'], [-3, 'int16'], [2.5, 'float32']] as const) {
+    for (const order of ['big', 'little'] as const) assert.equal(decodeRegisters(encodeRegisters(v, t, order), t, order), v);
+  }
+  assert.throws(() => decodeRegisters([1], 'float32'), /needs 2 registers/);
+});
+
+test('OPC 40001-1 item state and operation mode map to the contract states (docs/domain.md)', () => {
+  assert.equal(itemState({ text: 'Executing' }), 'Executing');
+  assert.equal(itemState('Not Executing'), 'NotExecuting');
+  assert.equal(itemState(1), 'OutOfService');
+  assert.equal(itemState(7), undefined);
+  assert.equal(operationMode(3), 'Processing');
+  const cases: Array<[Parameters<typeof machineState>[0], Parameters<typeof machineState>[1], string]> = [
+    ['Executing', 'Processing', 'running'], ['Executing', undefined, 'running'], ['NotExecuting', 'Processing', 'idle'],
+    ['NotExecuting', 'Setup', 'setup'], ['NotExecuting', 'Maintenance', 'maintenance'], ['OutOfService', 'Maintenance', 'maintenance'],
+    ['OutOfService', 'Processing', 'fault'], ['NotAvailable', 'Processing', 'stopped'],
+  ];
+  for (const [item, mode, state] of cases) assert.equal(machineState(item, mode), state, `${item} + ${mode}`);
+});
+
+function config(device: Record<string, unknown>, top: Record<string, unknown> = {}) {
+  return { broker: 'mqtt://127.0.0.1:1883', ...top, devices: [{ id: 'meter-01', firmId: makeUscc('533100', 1), token: 'dt_x', type: 'electricity_meter', protocol: 'modbus-tcp', host: '10.0.0.5', metrics: { power_kw: { address: 0, function: 'input', type: 'float32' } }, ...device }] };
+}
+
+function fails(raw: unknown, expected: RegExp): void {
+  assert.throws(() => parseGatewayConfig(raw, '/etc/gw'), (err: Error) => err instanceof GatewayConfigError && expected.test(err.message), String(expected));
+}
+
+test('configuration: defaults, and an error naming the field for every bad mapping', () => {
+  const ok = parseGatewayConfig(config({}, { dataDir: 'q' }), '/etc/gw');
+  assert.equal(ok.dataDir, '/etc/gw/q');
+  assert.equal(ok.devices[0]!.pollIntervalMs, 1000);
+  fails({ devices: [] }, /^broker: is required/);
+  fails(config({}, { colour: 1 }), /^colour: is not a known setting/);
+  fails(config({ protocol: 'bacnet' }), /^devices\[0\]\.protocol: must be one of "opcua", "modbus-tcp"/);
+  fails(config({ type: 'tractor' }), /^devices\[0\]\.type: "tractor" is not a device type of the catalogue/);
+  fails(config({ metrics: { speed_rpm: { address: 0, function: 'input', type: 'uint16' } } }), /^devices\[0\]\.metrics\.speed_rpm: is not a metric of device type "electricity_meter"/);
+  fails(config({ metrics: { power_kw: { address: 0, function: 'coil', type: 'uint16' } } }), /^devices\[0\]\.metrics\.power_kw\.function: must be one of "holding", "input"/);
+  fails(config({ metrics: { power_kw: { address: 70000, function: 'input', type: 'uint16' } } }), /^devices\[0\]\.metrics\.power_kw\.address: must be <= 65535/);
+  fails(config({ metrics: {} }), /^devices\[0\]\.metrics: maps no metric/);
+  fails(config({ firmId: '123' }), /^devices\[0\]\.firmId: /);
+  const opcua = { ...config({}).devices[0], protocol: 'opcua', host: undefined, endpoint: 'opc.tcp://plc:4840', metrics: { power_kw: 'ns=2;s=P' } };
+  assert.equal(parseGatewayConfig(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [opcua] }))).devices[0]!.protocol, 'opcua');
+  fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, securityMode: 'SignAndEncrypt' }] })), /^devices\[0\]\.securityMode: must be one of "None"/);
+  fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, host: 'plc' }] })), /^devices\[0\]\.host: is not a known setting/);
+  fails({ broker: 'mqtt://x', devices: [config({}).devices[0], config({}).devices[0]] }, /^devices\[1\]\.id: "meter-01" appears twice/);
+});
