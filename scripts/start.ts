@@ -31,6 +31,8 @@ const STOP_ORDER = ['api', 'broker', 'ingest', 'influxd'];
 const supervisor = new Supervisor();
 let fleet: Fleet | undefined;
 const FLEET_STOP_MS = 10_000;
+/** Devices in the registry when a service was last (re)started: sizes the broker's heap (scripts/launch.ts). */
+const fleetSize = { devices: 0 };
 let stopping = false;
 
 async function shutdown(code: number): Promise<void> {
@@ -100,9 +102,6 @@ async function superviseInfluxd(): Promise<string> {
   await supervisor.start({ name: 'influxd', spawn: () => spawnInfluxd(cmd, true), ready: (child) => influxdReady(cmd, child) });
   return cmd.url;
 }
-
-/** Devices in the registry when a service was last (re)started: sizes the broker's heap (scripts/launch.ts). */
-const fleetSize = { devices: 0 };
 
 /** Broker, ingest writer and API, each waited for in turn (the broker creates the spool the others open). */
 async function superviseServices(env: NodeJS.ProcessEnv): Promise<void> {
