@@ -326,16 +326,14 @@ export class RollupJob {
     const points: RollupPoint[] = [];
     for (const scope of scopes) {
       for (const { q, groups } of await this.quantitySums(scope, from, to)) {
-        // A firm the cached registry index does not know yet (just registered): reload once. The place tags are part
-        // of the rollup's series, so writing a quarter without them and later with them would count it twice.
+        // A firm the cached registry index does not know yet (just registered): reload once.
         if (groups.some((g) => !idx.firms.has(g.firmId)) && Date.now() - idx.at > 1000) {
           this.index.invalidate();
           idx = await this.index.get();
         }
         for (const g of groups) {
-          const f = idx.firms.get(g.firmId);
-          if (!f) continue; // not registered (removed, or a stray tag): nothing to add up for
-          points.push({ ...g, county: f.county, park: f.park, segment: f.segment, quantity: q });
+          if (!idx.firms.has(g.firmId)) continue; // not registered (removed, or a stray tag): nothing to add up for
+          points.push({ ...g, quantity: q });
         }
       }
     }
@@ -353,16 +351,22 @@ export class RollupJob {
   }
 
   /** What each firm's devices of each source added to a quantity per quarter. */
-  private async firmSums(q: Quantity, scope: Scope, from: number, to: number): Promise<Array<Omit<RollupPoint, 'county' | 'park' | 'segment' | 'quantity'>>> {
+  /**
+   * What each firm's devices of each source added to a quantity per quarter, under the place tags the data carries
+   * (docs/domain.md: stored data keeps the place it was tagged with, so recomputing a quarter after a firm moved
+   * rewrites the same series instead of adding one under the new place).
+   */
+  private async firmSums(q: Quantity, scope: Scope, from: number, to: number): Promise<Array<Omit<RollupPoint, 'quantity'>>> {
     const deltas = (await Promise.all(counterGroups(q).map(async (c) => (await this.store.counterSteps({
-      metric: c.metric, measurements: c.measurements, scope, from, to, stepMs: QUARTER_HOUR, carry: ['firm'],
+      metric: c.metric, measurements: c.measurements, scope, from, to, stepMs: QUARTER_HOUR, carry: ['firm', 'county', 'park', 'segment'],
     })).map((d) => ({ ...d, value: d.value * c.scale }))))).flat();
-    const groups = new Map<string, { firmId: string; source: string; time: number; value: number; devices: number; resets: number }>();
+    const groups = new Map<string, Omit<RollupPoint, 'quantity'>>();
     for (const d of deltas) {
       const firmId = d.tags.firm ?? '';
       if (!firmId) continue;
-      const k = `${firmId}/${d.measurement}/${d.time}`;
-      const g = groups.get(k) ?? { firmId, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
+      const place = { county: d.tags.county ?? '', park: d.tags.park ?? '', segment: d.tags.segment ?? '' };
+      const k = `${firmId}/${place.county}/${place.park}/${place.segment}/${d.measurement}/${d.time}`;
+      const g = groups.get(k) ?? { firmId, ...place, source: d.measurement, time: d.time, value: 0, devices: 0, resets: 0 };
       g.value += d.value;
       g.devices++;
       if (d.reset) g.resets++;

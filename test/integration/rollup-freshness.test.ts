@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo, localDate } from '../../common/time.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { DEFAULT_ROLLUP_OPTIONS, RollupJob } from '../../analytics/energy/rollups.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
@@ -178,6 +178,26 @@ describe('backfill shows within one rollup tick', () => {
     await sys.monitoring.rollups.tick();
     const rows = await sys.store.rollupRows({ scope: { kind: 'firm', id: f.id }, from: q - HOUR, to: q + HOUR, limit: 100 });
     assert.deepEqual(rows.flatMap((r) => r.rows.map((x) => [r.quantity, x.time, x.value])), [['electricity', q, 25]]);
+  });
+});
+
+describe('a firm that moved', () => {
+  test('its recomputed past quarters stay where their data was stored, counted once', async () => {
+    const f = testFirm({ county: '533102', park: 'ruili-coop', name: 'M moved' });
+    await sys.registry.createFirm(f);
+    await meter(f, 'm-main');
+    sys.monitoring.index.invalidate();
+    await write(block('m-main', NOW - 30 * HOUR, NOW - 29 * HOUR, 5 * MINUTE, 500, 60));
+    await sys.monitoring.rollups.tick();
+    await sys.registry.updateFirm(f.id, { changes: { park: 'ruili-border' }, validFrom: localDate(NOW), recordedAt: Date.now(), recordedBy: 'test' });
+    sys.monitoring.index.invalidate();
+    // The meter's buffer from before the move, tagged with the old park as it was stored.
+    await write(block('m-main', NOW - 32 * HOUR, NOW - 31 * HOUR, 5 * MINUTE, 400, 60));
+    await sys.monitoring.rollups.tick();
+    const range = `from=${floorTo(NOW - 33 * HOUR, HOUR)}&to=${floorTo(NOW - 28 * HOUR, HOUR)}&source=rollup`;
+    const want = expected(floorTo(NOW - 33 * HOUR, HOUR), floorTo(NOW - 28 * HOUR, HOUR), inFirm(f));
+    close((await figure(`scope=firm&id=${f.id}&${range}`)).carriers.electricity.measured, want, 'the firm');
+    close((await figure(`scope=park&id=ruili-coop&${range}`)).carriers.electricity.measured, expected(floorTo(NOW - 33 * HOUR, HOUR), floorTo(NOW - 28 * HOUR, HOUR), (d) => firmOf.get(d)?.park === 'ruili-coop'), 'the old park');
   });
 });
 
