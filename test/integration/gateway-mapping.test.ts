@@ -2,7 +2,11 @@
 // checks against the catalogue (the end-to-end run with real servers is gateway.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayConfigError, parseGatewayConfig } from '../../gateway/config.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GatewayConfigError, loadGatewayConfig, parseGatewayConfig } from '../../gateway/config.ts';
+import { GatewayQueue } from '../../gateway/queue.ts';
 import { itemState, machineState, operationMode } from '../../gateway/machine-state.ts';
 import { decodeRegisters, encodeRegisters } from '../../gateway/registers.ts';
 import { makeUscc } from '../../common/ids.ts';
@@ -62,4 +66,32 @@ test('configuration: defaults, and an error naming the field for every bad mappi
   fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, securityMode: 'SignAndEncrypt' }] })), /^devices\[0\]\.securityMode: must be one of "None"/);
   fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, host: 'plc' }] })), /^devices\[0\]\.host: is not a known setting/);
   fails({ broker: 'mqtt://x', devices: [config({}).devices[0], config({}).devices[0]] }, /^devices\[1\]\.id: "meter-01" appears twice/);
+});
+
+test('the example configuration of docs/gateway.md is valid', () => {
+  const file = path.resolve(import.meta.dirname, '../../gateway/examples/gateway.yaml');
+  const cfg = loadGatewayConfig(file);
+  assert.deepEqual(cfg.devices.map((d) => [d.type, d.protocol, d.pollIntervalMs]), [['rapier_loom', 'opcua', 1000], ['electricity_meter', 'modbus-tcp', 5000]]);
+  assert.equal(cfg.dataDir, path.resolve(path.dirname(file), '../../data/gateway'));
+});
+
+test('queue: sequence numbers survive a reopen; at the cap nothing is taken and no number is used', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-queue-'));
+  const file = path.join(dir, 'queue.db');
+  try {
+    let q = new GatewayQueue(file, 3);
+    assert.deepEqual([q.addTelemetry('a', 1, { x: 1 }), q.addTelemetry('b', 1, { x: 1 }), q.addTelemetry('a', 2, { x: 2 })], [0, 0, 1]);
+    assert.equal(q.addTelemetry('a', 3, { x: 3 }), undefined);
+    assert.equal(q.full, true);
+    const [first] = q.after('a', 0, 10);
+    q.acknowledge(first!.id);
+    q.close();
+    q = new GatewayQueue(file, 3);
+    assert.equal(q.depth, 2, 'the acknowledged row was deleted before closing');
+    assert.equal(q.addTelemetry('a', 4, { x: 4 }), 2);
+    assert.deepEqual(q.after('a', 0, 10).map((m) => JSON.parse(m.payload).seq), [1, 2]);
+    q.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
