@@ -65,6 +65,9 @@ export class OpcuaSource implements Source {
     this.session = session;
     // A first Read fills every value, so the first sample does not wait for the subscription's first publish.
     this.latest = await this.readAll(session);
+    this.latest.forEach((dv, i) => {
+      if (dv && !dv.statusCode.isGood()) this.log.warn({ device: this.cfg.id, nodeId: this.items[i]!.nodeId, status: dv.statusCode.name }, 'OPC UA node does not give a good value; left out of the samples while it does not');
+    });
     if (this.cfg.sampling !== 'poll') await this.subscribe(session);
     this.live = true;
     this.log.info({ device: this.cfg.id, endpoint: this.cfg.endpoint, subscribed: this.subscription !== undefined }, 'OPC UA session open');
