@@ -28,8 +28,8 @@ function readConfig(): { config: GatewayConfig; checkOnly: boolean } {
 }
 
 // Protocol stacks load only when a device needs them (node-opcua takes seconds), so a bad configuration fails fast.
-async function sourceFor(cfg: DeviceConfig, log: Logger): Promise<Source> {
-  if (cfg.protocol === 'opcua') return new (await import('./sources/opcua.ts')).OpcuaSource(cfg, log);
+async function sourceFor(cfg: DeviceConfig, log: Logger, dataDir: string): Promise<Source> {
+  if (cfg.protocol === 'opcua') return new (await import('./sources/opcua.ts')).OpcuaSource(cfg, log, path.join(dataDir, 'pki'));
   return new (await import('./sources/modbus.ts')).ModbusSource(cfg, log);
 }
 
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const log = createLogger('gateway', config.logLevel);
   const queue = new GatewayQueue(path.join(config.dataDir, 'queue.db'), config.maxQueuedMessages);
   const devices: GatewayDevice[] = [];
-  for (const d of config.devices) devices.push(new GatewayDevice(d, await sourceFor(d, log), queue, new Uplink(d, config.broker, queue, log, { ca: config.ca }), log));
+  for (const d of config.devices) devices.push(new GatewayDevice(d, await sourceFor(d, log, config.dataDir), queue, new Uplink(d, config.broker, queue, log, { ca: config.ca }), log));
   log.info({ broker: config.broker, devices: devices.length, queued: queue.depth, cap: queue.maxRows }, 'gateway started');
   for (const d of devices) d.start();
   onShutdown(log, async () => {

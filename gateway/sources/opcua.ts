@@ -5,10 +5,28 @@ import {
   AttributeIds, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn,
   type ClientSession, type ClientSubscription, type DataValue,
 } from 'node-opcua-client';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import type { Logger } from '../../common/log.ts';
 import { opcuaMetric, type OpcuaDeviceConfig } from '../config.ts';
 import { itemState, machineState, operationMode } from '../machine-state.ts';
 import { numeric, scaled, type Sample, type Source } from './source.ts';
+
+// One certificate store per folder, shared by the devices (node-opcua locks a store's folder while it works).
+const stores = new Map<string, OPCUACertificateManager>();
+
+/**
+ * The client's certificate store in the gateway's data folder, not node-opcua's default under the home folder
+ * (often read-only in containers). With security mode None the server's certificate is not used, so accepting
+ * it changes nothing yet; signing will need a trust list here.
+ */
+function certificateStore(folder: string): OPCUACertificateManager {
+  let store = stores.get(folder);
+  if (!store) {
+    store = new OPCUACertificateManager({ rootFolder: folder, automaticallyAcceptUnknownCertificate: true });
+    stores.set(folder, store);
+  }
+  return store;
+}
 
 interface Item {
   nodeId: string;
@@ -25,7 +43,8 @@ export class OpcuaSource implements Source {
   private live = false;
   private opening: Promise<void> | undefined;
 
-  constructor(private readonly cfg: OpcuaDeviceConfig, private readonly log: Logger) {
+  /** `pkiFolder`: where the client's certificate and key are kept (created on first use). */
+  constructor(private readonly cfg: OpcuaDeviceConfig, private readonly log: Logger, pkiFolder: string) {
     this.items = Object.entries(cfg.metrics).map(([metric, m]) => {
       const { nodeId, scale } = opcuaMetric(m);
       return { nodeId, role: { metric, scale } };
@@ -40,6 +59,7 @@ export class OpcuaSource implements Source {
       securityMode: MessageSecurityMode.None,
       securityPolicy: SecurityPolicy.None,
       endpointMustExist: false,
+      clientCertificateManager: certificateStore(pkiFolder),
       keepSessionAlive: true,
       connectionStrategy: { initialDelay: 500, maxDelay: 10_000, maxRetry: Number.MAX_SAFE_INTEGER },
     });

@@ -185,6 +185,7 @@ describe('edge gateway', () => {
       gw.child.kill('SIGKILL');
     }
     assert.match(gw.output(), /queue full|connection lost/, 'the outage was logged');
+    assert.ok(fs.existsSync(path.join(dir, 'pki', 'own', 'certs', 'client_certificate.pem')), "the OPC UA client's certificate is kept in the gateway's data folder");
     const queue = new Database(path.join(dir, 'queue.db'), { readonly: true });
     const sampled = Object.fromEntries(queue.prepare('SELECT device, next FROM device_seq').all().map((r) => [(r as { device: string }).device, (r as { next: number }).next]));
     const left = queue.prepare('SELECT count(*) FROM outbox').pluck().get();
