@@ -11,15 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { io as connectSocket } from 'socket.io-client';
-import { buildApp } from '../../api/app.ts';
 import type { RoomAck } from '../../api/live.ts';
-import { createLogger } from '../../common/log.ts';
 import { Monitoring } from '../../analytics/index.ts';
 import type { RoomAggregate } from '../../analytics/live/live-rooms.ts';
 import { waitFor } from '../../scripts/net.ts';
 import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
+import { startWebApi, withBrowser } from '../helpers/browser.ts';
 import { SimulatedDevice } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
@@ -27,8 +26,6 @@ import type { DeviceCredentials } from '../../simulators/device.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const run = promisify(execFile);
 
 let sys: TestSystem;
@@ -41,24 +38,6 @@ let loomA: DeviceCredentials;
 let quietLoomA: SimulatedDevice;
 let dyeingB: DeviceCredentials;
 const running: SimulatedDevice[] = [];
-
-/** A fresh browser profile per test: nothing (token, language) carries over from another test. */
-async function withBrowser(name: string, fn: (ctx: BrowserContext, page: Page, problems: string[]) => Promise<void>, viewport = { width: 1920, height: 1080 }): Promise<void> {
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install Debian's package (apt-get install -y chromium fonts-noto-cjk)`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dh-chromium-'));
-  const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  try {
-    await fn(ctx, page, problems);
-  } finally {
-    await page.screenshot({ path: path.join(RESULTS, `web-${name}.png`), fullPage: true }).catch(() => {});
-    await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** Signs in with a token (the #token= link the README gives) and waits for the live feed. */
 async function signIn(page: Page, token: string, hash = '#/'): Promise<void> {
@@ -115,16 +94,7 @@ before(async () => {
   sys = await startTestSystem();
   // startTestSystem's API has no Monitoring, so no live rooms: the browser uses a second API on the same stores
   // and live feed with one, as api/main.ts runs it.
-  const monitoring = new Monitoring({ file: path.join(sys.dir, 'web-monitoring.db'), registry: sys.registry, store: sys.store, connectedWindowDays: 30, offlineCheckMs: 3_600_000 });
-  monitoring.start({ live: sys.broker.admission });
-  const app = await buildApp({
-    registry: sys.registry, spool: sys.spool, store: sys.store, log: createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent'), connectedWindowDays: 30,
-    live: sys.broker.admission, monitoring, brokerControl: { disconnect: async (id, reason) => sys.broker.disconnectDevice(id, reason) },
-    mqttBroker: { host: '127.0.0.1', port: sys.mqttPort }, mqttEndpoints: { port: sys.mqttPort, webSocket: true },
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  web = { app, monitoring, apiUrl: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` };
+  web = await startWebApi(sys);
   for (const f of [firmA, firmB]) {
     const r = await api(sys, sys.adminToken, 'POST', '/api/v1/firms', f);
     assert.equal(r.status, 201, JSON.stringify(r.body));

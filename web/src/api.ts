@@ -49,6 +49,22 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return parsed as T;
 }
 
+/** A file the API serves (CSV), fetched with the session's token, which a plain link could not send. */
+export async function getBlob(path: string): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${token() ?? ''}` } });
+  } catch (err) {
+    throw new ApiError(0, err instanceof Error ? err.message : String(err));
+  }
+  if (!res.ok) {
+    if (res.status === 401) onUnauthorized();
+    const body = await res.json().catch(() => undefined) as { message?: unknown } | undefined;
+    throw new ApiError(res.status, body?.message !== undefined ? String(body.message) : `${res.status} ${res.statusText}`);
+  }
+  return res.blob();
+}
+
 export function get<T>(path: string): Promise<T> {
   return call<T>('GET', path);
 }

@@ -27,6 +27,8 @@ export interface TimeChartOptions {
   format?: (v: number) => string;
   /** Axis labels for months instead of times. */
   months?: boolean;
+  /** Title of the y axis (its unit), e.g. "kWh". */
+  yLabel?: string;
 }
 
 export class TimeChart {
@@ -69,7 +71,10 @@ export class TimeChart {
           stroke: '#5b6b7b', grid: { stroke: '#e6eaee', width: 1 }, ticks: { stroke: '#e6eaee', width: 1 },
           values: (_u: uPlot, vals: number[], _axis: number, _space: number, incr: number) => vals.map((v) => (opts.months ? monthLabel(v) : timeLabel(v, incr))),
         },
-        { stroke: '#5b6b7b', grid: { stroke: '#e6eaee', width: 1 }, ticks: { stroke: '#e6eaee', width: 1 }, size: 64, values: (_u, vals) => vals.map((v) => axisFmt(v)) },
+        {
+          stroke: '#5b6b7b', grid: { stroke: '#e6eaee', width: 1 }, ticks: { stroke: '#e6eaee', width: 1 }, size: 64, values: (_u, vals) => vals.map((v) => axisFmt(v)),
+          ...(opts.yLabel ? { label: opts.yLabel, labelSize: 18 } : {}),
+        },
       ],
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false, setScale: false } },

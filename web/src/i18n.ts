@@ -162,7 +162,7 @@ const zh = {
   deviceLive: '实时数值',
   colMetric: '指标',
   colUpdated: '更新时间',
-  deviceCharts: '近 1 小时曲线（实时更新）',
+  deviceCharts: '曲线',
   stateTimeline: '状态时间线',
   stateLive: '本页打开以来（实时）',
   stateByShift: '今日各班次状态时长',
@@ -377,7 +377,7 @@ const en: Record<Key, string> = {
   deviceLive: 'Live values',
   colMetric: 'Metric',
   colUpdated: 'Updated',
-  deviceCharts: 'Last hour (updated live)',
+  deviceCharts: 'Charts',
   stateTimeline: 'State timeline',
   stateLive: 'Since this page opened (live)',
   stateByShift: 'Time per state by shift, today',
@@ -447,9 +447,17 @@ export function setLang(next: Lang): void {
   document.documentElement.lang = locale();
 }
 
-export function t(key: Key, vars?: Record<string, string | number>): string {
-  const s = TABLES[lang][key];
+function fill(s: string, vars?: Record<string, string | number>): string {
   return vars ? s.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m)) : s;
+}
+
+export function t(key: Key, vars?: Record<string, string | number>): string {
+  return fill(TABLES[lang][key], vars);
+}
+
+/** A feature's own texts kept beside it, in both languages (the English table typed against the Chinese one). */
+export function texts<K extends string>(tables: { zh: Record<K, string>; en: Record<K, string> }): (key: K, vars?: Record<string, string | number>) => string {
+  return (key, vars) => fill(tables[lang][key], vars);
 }
 
 /** A key built from data (a state, a unit, a severity) that may have no translation: falls back to the raw text. */

@@ -1,5 +1,6 @@
 // The dashboard shell: header (title, navigation, live-feed state, language toggle), the offline banner and a
-// hash router: #/ (prefecture overview; engineers go to their firm), #/firm/{id}, #/device/{id}.
+// hash router: #/ (prefecture overview; engineers go to their firm), #/county/{code}, #/park/{id}, #/firm/{id},
+// #/device/{id}; a query after the path (?range=7d) is the view's time range.
 import './style.css';
 import { ApiError, setToken, setUnauthorizedHandler, token } from './api.ts';
 import { Scope } from './components.ts';
@@ -13,6 +14,8 @@ import { mountFirm } from './views/firm.ts';
 import { mountLogin } from './views/login.ts';
 import { notFound } from './views/notfound.ts';
 import { mountOverview } from './views/overview.ts';
+import { mountPlacePage } from './views/place.ts';
+import { hashPath } from './range.ts';
 
 let identity: Identity | undefined;
 let current: Scope | undefined;
@@ -89,7 +92,7 @@ function route(): void {
   current = scope;
   main.replaceChildren();
   const ctx: ViewContext = { identity, scope, remount: route };
-  const path = location.hash.replace(/^#/, '') || '/';
+  const path = hashPath();
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   for (const a of header.querySelectorAll<HTMLAnchorElement>('nav a')) a.classList.toggle('active', a.getAttribute('href') === `#${path}`);
   const fail = (err: unknown) => {
@@ -103,6 +106,8 @@ function route(): void {
       return;
     }
     mountOverview(main, ctx);
+  } else if ((parts[0] === 'county' || parts[0] === 'park') && parts[1]) {
+    mountPlacePage(main, ctx, parts[0], parts[1]).catch(fail);
   } else if (parts[0] === 'firm' && parts[1]) {
     mountFirm(main, ctx, parts[1]).catch(fail);
   } else if (parts[0] === 'device' && parts[1]) {

@@ -145,3 +145,10 @@ export interface RoomAggregate {
   device?: LiveDevice;
 }
 export type RoomAck = { ok: true; room: string } | { ok: false; error: string };
+
+/** GET /energy/series: a scope's energy per interval (15m, 1h, 1d local days). */
+export interface EnergySeries {
+  scope: { kind: string; id: string }; from: number; to: number; intervalMs: number; source: string; basis: Basis;
+  points: Array<{ time: number; carriers: Record<Carrier, { measured: number; counted: number; kgce: number }>; totalKgce: number }>;
+  provisional: { until: number | null; dirtyQuarters: number; firms: number } | null;
+}

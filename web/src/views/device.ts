@@ -1,14 +1,18 @@
-// Device view: live values, a chart per metric (the last hour from the telemetry endpoint, then extended from
-// socket.io 'live' events without reload), the state timeline and the device's alarms. The cards' content is
+// Device view: breadcrumbs, live values, a chart per metric over a picked range (the last hour by default, from
+// the telemetry endpoint, a running range then extended from socket.io 'live' events without reload), the state
+// timeline and the device's alarms. The cards' content is
 // drawn by the modules under device/.
-import { catalogue, get, qs } from '../api.ts';
+import { catalogue, get, places, qs } from '../api.ts';
 import { AlarmList, card, kv, link, load, setStatePill, statePill, type Scope } from '../components.ts';
 import { clear, h } from '../dom.ts';
 import { ago, num, pct, qty, shanghaiDayStart } from '../format.ts';
 import { pick, t } from '../i18n.ts';
 import { feed } from '../live.ts';
 import type { Alarm, Device, DeviceStatus, DeviceTypeSpec, Firm, LiveDevice, MonitoringOverview, StatesReport } from '../types.ts';
+import { breadcrumbs, firmCrumbs } from './breadcrumbs.ts';
 import type { ViewContext } from './context.ts';
+import { DEVICE_PRESETS, RangePicker } from './history/range-picker.ts';
+import { tx } from './history/texts.ts';
 import { MetricCharts } from './device/charts.ts';
 import { LiveValues } from './device/live-values.ts';
 import { StateTimeline } from './device/states.ts';
@@ -21,16 +25,21 @@ class DeviceHead {
   readonly state: HTMLElement;
   private readonly online: HTMLElement;
 
-  constructor(device: Device, spec: DeviceTypeSpec | undefined) {
+  constructor(device: Device, spec: DeviceTypeSpec | undefined, identity: ViewContext['identity']) {
     const firmLink = h('span', null, device.firmId);
+    const crumbs = h('div', { class: 'crumbs-box' });
     this.state = statePill(feed.latest.get(device.id)?.state ?? null);
     this.online = h('span', { class: `pill ${device.online ? 'on' : 'off'}` }, device.online ? t('online') : t('offline'));
     this.el = h('section', { class: 'card full device-head', 'data-device': device.id },
       h('div', null,
+        crumbs,
         h('h1', { class: 'page-title', 'data-testid': 'device-name' }, device.name, ' ', this.online, ' ', this.state),
         h('p', { class: 'muted' }, `${device.id} · ${spec ? pick(spec) : device.type}${device.location ? ` · ${device.location}` : ''} · `, h('span', null, `${t('firmLabel')}：`), firmLink)),
       this.statusBox);
-    void get<Firm>(`/firms/${encodeURIComponent(device.firmId)}`).then((f) => { clear(firmLink, link(`#/firm/${encodeURIComponent(f.id)}`, f.name)); }, () => {});
+    void Promise.all([get<Firm>(`/firms/${encodeURIComponent(device.firmId)}`), places()]).then(([f, pl]) => {
+      clear(firmLink, link(`#/firm/${encodeURIComponent(f.id)}`, f.name));
+      clear(crumbs, breadcrumbs([...firmCrumbs(identity, pl, f), { label: device.name }]));
+    }, () => {});
   }
 
   /** A live message: the device is online, in the state it reports, seen now. */
@@ -83,7 +92,7 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   const spec = cat.deviceTypes.find((d) => d.type === device.type);
   const metrics = spec?.metrics ?? [];
 
-  const head = new DeviceHead(device, spec);
+  const head = new DeviceHead(device, spec, ctx.identity);
   const liveCard = card(t('deviceLive'), { id: 'device-live' });
   const chartsCard = card(t('deviceCharts'), { id: 'device-charts', full: true });
   const statesCard = card(t('stateTimeline'), { id: 'device-states', wide: true });
@@ -94,6 +103,9 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   const initial = feed.latest.get(device.id);
   if (initial) { values.show(initial); head.showLive(initial); }
   const charts = new MetricCharts(chartsCard.body, metrics.filter((m) => !m.counter), device.id, scope);
+  const picker = new RangePicker(DEVICE_PRESETS, '1h');
+  picker.onChange((r) => charts.show(r));
+  chartsCard.extra.append(picker.el, h('button', { type: 'button', class: 'small', 'data-testid': 'download-chart', onclick: () => charts.save() }, tx('downloadChart')));
   const timeline = new StateTimeline(statesCard.body, device.id);
   seedState(scope, device, head, timeline);
   if (initial?.state) timeline.note(initial.state);
@@ -117,7 +129,7 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
     void load(scope, alarmsCard.body, () => get<Alarm[]>(`/alarms${qs({ deviceId: device.id, status: 'all', limit: 20 })}`), (list) => { alarmList.set(list); clear(alarmsCard.body, alarmList.el); });
   };
   loadAll();
-  charts.loadHistory();
+  charts.show(picker.range);
   timeline.renderStrip();
   scope.every(60_000, loadAll);
   scope.add(feed.resync.on(() => { loadAll(); charts.loadHistory(); }));

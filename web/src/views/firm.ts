@@ -1,6 +1,7 @@
 // Firm view: live power and devices per state (socket.io room 'firm:<id>'), devices with live state and last
 // seen, energy and output today, OEE by shift, rejected messages with their reasons, open alarms, the
-// onboarding form that shows a new device's token once, and the form that edits the firm (dated, audited). The cards' content is drawn by the modules under firm/.
+// onboarding form that shows a new device's token once, and the form that edits the firm (dated, audited), with
+// breadcrumbs and the energy history over a picked range. The cards' content is drawn by the modules under firm/.
 import { catalogue, get, places, qs } from '../api.ts';
 import { AlarmList, card, load, renderStates, showAggregate, type Scope } from '../components.ts';
 import { clear, h } from '../dom.ts';
@@ -9,7 +10,10 @@ import { pick, t } from '../i18n.ts';
 import { feed } from '../live.ts';
 import type { Alarm, Catalogue, DeadLetter, Device, EnergyLive, EnergySummary, Firm, OeeReport, Places } from '../types.ts';
 import { basisChoice, basisSwitch } from './basis.ts';
+import { breadcrumbs, firmCrumbs } from './breadcrumbs.ts';
 import type { ViewContext } from './context.ts';
+import { EnergyHistory } from './history/energy-history.ts';
+import { ENERGY_PRESETS, RangePicker } from './history/range-picker.ts';
 import { DeviceTable } from './firm/devices.ts';
 import { firmEditCard } from './firm/edit.ts';
 import { onboardingCard } from './firm/onboarding.ts';
@@ -25,7 +29,7 @@ class FirmHead {
   private readonly power = h('span', { class: 'big', 'data-testid': 'firm-power' }, '–');
   private gotAggregate = false;
 
-  constructor(private readonly firm: Firm, pl: Places, scope: Scope) {
+  constructor(private readonly firm: Firm, pl: Places, scope: Scope, crumbs: HTMLElement, picker: HTMLElement) {
     const county = pl.counties.find((c) => c.code === firm.county);
     const park = pl.parks.find((p) => p.id === firm.park);
     const segment = pl.segments.find((s) => s.id === firm.segment);
@@ -33,8 +37,10 @@ class FirmHead {
     const states = h('div', { class: 'live-states', 'data-testid': 'firm-states' });
     this.el = h('section', { class: 'card full firm-head', 'data-firm': firm.id },
       h('div', null,
+        crumbs,
         h('h1', { class: 'page-title', 'data-testid': 'firm-name' }, firm.name, firm.aboveScale ? h('span', { class: 'tag' }, t('aboveScale')) : null, firm.demo ? h('span', { class: 'tag demo' }, t('demo')) : null),
-        h('p', { class: 'muted' }, [firm.id, county ? pick(county) : firm.county, park ? pick(park) : firm.park, segment ? pick(segment) : firm.segment].join(' · '))),
+        h('p', { class: 'muted' }, [firm.id, county ? pick(county) : firm.county, park ? pick(park) : firm.park, segment ? pick(segment) : firm.segment].join(' · ')),
+        picker),
       h('div', { class: 'firm-power' }, h('div', { class: 'label' }, t('livePower')), this.power, note, states));
     scope.add(feed.follow(`firm:${firm.id}`, (a) => {
       this.gotAggregate = true;
@@ -74,10 +80,12 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   const alarmsCard = card(t('alarmsTitle'), { id: 'firm-alarms' });
   const rejectedCard = card(t('rejectedTitle'), { id: 'rejected', wide: true });
   const devices = new DeviceTable(devicesCard, typeNames(cat), scope);
-  const head = new FirmHead(firm, pl, scope);
+  const picker = new RangePicker(ENERGY_PRESETS, 'today');
+  const head = new FirmHead(firm, pl, scope, breadcrumbs(firmCrumbs(ctx.identity, pl, firm)), picker.el);
+  const history = new EnergyHistory({ kind: 'firm', id: firm.id }, basis, scope, picker, () => ctx.remount());
   const onboard = onboardingCard(ctx, firm, cat, (d) => devices.add(d));
   energyCard.extra.append(basisSwitch(() => ctx.remount()));
-  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, oeeCard.el, alarmsCard.el, onboard, firmEditCard(ctx, firm, pl), rejectedCard.el));
+  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, history.card.el, oeeCard.el, alarmsCard.el, onboard, firmEditCard(ctx, firm, pl), rejectedCard.el));
 
   const alarmList = new AlarmList((a) => a.firmId === firm.id);
   alarmList.firms = new Map([[firm.id, firm]]);

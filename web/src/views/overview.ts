@@ -1,6 +1,7 @@
 // Bureau overview (工信局): connected share of above-scale firms against 50% with trend and projection, the
 // action plan's targets (demo firms counted only when switched on), the per-mu ranking with energy coverage, live power (socket.io room aggregates) and today's energy in kWh and tce with the basis, county and park
-// breakdown, top energy users, intensity outliers, open alarms and the firm directory. Each card's content is
+// breakdown (linked to the county and park pages), the energy history over a picked range against the previous
+// period, top energy users, intensity outliers, open alarms and the firm directory. Each card's content is
 // drawn by its own module under overview/; this file lays the cards out and loads them.
 import { get, places, qs } from '../api.ts';
 import { AlarmList, card, load, type Card } from '../components.ts';
@@ -11,6 +12,8 @@ import { firmMap } from '../session.ts';
 import type { Alarm, EnergyLive, EnergySummary, Firm, Intensity, PlanTargets } from '../types.ts';
 import { basisChoice, basisSwitch } from './basis.ts';
 import type { ViewContext } from './context.ts';
+import { EnergyHistory } from './history/energy-history.ts';
+import { ENERGY_PRESETS, RangePicker } from './history/range-picker.ts';
 import { Breakdown } from './overview/breakdown.ts';
 import { FirmDirectory, renderPlan } from './overview/directory.ts';
 import { EnergyPanel, renderOutliers, renderToday, renderTopUsers } from './overview/energy.ts';
@@ -19,7 +22,7 @@ import { demoQuery, demoToggle, officialCountForm, renderPerMu, type PerMu } fro
 
 interface OverviewCards { kpi: Card; energy: Card; plan: Card; perMu: Card; breakdown: Card; top: Card; outliers: Card; alarms: Card; firms: Card }
 
-function layOut(root: HTMLElement): OverviewCards {
+function layOut(root: HTMLElement, history: HTMLElement): OverviewCards {
   const c: OverviewCards = {
     kpi: card(t('kpiTitle'), { id: 'kpi' }),
     energy: card(t('energyTitle'), { id: 'energy' }),
@@ -34,15 +37,18 @@ function layOut(root: HTMLElement): OverviewCards {
   // Main column (KPI; plan targets beside breakdown, outliers and firms) and a side column (energy, top users,
   // alarms); on a phone the wrappers dissolve and the cards stack in the order of their CSS 'order'.
   root.append(h('div', { class: 'overview' },
-    h('div', { class: 'col-main' }, c.kpi.el, h('div', { class: 'pair' }, h('div', { class: 'ov-stack' }, c.plan.el), h('div', { class: 'ov-stack' }, c.breakdown.el, c.outliers.el, c.firms.el)), c.perMu.el),
+    h('div', { class: 'col-main' }, c.kpi.el, history, h('div', { class: 'pair' }, h('div', { class: 'ov-stack' }, c.plan.el), h('div', { class: 'ov-stack' }, c.breakdown.el, c.outliers.el, c.firms.el)), c.perMu.el),
     h('div', { class: 'col-side' }, c.energy.el, c.top.el, c.alarms.el)));
   return c;
 }
 
 export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const { scope } = ctx;
-  const cards = layOut(root);
   const basis = basisChoice();
+  const picker = new RangePicker(ENERGY_PRESETS, 'today');
+  const history = new EnergyHistory({ kind: 'prefecture', id: '' }, basis, scope, picker, () => ctx.remount());
+  history.card.extra.prepend(picker.el);
+  const cards = layOut(root, history.card.el);
   cards.energy.extra.append(basisSwitch(() => ctx.remount()));
   cards.kpi.extra.append(demoToggle(() => ctx.remount()));
   let firms = new Map<string, Firm>();

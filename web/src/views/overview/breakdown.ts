@@ -1,11 +1,12 @@
 // The overview's county and park breakdown: connected share, live power and today's energy per county with its
 // parks below. It is drawn once the shares and the places are both known, and again when today's figures arrive;
-// each county and park row follows its own live room ('county:<code>', 'park:<id>').
-import { showAggregate, table, td, type Scope } from '../../components.ts';
+// each county and park row follows its own live room ('county:<code>', 'park:<id>') and links to its page.
+import { link, showAggregate, table, td, type Scope } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { pct, qty } from '../../format.ts';
 import { pick, t } from '../../i18n.ts';
 import { feed } from '../../live.ts';
+import { keepRange } from '../../range.ts';
 import type { ConnectedShare, Places, RoomAggregate } from '../../types.ts';
 
 type ShareRow = ConnectedShare['byCounty'][number];
@@ -43,7 +44,7 @@ export class Breakdown {
 
   private row(r: ShareRow, name: string, kind: 'county' | 'park', tce: Map<string, number>): HTMLTableRowElement {
     return h('tr', { class: kind, [`data-${kind}`]: r.id },
-      td(name), td(r.aboveScaleFirms, true), td(r.connected, true), td(pct(r.share), true),
+      td(link(keepRange(`#/${kind}/${encodeURIComponent(r.id)}`), name)), td(r.aboveScaleFirms, true), td(r.connected, true), td(pct(r.share), true),
       td('–', true, { [`data-power-${kind}`]: r.id, 'data-power-room': `${kind}:${r.id}` }), td(qty(tce.get(r.id) ?? 0, 'tce', 2), true));
   }
 

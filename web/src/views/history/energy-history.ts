@@ -1,0 +1,168 @@
+// The energy history card of a prefecture, county, park or firm: electricity (kWh) and total energy (kgce on the
+// chosen basis) over the picked range, by the interval the range calls for, against the previous period (chart
+// overlay and totals with the change), with the 15-minute CSV and the chart's data for download.
+import { get, qs } from '../../api.ts';
+import { COLORS, TimeChart } from '../../charts.ts';
+import { basisLabel, card, showError, type Card, type Scope } from '../../components.ts';
+import { csvBlob, downloadApiFile, fileNamePart, saveBlob } from '../../download.ts';
+import { clear, h } from '../../dom.ts';
+import { num, pct, qty } from '../../format.ts';
+import { tMaybe } from '../../i18n.ts';
+import { INTERVAL_MS, localDate, localDateTime, type TimeRange } from '../../range.ts';
+import type { BasisId, EnergySeries } from '../../types.ts';
+import { basisSwitch } from '../basis.ts';
+import type { RangePicker } from './range-picker.ts';
+import { tx } from './texts.ts';
+
+export interface EnergyScope { kind: 'prefecture' | 'county' | 'park' | 'firm'; id: string }
+type Measure = 'kwh' | 'kgce';
+
+const DAY = 86_400_000;
+const MEASURE_UNIT: Record<Measure, string> = { kwh: 'kWh', kgce: 'kgce' };
+const valueOf = (p: EnergySeries['points'][number], m: Measure): number => (m === 'kwh' ? p.carriers.electricity.counted : p.totalKgce);
+const total = (s: EnergySeries, m: Measure): number => s.points.reduce((a, p) => a + valueOf(p, m), 0);
+
+/** The rollups CSV allows 366 days for a firm and 31 for anything wider (api/routes/energy.ts). */
+const csvMaxDays = (kind: EnergyScope['kind']): number => (kind === 'firm' ? 366 : 31);
+
+export class EnergyHistory {
+  readonly card: Card;
+  private measure: Measure = 'kwh';
+  private data: { range: TimeRange; cur: EnergySeries; prev: EnergySeries } | undefined;
+  private chart: TimeChart | undefined;
+  private seq = 0;
+
+  constructor(private readonly target: EnergyScope, private readonly basis: BasisId, private readonly scope: Scope, picker: RangePicker, remount: () => void) {
+    this.card = card(tx('historyTitle'), { id: 'energy-history', wide: true });
+    this.card.el.dataset.scope = target.kind;
+    this.card.el.dataset.scopeId = target.id;
+    const measures = h('div', { class: 'segmented', role: 'group' }, ...(['kwh', 'kgce'] as const).map((m) => h('button', {
+      type: 'button', class: `seg${m === this.measure ? ' on' : ''}`, 'data-measure': m,
+      onclick: (ev: Event) => {
+        this.measure = m;
+        for (const b of measures.querySelectorAll('button')) b.classList.toggle('on', b === ev.currentTarget);
+        this.render();
+      },
+    }, tx(`measure_${m}`))));
+    this.card.extra.append(measures, basisSwitch(remount));
+    picker.onChange((r) => { void this.load(r); });
+    scope.add(() => this.chart?.destroy());
+    void this.load(picker.range);
+    scope.every(120_000, () => { if (this.data?.range.live) void this.load(this.data.range); });
+  }
+
+  private series(from: number, to: number, r: TimeRange): Promise<EnergySeries> {
+    const { kind, id } = this.target;
+    return get<EnergySeries>(`/energy/series${qs({ scope: kind, id: kind === 'prefecture' ? undefined : id, from, to, interval: r.interval, basis: this.basis })}`);
+  }
+
+  async load(r: TimeRange): Promise<void> {
+    const seq = ++this.seq;
+    const el = this.card.el;
+    el.dataset.loading = 'true';
+    try {
+      const [cur, prev] = await Promise.all([this.series(r.from, r.to, r), this.series(r.prev.from, r.prev.to, r)]);
+      if (!this.scope.alive || seq !== this.seq) return;
+      this.data = { range: r, cur, prev };
+      Object.assign(el.dataset, { from: String(r.from), to: String(r.to), prevFrom: String(r.prev.from), prevTo: String(r.prev.to), interval: r.interval, loading: 'false' });
+      this.render();
+    } catch (err) {
+      if (this.scope.alive && seq === this.seq) showError(this.card.body, err, () => { void this.load(r); });
+    }
+  }
+
+  private render(): void {
+    const d = this.data;
+    if (!d) return;
+    const { range: r, cur, prev } = d;
+    const chartHost = h('div', { class: 'chart' });
+    const provisional = cur.provisional ?? prev.provisional;
+    clear(this.card.body,
+      h('p', { class: 'muted small-text', 'data-testid': 'history-period' }, tx('periodNote', { from: r.fromDate, to: localDate(r.to - 1), interval: tx(`interval_${r.interval}`) })),
+      this.figures(cur, prev),
+      chartHost,
+      h('p', { class: 'muted small-text' }, tx('prevPeriodNote', { from: localDateTime(r.prev.from), to: localDateTime(r.prev.to) })),
+      h('p', { class: 'basis-line small-text' }, basisLabel(cur.basis), ` · ${tMaybe('source_', cur.source)}`),
+      provisional ? h('p', { class: 'muted small-text', 'data-testid': 'history-provisional' }, tx('provisional')) : null,
+      this.downloads(r));
+    this.chart?.destroy();
+    const unit = MEASURE_UNIT[this.measure];
+    const chart = new TimeChart(chartHost, {
+      unit, height: 200, yLabel: unit,
+      series: [
+        { label: `${tx('thisPeriod')} (${unit})`, color: COLORS.blue, points: cur.points.length < 40 },
+        { label: `${tx('prevPeriod')} (${unit})`, color: COLORS.grey, dash: [6, 4], width: 1.5, points: cur.points.length < 40 },
+      ],
+    });
+    this.chart = chart;
+    const rows = this.aligned();
+    chart.setData(rows.map((x) => x.time / 1000), [rows.map((x) => x.cur), rows.map((x) => x.prev)]);
+  }
+
+  /** Both periods on the current one's time axis: the previous period's interval i beside the current one's. */
+  private aligned(): Array<{ time: number; prevTime: number; cur: number | null; prev: number | null; curP?: EnergySeries['points'][number]; prevP?: EnergySeries['points'][number] }> {
+    const d = this.data;
+    if (!d) return [];
+    const step = d.cur.intervalMs || INTERVAL_MS[d.range.interval];
+    const shift = d.cur.from - d.prev.from;
+    const curBy = new Map(d.cur.points.map((p) => [p.time, p]));
+    const prevBy = new Map(d.prev.points.map((p) => [p.time, p]));
+    const out = [];
+    for (let x = d.cur.from; x < d.cur.to; x += step) {
+      const curP = curBy.get(x);
+      const prevP = prevBy.get(x - shift);
+      out.push({ time: x, prevTime: x - shift, cur: curP ? valueOf(curP, this.measure) : null, prev: prevP ? valueOf(prevP, this.measure) : null, ...(curP ? { curP } : {}), ...(prevP ? { prevP } : {}) });
+    }
+    return out;
+  }
+
+  private figures(cur: EnergySeries, prev: EnergySeries): HTMLTableElement {
+    const row = (m: Measure) => {
+      const a = total(cur, m);
+      const b = total(prev, m);
+      const unit = MEASURE_UNIT[m];
+      const delta = a - b;
+      const rel = b > 0 ? delta / b : null;
+      return h('tr', { 'data-measure': m },
+        h('td', null, tx(m === 'kwh' ? 'electricityKwh' : 'totalKgce')),
+        h('td', { class: 'num big-cell', 'data-testid': `history-total-${m}`, 'data-raw': a }, qty(a, unit)),
+        h('td', { class: 'num', 'data-testid': `history-prev-${m}`, 'data-raw': b }, qty(b, unit)),
+        h('td', { class: `num ${delta > 0 ? 'up' : delta < 0 ? 'down' : ''}`, 'data-testid': `history-change-${m}`, 'data-raw': delta }, `${delta > 0 ? '+' : ''}${num(delta)} ${unit}`),
+        h('td', { class: 'num', 'data-testid': `history-change-pct-${m}`, 'data-raw': rel ?? '' }, rel === null ? '–' : `${rel > 0 ? '+' : ''}${pct(rel)}`));
+    };
+    return h('table', { class: 'history-figures' },
+      h('thead', null, h('tr', null, ...[tx('colMeasure'), tx('thisPeriod'), tx('prevPeriod'), tx('change'), tx('changePct')].map((x, i) => h('th', i ? { class: 'num' } : null, x)))),
+      h('tbody', null, row('kwh'), row('kgce')));
+  }
+
+  private downloads(r: TimeRange): HTMLElement {
+    const { kind, id } = this.target;
+    const status = h('span', { class: 'muted small-text', role: 'status', 'data-testid': 'download-status' });
+    const stem = `${kind}${kind === 'prefecture' ? '' : `_${fileNamePart(id)}`}_${r.fromDate}_${r.toDate}`;
+    const days = Math.round((r.end - r.from) / DAY);
+    const tooLong = days > csvMaxDays(kind);
+    const csvButton = h('button', {
+      type: 'button', class: 'small', 'data-testid': 'download-csv', disabled: tooLong, title: tooLong ? tx('csvTooLong', { days: csvMaxDays(kind) }) : null,
+      onclick: () => {
+        status.textContent = tx('downloading');
+        const path = `/energy/rollups.csv${qs({ scope: kind, id: kind === 'prefecture' ? undefined : id, from: r.fromDate, to: r.toDate })}`;
+        downloadApiFile(path, `energy_${stem}.csv`).then(
+          () => { status.textContent = ''; },
+          (err: unknown) => { status.textContent = tx('downloadFailed', { message: err instanceof Error ? err.message : String(err) }); });
+      },
+    }, tx('downloadCsv'));
+    const chartButton = h('button', { type: 'button', class: 'small', 'data-testid': 'download-chart', onclick: () => this.saveChartData(`energy-series_${stem}.csv`) }, tx('downloadChart'));
+    return h('div', { class: 'downloads' }, csvButton, ' ', chartButton, ' ', tooLong ? h('span', { class: 'muted small-text' }, tx('csvTooLong', { days: csvMaxDays(kind) })) : null, status);
+  }
+
+  /** What the chart shows, both periods and both measures, one interval a row. */
+  private saveChartData(fileName: string): void {
+    const basis = this.data?.cur.basis.id ?? this.basis;
+    const header = ['interval_start', 'electricity_kwh', `total_kgce_${basis}`, 'previous_interval_start', 'previous_electricity_kwh', `previous_total_kgce_${basis}`];
+    const rows = this.aligned().map((x) => [
+      localDateTime(x.time), x.curP?.carriers.electricity.counted ?? '', x.curP?.totalKgce ?? '',
+      localDateTime(x.prevTime), x.prevP?.carriers.electricity.counted ?? '', x.prevP?.totalKgce ?? '',
+    ]);
+    saveBlob(csvBlob(header, rows), fileName);
+  }
+}
