@@ -136,6 +136,15 @@ describe('history, drill-down and exports in Chromium', () => {
       assert.equal(await page.inputValue('[data-range-preset]'), '7d');
       assert.equal((await shownHistory(page)).from, week.from);
 
+      // A year goes by day, shown by month: the chart's file has a row a month summing to the totals.
+      await page.selectOption('[data-range-preset]', 'year');
+      await page.waitForSelector('#energy-history[data-grouping=month][data-interval="1d"]');
+      const year = await assertHistoryMatches(page, sys.adminToken, `scope=firm&id=${firmA.id}`);
+      const [months] = await Promise.all([page.waitForEvent('download'), page.click('#energy-history [data-testid=download-chart]')]);
+      const monthRows = fs.readFileSync(await months.path(), 'utf8').replace(/^\ufeff/, '').trim().split('\r\n').slice(1).map((l) => l.split(','));
+      assert.equal(monthRows.length, new Date(Date.now() + OFFSET).getUTCMonth() + 1, 'a row per month of this year so far');
+      close(monthRows.reduce((a, r) => a + Number(r[1] || 0), 0), year.kwh, 'monthly kWh');
+
       const first = localDate(todayStart - 2 * DAY);
       await page.selectOption('[data-range-preset]', 'custom');
       await page.fill('[data-range-from]', first);

@@ -45,7 +45,7 @@ export function parseDate(s: string): number | undefined {
 }
 
 /** Local midnight of the first day of the month `months` after the one of `ms` (negative: before). */
-function monthStart(ms: number, months = 0): number {
+export function monthStart(ms: number, months = 0): number {
   const d = new Date(ms + OFFSET);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1) - OFFSET;
 }

@@ -21,11 +21,13 @@ import { notFound } from './notfound.ts';
 const DAY = 86_400_000;
 type Row = EnergySummary['breakdown'][number];
 
-/** Each firm's newest valid telemetry, from its devices' last telemetry. */
-async function lastTelemetryByFirm(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const d of await get<Device[]>('/devices')) out.set(d.firmId, Math.max(out.get(d.firmId) ?? 0, d.lastTelemetryAt ?? 0));
-  return out;
+/**
+ * Each listed firm's newest valid telemetry, from its devices' last telemetry. Per firm: the API has no per-firm
+ * connected flag, and the whole prefecture's device list would be far larger than the firms on one page.
+ */
+async function lastTelemetryByFirm(firms: readonly Firm[]): Promise<Map<string, number>> {
+  const lists = await Promise.all(firms.map((f) => get<Device[]>(`/firms/${encodeURIComponent(f.id)}/devices`)));
+  return new Map(firms.map((f, i) => [f.id, Math.max(0, ...(lists[i] ?? []).map((d) => d.lastTelemetryAt ?? 0))]));
 }
 
 function energyCells(row: Row | undefined): HTMLTableCellElement[] {
@@ -92,7 +94,7 @@ function mountPlace(root: HTMLElement, ctx: ViewContext, pl: Places, place: Plac
   grid.append(history.card.el, ...(parksCard ? [parksCard.el] : []), firmsCard.el);
 
   const firmsHere = get<Firm[]>('/firms').then((list) => list.filter((f) => (place.park ? f.park === place.park : f.county === place.county)));
-  const last = lastTelemetryByFirm();
+  const last = firmsHere.then(lastTelemetryByFirm);
   const summary = (by: 'park' | 'firm', r: TimeRange) => get<EnergySummary>(`/energy/summary${qs({ scope: place.target.kind, id: place.target.id, by, from: r.from, to: r.to, basis: basisChoice() })}`);
   const loadLists = (r: TimeRange) => {
     if (parksCard) void load(scope, parksCard.body, () => summary('park', r), (x) => renderParks(parksCard.body, pl, place.county, share, x));

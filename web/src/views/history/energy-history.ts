@@ -8,7 +8,7 @@ import { csvBlob, downloadApiFile, fileNamePart, saveBlob } from '../../download
 import { clear, h } from '../../dom.ts';
 import { num, pct, qty } from '../../format.ts';
 import { tMaybe } from '../../i18n.ts';
-import { INTERVAL_MS, localDate, localDateTime, type TimeRange } from '../../range.ts';
+import { localDate, localDateTime, monthStart, type TimeRange } from '../../range.ts';
 import type { BasisId, EnergySeries } from '../../types.ts';
 import { basisSwitch } from '../basis.ts';
 import type { RangePicker } from './range-picker.ts';
@@ -16,11 +16,33 @@ import { tx } from './texts.ts';
 
 export interface EnergyScope { kind: 'prefecture' | 'county' | 'park' | 'firm'; id: string }
 type Measure = 'kwh' | 'kgce';
+interface Slot { time: number; kwh: number; kgce: number; empty: boolean }
 
 const DAY = 86_400_000;
 const MEASURE_UNIT: Record<Measure, string> = { kwh: 'kWh', kgce: 'kgce' };
 const valueOf = (p: EnergySeries['points'][number], m: Measure): number => (m === 'kwh' ? p.carriers.electricity.counted : p.totalKgce);
 const total = (s: EnergySeries, m: Measure): number => s.points.reduce((a, p) => a + valueOf(p, m), 0);
+
+/** Ranges longer than this can be shown by month (the API's longest interval is a day). */
+const MONTHLY_FROM = 62 * DAY;
+
+/**
+ * A series as slots from its start to its end: its intervals, or by month the sums of its days per local month.
+ * An interval without data is an empty slot (a gap in the chart, not a zero).
+ */
+function slots(s: EnergySeries, monthly: boolean): Slot[] {
+  const step = (x: number) => (monthly ? monthStart(x, 1) : x + s.intervalMs);
+  const out = new Map<number, Slot>();
+  for (let x = monthly ? monthStart(s.from) : s.from; x < s.to; x = step(x)) out.set(x, { time: x, kwh: 0, kgce: 0, empty: true });
+  for (const p of s.points) {
+    const slot = out.get(monthly ? monthStart(p.time) : p.time);
+    if (!slot) continue;
+    slot.kwh += p.carriers.electricity.counted;
+    slot.kgce += p.totalKgce;
+    slot.empty = false;
+  }
+  return [...out.values()];
+}
 
 /** The rollups CSV allows 366 days for a firm and 31 for anything wider (api/routes/energy.ts). */
 const csvMaxDays = (kind: EnergyScope['kind']): number => (kind === 'firm' ? 366 : 31);
@@ -28,6 +50,8 @@ const csvMaxDays = (kind: EnergyScope['kind']): number => (kind === 'firm' ? 366
 export class EnergyHistory {
   readonly card: Card;
   private measure: Measure = 'kwh';
+  private monthly = false;
+  private readonly grouping = h('div', { class: 'segmented', role: 'group', hidden: true });
   private data: { range: TimeRange; cur: EnergySeries; prev: EnergySeries } | undefined;
   private chart: TimeChart | undefined;
   private seq = 0;
@@ -44,7 +68,13 @@ export class EnergyHistory {
         this.render();
       },
     }, tx(`measure_${m}`))));
-    this.card.extra.append(measures, basisSwitch(remount));
+    for (const monthly of [false, true]) {
+      this.grouping.append(h('button', {
+        type: 'button', class: 'seg', 'data-grouping': monthly ? 'month' : 'interval',
+        onclick: () => { this.monthly = monthly; this.render(); },
+      }, tx(monthly ? 'byMonth' : 'interval_1d')));
+    }
+    this.card.extra.append(this.grouping, measures, basisSwitch(remount));
     picker.onChange((r) => { void this.load(r); });
     scope.add(() => this.chart?.destroy());
     void this.load(picker.range);
@@ -63,6 +93,7 @@ export class EnergyHistory {
     try {
       const [cur, prev] = await Promise.all([this.series(r.from, r.to, r), this.series(r.prev.from, r.prev.to, r)]);
       if (!this.scope.alive || seq !== this.seq) return;
+      if (this.data?.range.preset !== r.preset || this.data.range.from !== r.from) this.monthly = r.end - r.from > MONTHLY_FROM;
       this.data = { range: r, cur, prev };
       Object.assign(el.dataset, { from: String(r.from), to: String(r.to), prevFrom: String(r.prev.from), prevTo: String(r.prev.to), interval: r.interval, loading: 'false' });
       this.render();
@@ -77,8 +108,12 @@ export class EnergyHistory {
     const { range: r, cur, prev } = d;
     const chartHost = h('div', { class: 'chart' });
     const provisional = cur.provisional ?? prev.provisional;
+    const long = r.end - r.from > MONTHLY_FROM;
+    this.grouping.hidden = !long;
+    for (const b of this.grouping.querySelectorAll('button')) b.classList.toggle('on', (b.dataset.grouping === 'month') === this.monthly);
+    this.card.el.dataset.grouping = long && this.monthly ? 'month' : 'interval';
     clear(this.card.body,
-      h('p', { class: 'muted small-text', 'data-testid': 'history-period' }, tx('periodNote', { from: r.fromDate, to: localDate(r.to - 1), interval: tx(`interval_${r.interval}`) })),
+      h('p', { class: 'muted small-text', 'data-testid': 'history-period' }, tx('periodNote', { from: r.fromDate, to: localDate(r.to - 1), interval: long && this.monthly ? tx('byMonth') : tx(`interval_${r.interval}`) })),
       this.figures(cur, prev),
       chartHost,
       h('p', { class: 'muted small-text' }, tx('prevPeriodNote', { from: localDateTime(r.prev.from), to: localDateTime(r.prev.to) })),
@@ -86,34 +121,26 @@ export class EnergyHistory {
       provisional ? h('p', { class: 'muted small-text', 'data-testid': 'history-provisional' }, tx('provisional')) : null,
       this.downloads(r));
     this.chart?.destroy();
+    const rows = this.aligned(long && this.monthly);
     const unit = MEASURE_UNIT[this.measure];
     const chart = new TimeChart(chartHost, {
-      unit, height: 200, yLabel: unit,
+      unit, height: 200, yLabel: unit, months: long && this.monthly,
       series: [
-        { label: `${tx('thisPeriod')} (${unit})`, color: COLORS.blue, points: cur.points.length < 40 },
-        { label: `${tx('prevPeriod')} (${unit})`, color: COLORS.grey, dash: [6, 4], width: 1.5, points: cur.points.length < 40 },
+        { label: `${tx('thisPeriod')} (${unit})`, color: COLORS.blue, points: rows.length < 40 },
+        { label: `${tx('prevPeriod')} (${unit})`, color: COLORS.grey, dash: [6, 4], width: 1.5, points: rows.length < 40 },
       ],
     });
     this.chart = chart;
-    const rows = this.aligned();
-    chart.setData(rows.map((x) => x.time / 1000), [rows.map((x) => x.cur), rows.map((x) => x.prev)]);
+    const m = this.measure;
+    chart.setData(rows.map((x) => x.cur.time / 1000), [rows.map((x) => (x.cur.empty ? null : x.cur[m])), rows.map((x) => (x.prev?.empty !== false ? null : x.prev[m]))]);
   }
 
-  /** Both periods on the current one's time axis: the previous period's interval i beside the current one's. */
-  private aligned(): Array<{ time: number; prevTime: number; cur: number | null; prev: number | null; curP?: EnergySeries['points'][number]; prevP?: EnergySeries['points'][number] }> {
+  /** Both periods on the current one's time axis: the previous period's slot i beside the current one's. */
+  private aligned(monthly: boolean): Array<{ cur: Slot; prev: Slot | undefined }> {
     const d = this.data;
     if (!d) return [];
-    const step = d.cur.intervalMs || INTERVAL_MS[d.range.interval];
-    const shift = d.cur.from - d.prev.from;
-    const curBy = new Map(d.cur.points.map((p) => [p.time, p]));
-    const prevBy = new Map(d.prev.points.map((p) => [p.time, p]));
-    const out = [];
-    for (let x = d.cur.from; x < d.cur.to; x += step) {
-      const curP = curBy.get(x);
-      const prevP = prevBy.get(x - shift);
-      out.push({ time: x, prevTime: x - shift, cur: curP ? valueOf(curP, this.measure) : null, prev: prevP ? valueOf(prevP, this.measure) : null, ...(curP ? { curP } : {}), ...(prevP ? { prevP } : {}) });
-    }
-    return out;
+    const prev = slots(d.prev, monthly);
+    return slots(d.cur, monthly).map((cur, i) => ({ cur, prev: prev[i] }));
   }
 
   private figures(cur: EnergySeries, prev: EnergySeries): HTMLTableElement {
@@ -155,13 +182,15 @@ export class EnergyHistory {
     return h('div', { class: 'downloads' }, csvButton, ' ', chartButton, ' ', tooLong ? h('span', { class: 'muted small-text' }, tx('csvTooLong', { days: csvMaxDays(kind) })) : null, status);
   }
 
-  /** What the chart shows, both periods and both measures, one interval a row. */
+  /** What the chart shows, both periods and both measures, one interval (or month) a row. */
   private saveChartData(fileName: string): void {
-    const basis = this.data?.cur.basis.id ?? this.basis;
+    const d = this.data;
+    if (!d) return;
+    const basis = d.cur.basis.id;
     const header = ['interval_start', 'electricity_kwh', `total_kgce_${basis}`, 'previous_interval_start', 'previous_electricity_kwh', `previous_total_kgce_${basis}`];
-    const rows = this.aligned().map((x) => [
-      localDateTime(x.time), x.curP?.carriers.electricity.counted ?? '', x.curP?.totalKgce ?? '',
-      localDateTime(x.prevTime), x.prevP?.carriers.electricity.counted ?? '', x.prevP?.totalKgce ?? '',
+    const figures = (x: Slot | undefined) => (x && !x.empty ? [x.kwh, x.kgce] : ['', '']);
+    const rows = this.aligned(d.range.end - d.range.from > MONTHLY_FROM && this.monthly).map((x) => [
+      localDateTime(x.cur.time), ...figures(x.cur), x.prev ? localDateTime(x.prev.time) : '', ...figures(x.prev),
     ]);
     saveBlob(csvBlob(header, rows), fileName);
   }

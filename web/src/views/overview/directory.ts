@@ -1,5 +1,5 @@
 // The overview's lists beside the figures: the action plan's targets with their progress (and whether demo firms
-// were counted), and the firm directory with a filter.
+// were counted), and the firm directory with a filter (each firm's county links to its page).
 import { link, progressBar, table, td, type Card } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { money, pct, qty } from '../../format.ts';
@@ -53,7 +53,7 @@ export class FirmDirectory {
       const seg = pl.segments.find((s) => s.id === f.segment);
       return h('tr', { 'data-firm': f.id },
         td(h('span', null, link(`#/firm/${encodeURIComponent(f.id)}`, f.name), f.aboveScale ? h('span', { class: 'tag' }, t('aboveScale')) : null, f.demo ? h('span', { class: 'tag demo' }, t('demo')) : null)),
-        td(county ? pick(county) : f.county), td(seg ? pick(seg) : f.segment));
+        td(county ? link(`#/county/${encodeURIComponent(county.code)}`, pick(county)) : f.county), td(seg ? pick(seg) : f.segment));
     })));
   }
 }
