@@ -57,16 +57,25 @@ export class Uplink {
       will: { topic: status, payload: Buffer.from(JSON.stringify({ status: 'offline' })), qos: 1, retain: true },
     });
     this.client = client;
+    // 'close' fires after every failed attempt too: the loss is logged once, when a live connection ends.
     let wasUp = false;
+    let everUp = false;
+    let lastError: string | undefined;
     client.on('connect', () => {
-      this.log.info({ device: id, queued: this.queue.deviceDepth(id) }, wasUp ? 'reconnected to the broker' : 'connected to the broker');
+      lastError = undefined;
+      this.log.info({ device: id, queued: this.queue.deviceDepth(id) }, everUp ? 'reconnected to the broker' : 'connected to the broker');
       wasUp = true;
+      everUp = true;
       client.publish(status, JSON.stringify({ status: 'online' }), { qos: 1, retain: true });
       client.subscribe(topicFor(firmId, id, 'errors'), { qos: 1 });
       this.pump();
     });
     client.on('close', () => { if (wasUp) this.log.warn({ device: id }, 'broker connection lost; samples are kept in the queue'); wasUp = false; });
-    client.on('error', (err) => this.log.warn({ device: id, err: err.message }, 'broker connection failed'));
+    // MQTT.js retries every second: a refused token or an unreachable broker is logged when the reason changes.
+    client.on('error', (err) => {
+      if (err.message !== lastError) this.log.error({ device: id, err: err.message }, 'broker connection failed; retrying every second');
+      lastError = err.message;
+    });
     client.on('message', (_topic, payload) => this.onErrorReport(payload));
   }
 
