@@ -4,9 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
-import { signIn, startWebApi, withBrowser, type WebApi } from '../helpers/browser.ts';
+import { RESULTS, signIn, startWebApi, withBrowser, type WebApi } from '../helpers/browser.ts';
 import { SimulatedDevice, type DeviceCredentials } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
@@ -170,6 +171,14 @@ describe('history, drill-down and exports in Chromium', () => {
       await assertHistoryMatches(page, sys.adminToken, 'scope=county&id=533102');
       await page.waitForSelector(`#place-firms tr[data-firm="${firmA.id}"] [data-connected=true]`);
       assert.equal(await page.$(`#place-firms tr[data-firm="${firmB.id}"]`), null, 'firm B is in another county');
+      await page.screenshot({ path: path.join(RESULTS, 'web-history-county.png'), fullPage: true });
+      // In English too, on the same range.
+      await page.click('#lang');
+      await page.waitForFunction(() => /Ruili · county/.test(document.querySelector('[data-testid=place-name]')?.textContent ?? ''));
+      assert.equal(await page.textContent('#energy-history h2'), 'Energy history');
+      assert.equal(await page.inputValue('[data-range-preset]'), 'yesterday');
+      await page.click('#lang');
+      await page.waitForFunction(() => /瑞丽市/.test(document.querySelector('[data-testid=place-name]')?.textContent ?? ''));
 
       await page.click('#place-parks tr[data-park="ruili-coop"] a');
       await page.waitForSelector('[data-park="ruili-coop"] [data-testid=place-name]');
