@@ -21,10 +21,14 @@ import { api, testFirm } from '../helpers/system.ts';
 
 const POLL_MS = 200;
 
-/** The loom's controller: a few metrics and the OPC 40001-1 state variables, set by the test. */
-async function startLoomServer(port: number) {
+/**
+ * The loom's controller: a few metrics and the OPC 40001-1 state variables, set by the test. `refuseSubscriptions`:
+ * a server that answers CreateSubscription with BadTooManySubscriptions, as small controllers do.
+ */
+async function startLoomServer(port: number, refuseSubscriptions = false) {
   const server = new OPCUAServer({ port, resourcePath: '/UA/Loom', buildInfo: { productName: 'test loom' } });
   await server.initialize();
+  if (refuseSubscriptions) server.engine.serverCapabilities.maxSubscriptionsPerSession = 0;
   const space = server.engine.addressSpace!;
   const ns = space.getOwnNamespace();
   const loom = ns.addObject({ organizedBy: space.rootFolder.objects, browseName: 'Loom1' });
@@ -60,17 +64,20 @@ function startMeterServer(port: number) {
   return { setPower: (kw: number) => put(input, 0, encodeRegisters(kw, 'float32')), stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-function gatewayConfig(broker: string, dataDir: string, looms: DeviceCredentials[], meter: DeviceCredentials, opcua: { endpoint: string; ns: number }, modbusPort: number) {
-  const node = (name: string) => `ns=${opcua.ns};s=Loom1.${name}`;
+type LoomServer = Awaited<ReturnType<typeof startLoomServer>>;
+
+function gatewayConfig(broker: string, dataDir: string, looms: Array<[DeviceCredentials, LoomServer]>, meter: DeviceCredentials, modbusPort: number) {
   return {
     broker, dataDir, pollIntervalMs: POLL_MS, logLevel: 'info',
     devices: [
-      // The same controller twice: through monitored items, and read at every sample.
-      ...looms.map((loom, i) => ({
-        id: loom.id, firmId: loom.firmId, token: loom.token, type: 'loom', protocol: 'opcua', endpoint: opcua.endpoint, sampling: i === 0 ? 'subscribe' : 'poll',
-        metrics: { speed_rpm: node('Speed'), picks_total: { nodeId: node('Picks') }, energy_kwh_total: { nodeId: node('EnergyWh'), scale: 0.001 } },
-        state: { itemState: node('ItemState'), operationMode: node('OperationMode') },
-      })),
+      ...looms.map(([loom, opcua]) => {
+        const node = (name: string) => `ns=${opcua.ns};s=Loom1.${name}`;
+        return {
+          id: loom.id, firmId: loom.firmId, token: loom.token, type: 'loom', protocol: 'opcua', endpoint: opcua.endpoint,
+          metrics: { speed_rpm: node('Speed'), picks_total: { nodeId: node('Picks') }, energy_kwh_total: { nodeId: node('EnergyWh'), scale: 0.001 } },
+          state: { itemState: node('ItemState'), operationMode: node('OperationMode') },
+        };
+      }),
       {
         id: meter.id, firmId: meter.firmId, token: meter.token, type: 'electricity_meter', protocol: 'modbus-tcp', host: '127.0.0.1', port: modbusPort, unitId: 1,
         metrics: {
@@ -93,7 +100,9 @@ function startGateway(configFile: string): { child: ChildProcess; output: () => 
 }
 
 let sys: ProcessSystem;
-let loomServer: Awaited<ReturnType<typeof startLoomServer>>;
+let loomServer: LoomServer;
+/** A second controller that refuses subscriptions: the gateway reads it instead. */
+let readLoomServer: LoomServer;
 let meterServer: ReturnType<typeof startMeterServer>;
 let loom: DeviceCredentials;
 let pollingLoom: DeviceCredentials;
@@ -101,19 +110,20 @@ let meter: DeviceCredentials;
 let modbusPort: number;
 
 before(async () => {
-  const [opcPort, mbPort] = [await freePort(), await freePort()];
+  const [opcPort, readOpcPort, mbPort] = [await freePort(), await freePort(), await freePort()];
   modbusPort = mbPort;
-  [sys, loomServer] = await Promise.all([startProcesses(), startLoomServer(opcPort)]);
+  [sys, loomServer, readLoomServer] = await Promise.all([startProcesses(), startLoomServer(opcPort), startLoomServer(readOpcPort, true)]);
   meterServer = startMeterServer(mbPort);
   const firm = testFirm();
   assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', firm)).status, 201);
   loom = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'gateway loom');
-  pollingLoom = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'gateway loom, polled');
+  pollingLoom = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'gateway loom, read');
   meter = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'electricity_meter', 'gateway meter');
 });
 
 after(async () => {
   await loomServer?.stop();
+  await readLoomServer?.stop();
   await meterServer?.stop();
   await sys?.close();
 });
@@ -141,7 +151,7 @@ describe('edge gateway', () => {
     const dir = path.join(sys.dir, 'gateway');
     fs.mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'gateway.yaml');
-    fs.writeFileSync(configFile, stringify(gatewayConfig(sys.mqttUrl, dir, [loom, pollingLoom], meter, loomServer, modbusPort)));
+    fs.writeFileSync(configFile, stringify(gatewayConfig(sys.mqttUrl, dir, [[loom, loomServer], [pollingLoom, readLoomServer]], meter, modbusPort)));
     const gw = startGateway(configFile);
     try {
       for (const dev of [loom, pollingLoom]) {
@@ -156,20 +166,23 @@ describe('edge gateway', () => {
       assert.ok(Math.abs(Number(m.power_factor) - 0.95) < 1e-9);
       assert.deepEqual(await states(loom.id), ['running'], 'Executing + Processing is running');
       assert.match(gw.output(), new RegExp(`"device":"${loom.id}".*"subscribed":true`), 'monitored items');
+      assert.match(gw.output(), new RegExp(`"device":"${pollingLoom.id}".*BadTooManySubscriptions.*polling with Read instead`), 'refused');
       assert.match(gw.output(), new RegExp(`"device":"${pollingLoom.id}".*"subscribed":false`), 'reads');
 
       // Values set on the servers arrive; an OPC 40001-1 state change becomes a state event.
-      loomServer.set('Speed', DataType.Double, 700);
-      loomServer.set('ItemState', DataType.LocalizedText, { text: 'OutOfService' });
+      for (const server of [loomServer, readLoomServer]) {
+        server.set('Speed', DataType.Double, 700);
+        server.set('ItemState', DataType.LocalizedText, { text: 'OutOfService' });
+      }
       meterServer.setPower(200.25);
       for (const dev of [loom, pollingLoom]) await waitFor(async () => (await latest('loom', dev.id))?.speed_rpm === 700, 10_000, `the new speed of ${dev.id}`);
       await waitFor(async () => (await latest('electricity_meter', meter.id))?.power_kw === 200.25, 10_000, 'the new meter power');
       await waitFor(async () => (await states(loom.id)).includes('fault'), 10_000, 'the fault state');
 
       // A value the contract refuses: the broker's reason is logged, and the message is not sent again.
-      loomServer.set('Speed', DataType.Double, 5000);
+      for (const server of [loomServer, readLoomServer]) server.set('Speed', DataType.Double, 5000);
       await waitFor(async () => /broker rejected a message: maximum: metrics\.speed_rpm is outside the plausible range/.test(gw.output()), 10_000, 'the rejection in the log');
-      loomServer.set('Speed', DataType.Double, 700);
+      for (const server of [loomServer, readLoomServer]) server.set('Speed', DataType.Double, 700);
 
       // The broker goes away: the gateway keeps sampling into its queue, then drains it when the broker is back.
       await sys.kill('broker');
@@ -205,7 +218,7 @@ describe('edge gateway', () => {
   test('a bad mapping stops start-up with an error naming the field', async () => {
     const dir = path.join(sys.dir, 'gateway-bad');
     fs.mkdirSync(dir, { recursive: true });
-    const base = gatewayConfig(sys.mqttUrl, dir, [loom], meter, loomServer, modbusPort);
+    const base = gatewayConfig(sys.mqttUrl, dir, [[loom, loomServer]], meter, modbusPort);
     const [opcua, modbus] = base.devices as unknown as [Record<string, unknown>, Record<string, unknown> & { metrics: Record<string, Record<string, unknown>> }];
     const cases: Array<[string, unknown, RegExp]> = [
       ['unknown-metric', { ...base, devices: [{ ...opcua, metrics: { colour: 'ns=1;s=Loom1.Speed' } }] }, /devices\[0\]\.metrics\.colour: is not a metric of device type "loom"/],
