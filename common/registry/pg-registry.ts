@@ -12,6 +12,10 @@ import {
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
+  SESSION_SELECT, changedUser, hashPassword, newSessionId, newUserId, passwordCheckOf, sessionCheckOf, sessionKey, sessionTouchStale, userFrom,
+  type NewUser, type PasswordCheck, type SessionCheck, type SessionRow, type User, type UserChange, type UserRow,
+} from './users.ts';
+import {
   CREDENTIAL_COLUMNS, credentialFrom, withRateOverride,
   REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
@@ -66,6 +70,15 @@ const MIGRATIONS = [
      FROM firms;`,
   // A device's own maximum counter rates (JSON: counter -> per hour), read by the broker's plausibility check.
   `ALTER TABLE devices ADD COLUMN rate_overrides TEXT;`,
+  // People who sign in with a password, and their sessions (common/registry/users.ts).
+  `CREATE TABLE users (
+     id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, role TEXT NOT NULL, firm_id TEXT REFERENCES firms(id),
+     password_hash TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT false, created_at BIGINT NOT NULL, last_login_at BIGINT,
+     password_changed_at BIGINT NOT NULL);
+   CREATE TABLE sessions (
+     id_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), created_at BIGINT NOT NULL,
+     last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+   CREATE INDEX sessions_user ON sessions(user_id);`,
 ];
 
 /** Columns of the firms table an edit rewrites, in the order of firmValues. */
@@ -378,6 +391,86 @@ export class PgRegistry implements Registry {
     const r = await this.pool.query<FirmRow & { last_telemetry: number | null }>(
       'SELECT f.*, (SELECT max(d.last_telemetry_at) FROM devices d WHERE d.firm_id = f.id) AS last_telemetry FROM firms f');
     return r.rows.map((x) => connectivityFrom(x, x.last_telemetry));
+  }
+
+  async createUser(u: NewUser): Promise<User> {
+    if (u.role === 'engineer' && (u.firmId === null || !(await this.getFirm(u.firmId)))) throw new NotFoundError(`an engineer needs an existing firm, got ${u.firmId}`);
+    const now = Date.now();
+    const hash = await hashPassword(u.password);
+    try {
+      const r = await this.pool.query<UserRow>(
+        `INSERT INTO users (id, login, display_name, role, firm_id, password_hash, created_at, password_changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
+        [newUserId(), u.login, u.displayName, u.role, u.role === 'engineer' ? u.firmId : null, hash, now],
+      );
+      return userFrom(r.rows[0] as UserRow);
+    } catch (err) {
+      if (sqlState(err) === UNIQUE_VIOLATION) throw new ConflictError(`login name ${u.login} is taken`);
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw new NotFoundError(`firm ${u.firmId} does not exist`);
+      throw err;
+    }
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const r = await this.pool.query<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+    return r.rows[0] ? userFrom(r.rows[0]) : undefined;
+  }
+
+  async listUsers(): Promise<User[]> {
+    const r = await this.pool.query<UserRow>('SELECT * FROM users ORDER BY login COLLATE "C"');
+    return r.rows.map(userFrom);
+  }
+
+  async updateUser(id: string, change: UserChange): Promise<User> {
+    if (change.firmId && !(await this.getFirm(change.firmId))) throw new NotFoundError(`firm ${change.firmId} does not exist`);
+    return this.tx(async (c) => {
+      const found = await c.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [id]);
+      if (!found.rows[0]) throw new NotFoundError(`user ${id} not found`);
+      const { row, endSessions } = changedUser(found.rows[0], change);
+      if (row.role === 'engineer' && row.firm_id === null) throw new NotFoundError('an engineer needs an existing firm');
+      await c.query('UPDATE users SET display_name = $2, role = $3, firm_id = $4, disabled = $5 WHERE id = $1', [id, row.display_name, row.role, row.firm_id, row.disabled === 1]);
+      if (endSessions) await c.query('DELETE FROM sessions WHERE user_id = $1', [id]);
+      return userFrom(row);
+    });
+  }
+
+  async setUserPassword(id: string, password: string): Promise<void> {
+    const hash = await hashPassword(password);
+    const changed = await this.tx(async (c) => {
+      await c.query('DELETE FROM sessions WHERE user_id = $1', [id]);
+      return (await c.query('UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1', [id, hash, Date.now()])).rowCount ?? 0;
+    });
+    if (changed === 0) throw new NotFoundError(`user ${id} not found`);
+  }
+
+  async checkPassword(login: string, password: string): Promise<PasswordCheck> {
+    const r = await this.pool.query<UserRow>('SELECT * FROM users WHERE login = $1', [login]);
+    return passwordCheckOf(r.rows[0], password);
+  }
+
+  async createSession(userId: string, opts: { absoluteMs: number; now?: number }): Promise<string> {
+    const now = opts.now ?? Date.now();
+    const id = newSessionId();
+    await this.tx(async (c) => {
+      await c.query('INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)', [sessionKey(id), userId, now, now + opts.absoluteMs]);
+      await c.query('UPDATE users SET last_login_at = $2 WHERE id = $1', [userId, now]);
+      // Sessions past their lifetime are of no use to anyone: each sign-in sweeps them.
+      await c.query('DELETE FROM sessions WHERE expires_at <= $1', [now]);
+    });
+    return id;
+  }
+
+  async checkSession(sessionId: string, opts: { idleMs: number; now?: number }): Promise<SessionCheck> {
+    const now = opts.now ?? Date.now();
+    const key = sessionKey(sessionId);
+    const r = await this.pool.query<SessionRow>(`${SESSION_SELECT}$1`, [key]);
+    const check = sessionCheckOf(r.rows[0], now, opts.idleMs);
+    if (check.ok && r.rows[0] && sessionTouchStale(r.rows[0], now)) await this.pool.query('UPDATE sessions SET last_seen_at = $2 WHERE id_sha256 = $1', [key, now]);
+    return check;
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    await this.pool.query('DELETE FROM sessions WHERE id_sha256 = $1', [sessionKey(sessionId)]);
   }
 
   async close(): Promise<void> {

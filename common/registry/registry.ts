@@ -1,6 +1,9 @@
 // The registry port: firms, devices, credentials and API tokens. One interface, one conformance suite
 // (test/conformance/registry.ts), run against every adapter.
 import type { SmartFactoryTier } from '../places.ts';
+import type { NewUser, PasswordCheck, SessionCheck, User, UserChange } from './users.ts';
+
+export type { NewUser, PasswordCheck, SessionCheck, User, UserChange } from './users.ts';
 
 /** What a firm is, as it may change over time (each change is kept dated: FirmVersion). */
 export interface FirmAttributes {
@@ -144,6 +147,8 @@ export interface ApiPrincipal {
   /** Set for engineers: the one firm they may see. */
   firmId: string | null;
   name: string;
+  /** Set when a person signed in with a password: their user id (tokenId is then `session:<user id>`). */
+  userId?: string;
 }
 
 /** What is known about an API token; never its secret, which is shown only when it is created. */
@@ -259,5 +264,24 @@ export interface Registry {
   revokeApiToken(tokenId: string, at?: number): Promise<boolean>;
 
   firmConnectivity(): Promise<FirmConnectivity[]>;
+
+  /** A person who signs in with a password; ConflictError when the login name is taken, NotFoundError for an engineer without an existing firm. */
+  createUser(user: NewUser): Promise<User>;
+  getUser(id: string): Promise<User | undefined>;
+  /** Users by login name. */
+  listUsers(): Promise<User[]>;
+  /** Changes a user (NotFoundError if unknown); disabling them, or a new role or firm, ends their sessions at once. */
+  updateUser(id: string, change: UserChange): Promise<User>;
+  /** Sets a new password and ends every session of the user (NotFoundError if unknown). */
+  setUserPassword(id: string, password: string): Promise<void>;
+  /** Checks a sign-in; an unknown login name takes as long as a wrong password. */
+  checkPassword(login: string, password: string): Promise<PasswordCheck>;
+  /** Opens a session for the user, valid until `now + absoluteMs`, and records the sign-in; returns the session id (stored only as its hash). */
+  createSession(userId: string, opts: { absoluteMs: number; now?: number }): Promise<string>;
+  /** The user of a session still valid at `now` (not past its lifetime, used within idleMs, user enabled); a use is recorded to the minute. */
+  checkSession(sessionId: string, opts: { idleMs: number; now?: number }): Promise<SessionCheck>;
+  /** Ends one session (signing out); unknown ids are ignored. */
+  endSession(sessionId: string): Promise<void>;
+
   close(): Promise<void>;
 }

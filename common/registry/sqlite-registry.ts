@@ -9,6 +9,10 @@ import {
 } from './registry.ts';
 import { localDate } from '../time.ts';
 import {
+  SESSION_SELECT, changedUser, hashPassword, newSessionId, newUserId, passwordCheckOf, sessionCheckOf, sessionKey, sessionTouchStale, userFrom,
+  type NewUser, type PasswordCheck, type SessionCheck, type SessionRow, type User, type UserChange, type UserRow,
+} from './users.ts';
+import {
   CREDENTIAL_COLUMNS, credentialFrom, withRateOverride,
   REVOKED_OPERATOR_TOKEN, TOKEN_COLUMNS, attributesOf, connectivityFrom, currentAttributes, deviceFrom, deviceTokenExpired, firmColumns, firmFrom, generatedDeviceId,
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
@@ -65,6 +69,15 @@ const MIGRATIONS = [
      FROM firms;`,
   // A device's own maximum counter rates (JSON: counter -> per hour), read by the broker's plausibility check.
   `ALTER TABLE devices ADD COLUMN rate_overrides TEXT;`,
+  // People who sign in with a password, and their sessions (common/registry/users.ts).
+  `CREATE TABLE users (
+     id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, role TEXT NOT NULL, firm_id TEXT REFERENCES firms(id),
+     password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, last_login_at INTEGER,
+     password_changed_at INTEGER NOT NULL);
+   CREATE TABLE sessions (
+     id_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+   CREATE INDEX sessions_user ON sessions(user_id);`,
 ];
 
 const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segment, above_scale = @above_scale, above_scale_since = @above_scale_since, '
@@ -329,6 +342,87 @@ export class SqliteRegistry implements Registry {
 
   async firmConnectivity(): Promise<FirmConnectivity[]> {
     return this.stmt.connectivity.all().map((r) => connectivityFrom(r, r.last_telemetry_at));
+  }
+
+  private userRow(id: string): UserRow | undefined {
+    return this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?').get(id);
+  }
+
+  async createUser(u: NewUser): Promise<User> {
+    if (u.role === 'engineer' && (u.firmId === null || !this.stmt.getFirm.get(u.firmId))) throw new NotFoundError(`an engineer needs an existing firm, got ${u.firmId}`);
+    const now = Date.now();
+    const row: UserRow = {
+      id: newUserId(), login: u.login, display_name: u.displayName, role: u.role, firm_id: u.role === 'engineer' ? u.firmId : null,
+      password_hash: await hashPassword(u.password), disabled: 0, created_at: now, last_login_at: null, password_changed_at: now,
+    };
+    try {
+      this.db.prepare(`INSERT INTO users (id, login, display_name, role, firm_id, password_hash, disabled, created_at, last_login_at, password_changed_at)
+        VALUES (@id, @login, @display_name, @role, @firm_id, @password_hash, @disabled, @created_at, @last_login_at, @password_changed_at)`).run(row);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ConflictError(`login name ${u.login} is taken`);
+      throw err;
+    }
+    return userFrom(row);
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const r = this.userRow(id);
+    return r ? userFrom(r) : undefined;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY login').all().map(userFrom);
+  }
+
+  async updateUser(id: string, change: UserChange): Promise<User> {
+    if (change.firmId && !this.stmt.getFirm.get(change.firmId)) throw new NotFoundError(`firm ${change.firmId} does not exist`);
+    return this.db.transaction(() => {
+      const r = this.userRow(id);
+      if (!r) throw new NotFoundError(`user ${id} not found`);
+      const { row, endSessions } = changedUser(r, change);
+      if (row.role === 'engineer' && row.firm_id === null) throw new NotFoundError('an engineer needs an existing firm');
+      this.db.prepare('UPDATE users SET display_name = @display_name, role = @role, firm_id = @firm_id, disabled = @disabled WHERE id = @id').run(row);
+      if (endSessions) this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id);
+      return userFrom(row);
+    })();
+  }
+
+  async setUserPassword(id: string, password: string): Promise<void> {
+    const hash = await hashPassword(password);
+    const changed = this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id);
+      return this.db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(hash, Date.now(), id).changes;
+    })();
+    if (changed === 0) throw new NotFoundError(`user ${id} not found`);
+  }
+
+  async checkPassword(login: string, password: string): Promise<PasswordCheck> {
+    return passwordCheckOf(this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE login = ?').get(login), password);
+  }
+
+  async createSession(userId: string, opts: { absoluteMs: number; now?: number }): Promise<string> {
+    const now = opts.now ?? Date.now();
+    const id = newSessionId();
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(sessionKey(id), userId, now, now, now + opts.absoluteMs);
+      this.db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?').run(now, userId);
+      // Sessions past their lifetime are of no use to anyone: each sign-in sweeps them.
+      this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now);
+    })();
+    return id;
+  }
+
+  async checkSession(sessionId: string, opts: { idleMs: number; now?: number }): Promise<SessionCheck> {
+    const now = opts.now ?? Date.now();
+    const key = sessionKey(sessionId);
+    const r = this.db.prepare<[string], SessionRow>(`${SESSION_SELECT}?`).get(key);
+    const check = sessionCheckOf(r, now, opts.idleMs);
+    if (check.ok && r && sessionTouchStale(r, now)) this.db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_sha256 = ?').run(now, key);
+    return check;
+  }
+
+  async endSession(sessionId: string): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE id_sha256 = ?').run(sessionKey(sessionId));
   }
 
   async close(): Promise<void> {

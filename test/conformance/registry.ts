@@ -193,6 +193,61 @@ export function registryConformance(name: string, make: () => Promise<{ registry
       await assert.rejects(r.revokeApiToken('nope'), NotFoundError);
     }));
 
+    test('users: password hashed with its own salt, sign-in checked, login name unique, engineer needs a firm', withRegistry(async (r) => {
+      const f = testFirm();
+      await r.createFirm(f);
+      const eng = await r.createUser({ login: 'zhang.wei', displayName: '张伟', role: 'engineer', firmId: f.id, password: 'loom-room-2026' });
+      const bur = await r.createUser({ login: 'li.na', displayName: '李娜', role: 'bureau', firmId: f.id, password: 'loom-room-2026' });
+      assert.deepEqual([eng.role, eng.firmId, eng.disabled, eng.lastLoginAt], ['engineer', f.id, false, null]);
+      assert.equal(bur.firmId, null, 'only engineers carry a firm');
+      assert.ok(!JSON.stringify(await r.listUsers()).includes('loom-room-2026'), 'no password or hash is listed');
+      assert.deepEqual((await r.listUsers()).map((u) => u.login), ['li.na', 'zhang.wei']);
+      await assert.rejects(r.createUser({ login: 'zhang.wei', displayName: 'x', role: 'bureau', firmId: null, password: 'another-password' }), ConflictError);
+      await assert.rejects(r.createUser({ login: 'x.y', displayName: 'x', role: 'engineer', firmId: 'missing', password: 'another-password' }), NotFoundError);
+      assert.deepEqual(await r.checkPassword('zhang.wei', 'loom-room-2026'), { ok: true, user: eng });
+      assert.deepEqual(await r.checkPassword('zhang.wei', 'loom-room-2027'), { ok: false, reason: 'wrong' });
+      assert.deepEqual(await r.checkPassword('nobody', 'loom-room-2026'), { ok: false, reason: 'unknown' });
+      const moved = await r.updateUser(eng.id, { displayName: '张伟 (织造)' });
+      assert.deepEqual([moved.displayName, moved.firmId], ['张伟 (织造)', f.id]);
+      assert.equal((await r.updateUser(bur.id, { role: 'admin' })).role, 'admin');
+      await assert.rejects(r.updateUser(bur.id, { role: 'engineer' }), NotFoundError, 'an engineer without a firm');
+      await r.updateUser(eng.id, { disabled: true });
+      assert.deepEqual(await r.checkPassword('zhang.wei', 'loom-room-2026'), { ok: false, reason: 'disabled' });
+      await r.setUserPassword(eng.id, 'a-new-password');
+      await r.updateUser(eng.id, { disabled: false });
+      assert.equal((await r.checkPassword('zhang.wei', 'a-new-password')).ok, true);
+      assert.deepEqual(await r.checkPassword('zhang.wei', 'loom-room-2026'), { ok: false, reason: 'wrong' });
+      await assert.rejects(r.updateUser('nope', { disabled: true }), NotFoundError);
+      await assert.rejects(r.setUserPassword('nope', 'a-new-password'), NotFoundError);
+    }));
+
+    test('sessions: idle timeout, absolute lifetime, sign-out, and disabling or a new password ends them', withRegistry(async (r) => {
+      const u = await r.createUser({ login: 'wang.fang', displayName: '王芳', role: 'bureau', firmId: null, password: 'bureau-password' });
+      const t0 = Date.now();
+      const idleMs = 60 * 60_000;
+      const s = await r.createSession(u.id, { absoluteMs: 3 * idleMs, now: t0 });
+      assert.equal((await r.getUser(u.id))?.lastLoginAt, t0, 'the sign-in is recorded');
+      const check = await r.checkSession(s, { idleMs, now: t0 + idleMs - 1 });
+      assert.equal(check.ok && check.user.id, u.id);
+      assert.deepEqual(await r.checkSession(s, { idleMs, now: t0 + idleMs - 1 + idleMs }), { ok: false, reason: 'idle' }, 'idle since its last use');
+      assert.equal((await r.checkSession(s, { idleMs, now: t0 + 2 * idleMs - 2 })).ok, true, 'each use (to the minute) restarts the idle time');
+      assert.deepEqual(await r.checkSession(s, { idleMs, now: t0 + 3 * idleMs }), { ok: false, reason: 'expired' }, 'never past its lifetime');
+      assert.deepEqual(await r.checkSession('ss_unknown', { idleMs }), { ok: false, reason: 'unknown' });
+      const out = await r.createSession(u.id, { absoluteMs: idleMs });
+      await r.endSession(out);
+      assert.deepEqual(await r.checkSession(out, { idleMs }), { ok: false, reason: 'unknown' }, 'signed out');
+      const a = await r.createSession(u.id, { absoluteMs: idleMs });
+      await r.updateUser(u.id, { disabled: true });
+      await r.updateUser(u.id, { disabled: false });
+      assert.equal((await r.checkSession(a, { idleMs })).ok, false, 'disabling ends the session for good');
+      const b = await r.createSession(u.id, { absoluteMs: idleMs });
+      await r.setUserPassword(u.id, 'bureau-password-2');
+      assert.equal((await r.checkSession(b, { idleMs })).ok, false, 'a new password ends the session');
+      const c = await r.createSession(u.id, { absoluteMs: idleMs });
+      await r.updateUser(u.id, { displayName: '王芳芳' });
+      assert.equal((await r.checkSession(c, { idleMs })).ok, true, 'a new display name keeps it');
+    }));
+
     test('ADMIN_TOKEN changed: the previous operator token is revoked and audited, and is not brought back', withRegistry(async (r) => {
       const first = await r.ensureApiToken('at_operator_token_first_0123456', 'admin', null, 'admin (ADMIN_TOKEN)');
       const minted = await r.createApiToken('admin', null, 'minted by an admin');
