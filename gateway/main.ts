@@ -3,14 +3,13 @@
 // `--check` validates the configuration and exits.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../common/log.ts';
+import { createLogger, type Logger } from '../common/log.ts';
 import { onShutdown } from '../common/service.ts';
 import { GatewayConfigError, loadGatewayConfig, type DeviceConfig, type GatewayConfig } from './config.ts';
 import { GatewayDevice } from './device.ts';
 import { GatewayQueue } from './queue.ts';
 import type { Source } from './sources/source.ts';
 import { Uplink } from './uplink.ts';
-import type { Logger } from '../common/log.ts';
 
 function readConfig(): { config: GatewayConfig; checkOnly: boolean } {
   const { values } = parseArgs({ options: { config: { type: 'string' }, check: { type: 'boolean' } } });
