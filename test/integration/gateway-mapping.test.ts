@@ -7,6 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { GatewayConfigError, loadGatewayConfig, parseGatewayConfig } from '../../gateway/config.ts';
 import { GatewayQueue } from '../../gateway/queue.ts';
+import { GatewayDevice } from '../../gateway/device.ts';
+import { Uplink } from '../../gateway/uplink.ts';
+import type { Source } from '../../gateway/sources/source.ts';
+import { pino } from 'pino';
 import { itemState, machineState, operationMode } from '../../gateway/machine-state.ts';
 import { decodeRegisters, encodeRegisters } from '../../gateway/registers.ts';
 import { makeUscc } from '../../common/ids.ts';
@@ -92,6 +96,32 @@ test('queue: sequence numbers survive a reopen; at the cap nothing is taken and 
     assert.deepEqual(q.after('a', 0, 10).map((m) => JSON.parse(m.payload).seq), [1, 2]);
     q.close();
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('at the cap the device stops sampling with one log line, and resumes with another', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cap-'));
+  const lines: Array<{ msg: string; skipped?: number }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string }); } });
+  const queue = new GatewayQueue(path.join(dir, 'queue.db'), 2);
+  let reads = 0;
+  const source: Source = { start: () => undefined, sample: async () => ({ metrics: { power_kw: ++reads }, state: 'running' }), close: async () => undefined };
+  const cfg = parseGatewayConfig(config({}), dir).devices[0]!;
+  // An uplink never started: nothing leaves the queue, as while the broker is unreachable.
+  const device = new GatewayDevice(cfg, source, queue, new Uplink(cfg, 'mqtt://127.0.0.1:1', queue, log), log);
+  try {
+    for (let i = 0; i < 5; i++) await device.tick();
+    assert.deepEqual(device.stats, { sampled: 1, skippedFull: 4, failed: 0 }, 'one sample and its first state event fill the queue');
+    assert.equal(lines.filter((l) => /queue full: sampling paused/.test(l.msg)).length, 1);
+    queue.acknowledge(queue.after(cfg.id, 0, 10)[0]!.id);
+    await new Promise((r) => setImmediate(r));
+    await device.tick();
+    assert.equal(device.stats.sampled, 2);
+    assert.equal(lines.find((l) => /sampling resumed/.test(l.msg))?.skipped, 4);
+    assert.deepEqual(queue.after(cfg.id, 0, 10).map((m) => [m.kind, JSON.parse(m.payload).seq]), [['state', undefined], ['telemetry', 1]]);
+  } finally {
+    queue.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
