@@ -15,6 +15,7 @@ import { EnergySettings } from './energy/settings.ts';
 import { PlanService } from './plan/service.ts';
 import { PlanStore } from './plan/store.ts';
 import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms/alarms.ts';
+import { startAlarmChecks, type AlarmSpoolSource } from './alarms/checks.ts';
 import { Settings, openMonitoringDb } from './base/db.ts';
 import { FirmIndex } from './base/firm-index.ts';
 import { DEFAULT_LATEST_WINDOWS, LiveLatest, StoreLatest, type LatestSource } from './live/latest.ts';
@@ -35,6 +36,10 @@ export interface MonitoringOptions {
   oee?: Partial<OeeOptions>;
   /** Period of the offline check against the registry's lastSeenAt. */
   offlineCheckMs?: number;
+  /** The spool this node shares with the broker: rejected messages and rows waiting raise alarms. */
+  spool?: AlarmSpoolSource;
+  /** Period of the rejection, spool and InfluxDB alarm checks. */
+  alarmCheckMs?: number;
   /** Period of the monthly KPI snapshot (the last one of a month stands for the month). */
   snapshotEveryMs?: number;
   /** Period of the latest values' refresh from InfluxDB (what a lost live summary missed). */
@@ -157,6 +162,7 @@ export class Monitoring {
         this.liveLatest.retain(new Set(devices.map((d) => d.id)));
       }, (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
     }, this.opts.offlineCheckMs ?? MINUTE);
+    this.timers.push(startAlarmChecks(this.alarms, { registry: this.opts.registry, store: this.opts.store, ...(this.opts.spool ? { spool: this.opts.spool } : {}), ...(log ? { log } : {}) }, this.opts.alarmCheckMs ?? 30_000));
     const snapshot = () => { this.plan.snapshot().catch((err: Error) => log?.warn({ err: err.message }, 'plan snapshot failed')); };
     snapshot();
     const snap = setInterval(snapshot, this.opts.snapshotEveryMs ?? 6 * HOUR);

@@ -26,7 +26,7 @@ const link = brokerLink(brokerUrl, serviceSecret(config.dataDir), log, { clientI
 // Several API nodes (REDIS_URL): socket.io's Redis adapter joins them (api/live.ts says what goes through it).
 const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefined;
 const brokerAddress = new URL(brokerUrl);
-const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, log });
+const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log });
 monitoring.start({ live: link.source });
 // Quarantined readings in this node's spool wait for an engineer: the quarantine alarm, checked once a minute.
 const quarantineCheck = setInterval(() => {

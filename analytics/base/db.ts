@@ -46,6 +46,15 @@ export const MONITORING_MIGRATIONS: readonly string[] = [
   `CREATE TABLE firm_output (
      firm_id TEXT NOT NULL, month TEXT NOT NULL, fabric_m REAL NOT NULL, note TEXT NOT NULL,
      entered_by TEXT NOT NULL, entered_by_token TEXT NOT NULL, entered_at INTEGER NOT NULL, PRIMARY KEY (firm_id, month));`,
+  // Alarms in both languages, searchable by time; defaults for the faults that raised nothing before: counter
+  // resets, bursts of rejected messages, the spool filling and InfluxDB unreachable.
+  `ALTER TABLE alarms ADD COLUMN message_zh TEXT;
+   CREATE INDEX alarms_raised ON alarms(raised_at);
+   INSERT INTO alarm_rules (name, kind, firm_id, device_type, device_id, metric, op, value, states, window_s, duration_s, severity, enabled, created_by, created_by_token, created_at, updated_at) VALUES
+     ('计数器归零 / counter reset', 'counter_reset', NULL, NULL, NULL, NULL, NULL, 10, NULL, 0, 0, 'info', 1, 'default', '', 0, 0),
+     ('5 分钟内 10 条以上消息被拒收 / 10 rejected messages in 5 min', 'rejected', NULL, NULL, NULL, NULL, NULL, 10, NULL, 300, 0, 'warning', 1, 'default', '', 0, 0),
+     ('缓冲队列积压超过 10 万行 / spool above 100,000 rows for 5 min', 'spool', NULL, NULL, NULL, NULL, NULL, 100000, NULL, 0, 300, 'critical', 1, 'default', '', 0, 0),
+     ('InfluxDB 无法访问超过 2 分钟 / InfluxDB unreachable for 2 min', 'store_down', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 120, 'critical', 1, 'default', '', 0, 0);`,
 ];
 
 export function openMonitoringDb(file: string): Db {

@@ -3,7 +3,7 @@
 // over socket.io ('alarm' in the rooms 'all' and 'firm:<id>').
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmRule, type AlarmRuleInput, type Op } from '../../analytics/alarms/alarms.ts';
+import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmKind, type AlarmQuery, type AlarmRule, type AlarmRuleInput, type Op, type Severity } from '../../analytics/alarms/alarms.ts';
 import { actorOf, assertFirmVisible, visibleDevice } from '../access.ts';
 import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
@@ -14,7 +14,8 @@ interface AlarmRouteOptions { registry: Registry; monitoring: Monitoring }
 
 const AlarmSchema = Type.Object({
   id: Type.Integer(), ruleId: Type.Integer(), ruleName: Type.String(), kind: Type.String(), severity: Type.String(), firmId: Type.String(), deviceId: Type.String(),
-  deviceType: Type.String(), metric: Nullable(Type.String()), message: Type.String(), value: Nullable(Type.Number()),
+  deviceType: Type.String(), metric: Nullable(Type.String()), message: Type.String({ description: 'English text' }),
+  messages: Type.Object({ zh: Type.String(), en: Type.String() }, { description: 'the text in Chinese and English (device and metric by name)' }), value: Nullable(Type.Number()),
   raisedAt: Type.Integer(), ackedAt: Nullable(Type.Integer()), ackedBy: Nullable(Type.String()), clearedAt: Nullable(Type.Integer()), clearValue: Nullable(Type.Number()),
   status: Type.String({ description: 'active, acknowledged (still on), cleared (off, not acknowledged), closed' }),
 }, { $id: 'Alarm' });
@@ -28,9 +29,9 @@ const RuleFields = {
   deviceId: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   metric: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   op: Type.Optional(Nullable(lit(OPS))),
-  value: Type.Optional(Nullable(Type.Number({ description: 'threshold: limit; rate: limit per minute; stuck: tolerance; offline: minutes; clock_skew: seconds; quarantine: hours looked back' }))),
+  value: Type.Optional(Nullable(Type.Number({ description: 'threshold: limit; rate: limit per minute; stuck: tolerance; offline: minutes; clock_skew: seconds; quarantine: hours looked back; counter_reset: minutes the alarm stays; rejected: messages within windowS; spool: rows waiting' }))),
   states: Type.Optional(Nullable(Type.Array(Type.String(), { maxItems: 6 }))),
-  windowS: Type.Integer({ minimum: 0, maximum: 3600, default: 60, description: 'rate: window the rate is measured over' }),
+  windowS: Type.Integer({ minimum: 0, maximum: 3600, default: 60, description: 'rate, rejected: window measured over' }),
   durationS: Type.Integer({ minimum: 0, maximum: 2_592_000, default: 0, description: 'how long the condition must hold' }),
   severity: lit(SEVERITIES),
   enabled: Type.Boolean({ default: true }),
@@ -43,6 +44,27 @@ const RuleSchema = Type.Object({
 }, { $id: 'AlarmRule' });
 const Rule = ref(RuleSchema);
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const SearchFields = {
+  firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
+  severity: Type.Optional(lit(SEVERITIES)), ruleId: Type.Optional(Type.Integer({ minimum: 1 })), kind: Type.Optional(lit(ALARM_KINDS)),
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'raised at or after (ms)' })), to: Type.Optional(Type.Integer({ minimum: 0, description: 'raised before (ms)' })),
+};
+type Search = Partial<Pick<AlarmQuery, 'firmId' | 'deviceId' | 'severity' | 'ruleId' | 'kind' | 'from' | 'to'>>;
+
+/** The search a principal may run: engineers only ever their own firm's alarms. */
+function searchOf(p: ApiPrincipal, q: { firmId?: string; deviceId?: string; severity?: string; ruleId?: number; kind?: string; from?: number; to?: number }): Search {
+  if (q.firmId) assertFirmVisible(p, q.firmId);
+  const firmId = p.role === 'engineer' ? (p.firmId ?? '') : q.firmId;
+  const out: Search = {};
+  if (firmId !== undefined) out.firmId = firmId;
+  if (q.deviceId) out.deviceId = q.deviceId;
+  if (q.severity) out.severity = q.severity as Severity;
+  if (q.ruleId) out.ruleId = q.ruleId;
+  if (q.kind) out.kind = q.kind as AlarmKind;
+  if (q.from !== undefined) out.from = q.from;
+  if (q.to !== undefined) out.to = q.to;
+  return out;
+}
 
 function visibleAlarm(m: Monitoring, p: ApiPrincipal, id: number) {
   const a = m.alarmStore.alarm(id);
@@ -83,22 +105,27 @@ async function checkedInput(registry: Registry, p: ApiPrincipal, b: Static<typeo
 const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { monitoring: m }) => {
   app.get('/alarms', {
     schema: {
-      tags: ['alarms'], summary: 'Alarms, newest first (engineers: their firm\'s). status=open (default: not yet closed), active, acknowledged, cleared, closed, all',
+      tags: ['alarms'], summary: 'Alarms, newest first (engineers: their firm\'s). status=open (default: not yet closed), active, acknowledged, cleared, closed, all; by firm, device, severity, rule, kind and time raised',
       querystring: Type.Object({
-        status: Type.Optional(lit([...ALARM_STATUSES, 'open', 'all'])), firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
+        status: Type.Optional(lit([...ALARM_STATUSES, 'open', 'all'])), ...SearchFields,
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
       }),
       response: { 200: Type.Array(Alarm), 404: ErrorBody },
     },
-  }, async (req) => {
-    const p = req.principal;
-    if (req.query.firmId) assertFirmVisible(p, req.query.firmId);
-    const firmId = p.role === 'engineer' ? (p.firmId ?? '') : req.query.firmId;
-    return m.alarmStore.list({
-      status: req.query.status ?? 'open', limit: req.query.limit,
-      ...(firmId !== undefined ? { firmId } : {}), ...(req.query.deviceId ? { deviceId: req.query.deviceId } : {}), ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}),
-    });
-  });
+  }, async (req) => m.alarmStore.list({
+    ...searchOf(req.principal, req.query), status: req.query.status ?? 'open', limit: req.query.limit, ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}),
+  }));
+
+  app.get('/alarms/counts', {
+    schema: {
+      tags: ['alarms'], summary: 'Alarms raised per firm and day (Asia/Shanghai), by severity; the same filters as /alarms (engineers: their firm\'s)',
+      querystring: Type.Object({ status: Type.Optional(lit([...ALARM_STATUSES, 'open', 'all'])), ...SearchFields }),
+      response: {
+        200: Type.Array(Type.Object({ firmId: Type.String(), day: Type.String(), total: Type.Integer(), critical: Type.Integer(), warning: Type.Integer(), info: Type.Integer() })),
+        404: ErrorBody,
+      },
+    },
+  }, async (req) => m.alarmStore.countsByDay({ ...searchOf(req.principal, req.query), status: req.query.status ?? 'all' }));
 
   app.get('/alarms/:id', {
     schema: { tags: ['alarms'], summary: 'One alarm', params: IdParams, response: { 200: Alarm, 404: ErrorBody } },
@@ -126,7 +153,7 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
   app.post('/alarm-rules', {
     schema: {
       tags: ['alarms'], summary: 'Create an alarm rule (engineers: for their own firm)',
-      description: 'Kinds: threshold (metric op value for durationS), rate (metric change per minute op value over windowS, e.g. a dyeing ramp above 3 °C/min), state (states for durationS), stuck (metric unchanged within value for durationS), offline (no message for value minutes), clock_skew (device clock off by more than value seconds for durationS), quarantine (implausible counter readings received within the last value hours wait for release).',
+      description: 'Kinds: threshold (metric op value for durationS), rate (metric change per minute op value over windowS, e.g. a dyeing ramp above 3 °C/min), state (states for durationS), stuck (metric unchanged within value for durationS), offline (no message for value minutes), clock_skew (device clock off by more than value seconds for durationS), quarantine (implausible counter readings received within the last value hours wait for release), counter_reset (a counter fell: shown for value minutes), rejected (value rejected messages from one device within windowS), spool (more than value rows waiting in the spool for durationS), store_down (InfluxDB unreachable for durationS).',
       body: RuleBody, response: { 201: Rule, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (req, reply) => {

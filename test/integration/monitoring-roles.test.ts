@@ -176,7 +176,7 @@ describe('alarms from live summaries', () => {
       assert.equal(raised?.event, 'raised');
       assert.equal(raised?.alarm.deviceId, bDev);
       assert.equal(raised?.alarm.raisedAt, t + 31_000);
-      assert.match(raised?.alarm.message ?? '', /bath_temp_c 143.5 °C > 140 °C/);
+      assert.match(raised?.alarm.message ?? '', /bath temperature 143.5 °C, above 140 °C/);
       const id = raised?.alarm.id ?? 0;
       assert.equal((await call(engA, 'GET', `/api/v1/alarms/${id}`)).status, 404);
       assert.equal((await call(engA, 'POST', `/api/v1/alarms/${id}/ack`)).status, 404);

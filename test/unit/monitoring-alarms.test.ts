@@ -32,8 +32,8 @@ beforeEach(() => {
 });
 
 describe('alarm rules', () => {
-  test('the defaults are seeded: dyeing ramp, over-temperature, stuck sensor, fault, offline, clock skew, quarantined readings', () => {
-    assert.deepEqual(store.rules().map((r) => r.kind), ['rate', 'threshold', 'stuck', 'state', 'offline', 'clock_skew', 'quarantine']);
+  test('the defaults are seeded: dyeing ramp, over-temperature, stuck sensor, fault, offline, clock skew, counter reset, rejected burst, spool, InfluxDB, quarantined readings', () => {
+    assert.deepEqual(store.rules().map((r) => r.kind), ['rate', 'threshold', 'stuck', 'state', 'offline', 'clock_skew', 'counter_reset', 'rejected', 'spool', 'store_down', 'quarantine']);
   });
 
   test('threshold with duration: raised after it held 30 s, cleared when it stops, pushed to all and the firm', () => {
@@ -66,7 +66,7 @@ describe('alarm rules', () => {
     // Then 6 °C/min for a minute.
     for (let s = 70; s <= 150; s += 10) engine.onLive({ at: s * 1000, devices: [dye(s * 1000, { bath_temp_c: 82 + (6 * (s - 60)) / 60 })] });
     assert.equal(events.length, 1);
-    assert.match(events[0]?.ev.alarm.message ?? '', /changing at [\d.]+ °C\/min \(> 3 °C\/min\)/);
+    assert.match(events[0]?.ev.alarm.message ?? '', /bath temperature changing at [\d.]+ °C\/min, above 3 °C\/min over 60 s/);
     assert.ok((events[0]?.ev.alarm.value ?? 0) > 3);
   });
 
@@ -126,5 +126,82 @@ describe('alarm rules', () => {
     restarted.reloadRules(4000);
     assert.equal(store.openAlarms().length, 0);
     assert.equal(store.list({ status: 'all', limit: 10 }).length, 2);
+  });
+
+  test('texts in Chinese and English name the device and the metric from the catalogue', () => {
+    only({ kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 140, durationS: 30, severity: 'critical' });
+    engine.setDeviceNames([{ id: 'dye-1', name: '3号染色机' }]);
+    engine.onLive({ at: 0, devices: [dye(0, { bath_temp_c: 142 })] });
+    engine.onLive({ at: 30_000, devices: [dye(30_000, { bath_temp_c: 142 })] });
+    assert.deepEqual(events[0]?.ev.alarm.messages, { zh: '3号染色机 染液温度 142 °C，高于 140 °C 已持续 30 秒', en: '3号染色机 bath temperature 142 °C, above 140 °C for 30 s' });
+    assert.equal(events[0]?.ev.alarm.message, events[0]?.ev.alarm.messages.en);
+  });
+
+  test('a burst of rejected messages from one device (counted in the spool), cleared once the window passes', () => {
+    only({ kind: 'rejected', value: 5, windowS: 60 });
+    const devices = [{ id: 'dye-1', firmId: 'F1', type: 'dyeing_machine' }];
+    const counts = (n: number) => [{ day: '2026-12-03', firmId: 'F1', deviceId: 'dye-1', rule: 'json', count: n }];
+    engine.checkRejections(devices, counts(100), 0);
+    assert.equal(events.length, 0, 'the first check only learns the counts');
+    engine.checkRejections(devices, counts(103), 10_000);
+    assert.equal(events.length, 0);
+    engine.checkRejections(devices, counts(106), 20_000);
+    assert.equal(events[0]?.ev.alarm.kind, 'rejected');
+    assert.match(events[0]?.ev.alarm.messages.en ?? '', /6 messages rejected within 60 s \(json\), limit 5/);
+    engine.checkRejections(devices, counts(106), 75_000);
+    assert.equal(events[1]?.ev.event, 'cleared');
+  });
+
+  test('clock skew from clock-ahead rejections: the device whose messages never reach a live summary', () => {
+    only({ kind: 'clock_skew', value: 5, durationS: 0 });
+    const devices = [{ id: 'dye-1', firmId: 'F1', type: 'dyeing_machine' }];
+    engine.checkRejections(devices, [], 0);
+    engine.checkRejections(devices, [{ day: '2026-12-03', firmId: 'F1', deviceId: 'dye-1', rule: 'clock-ahead', count: 4 }], 5_000);
+    assert.equal(events[0]?.ev.event, 'raised');
+    assert.match(events[0]?.ev.alarm.messages.zh ?? '', /消息被拒收/);
+    engine.checkRejections(devices, [{ day: '2026-12-03', firmId: 'F1', deviceId: 'dye-1', rule: 'clock-ahead', count: 4 }], 30_000);
+    assert.equal(events.length, 1, 'still on within a minute of the last rejection');
+    engine.onLive({ at: 100_000, devices: [dye(100_000, { bath_temp_c: 80 })] });
+    assert.equal(events[1]?.ev.event, 'cleared', 'a message on time clears it');
+  });
+
+  test('counter reset: a counter that falls raises an alarm that stays value minutes', () => {
+    only({ kind: 'counter_reset', value: 1 });
+    const meter = (ts: number, kwh: number) => ({ deviceId: 'em-1', firmId: 'F1', type: 'electricity_meter', ts, metrics: { energy_kwh_total: kwh } });
+    engine.onLive({ at: 0, devices: [meter(0, 5000)] });
+    engine.onLive({ at: 1000, devices: [meter(1000, 5001)] });
+    assert.equal(events.length, 0);
+    engine.onLive({ at: 2000, devices: [meter(2000, 3)] });
+    assert.equal(events[0]?.ev.alarm.metric, 'energy_kwh_total');
+    assert.match(events[0]?.ev.alarm.messages.en ?? '', /counter reset/);
+    engine.onLive({ at: 63_000, devices: [meter(63_000, 4)] });
+    assert.equal(events[1]?.ev.event, 'cleared');
+  });
+
+  test('platform: spool filling and InfluxDB unreachable, only to the room all', () => {
+    for (const r of store.rules()) store.deleteRule(r.id);
+    store.createRule({ ...base, kind: 'spool', value: 10, durationS: 5 }, actor);
+    store.createRule({ ...base, kind: 'store_down', durationS: 5 }, actor);
+    engine.reloadRules();
+    engine.checkPlatform({ spoolRows: 50, storeUp: false }, 0);
+    engine.checkPlatform({ spoolRows: 60, storeUp: false }, 5_000);
+    assert.deepEqual(events.map((e) => [e.ev.alarm.kind, e.ev.alarm.deviceId, e.ev.alarm.firmId, e.rooms]), [['spool', 'spool', '', ['all']], ['store_down', 'influxdb', '', ['all']]]);
+    engine.checkPlatform({ spoolRows: 0, storeUp: true }, 6_000);
+    assert.deepEqual(events.slice(2).map((e) => e.ev.event), ['cleared', 'cleared']);
+  });
+
+  test('two nodes on one database raise an alarm once; search by severity, kind and time; counts per firm and day', () => {
+    only({ kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 140, severity: 'critical' });
+    const other = new AlarmEngine(store);
+    const otherEvents: AlarmEvent[] = [];
+    other.setEmitter((_r, ev) => otherEvents.push(ev));
+    engine.onLive({ at: 1000, devices: [dye(1000, { bath_temp_c: 141 })] });
+    other.onLive({ at: 1000, devices: [dye(1000, { bath_temp_c: 141 })] });
+    assert.equal(events.length + otherEvents.length, 1);
+    assert.equal(store.list({ status: 'all', limit: 10 }).length, 1);
+    assert.equal(store.list({ status: 'all', severity: 'critical', kind: 'threshold', from: 0, to: 2000, limit: 10 }).length, 1);
+    assert.equal(store.list({ status: 'all', severity: 'info', limit: 10 }).length, 0);
+    assert.equal(store.list({ status: 'all', from: 2000, limit: 10 }).length, 0);
+    assert.deepEqual(store.countsByDay({}), [{ firmId: 'F1', day: '1970-01-01', total: 1, critical: 1, warning: 0, info: 0 }]);
   });
 });
