@@ -1,5 +1,5 @@
 // The periodic alarm checks of what never reaches a live summary: rejected messages counted in the spool,
-// rows waiting in the spool, and whether InfluxDB answers.
+// rows waiting in the spool, quarantined readings and whether InfluxDB answers.
 import type { Logger } from '../../common/log.ts';
 import type { Registry } from '../../common/registry/registry.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
@@ -9,6 +9,8 @@ import type { AlarmEngine, RejectionCountLike } from './engine.ts';
 export interface AlarmSpoolSource {
   rejectionCounts(q: { sinceDay?: string }): Promise<RejectionCountLike[]>;
   stats(): Promise<{ rows: number }>;
+  /** Unreleased quarantined readings per device received at or after `since` (the quarantine alarm). */
+  quarantineSummary?(since: number): Promise<Array<{ deviceId: string; count: number; newestAt: number }>>;
 }
 
 export interface AlarmCheckSources {
@@ -23,13 +25,15 @@ export async function runAlarmChecks(engine: AlarmEngine, src: AlarmCheckSources
   // Yesterday's counts too, so a burst across midnight (in any time zone the spool counts days in) is seen whole.
   const sinceDay = new Date(now - 2 * 86_400_000).toISOString().slice(0, 10);
   const storeUp = await src.store.ping().catch(() => false);
-  const [devices, counts, stats] = await Promise.all([
+  const [devices, counts, stats, quarantined] = await Promise.all([
     src.registry.listDevices(),
     src.spool?.rejectionCounts({ sinceDay }) ?? Promise.resolve(undefined),
     src.spool?.stats() ?? Promise.resolve(undefined),
+    src.spool?.quarantineSummary?.(now - 30 * 86_400_000) ?? Promise.resolve(undefined),
   ]);
   engine.setDeviceNames(devices);
   if (counts) engine.checkRejections(devices, counts, now);
+  if (quarantined) engine.checkQuarantine(devices, quarantined, now);
   engine.checkPlatform({ storeUp, ...(stats ? { spoolRows: stats.rows } : {}) }, now);
 }
 

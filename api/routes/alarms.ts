@@ -82,7 +82,8 @@ function writableRule(m: Monitoring, p: ApiPrincipal, id: number): AlarmRule {
 
 async function checkedInput(registry: Registry, p: ApiPrincipal, b: Static<typeof RuleBody>): Promise<AlarmRuleInput> {
   const input: AlarmRuleInput = {
-    name: b.name, kind: b.kind as AlarmRuleInput['kind'], firmId: b.firmId ?? null, deviceType: b.deviceType ?? null, deviceId: b.deviceId ?? null,
+    // The body's coercion turns a JSON null into '' for these strings: both mean none.
+    name: b.name, kind: b.kind as AlarmRuleInput['kind'], firmId: b.firmId || null, deviceType: b.deviceType || null, deviceId: b.deviceId || null,
     metric: b.metric ?? null, op: (b.op ?? null) as Op | null, value: b.value ?? null, states: b.states ?? null,
     windowS: b.windowS, durationS: b.durationS, severity: b.severity as AlarmRuleInput['severity'], enabled: b.enabled,
   };
