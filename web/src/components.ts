@@ -4,7 +4,7 @@ import { ApiError, post } from './api.ts';
 import type { TimeChart } from './charts.ts';
 import { h, svg, clear, type Child } from './dom.ts';
 import { dateTime, num, pct, qty } from './format.ts';
-import { t, tMaybe } from './i18n.ts';
+import { pick, t, tMaybe } from './i18n.ts';
 import type { Alarm, AlarmEvent, Basis, Firm, RoomAggregate, StateKey } from './types.ts';
 import { STATES } from './types.ts';
 
@@ -187,7 +187,7 @@ export class AlarmList {
       : null;
     return h('tr', { 'data-alarm': a.id },
       td(h('span', { class: `pill sev-${a.severity}` }, tMaybe('sev_', a.severity))),
-      td(a.message),
+      td(a.messages ? pick(a.messages) : a.message),
       td(h('span', null, link(`#/device/${encodeURIComponent(a.deviceId)}`, a.deviceId), firm ? h('span', { class: 'muted small-text' }, ` · ${firm.name}`) : null)),
       td(dateTime(a.raisedAt)),
       td(tMaybe('alarm_', a.status)),

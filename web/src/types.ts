@@ -127,6 +127,8 @@ export interface Alarm {
   id: number; ruleId: number; ruleName: string; kind: string; severity: string; firmId: string; deviceId: string; deviceType: string;
   metric: string | null; message: string; value: number | null; raisedAt: number; ackedAt: number | null; ackedBy: string | null;
   clearedAt: number | null; status: string;
+  /** The text in both languages (the reader's is shown). */
+  messages?: { zh: string; en: string };
 }
 export interface AlarmEvent { event: 'raised' | 'acknowledged' | 'cleared'; alarm: Alarm }
 
