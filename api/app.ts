@@ -1,6 +1,7 @@
 // The API as a Fastify app: every area a plugin with its own scope, every route with a JSON schema.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -20,7 +21,7 @@ import { httpLatency, metricsPlugin } from './metrics.ts';
 import { attachMqttWebSocket } from './mqtt-ws.ts';
 import type { BrokerControl } from '../common/contract/control.ts';
 import type { MqttEndpoints } from './connection.ts';
-import { attachLive, attachLiveRooms, type LiveAdapter, type LiveSource } from './live.ts';
+import { attachLive, attachLiveRooms, closeUserSockets, type LiveAdapter, type LiveSource } from './live.ts';
 import { onboardingRoutes } from './routes/onboarding.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -30,6 +31,9 @@ import { monitoringRoutes } from './routes/monitoring.ts';
 import { energyRoutes } from './routes/energy.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { planRoutes } from './routes/plan.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { userRoutes } from './routes/users.ts';
+import { DEFAULT_SESSION_POLICY, LOGIN_FAILURES_PER_WINDOW, LoginLockout, SESSION_COOKIE, cookieValue, type SessionPolicy } from './session.ts';
 import { openMonitoring, type Monitoring } from '../analytics/index.ts';
 
 export interface AppDeps {
@@ -55,6 +59,15 @@ export interface AppDeps {
   monitoring?: Monitoring;
   /** socket.io adapter joining several API nodes (@socket.io/redis-adapter when REDIS_URL is set). */
   liveAdapter?: LiveAdapter;
+  /** Idle timeout and lifetime of password sign-in sessions (api/session.ts); defaults 8 h and 7 d. */
+  session?: Partial<Pick<SessionPolicy, 'idleMs' | 'absoluteMs'>>;
+}
+
+/** What signing in needs across plugins: the session rules, the login-name lockout, and who to tell when a user's sessions end. */
+interface SignIn {
+  policy: SessionPolicy;
+  lockout: LoginLockout;
+  ended: EventEmitter;
 }
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
@@ -103,7 +116,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { spool: deps.spool, http: http.histogram });
 
   const throttle = new AuthThrottle(deps.apiAuthFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE, deps.log);
-  await app.register(async (v1) => v1Routes(v1, deps, throttle), { prefix: '/api/v1' });
+  const signIn: SignIn = {
+    policy: { ...DEFAULT_SESSION_POLICY, ...deps.session, secure: deps.https !== undefined },
+    lockout: new LoginLockout(LOGIN_FAILURES_PER_WINDOW, deps.log),
+    ended: new EventEmitter(),
+  };
+  await app.register(async (v1) => v1Routes(v1, deps, throttle, signIn), { prefix: '/api/v1' });
 
   await app.register(fastifyStatic, { root: publicDir, prefix: '/' });
 
@@ -116,7 +134,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   if (deps.live) {
-    const io = attachLive(app.server, deps.registry, deps.live, deps.log, throttle, deps.liveAdapter);
+    const io = attachLive(app.server, deps.registry, deps.live, deps.log, throttle, deps.liveAdapter, signIn.policy);
+    signIn.ended.on('ended', (userId: string) => closeUserSockets(io, userId));
     // Every API node evaluates alarms from every broker's summaries (api/live.ts): push to its own sockets only.
     deps.monitoring?.attachSocketServer(io.local);
     // Per-room aggregates on 'subscribe' (api/live.ts, docs/monitoring.md "Live rooms").
@@ -130,15 +149,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /** Everything under /api/v1: rate limit, token check, then the areas, each its own plugin. */
-async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrottle): Promise<void> {
+async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrottle, signIn: SignIn): Promise<void> {
   const { registry, spool, store, connectedWindowDays } = deps;
   await v1.register(rateLimit, {
     max: deps.apiRequestsPerMinute ?? 1200,
     timeWindow: 60_000,
-    keyGenerator: (req) => bearer(req.headers.authorization) ?? req.ip,
+    keyGenerator: (req) => bearer(req.headers.authorization) ?? cookieValue(req.headers.cookie, SESSION_COOKIE) ?? req.ip,
     onExceeded: (req, key) => req.log.warn({ key: key.slice(0, 8) }, 'API rate limit reached for a token or address'),
   });
-  await v1.register(authPlugin, { registry, throttle });
+  await v1.register(authPlugin, { registry, throttle, session: signIn.policy });
+  await v1.register(sessionRoutes, { registry, throttle, lockout: signIn.lockout, policy: signIn.policy });
+  await v1.register(userRoutes, { registry, policy: signIn.policy, sessionsEnded: (userId) => signIn.ended.emit('ended', userId) });
   await v1.register(firmRoutes, { registry, mqtt: deps.mqttEndpoints });
   await v1.register(deviceRoutes, { registry, store, spool });
   await v1.register(platformRoutes, { registry, connectedWindowDays });

@@ -1,5 +1,7 @@
-// Authentication for /api/v1: a bearer token becomes the request's principal (role, firm, token name), or the
-// request is answered 401. What a principal may do is decided in api/access.ts.
+// Authentication for /api/v1: a bearer token, or else the session cookie of a signed-in person (api/session.ts),
+// becomes the request's principal (role, firm, name), or the request is answered 401. Routes marked
+// `config: { public: true }` (signing in and out) skip the check but not the throttle. What a principal may do is
+// decided in api/access.ts.
 //
 // Guessing is throttled per client address: the per-token rate limit (api/app.ts) never sees a wrong token, and
 // socket.io handshakes (api/live.ts) pass no rate limit at all, so both count their unknown tokens here. Past the
@@ -9,10 +11,15 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ApiPrincipal, Registry } from '../common/registry/registry.ts';
 import { WindowCounter } from '../common/rate.ts';
 import { HttpError } from './errors.ts';
+import { DEFAULT_SESSION_POLICY, SESSION_COOKIE, clearedSessionCookie, cookieValue, crossSiteProblem, userPrincipal, type SessionPolicy } from './session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: ApiPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a token or session (signing in and out). */
+    public?: boolean;
   }
 }
 
@@ -52,9 +59,10 @@ export class AuthThrottle {
 }
 
 /** Without a `throttle` (a plugin tested alone) the plugin keeps its own, at the default limit. */
-export const authPlugin = fp<{ registry: Registry; throttle?: AuthThrottle }>(async (app, opts) => {
+export const authPlugin = fp<{ registry: Registry; throttle?: AuthThrottle; session?: SessionPolicy }>(async (app, opts) => {
   const { registry } = opts;
   const throttle = opts.throttle ?? new AuthThrottle(DEFAULT_AUTH_FAILURES_PER_MINUTE, app.log);
+  const policy = opts.session ?? DEFAULT_SESSION_POLICY;
   app.decorateRequest('principal', null as unknown as ApiPrincipal);
   app.addHook('onRequest', async (req, reply) => {
     const wait = throttle.retryAfter(req.ip);
@@ -62,13 +70,29 @@ export const authPlugin = fp<{ registry: Registry; throttle?: AuthThrottle }>(as
       void reply.header('retry-after', String(wait));
       throw new HttpError(429, AuthThrottle.refusal(wait));
     }
+    if (req.routeOptions.config.public === true) return;
     const token = bearer(req.headers.authorization);
-    if (!token) throw new HttpError(401, 'send an API token as "Authorization: Bearer <token>"');
-    const check = await registry.checkApiToken(token);
-    if (!check.ok) {
-      throttle.failed(req.ip, 'api');
-      throw new HttpError(401, check.reason === 'unknown' ? 'unknown API token' : `token ${check.reason}`);
+    if (token) {
+      const check = await registry.checkApiToken(token);
+      if (!check.ok) {
+        throttle.failed(req.ip, 'api');
+        throw new HttpError(401, check.reason === 'unknown' ? 'unknown API token' : `token ${check.reason}`);
+      }
+      req.principal = check.principal;
+      return;
     }
-    req.principal = check.principal;
+    const sessionId = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (!sessionId) throw new HttpError(401, 'sign in, or send an API token as "Authorization: Bearer <token>"');
+    // A stale cookie is not a guess (session ids are 256 random bits): it is not counted against the address.
+    const check = await registry.checkSession(sessionId, { idleMs: policy.idleMs });
+    if (!check.ok) {
+      void reply.header('set-cookie', clearedSessionCookie(policy));
+      throw new HttpError(401, `your session ${SESSION_ENDED[check.reason]}; sign in again`);
+    }
+    const problem = crossSiteProblem(req);
+    if (problem) throw new HttpError(403, problem);
+    req.principal = userPrincipal(check.user);
   });
 }, { name: 'auth' });
+
+const SESSION_ENDED = { unknown: 'has ended', expired: 'has expired', idle: 'ended after a long time unused', disabled: 'has ended: the account is disabled' } as const;

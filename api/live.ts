@@ -19,6 +19,7 @@ import type { Monitoring } from '../analytics/index.ts';
 import { authorizeRoom, type RoomAggregate } from '../analytics/live/live-rooms.ts';
 import { parseRoom, roomOf, scopeProblem } from '../analytics/base/scope.ts';
 import { AuthThrottle } from './auth.ts';
+import { DEFAULT_SESSION_POLICY, SESSION_COOKIE, cookieValue, sameOrigin, userPrincipal, type SessionPolicy } from './session.ts';
 
 export type { LiveSummary, LiveDevice };
 
@@ -56,7 +57,7 @@ export function brokerLink(url: string, serviceSecret: string, log: Logger, opts
 /** socket.io's adapter option: `createAdapter(pub, sub)` of @socket.io/redis-adapter when several API nodes run. */
 export type LiveAdapter = NonNullable<ServerOptions['adapter']>;
 
-export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger, throttle: AuthThrottle, adapter?: LiveAdapter): Server {
+export function attachLive(server: http.Server, registry: Registry, source: LiveSource, log: Logger, throttle: AuthThrottle, adapter?: LiveAdapter, sessions: Pick<SessionPolicy, 'idleMs'> = DEFAULT_SESSION_POLICY): Server {
   const io = new Server(server, { serveClient: true, cors: { origin: false }, ...(adapter ? { adapter } : {}) });
   // Every API node receives every broker's summaries itself (see the header): push to this node's sockets only.
   const local = io.local;
@@ -66,7 +67,7 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
     const wait = throttle.retryAfter(address);
     if (wait !== undefined) return next(new Error(AuthThrottle.refusal(wait)));
     const token = (socket.handshake.auth as { token?: unknown }).token;
-    if (typeof token !== 'string') return next(new Error('send your API token as auth.token'));
+    if (typeof token !== 'string') return sessionHandshake(socket, registry, sessions.idleMs, next);
     registry.verifyApiToken(token).then((p) => {
       if (!p) {
         throttle.failed(address, 'socket.io');
@@ -88,7 +89,7 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
     }
     for (const [firmId, devices] of byFirm) local.to(`firm:${firmId}`).emit('live', { at: summary.at, devices });
   });
-  const recheck = setInterval(() => void closeRevoked(io, registry, log), TOKEN_RECHECK_MS);
+  const recheck = setInterval(() => void closeRevoked(io, registry, log, sessions.idleMs), TOKEN_RECHECK_MS);
   recheck.unref();
   server.once('close', () => clearInterval(recheck));
   log.debug('socket.io live feed attached');
@@ -98,13 +99,43 @@ export function attachLive(server: http.Server, registry: Registry, source: Live
 /** How often open connections are checked against their token: a revoked or expired token loses its feed within this. */
 export const TOKEN_RECHECK_MS = 30_000;
 
-/** Disconnects this node's sockets whose token was revoked or has expired since the handshake. */
-export async function closeRevoked(io: Server, registry: Pick<Registry, 'verifyApiToken'>, log: Logger): Promise<number> {
+type HandshakeSocket = Parameters<Parameters<Server['use']>[0]>[0];
+
+/**
+ * A browser signed in with a password: its session cookie (sent by the browser itself, never by another site's
+ * page with SameSite=Strict) instead of a token; a handshake from another origin is refused all the same.
+ */
+function sessionHandshake(socket: HandshakeSocket, registry: Registry, idleMs: number, next: (err?: Error) => void): void {
+  const { headers } = socket.handshake;
+  const sessionId = cookieValue(headers.cookie, SESSION_COOKIE);
+  if (sessionId === undefined) return next(new Error('send your API token as auth.token, or sign in'));
+  if (headers.origin !== undefined && !sameOrigin(headers.origin, headers.host)) return next(new Error('a signed-in live connection must come from the dashboard itself'));
+  registry.checkSession(sessionId, { idleMs }).then((check) => {
+    if (!check.ok) return next(new Error('your session has ended; sign in again'));
+    const p = userPrincipal(check.user);
+    socket.data.principal = p;
+    socket.data.session = sessionId;
+    void socket.join([p.role === 'engineer' ? `firm:${p.firmId}` : 'all', `user:${check.user.id}`]);
+    next();
+  }, (err: Error) => next(err));
+}
+
+/** Closes every live connection of a user at once (disabled, new password, new role), on every node. */
+export function closeUserSockets(io: Server, userId: string): void {
+  io.to(`user:${userId}`).emit('revoked', { message: 'your session has ended; sign in again' });
+  io.in(`user:${userId}`).disconnectSockets(true);
+}
+
+/** Disconnects this node's sockets whose token was revoked or has expired, or whose session ended, since the handshake. */
+export async function closeRevoked(io: Server, registry: Pick<Registry, 'verifyApiToken' | 'checkSession'>, log: Logger, idleMs = DEFAULT_SESSION_POLICY.idleMs): Promise<number> {
   let closed = 0;
   for (const socket of io.of('/').sockets.values()) {
     const token = socket.data.token as string | undefined;
-    if (token === undefined) continue;
-    const still = await registry.verifyApiToken(token).catch(() => 'unknown' as const);
+    const session = socket.data.session as string | undefined;
+    if (token === undefined && session === undefined) continue;
+    const still = await (token !== undefined
+      ? registry.verifyApiToken(token)
+      : registry.checkSession(session as string, { idleMs }).then((c) => (c.ok ? c : undefined))).catch(() => 'unknown' as const);
     if (still !== undefined) continue; // valid, or the registry could not answer: keep it until the next check
     closed++;
     socket.emit('revoked', { message: 'your API token was revoked or has expired; sign in again' });
