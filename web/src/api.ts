@@ -1,4 +1,5 @@
-// REST calls with the API token from localStorage. A 401 sends the user back to the sign-in form.
+// REST calls with the API token from localStorage, or else the session cookie of a password sign-in (sent by the
+// browser itself; the page never sees it). A 401 sends the user back to the sign-in form.
 import type { Catalogue, Places } from './types.ts';
 
 export class ApiError extends Error {
@@ -25,8 +26,14 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
+/** The token when there is one; always the header that tells the API a signed-in change comes from this page. */
+function authHeaders(): Record<string, string> {
+  const tok = token();
+  return tok ? { authorization: `Bearer ${tok}`, 'x-dh-page': '1' } : { 'x-dh-page': '1' };
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token() ?? ''}` };
+  const headers = authHeaders();
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -49,11 +56,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return parsed as T;
 }
 
-/** A file the API serves (CSV), fetched with the session's token, which a plain link could not send. */
+/** A file the API serves (CSV), fetched with the token (a plain link could send only the session cookie). */
 export async function getBlob(path: string): Promise<Blob> {
   let res: Response;
   try {
-    res = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${token() ?? ''}` } });
+    res = await fetch(`/api/v1${path}`, { headers: authHeaders() });
   } catch (err) {
     throw new ApiError(0, err instanceof Error ? err.message : String(err));
   }
@@ -79,6 +86,10 @@ export function patch<T>(path: string, body: unknown): Promise<T> {
 
 export function put<T>(path: string, body: unknown): Promise<T> {
   return call<T>('PUT', path, body);
+}
+
+export function del<T>(path: string): Promise<T> {
+  return call<T>('DELETE', path);
 }
 
 /** Query string from defined values only. */

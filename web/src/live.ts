@@ -82,10 +82,11 @@ export class LiveFeed {
     });
   }
 
-  connect(token: string): void {
+  /** With a token, or null: the browser sends the session cookie of a password sign-in itself. */
+  connect(token: string | null): void {
     this.close();
     const socket: Socket<ServerToClient, ClientToServer> = io({
-      auth: { token },
+      auth: token ? { token } : {},
       reconnection: true,
       reconnectionDelay: 500,
       reconnectionDelayMax: 3000,
@@ -108,7 +109,7 @@ export class LiveFeed {
       if (reason === 'io server disconnect') setTimeout(() => { if (this.socket === socket) socket.connect(); }, 1000);
     });
     socket.on('connect_error', (err) => {
-      if (/token/i.test(err.message)) {
+      if (/token|session|sign in/i.test(err.message)) {
         this.authFailed.emit(err.message);
         return;
       }

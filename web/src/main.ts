@@ -1,13 +1,19 @@
 // The dashboard shell: header (title, navigation, live-feed state, language toggle), the offline banner and a
 // hash router: #/ (prefecture overview; engineers go to their firm), #/county/{code}, #/park/{id}, #/firm/{id},
-// #/device/{id}; a query after the path (?range=7d) is the view's time range.
+// #/device/{id}, #/users, #/tokens, #/account; a query after the path (?range=7d) is the view's time range.
+// Signed in with a password, the session cookie does the work (nothing in localStorage); with an API token
+// (#token=… or the form), the token is kept in localStorage.
 import './style.css';
 import { ApiError, setToken, setUnauthorizedHandler, token } from './api.ts';
 import { Scope } from './components.ts';
 import { byId, clear, h } from './dom.ts';
 import { currentLang, setLang, t } from './i18n.ts';
 import { feed, type LiveState } from './live.ts';
-import { resolveIdentity, type Identity } from './session.ts';
+import { endSession, hasSession, resolveIdentity, type Identity } from './session.ts';
+import { mountAccount } from './views/account.ts';
+import { roleText, st } from './views/signin-texts.ts';
+import { mountTokens } from './views/tokens.ts';
+import { mountUsers } from './views/users.ts';
 import type { ViewContext } from './views/context.ts';
 import { mountDevice } from './views/device.ts';
 import { mountFirm } from './views/firm.ts';
@@ -44,12 +50,24 @@ function renderHeader(): void {
       h('a', { href: '#/', class: 'brand-link' }, h('span', { class: 'brand-title', 'data-testid': 'app-title' }, t('appTitle')), h('span', { class: 'brand-sub' }, t('appSub')))),
     nav,
     h('div', { class: 'bar' },
-      identity ? h('span', { class: 'role' }, identity.kind === 'prefecture' ? t('roleBureau') : t('roleEngineer')) : null,
+      identity ? userMenu(identity) : null,
       identity ? h('span', { id: 'conn', class: `conn ${feed.state}`, 'data-state': feed.state, role: 'status' }, connText) : null,
       h('button', { id: 'lang', type: 'button', class: 'lang', lang: currentLang() === 'zh' ? 'en' : 'zh-CN', onclick: toggleLang }, t('langToggle')),
-      token() ? h('button', { type: 'button', class: 'link light', onclick: signOut }, t('signOut')) : null));
+      token() || identity?.user ? h('button', { type: 'button', class: 'link light', 'data-testid': 'sign-out', onclick: signOut }, t('signOut')) : null));
   banner.textContent = t('liveOfflineBanner');
   banner.hidden = feed.state !== 'offline' || !identity;
+}
+
+/** Who is signed in and their pages: change password (a person), users (admin, bureau), API tokens. */
+function userMenu(who: Identity): HTMLElement {
+  const close = (ev: Event) => (ev.currentTarget as HTMLElement).closest('details')?.removeAttribute('open');
+  const item = (href: string, text: string) => h('a', { href, class: 'menu-item', style: 'display:block;padding:4px 10px;color:inherit', onclick: close }, text);
+  return h('details', { class: 'user-menu', 'data-testid': 'user-menu', style: 'position:relative' },
+    h('summary', { style: 'cursor:pointer' }, h('span', { 'data-testid': 'user-name' }, who.name), ' · ', roleText(who.role), who.user ? null : ` (${st('viaToken')})`),
+    h('div', { class: 'menu', style: 'position:absolute;right:0;z-index:10;min-width:10em;background:var(--card, #fff);color:var(--text, #222);border:1px solid #ccc;border-radius:4px;padding:4px 0' },
+      who.user ? item('#/account', st('menuAccount')) : null,
+      who.role !== 'engineer' ? item('#/users', st('menuUsers')) : null,
+      item('#/tokens', st('menuTokens'))));
 }
 
 function toggleLang(): void {
@@ -59,10 +77,12 @@ function toggleLang(): void {
 }
 
 function signOut(): void {
+  const hadSession = identity?.user !== null && identity?.user !== undefined;
   feed.close();
   setToken(null);
   identity = undefined;
-  showLogin();
+  if (hadSession) void endSession().finally(() => showLogin());
+  else showLogin();
 }
 
 function showLogin(problem?: string): void {
@@ -71,19 +91,23 @@ function showLogin(problem?: string): void {
   identity = undefined;
   feed.close();
   renderHeader();
-  mountLogin(main, (tok) => {
-    setToken(tok);
-    void start();
+  mountLogin(main, {
+    onSession: () => { void start(); },
+    onToken: (tok) => {
+      setToken(tok);
+      void start();
+    },
   }, problem);
 }
 
-// A token the API no longer accepts is forgotten.
-setUnauthorizedHandler(() => { setToken(null); showLogin(t('badToken')); });
+// A token the API no longer accepts is forgotten; an ended session asks for the password again.
+const signedOut = () => { const hadToken = token() !== null; setToken(null); showLogin(hadToken ? t('badToken') : st('sessionEnded')); };
+setUnauthorizedHandler(signedOut);
 feed.status.on((s: LiveState) => {
   renderHeader();
   document.body.dataset.live = s;
 });
-feed.authFailed.on(() => { setToken(null); showLogin(t('badToken')); });
+feed.authFailed.on(signedOut);
 
 function route(): void {
   if (!identity) return;
@@ -112,6 +136,12 @@ function route(): void {
     mountFirm(main, ctx, parts[1]).catch(fail);
   } else if (parts[0] === 'device' && parts[1]) {
     mountDevice(main, ctx, parts[1]).catch(fail);
+  } else if (parts[0] === 'users') {
+    mountUsers(main, ctx);
+  } else if (parts[0] === 'tokens') {
+    mountTokens(main, ctx);
+  } else if (parts[0] === 'account') {
+    mountAccount(main, ctx);
   } else {
     notFound(main, t('notFoundPage'));
   }
@@ -120,7 +150,7 @@ function route(): void {
 
 async function start(): Promise<void> {
   const tok = token();
-  if (!tok) {
+  if (!tok && !(await hasSession().catch(() => false))) {
     showLogin();
     return;
   }

@@ -1,0 +1,57 @@
+// Signing in through the dashboard's form in a real headless Chromium: a wrong password gets a clear message; the
+// right one opens the engineer's firm with the live feed on the session cookie (nothing kept in localStorage, the
+// cookie out of the page's reach); signing out ends the session. The API runs without InfluxDB (cards that need it
+// say so); what is tested here is the sign-in. A screenshot goes to test-results/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { NewFirm } from '../../common/registry/registry.ts';
+import { offlineApi, type OfflineApi } from '../helpers/offline-api.ts';
+import { withBrowser } from '../helpers/browser.ts';
+import { testFirm } from '../helpers/system.ts';
+
+const firm: NewFirm = testFirm({ name: '登录测试织造厂' });
+let api: OfflineApi;
+let base: string;
+
+before(async () => {
+  api = await offlineApi('web-signin', { live: new EventEmitter() }, async (r) => {
+    await r.createFirm(firm);
+    await r.createUser({ login: 'zhang.wei', displayName: '张伟', role: 'engineer', firmId: firm.id, password: 'weaving-floor-7' });
+  });
+  await api.app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+});
+after(async () => { await api.close(); });
+
+test('an engineer signs in with the form, sees their firm, and signs out; a wrong password says so', async () => {
+  await withBrowser('signin', async (ctx, page) => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('[data-testid=login-password]');
+    await page.fill('#login-input', 'zhang.wei');
+    await page.fill('#password-input', 'not-my-password');
+    await page.click('[data-testid=login-password] button[type=submit]');
+    const error = await page.waitForSelector('[data-testid=login-error]:not([hidden])');
+    assert.equal(await error.textContent(), '登录名或密码错误，请重试。');
+
+    await page.fill('#password-input', 'weaving-floor-7');
+    await page.click('[data-testid=login-password] button[type=submit]');
+    await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid=firm-name]', { timeout: 15_000 });
+    assert.match(await page.textContent('[data-testid=firm-name]') ?? '', /登录测试织造厂/);
+    assert.equal(new URL(page.url()).hash, `#/firm/${firm.id}`);
+    assert.equal(await page.textContent('[data-testid=user-name]'), '张伟');
+    assert.equal(await page.evaluate(() => localStorage.getItem('token')), null, 'no token in localStorage');
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes('dh_session'), 'the session cookie is out of the page\'s reach');
+    const cookies = await ctx.cookies(base);
+    assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.sameSite]), [['dh_session', true, 'Strict']]);
+
+    await page.click('[data-testid=sign-out]');
+    await page.waitForSelector('[data-testid=login-password]');
+    const status = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
+    assert.equal(status, 401, 'signed out for the API too');
+    await page.reload();
+    await page.waitForSelector('[data-testid=login-password]');
+  });
+});
