@@ -19,7 +19,8 @@ import {
   type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
 } from './rows.ts';
 
-const MIGRATIONS = [
+/** The schema's versions, oldest first (never edit a shipped one; the upgrade test builds older registries from them). */
+export const REGISTRY_MIGRATIONS: readonly string[] = [
   `CREATE TABLE firms (
      id TEXT PRIMARY KEY, name TEXT NOT NULL, county TEXT NOT NULL, park TEXT NOT NULL, segment TEXT NOT NULL,
      above_scale INTEGER NOT NULL, employees INTEGER NOT NULL, land_mu REAL NOT NULL, smart_factory_tier TEXT NOT NULL,
@@ -93,7 +94,7 @@ export class SqliteRegistry implements Registry {
   private readonly stmt;
 
   constructor(file: string) {
-    this.db = openDb(file, MIGRATIONS, { synchronous: 'NORMAL' });
+    this.db = openDb(file, REGISTRY_MIGRATIONS, { synchronous: 'NORMAL' });
     const db = this.db;
     this.stmt = {
       insertFirm: db.prepare(`INSERT INTO firms (id, name, county, park, segment, above_scale, above_scale_since, employees, land_mu, smart_factory_tier,

@@ -5,25 +5,29 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { ConflictError } from '../../common/registry/registry.ts';
-import { SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
+import { ConflictError, type NewFirm } from '../../common/registry/registry.ts';
+import { REGISTRY_MIGRATIONS, SqliteRegistry } from '../../common/registry/sqlite-registry.ts';
+import { sha256 } from '../../common/ids.ts';
+import { openDb } from '../../common/sqlite.ts';
 import { tempDir, testFirm } from '../helpers/system.ts';
 
 const dir = tempDir('registry-upgrade');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Takes a registry file back to schema version 2: no device_ids table, none of the token life-cycle columns. */
-function downgrade(file: string): void {
-  const db = new Database(file);
-  db.exec(`DROP TABLE device_ids;
-    ALTER TABLE devices DROP COLUMN token_expires_at;
-    ALTER TABLE api_tokens DROP COLUMN expires_at; ALTER TABLE api_tokens DROP COLUMN revoked_at;
-    ALTER TABLE api_tokens DROP COLUMN last_used_at; ALTER TABLE api_tokens DROP COLUMN operator;
-    DROP TABLE firm_versions; ALTER TABLE firms DROP COLUMN above_scale_since;
-    ALTER TABLE firms DROP COLUMN smart_factory_certificate_id; ALTER TABLE firms DROP COLUMN smart_factory_certified_on;
-    ALTER TABLE devices DROP COLUMN rate_overrides;
-    PRAGMA user_version = 2;`);
+/**
+ * A registry file at schema version 2 (before retired ids, token life cycles and firm histories), with a firm, a
+ * device in use, one deleted back then (known only from the audit trail) and the operator's admin token. Built from
+ * the first two migrations, so every later one runs on it, whatever they become.
+ */
+function oldRegistry(file: string, firm: NewFirm): void {
+  const db = openDb(file, REGISTRY_MIGRATIONS.slice(0, 2));
+  db.prepare('INSERT INTO firms (id, name, county, park, segment, above_scale, employees, land_mu, smart_factory_tier, demo, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(firm.id, firm.name, firm.county, firm.park, firm.segment, firm.aboveScale ? 1 : 0, firm.employees, firm.landMu, firm.smartFactoryTier, firm.demo ? 1 : 0, Date.now());
+  db.prepare('INSERT INTO devices (id, firm_id, type, name, location, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run('loom-kept', firm.id, 'loom', 'kept', '', `sha256$${sha256('dt_kept')}`, Date.now());
+  db.prepare('INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(1, 'engineer', 'device.delete', 'loom-gone', JSON.stringify({ firmId: firm.id }));
+  db.prepare('INSERT INTO api_tokens (id, token_sha256, role, firm_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .run('op-token-1', sha256('at_old_operator_token_000000'), 'admin', null, 'admin (ADMIN_TOKEN)', Date.now());
   db.close();
 }
 
@@ -31,15 +35,7 @@ describe('registry upgrade', () => {
   test('ids deleted before the upgrade are retired; the old ADMIN_TOKEN is replaced by the next one', async () => {
     const file = path.join(dir, 'r.db');
     const firm = testFirm();
-    const old = new SqliteRegistry(file);
-    await old.createFirm(firm);
-    await old.createDevice({ firmId: firm.id, type: 'loom', name: 'gone', id: 'loom-gone' });
-    await old.createDevice({ firmId: firm.id, type: 'loom', name: 'kept', id: 'loom-kept' });
-    await old.deleteDevice('loom-gone');
-    await old.recordAudit({ at: 1, actor: 'engineer', action: 'device.delete', target: 'loom-gone', detail: JSON.stringify({ firmId: firm.id }) });
-    await old.ensureApiToken('at_old_operator_token_000000', 'admin', null, 'admin (ADMIN_TOKEN)');
-    await old.close();
-    downgrade(file);
+    oldRegistry(file, firm);
 
     const r = new SqliteRegistry(file);
     try {
