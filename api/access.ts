@@ -12,7 +12,7 @@ export function actorOf(p: ApiPrincipal): Actor {
 
 /** Records who did what to which target in the audit trail. */
 export function audit(registry: Registry, p: ApiPrincipal, action: string, target: string, detail: object): Promise<void> {
-  return registry.recordAudit({ at: Date.now(), actor: `${p.name} (${p.role}, token ${p.tokenId})`, action, target, detail: JSON.stringify(detail) });
+  return registry.recordAudit({ at: Date.now(), actor: `${p.name} (${p.role}, ${p.userId === undefined ? `token ${p.tokenId}` : `user ${p.userId}`})`, action, target, detail: JSON.stringify(detail) });
 }
 
 export function requireRole(p: ApiPrincipal, ...roles: Role[]): void {

@@ -92,8 +92,10 @@ describe('signing in with a password', () => {
     const after = await c.asCookie(cookie, 'GET', '/api/v1/me');
     assert.equal(after.statusCode, 401);
     assert.match(after.json().message, /sign in again/);
-    const actions = (await api.registry.listAudit({ limit: 20, target: engineer.id })).map((e) => e.action);
+    const entries = await api.registry.listAudit({ limit: 20, target: engineer.id });
+    const actions = entries.map((e) => e.action);
     assert.ok(actions.includes('session.start') && actions.includes('session.end'), actions.join());
+    assert.equal(entries.find((e) => e.action === 'session.start')?.actor, `张工 (engineer, user ${engineer.id})`, 'the person is named in the audit trail');
   });
 
   test('a wrong password or an unknown name gets one clear message and is audited', async () => {
