@@ -1,6 +1,7 @@
 // Signing in through the dashboard's form in a real headless Chromium: a wrong password gets a clear message; the
 // right one opens the engineer's firm with the live feed on the session cookie (nothing kept in localStorage, the
-// cookie out of the page's reach); signing out ends the session. The API runs without InfluxDB (cards that need it
+// cookie out of the page's reach); signing out ends the session. The holder of the admin token (#token= link)
+// creates an admin user on the users page (as for the first one), disables a user and revokes an API token. The API runs without InfluxDB (cards that need it
 // say so); what is tested here is the sign-in. A screenshot goes to test-results/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,11 +13,13 @@ import { withBrowser } from '../helpers/browser.ts';
 import { testFirm } from '../helpers/system.ts';
 
 const firm: NewFirm = testFirm({ name: '登录测试织造厂' });
+const ADMIN = 'at_web_signin_admin_token_000000';
 let api: OfflineApi;
 let base: string;
 
 before(async () => {
   api = await offlineApi('web-signin', { live: new EventEmitter() }, async (r) => {
+    await r.ensureApiToken(ADMIN, 'admin', null, 'admin (ADMIN_TOKEN)');
     await r.createFirm(firm);
     await r.createUser({ login: 'zhang.wei', displayName: '张伟', role: 'engineer', firmId: firm.id, password: 'weaving-floor-7' });
   });
@@ -53,5 +56,39 @@ test('an engineer signs in with the form, sees their firm, and signs out; a wron
     assert.equal(status, 401, 'signed out for the API too');
     await page.reload();
     await page.waitForSelector('[data-testid=login-password]');
+  });
+});
+
+test('the admin token opens the users page: an admin user is created there, a user disabled and enabled, a token revoked', async () => {
+  const script = await api.registry.createApiToken('bureau', null, '报表脚本');
+  await withBrowser('signin-admin', async (_ctx, page) => {
+    page.on('dialog', (d) => { void d.accept(); });
+    await page.goto(`${base}/#token=${ADMIN}`);
+    await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+    await page.evaluate(() => { location.hash = '#/users'; });
+    await page.waitForSelector('[data-testid=users]');
+    const form = '[data-testid=user-create]';
+    await page.fill(`${form} input[name=login]`, 'chen.admin');
+    await page.fill(`${form} input[name=displayName]`, '陈管理');
+    await page.selectOption(`${form} select[name=role]`, 'admin');
+    await page.fill(`${form} input[name=password]`, 'admin-password-web');
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('[data-testid=users] tr[data-login="chen.admin"]');
+    const created = (await api.registry.listUsers()).find((u) => u.login === 'chen.admin');
+    assert.deepEqual([created?.role, created?.displayName], ['admin', '陈管理']);
+
+    await page.click('[data-testid=users] tr[data-login="zhang.wei"] [data-action=disable]');
+    await page.waitForSelector('[data-testid=users] tr[data-login="zhang.wei"] [data-action=enable]');
+    assert.equal((await api.registry.listUsers()).find((u) => u.login === 'zhang.wei')?.disabled, true);
+    await page.click('[data-testid=users] tr[data-login="zhang.wei"] [data-action=enable]');
+    await page.waitForSelector('[data-testid=users] tr[data-login="zhang.wei"] [data-action=disable]');
+
+    await page.evaluate(() => { location.hash = '#/tokens'; });
+    const row = `[data-testid=tokens] tr[data-token="${script.principal.tokenId}"]`;
+    await page.waitForSelector(row);
+    assert.match(await page.textContent(row) ?? '', /报表脚本.*工信局.*从未.*有效/);
+    await page.click(`${row} [data-action=revoke]`);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('已吊销'), row);
+    assert.equal((await api.registry.getApiToken(script.principal.tokenId))?.revokedAt !== null, true);
   });
 });
