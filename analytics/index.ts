@@ -16,6 +16,8 @@ import { PlanService } from './plan/service.ts';
 import { PlanStore } from './plan/store.ts';
 import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms/alarms.ts';
 import { startAlarmChecks, type AlarmSpoolSource } from './alarms/checks.ts';
+import { ChannelStore } from './alarms/notify/channels.ts';
+import { AlarmNotifier, type NotifierOptions } from './alarms/notify/notifier.ts';
 import { Settings, openMonitoringDb } from './base/db.ts';
 import { FirmIndex } from './base/firm-index.ts';
 import { DEFAULT_LATEST_WINDOWS, LiveLatest, StoreLatest, type LatestSource } from './live/latest.ts';
@@ -40,6 +42,8 @@ export interface MonitoringOptions {
   spool?: AlarmSpoolSource;
   /** Period of the rejection, spool and InfluxDB alarm checks. */
   alarmCheckMs?: number;
+  /** Retries and timeouts of alarm notifications (企业微信, 钉钉, webhooks). */
+  notifier?: Partial<NotifierOptions>;
   /** Period of the monthly KPI snapshot (the last one of a month stands for the month). */
   snapshotEveryMs?: number;
   /** Period of the latest values' refresh from InfluxDB (what a lost live summary missed). */
@@ -64,6 +68,8 @@ export class Monitoring {
   readonly oee: OeeService;
   readonly alarmStore: AlarmStore;
   readonly alarms: AlarmEngine;
+  readonly alarmChannels: ChannelStore;
+  readonly notifier: AlarmNotifier;
   readonly planStore: PlanStore;
   readonly plan: PlanService;
   readonly rooms: LiveRoomAggregator;
@@ -105,6 +111,9 @@ export class Monitoring {
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
+    this.alarmChannels = new ChannelStore(this.db);
+    this.notifier = new AlarmNotifier(this.alarmChannels, { ...opts.notifier, log: opts.log });
+    this.alarms.subscribe((ev) => this.notifier.notify(ev));
     this.planStore = new PlanStore(this.db, this.settings);
     this.plan = new PlanService(opts.registry, this.planStore, this.energy, opts.connectedWindowDays, opts.store);
     this.rooms = new LiveRoomAggregator({ staleMs: liveWindowMs, minIntervalMs: 1000 }, this.liveLatest);
@@ -196,6 +205,7 @@ export class Monitoring {
     this.unsubscribe?.();
     this.roomListeners.clear();
     this.alarms.setEmitter(undefined);
+    await this.notifier.close();
     await this.rollups.stop();
     this.db.close();
   }

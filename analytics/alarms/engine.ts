@@ -163,7 +163,10 @@ export class AlarmEngine {
   private emit(event: AlarmEvent['event'], alarm: Alarm): void {
     const ev = { event, alarm };
     this.emitter?.(alarm.firmId === PLATFORM_FIRM ? ['all'] : ['all', `firm:${alarm.firmId}`], ev);
-    for (const fn of this.listeners) fn(ev);
+    for (const fn of this.listeners) {
+      // A failing listener (notifications) must not stop evaluation nor the other listeners.
+      try { fn(ev); } catch { /* the listener logs its own failures */ }
+    }
   }
 
   private clearAlarm(id: number, at: number, value: number | null): void {

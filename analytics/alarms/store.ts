@@ -1,6 +1,7 @@
 // Alarm rules and alarms in the monitoring database (DATA_DIR/monitoring.db): every alarm with its transitions
 // (raised, acknowledged by whom, cleared) survives a restart, and API nodes sharing the file share the history.
 import type { Db } from '../../common/sqlite.ts';
+import { EditedTable } from './crud.ts';
 import type { Actor } from '../base/db.ts';
 import type { Alarm, AlarmKind, AlarmRule, AlarmRuleInput, AlarmStatus, Op, Severity } from './rules.ts';
 
@@ -93,17 +94,18 @@ function whereOf(q: Omit<AlarmQuery, 'limit'>): { sql: string; params: Record<st
 
 export class AlarmStore {
   private readonly s;
+  private readonly ruleTable: EditedTable<RuleRow, AlarmRule, AlarmRuleInput>;
 
   constructor(private readonly db: Db) {
     this.ensureQuarantineRule();
+    this.ruleTable = new EditedTable(db, 'alarm_rules', {
+      name: 'name', kind: 'kind', firmId: 'firm_id', deviceType: 'device_type', deviceId: 'device_id', metric: 'metric', op: 'op', value: 'value',
+      states: 'states', windowS: 'window_s', durationS: 'duration_s', severity: 'severity', enabled: 'enabled',
+    }, ruleFrom, (r) => ({
+      name: r.name, kind: r.kind, firmId: r.firmId, deviceType: r.deviceType, deviceId: r.deviceId, metric: r.metric, op: r.op, value: r.value,
+      states: r.states ? JSON.stringify(r.states) : null, windowS: r.windowS, durationS: r.durationS, severity: r.severity, enabled: r.enabled ? 1 : 0,
+    }));
     this.s = {
-      rules: db.prepare<[], RuleRow>('SELECT * FROM alarm_rules ORDER BY id'),
-      rule: db.prepare<[number], RuleRow>('SELECT * FROM alarm_rules WHERE id = ?'),
-      insertRule: db.prepare(`INSERT INTO alarm_rules (name, kind, firm_id, device_type, device_id, metric, op, value, states, window_s, duration_s, severity, enabled, created_by, created_by_token, created_at, updated_at)
-        VALUES (@name, @kind, @firmId, @deviceType, @deviceId, @metric, @op, @value, @states, @windowS, @durationS, @severity, @enabled, @by, @token, @at, @at)`),
-      updateRule: db.prepare(`UPDATE alarm_rules SET name = @name, kind = @kind, firm_id = @firmId, device_type = @deviceType, device_id = @deviceId, metric = @metric, op = @op, value = @value,
-        states = @states, window_s = @windowS, duration_s = @durationS, severity = @severity, enabled = @enabled, updated_at = @at WHERE id = @id`),
-      deleteRule: db.prepare<[number]>('DELETE FROM alarm_rules WHERE id = ?'),
       openFor: db.prepare<[number, string], AlarmRow>('SELECT * FROM alarms WHERE rule_id = ? AND device_id = ? AND cleared_at IS NULL ORDER BY id LIMIT 1'),
       insertAlarm: db.prepare(`INSERT INTO alarms (rule_id, rule_name, kind, severity, firm_id, device_id, device_type, metric, message, message_zh, value, raised_at)
         VALUES (@ruleId, @ruleName, @kind, @severity, @firmId, @deviceId, @deviceType, @metric, @message, @messageZh, @value, @raisedAt)`),
@@ -115,7 +117,7 @@ export class AlarmStore {
   }
 
   rules(): AlarmRule[] {
-    return this.s.rules.all().map(ruleFrom);
+    return this.ruleTable.list();
   }
 
   /** Quarantined readings wait for someone: every firm sees them as an alarm unless an admin removes the rule. */
@@ -129,29 +131,19 @@ export class AlarmStore {
   }
 
   rule(id: number): AlarmRule | undefined {
-    const r = this.s.rule.get(id);
-    return r ? ruleFrom(r) : undefined;
-  }
-
-  private params(r: AlarmRuleInput) {
-    return {
-      name: r.name, kind: r.kind, firmId: r.firmId, deviceType: r.deviceType, deviceId: r.deviceId, metric: r.metric, op: r.op, value: r.value,
-      states: r.states ? JSON.stringify(r.states) : null, windowS: r.windowS, durationS: r.durationS, severity: r.severity, enabled: r.enabled ? 1 : 0,
-    };
+    return this.ruleTable.get(id);
   }
 
   createRule(r: AlarmRuleInput, actor: Actor): AlarmRule {
-    const info = this.s.insertRule.run({ ...this.params(r), by: actor.name, token: actor.tokenId, at: Date.now() });
-    return this.rule(Number(info.lastInsertRowid)) as AlarmRule;
+    return this.ruleTable.create(r, actor);
   }
 
   updateRule(id: number, r: AlarmRuleInput): AlarmRule | undefined {
-    this.s.updateRule.run({ ...this.params(r), id, at: Date.now() });
-    return this.rule(id);
+    return this.ruleTable.update(id, r);
   }
 
   deleteRule(id: number): boolean {
-    return this.s.deleteRule.run(id).changes > 0;
+    return this.ruleTable.remove(id);
   }
 
   alarm(id: number): Alarm | undefined {

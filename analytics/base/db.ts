@@ -55,6 +55,18 @@ export const MONITORING_MIGRATIONS: readonly string[] = [
      ('5 分钟内 10 条以上消息被拒收 / 10 rejected messages in 5 min', 'rejected', NULL, NULL, NULL, NULL, NULL, 10, NULL, 300, 0, 'warning', 1, 'default', '', 0, 0),
      ('缓冲队列积压超过 10 万行 / spool above 100,000 rows for 5 min', 'spool', NULL, NULL, NULL, NULL, NULL, 100000, NULL, 0, 300, 'critical', 1, 'default', '', 0, 0),
      ('InfluxDB 无法访问超过 2 分钟 / InfluxDB unreachable for 2 min', 'store_down', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 120, 'critical', 1, 'default', '', 0, 0);`,
+  // Where alarms are sent (企业微信 and 钉钉 group robots, webhooks) and every delivery with its outcome; one
+  // delivery per channel, alarm and event, so two API nodes never send the same one twice.
+  `CREATE TABLE alarm_channels (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('wecom', 'dingtalk', 'webhook')),
+     url TEXT NOT NULL, secret TEXT, firm_id TEXT, min_severity TEXT NOT NULL, quiet_from INTEGER, quiet_to INTEGER,
+     max_per_hour INTEGER NOT NULL, dedup_minutes INTEGER NOT NULL, notify_cleared INTEGER NOT NULL, lang TEXT NOT NULL, enabled INTEGER NOT NULL,
+     created_by TEXT NOT NULL, created_by_token TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE alarm_deliveries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id INTEGER NOT NULL, alarm_id INTEGER NOT NULL, event TEXT NOT NULL,
+     rule_id INTEGER NOT NULL, device_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, why TEXT,
+     created_at INTEGER NOT NULL, finished_at INTEGER, UNIQUE (channel_id, alarm_id, event));
+   CREATE INDEX alarm_deliveries_channel ON alarm_deliveries(channel_id, created_at);`,
 ];
 
 export function openMonitoringDb(file: string): Db {

@@ -9,6 +9,7 @@ import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, Nullable, addSchemas, lit, ref } from '../schemas.ts';
+import { alarmChannelRoutes } from './alarm-channels.ts';
 
 interface AlarmRouteOptions { registry: Registry; monitoring: Monitoring }
 
@@ -189,4 +190,5 @@ export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (
   addSchemas(app, [AlarmSchema, RuleSchema]);
   await app.register(alarmListRoutes, opts);
   await app.register(alarmRuleRoutes, opts);
+  await app.register(alarmChannelRoutes, opts);
 };
