@@ -10,7 +10,7 @@ interface OpenApiDoc { info?: { title?: string; version?: string; description?: 
 const HTTP_METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options'];
 
 const TAG_ZH: Record<string, string> = {
-  health: '健康检查', firms: '企业', devices: '设备', telemetry: '遥测数据', contract: '消息契约', tokens: '令牌', audit: '审计',
+  health: '健康检查', firms: '企业', devices: '设备', telemetry: '遥测数据', contract: '消息契约', tokens: '令牌', session: '登录', users: '用户', audit: '审计',
   kpi: '指标', energy: '能耗', monitoring: '监测与 OEE', alarms: '告警', plan: '行动计划', docs: '文档',
 };
 

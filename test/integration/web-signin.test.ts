@@ -32,6 +32,10 @@ test('an engineer signs in with the form, sees their firm, and signs out; a wron
   await withBrowser('signin', async (ctx, page) => {
     await page.goto(`${base}/`);
     await page.waitForSelector('[data-testid=login-password]');
+    await page.click('#lang');
+    assert.equal(await page.textContent('[data-testid=login-password] h1'), 'Sign in', 'English on request');
+    await page.click('#lang');
+    assert.equal(await page.textContent('[data-testid=login-password] h1'), '登录');
     await page.fill('#login-input', 'zhang.wei');
     await page.fill('#password-input', 'not-my-password');
     await page.click('[data-testid=login-password] button[type=submit]');

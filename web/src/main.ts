@@ -74,6 +74,7 @@ function toggleLang(): void {
   setLang(currentLang() === 'zh' ? 'en' : 'zh');
   renderHeader();
   route();
+  if (!identity && main.querySelector('[data-testid=login-password]')) showLogin();
 }
 
 function signOut(): void {

@@ -20,10 +20,11 @@ function failure(el: HTMLElement): (err: unknown) => void {
   return (err) => notice(el, st('failed', { message: err instanceof Error ? err.message : String(err) }), true);
 }
 
-function createForm(firms: Firm[], status: HTMLElement, done: () => void): HTMLFormElement {
+/** The form of a new user; the first one is proposed as an admin (the admin token's holder making their own account). */
+function createForm(firms: Firm[], status: HTMLElement, done: () => void, proposedRole: 'admin' | 'engineer'): HTMLFormElement {
   const login = h('input', { name: 'login', required: true, pattern: '[a-z0-9][a-z0-9._\\-]{1,63}', autocomplete: 'off', spellcheck: 'false' });
   const name = h('input', { name: 'displayName', required: true, maxlength: 100 });
-  const role = h('select', { name: 'role' }, ...(['engineer', 'bureau', 'admin'] as const).map((r) => h('option', { value: r }, roleText(r))));
+  const role = h('select', { name: 'role' }, ...(['engineer', 'bureau', 'admin'] as const).map((r) => h('option', { value: r, selected: r === proposedRole }, roleText(r))));
   const firm = h('select', { name: 'firmId' }, ...firms.map((f) => h('option', { value: f.id }, f.name)));
   const password = h('input', { name: 'password', type: 'password', required: true, minlength: 10, autocomplete: 'new-password' });
   const syncFirm = () => { firm.disabled = role.value !== 'engineer'; };
@@ -42,6 +43,7 @@ function createForm(firms: Firm[], status: HTMLElement, done: () => void): HTMLF
     post<SessionUser>('/users', body).then((u) => {
       notice(status, st('userCreated', { login: u.login }));
       form.reset();
+      role.value = 'engineer';
       syncFirm();
       done();
     }, failure(status));
@@ -84,7 +86,7 @@ export function mountUsers(root: HTMLElement, ctx: ViewContext): void {
         ...(users.length === 0 && admin ? [h('p', { class: 'notice', 'data-testid': 'first-admin' }, st('usersFirstAdmin'))] : []),
         status,
         table(headers, users.map((u) => userRow(u, byId, admin, status, refresh)), { 'data-testid': 'users' }));
-      if (create && !create.body.querySelector('form')) create.body.replaceChildren(createForm(firms, status, refresh));
+      if (create && !create.body.querySelector('form')) create.body.replaceChildren(createForm(firms, status, refresh, users.length === 0 ? 'admin' : 'engineer'));
     });
   };
   refresh();
