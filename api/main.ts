@@ -26,15 +26,9 @@ const link = brokerLink(brokerUrl, serviceSecret(config.dataDir), log, { clientI
 // Several API nodes (REDIS_URL): socket.io's Redis adapter joins them (api/live.ts says what goes through it).
 const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefined;
 const brokerAddress = new URL(brokerUrl);
+// With the spool, the alarm checks also read rejected messages, quarantined readings and rows waiting.
 const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log });
 monitoring.start({ live: link.source });
-// Quarantined readings in this node's spool wait for an engineer: the quarantine alarm, checked once a minute.
-const quarantineCheck = setInterval(() => {
-  Promise.all([registry.listDevices(), spool.quarantineSummary(Date.now() - 30 * 86_400_000)])
-    .then(([devices, quarantined]) => monitoring.alarms.checkQuarantine(devices, quarantined))
-    .catch((err: Error) => log.warn({ err: err.message }, 'quarantine alarm check failed'));
-}, 60_000);
-quarantineCheck.unref();
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,
   ...(liveRedis ? { liveAdapter: liveRedis.adapter } : {}),
@@ -47,7 +41,6 @@ const app = await buildApp({
 });
 await app.listen({ port: config.httpPort, host: config.httpHost });
 onShutdown(log, async () => {
-  clearInterval(quarantineCheck);
   await app.close();
   await monitoring.close();
   await link.close();
