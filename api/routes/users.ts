@@ -38,7 +38,10 @@ function checkPassword(password: string, login: string): void {
 
 const isSelf = (p: ApiPrincipal, userId: string) => p.userId === userId;
 
-export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, { registry, policy, sessionsEnded }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, opts) => {
+  const { registry, sessionsEnded } = opts;
+  await app.register(passwordRoute, opts);
+
   app.get('/users', {
     schema: { tags: ['users'], summary: 'People who sign in with a password (admin and bureau), by login name', response: { 200: Type.Array(UserBody), 403: ErrorBody } },
   }, async (req) => {
@@ -94,7 +97,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
     if (user.disabled || user.role !== before.role || user.firmId !== before.firmId) sessionsEnded(userId);
     return user;
   });
+};
 
+const passwordRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, { registry, policy, sessionsEnded }) => {
   app.put('/users/:userId/password', {
     schema: {
       tags: ['users'], summary: 'Set a password: an admin resets anyone\'s; everyone changes their own (with the current one). Ends the user\'s other sessions',
