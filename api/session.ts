@@ -32,11 +32,11 @@ export function passwordProblem(password: string, login: string): string | undef
   return undefined;
 }
 
-/** One cookie's value from a Cookie header. */
+/** One cookie's value from a Cookie header, as sent (ours are base64url: nothing to decode, nothing to throw on). */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
 }
