@@ -67,6 +67,15 @@ export const MONITORING_MIGRATIONS: readonly string[] = [
      rule_id INTEGER NOT NULL, device_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, why TEXT,
      created_at INTEGER NOT NULL, finished_at INTEGER, UNIQUE (channel_id, alarm_id, event));
    CREATE INDEX alarm_deliveries_channel ON alarm_deliveries(channel_id, created_at);`,
+  // E-mail channels: the table is rebuilt because SQLite cannot change a CHECK constraint in place.
+  `CREATE TABLE alarm_channels_v2 (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('wecom', 'dingtalk', 'webhook', 'email')),
+     url TEXT NOT NULL, secret TEXT, firm_id TEXT, min_severity TEXT NOT NULL, quiet_from INTEGER, quiet_to INTEGER,
+     max_per_hour INTEGER NOT NULL, dedup_minutes INTEGER NOT NULL, notify_cleared INTEGER NOT NULL, lang TEXT NOT NULL, enabled INTEGER NOT NULL,
+     created_by TEXT NOT NULL, created_by_token TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+   INSERT INTO alarm_channels_v2 SELECT * FROM alarm_channels;
+   DROP TABLE alarm_channels;
+   ALTER TABLE alarm_channels_v2 RENAME TO alarm_channels;`,
 ];
 
 export function openMonitoringDb(file: string): Db {

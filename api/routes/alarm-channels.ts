@@ -1,4 +1,4 @@
-// Where alarms are sent: 企业微信 and 钉钉 group robots and generic webhooks, per firm and severity, with quiet
+// Where alarms are sent: 企业微信 and 钉钉 group robots, generic webhooks and e-mail, per firm and severity, with quiet
 // hours and a rate limit. Admin manages them, the bureau reads them; secrets and robot keys are never returned.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
@@ -28,8 +28,8 @@ const Fields = {
 };
 const CreateBody = Type.Object({
   ...Fields,
-  url: Type.String({ minLength: 8, maxLength: 2000, description: 'the robot\'s webhook URL (企业微信 …/webhook/send?key=…, 钉钉 …/robot/send?access_token=…) or the receiver\'s; https' }),
-  secret: Type.Optional(Nullable(Type.String({ maxLength: 500, description: '钉钉: the signing secret (加签, SEC…); webhook: the key of the x-dehong-signature HMAC' }))),
+  url: Type.String({ minLength: 8, maxLength: 2000, description: 'the robot\'s webhook URL (企业微信 …/webhook/send?key=…, 钉钉 …/robot/send?access_token=…) or the receiver\'s, https; email: smtps://user@host:465?from=…&to=a@…,b@…' }),
+  secret: Type.Optional(Nullable(Type.String({ maxLength: 500, description: '钉钉: the signing secret (加签, SEC…); webhook: the key of the x-dehong-signature HMAC; email: the SMTP password' }))),
 }, { additionalProperties: false });
 const UpdateBody = Type.Object({
   ...Fields,
@@ -81,7 +81,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
 
   app.post('/alarm-channels', {
     schema: {
-      tags: ['alarms'], summary: 'Add a channel: a 企业微信 or 钉钉 group robot, or a webhook (admin)',
+      tags: ['alarms'], summary: 'Add a channel: a 企业微信 or 钉钉 group robot, a webhook or e-mail (admin)',
       description: 'Alarms of the firm (or every firm) at or above minSeverity are sent when raised and, with notifyCleared, when cleared. In quiet hours only critical ones. At most maxPerHour messages an hour; the same rule and device raised again within dedupMinutes is not sent again. Failed sends are retried with backoff; every outcome is listed under deliveries.',
       body: CreateBody, response: { 201: ChannelOut, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },

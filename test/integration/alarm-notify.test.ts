@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AlarmEngine, AlarmStore, type AlarmRuleInput, type LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
-import { ChannelStore, type ChannelInput } from '../../analytics/alarms/notify/channels.ts';
+import { ChannelStore, channelProblem, publicChannel, type ChannelInput } from '../../analytics/alarms/notify/channels.ts';
 import { AlarmNotifier } from '../../analytics/alarms/notify/notifier.ts';
 import { createHmac } from 'node:crypto';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../analytics/alarms/notify/send.ts';
@@ -21,6 +21,7 @@ import { SqliteSpool } from '../../common/spool/sqlite-spool.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
 import { createLogger } from '../../common/log.ts';
 import { tempDir } from '../helpers/system.ts';
+import { SMTPServer } from 'smtp-server';
 
 interface Received { url: string; headers: http.IncomingHttpHeaders; body: string }
 
@@ -161,6 +162,51 @@ describe('alarm notifications', () => {
     await notifier.idle();
     assert.equal(rx.received.length, 3);
     assert.match(channels.deliveries(c.id, 1)[0]?.why ?? '', /rate limit: 3 messages an hour/);
+  });
+});
+
+describe('e-mail', () => {
+  const mails: Array<{ from: string; to: string[]; user: string; data: string }> = [];
+  let smtp: SMTPServer;
+  let port = 0;
+  before(async () => {
+    smtp = new SMTPServer({
+      secure: false, disabledCommands: ['STARTTLS'], allowInsecureAuth: true, logger: false,
+      onAuth(auth, _session, cb) {
+        if (auth.username === 'alarm@example.cn' && auth.password === 'smtp-pass') cb(null, { user: auth.username });
+        else cb(new Error('bad user or password'));
+      },
+      onData(stream, session, cb) {
+        let data = '';
+        stream.on('data', (c: Buffer) => { data += c.toString('utf8'); });
+        stream.on('end', () => {
+          mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), user: String(session.user), data });
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    port = (smtp.server.address() as AddressInfo).port;
+  });
+  after(async () => { await new Promise<void>((r) => smtp.close(() => r())); });
+
+  test('an alarm by e-mail over SMTP with the channel\'s password; a wrong one is recorded as failed', async () => {
+    const url = `smtp://alarm%40example.cn@127.0.0.1:${port}?to=duty@example.cn,boss@example.cn`;
+    assert.equal(channelProblem(channel({ kind: 'email', url: `smtp://127.0.0.1:${port}` })), 'an email channel\'s url needs to=recipient@…[,…]');
+    const c = channels.create(channel({ kind: 'email', url, secret: 'smtp-pass', notifyCleared: false }), actor);
+    episode();
+    await notifier.idle();
+    assert.equal(mails.length, 1, JSON.stringify(channels.deliveries(c.id, 5)));
+    assert.deepEqual([mails[0]?.from, mails[0]?.to, mails[0]?.user], ['alarm@example.cn', ['duty@example.cn', 'boss@example.cn'], 'alarm@example.cn']);
+    assert.match(mails[0]?.data ?? '', /Subject: =\?UTF-8\?/);
+    assert.equal(channels.deliveries(c.id, 1)[0]?.status, 'sent');
+    assert.equal(publicChannel(c).url, url, 'sender and recipients are not secret');
+    channels.update(c.id, { ...c, secret: 'wrong' });
+    episode(150, 'dye-9');
+    await notifier.idle();
+    const failed = channels.deliveries(c.id, 1)[0];
+    assert.deepEqual([failed?.status, failed?.attempts], ['failed', 3]);
+    assert.match(failed?.why ?? '', /SMTP/);
   });
 });
 

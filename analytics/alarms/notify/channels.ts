@@ -1,11 +1,12 @@
-// Notification channels (企业微信 and 钉钉 group robots, generic webhooks) and the record of every delivery, in
+// Notification channels (企业微信 and 钉钉 group robots, generic webhooks, e-mail) and the record of every delivery, in
 // the monitoring database. Secrets, and the keys robot URLs carry, never leave this module unmasked.
 import type { Db } from '../../../common/sqlite.ts';
 import type { Actor } from '../../base/db.ts';
 import type { Severity } from '../rules.ts';
 import { EditedTable } from '../crud.ts';
+import { mailTarget } from './email.ts';
 
-export const CHANNEL_KINDS = ['wecom', 'dingtalk', 'webhook'] as const;
+export const CHANNEL_KINDS = ['wecom', 'dingtalk', 'webhook', 'email'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 export const CHANNEL_LANGS = ['zh', 'en', 'both'] as const;
 export type ChannelLang = (typeof CHANNEL_LANGS)[number];
@@ -15,9 +16,9 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export interface ChannelInput {
   name: string;
   kind: ChannelKind;
-  /** The robot's or receiver's URL (https; http only to this host). */
+  /** The robot's or receiver's URL (https; http only to this host); e-mail: smtps://user@host:port?from=…&to=… */
   url: string;
-  /** 钉钉: the signing secret (SEC…); webhook: the HMAC key of the signature header; 企业微信: unused. */
+  /** 钉钉: the signing secret (SEC…); webhook: the HMAC key of the signature header; e-mail: the SMTP password; 企业微信: unused. */
   secret: string | null;
   /** null: every firm's alarms (and the platform's). */
   firmId: string | null;
@@ -73,12 +74,14 @@ function deliveryFrom(r: DeliveryRow): Delivery {
   return { id: r.id, channelId: r.channel_id, alarmId: r.alarm_id, event: r.event, status: r.status as DeliveryStatus, attempts: r.attempts, why: r.why, createdAt: r.created_at, finishedAt: r.finished_at };
 }
 
-/** The URL with every query value masked (a robot's key or access_token is as secret as the secret). */
+/** Query parameters that are not secret (an e-mail channel's sender and recipients). */
+const PLAIN_PARAMS = new Set(['from', 'to']);
+
+/** The URL with its query values masked (a robot's key or access_token is as secret as the secret). */
 export function maskedUrl(url: string): string {
   try {
     const u = new URL(url);
-    for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '***');
-    u.username = '';
+    for (const k of [...u.searchParams.keys()]) if (!PLAIN_PARAMS.has(k)) u.searchParams.set(k, '***');
     u.password = '';
     return u.toString().replace(/%2A%2A%2A/g, '***');
   } catch {
@@ -95,6 +98,11 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 
 /** Why a channel cannot work, or undefined. */
 export function channelProblem(c: ChannelInput): string | undefined {
+  if ((c.quietFrom === null) !== (c.quietTo === null)) return 'quiet hours need both quietFrom and quietTo';
+  if (c.kind === 'email') {
+    const t = mailTarget(c.url);
+    return typeof t === 'string' ? t : undefined;
+  }
   let u: URL;
   try {
     u = new URL(c.url);
@@ -103,7 +111,6 @@ export function channelProblem(c: ChannelInput): string | undefined {
   }
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname))) return 'url must be https (http only to this host)';
   if (c.kind === 'dingtalk' && !c.secret) return 'a 钉钉 robot channel needs its signing secret (加签, SEC…)';
-  if ((c.quietFrom === null) !== (c.quietTo === null)) return 'quiet hours need both quietFrom and quietTo';
   return undefined;
 }
 

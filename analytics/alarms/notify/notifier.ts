@@ -1,4 +1,4 @@
-// Sends alarm events to the channels that want them: routing per firm and severity, quiet hours (only critical
+// Sends alarm events to the channels that want them (robots and webhooks over HTTPS, e-mail over SMTP): routing per firm and severity, quiet hours (only critical
 // alarms then), deduplication (each event once per channel across API nodes; the same rule and device raised
 // again within dedupMinutes is not sent again), a rate limit per channel, and retries with backoff. Every
 // decision is recorded as a delivery (sent, failed or skipped, and why).
@@ -6,6 +6,7 @@ import type { Logger } from '../../../common/log.ts';
 import type { AlarmEvent, Severity } from '../rules.ts';
 import { PLATFORM_FIRM } from '../rules.ts';
 import type { Channel, ChannelStore, Delivery } from './channels.ts';
+import { sendMail } from './email.ts';
 import { requestFor, send } from './send.ts';
 
 export interface NotifierOptions {
@@ -83,7 +84,7 @@ export class AlarmNotifier {
     let attempt = 0;
     while (attempt < this.opts.maxAttempts) {
       attempt++;
-      why = await send(requestFor(c, ev, this.now()), this.opts.timeoutMs);
+      why = c.kind === 'email' ? await sendMail(c, ev, this.opts.timeoutMs) : await send(requestFor({ ...c, kind: c.kind }, ev, this.now()), this.opts.timeoutMs);
       if (why === undefined) {
         this.channels.finish(d.id, 'sent', attempt, null, this.now());
         return;

@@ -45,7 +45,7 @@ export function webhookSignature(timestamp: number, body: string, secret: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
 }
 
-export function requestFor(channel: Channel, ev: AlarmEvent, now = Date.now()): OutgoingRequest {
+export function requestFor(channel: Channel & { kind: Exclude<Channel['kind'], 'email'> }, ev: AlarmEvent, now = Date.now()): OutgoingRequest {
   const json = { 'content-type': 'application/json; charset=utf-8' };
   const md = markdownOf(ev, channel.lang);
   switch (channel.kind) {
