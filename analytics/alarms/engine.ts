@@ -81,6 +81,8 @@ export class AlarmEngine {
   private rules: AlarmRule[] = [];
   /** Metrics some rate rule watches (only their samples are kept). */
   private rateMetrics = new Set<string>();
+  /** Whether some counter_reset rule is on (only then are counter readings kept). */
+  private watchResets = false;
   /** Condition state per rule and device (only while the condition holds or an alarm is open). */
   private readonly cond = new Map<number, Map<string, CondState>>();
   /** Rules per device type (with the rules for every type), rebuilt with the rules. */
@@ -131,6 +133,7 @@ export class AlarmEngine {
   reloadRules(now = Date.now()): void {
     this.rules = this.store.rules().filter((r) => r.enabled);
     this.rateMetrics = new Set(this.rules.filter((r) => r.kind === 'rate' && r.metric !== null).map((r) => r.metric as string));
+    this.watchResets = this.rules.some((r) => r.kind === 'counter_reset');
     this.byType = new Map();
     const live = new Set(this.rules.map((r) => r.id));
     for (const [ruleId, devices] of this.cond) {
@@ -236,6 +239,7 @@ export class AlarmEngine {
       while (list.length > 0 && d.ts - (list[0]?.[0] ?? 0) > ROLLING_MAX_MS) list.shift();
       if (list.length > 4000) list.splice(0, list.length - 4000);
     }
+    if (!this.watchResets) return;
     for (const [metric, v] of Object.entries(d.metrics)) {
       if (!metricSpec(d.type, metric)?.counter) continue;
       const key = `${d.deviceId}/${metric}`;
@@ -354,8 +358,10 @@ export class AlarmEngine {
    * messages never reach a live summary. The first call only learns the counts.
    */
   checkRejections(devices: readonly CheckedDevice[], counts: readonly RejectionCountLike[], now = Date.now()): void {
+    const current = new Set<string>();
     for (const c of counts) {
       const key = `${c.deviceId}\u0000${c.rule}\u0000${c.day}`;
+      current.add(key);
       const rise = c.count - (this.rejSeen.get(key) ?? (this.rejBaselined ? 0 : c.count));
       this.rejSeen.set(key, c.count);
       if (rise <= 0) continue;
@@ -368,6 +374,8 @@ export class AlarmEngine {
       if (c.rule === 'clock-ahead') this.lastClockReject.set(c.deviceId, now);
     }
     this.rejBaselined = true;
+    // Days that left the counts' range are forgotten.
+    for (const key of this.rejSeen.keys()) if (!current.has(key)) this.rejSeen.delete(key);
     for (const [id, list] of this.rejRises) {
       while (list.length > 0 && now - (list[0]?.at ?? 0) > ROLLING_MAX_MS) list.shift();
       if (list.length === 0) this.rejRises.delete(id);
