@@ -35,6 +35,8 @@ function alarmFrom(r: AlarmRow): Alarm {
 
 export interface AlarmQuery {
   firmId?: string;
+  /** Any of these firms (a county, park or segment). */
+  firmIds?: readonly string[];
   deviceId?: string;
   status?: AlarmStatus | 'open' | 'all';
   severity?: Severity;
@@ -80,6 +82,7 @@ function whereOf(q: Omit<AlarmQuery, 'limit'>): { sql: string; params: Record<st
     params[key] = v;
   };
   eq('firm_id', 'firmId', q.firmId);
+  if (q.firmIds !== undefined) { where.push('firm_id IN (SELECT value FROM json_each(@firmIds))'); params.firmIds = JSON.stringify(q.firmIds); }
   eq('device_id', 'deviceId', q.deviceId);
   eq('severity', 'severity', q.severity);
   eq('rule_id', 'ruleId', q.ruleId);

@@ -4,11 +4,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmKind, type AlarmQuery, type AlarmRule, type AlarmRuleInput, type Op, type Severity } from '../../analytics/alarms/alarms.ts';
-import { actorOf, assertFirmVisible, visibleDevice } from '../access.ts';
+import { actorOf, assertFirmVisible, resolveScope, visibleDevice } from '../access.ts';
+import { firmInScope, type ScopeKind } from '../../analytics/base/scope.ts';
 import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
-import { ErrorBody, Nullable, addSchemas, lit, ref } from '../schemas.ts';
+import { ErrorBody, Nullable, ScopeQuery, addSchemas, lit, ref } from '../schemas.ts';
 import { alarmChannelRoutes } from './alarm-channels.ts';
 
 interface AlarmRouteOptions { registry: Registry; monitoring: Monitoring }
@@ -46,14 +47,26 @@ const RuleSchema = Type.Object({
 const Rule = ref(RuleSchema);
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const SearchFields = {
+  ...ScopeQuery,
   firmId: Type.Optional(Type.String({ maxLength: 18 })), deviceId: Type.Optional(Type.String({ maxLength: 64 })),
   severity: Type.Optional(lit(SEVERITIES)), ruleId: Type.Optional(Type.Integer({ minimum: 1 })), kind: Type.Optional(lit(ALARM_KINDS)),
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'raised at or after (ms)' })), to: Type.Optional(Type.Integer({ minimum: 0, description: 'raised before (ms)' })),
 };
-type Search = Partial<Pick<AlarmQuery, 'firmId' | 'deviceId' | 'severity' | 'ruleId' | 'kind' | 'from' | 'to'>>;
+type Search = Partial<Pick<AlarmQuery, 'firmId' | 'firmIds' | 'deviceId' | 'severity' | 'ruleId' | 'kind' | 'from' | 'to'>>;
+interface SearchQuery { scope?: string; id?: string; firmId?: string; deviceId?: string; severity?: string; ruleId?: number; kind?: string; from?: number; to?: number }
 
-/** The search a principal may run: engineers only ever their own firm's alarms. */
-function searchOf(p: ApiPrincipal, q: { firmId?: string; deviceId?: string; severity?: string; ruleId?: number; kind?: string; from?: number; to?: number }): Search {
+/** The search a principal may run: engineers only ever their own firm's alarms; a scope narrows it to its firms or device. */
+async function searchOf(registry: Registry, m: Monitoring, p: ApiPrincipal, q: SearchQuery): Promise<Search> {
+  const out = fieldsOf(p, q);
+  if (q.scope === undefined) return out;
+  const { scope } = await resolveScope(p, registry, q.scope as ScopeKind, q.id);
+  if (scope.kind === 'firm') out.firmIds = [scope.id];
+  else if (scope.kind === 'device') out.deviceId = scope.id;
+  else if (scope.kind !== 'prefecture') out.firmIds = [...(await m.index.get()).firms.values()].filter((f) => firmInScope(f, scope)).map((f) => f.id);
+  return out;
+}
+
+function fieldsOf(p: ApiPrincipal, q: SearchQuery): Search {
   if (q.firmId) assertFirmVisible(p, q.firmId);
   const firmId = p.role === 'engineer' ? (p.firmId ?? '') : q.firmId;
   const out: Search = {};
@@ -104,10 +117,10 @@ async function checkedInput(registry: Registry, p: ApiPrincipal, b: Static<typeo
   return input;
 }
 
-const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { monitoring: m }) => {
+const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/alarms', {
     schema: {
-      tags: ['alarms'], summary: 'Alarms, newest first (engineers: their firm\'s). status=open (default: not yet closed), active, acknowledged, cleared, closed, all; by firm, device, severity, rule, kind and time raised',
+      tags: ['alarms'], summary: 'Alarms, newest first (engineers: their firm\'s). status=open (default: not yet closed), active, acknowledged, cleared, closed, all; by scope (county, park, segment, firm, device), firm, device, severity, rule, kind and time raised',
       querystring: Type.Object({
         status: Type.Optional(lit([...ALARM_STATUSES, 'open', 'all'])), ...SearchFields,
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -115,7 +128,7 @@ const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
       response: { 200: Type.Array(Alarm), 404: ErrorBody },
     },
   }, async (req) => m.alarmStore.list({
-    ...searchOf(req.principal, req.query), status: req.query.status ?? 'open', limit: req.query.limit, ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}),
+    ...(await searchOf(registry, m, req.principal, req.query)), status: req.query.status ?? 'open', limit: req.query.limit, ...(req.query.beforeId ? { beforeId: req.query.beforeId } : {}),
   }));
 
   app.get('/alarms/counts', {
@@ -127,7 +140,7 @@ const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
         404: ErrorBody,
       },
     },
-  }, async (req) => m.alarmStore.countsByDay({ ...searchOf(req.principal, req.query), status: req.query.status ?? 'all' }));
+  }, async (req) => m.alarmStore.countsByDay({ ...(await searchOf(registry, m, req.principal, req.query)), status: req.query.status ?? 'all' }));
 
   app.get('/alarms/:id', {
     schema: { tags: ['alarms'], summary: 'One alarm', params: IdParams, response: { 200: Alarm, 404: ErrorBody } },

@@ -133,4 +133,15 @@ describe('every injected fault raises its alarm', () => {
     const counts = await api<Array<{ firmId: string; total: number }>>(node, sys.adminToken, 'GET', '/api/v1/alarms/counts');
     assert.ok((counts.body.find((x) => x.firmId === firmId)?.total ?? 0) >= 6, JSON.stringify(counts.body));
   });
+
+  test('the history is searchable by scope: county, park and device', async () => {
+    const get = async (q: string) => (await api<Alarm[]>(node, sys.adminToken, 'GET', `/api/v1/alarms?status=all&${q}`)).body;
+    const county = await get('scope=county&id=533102');
+    assert.ok(county.length >= 6 && county.every((a) => a.firmId === firmId), JSON.stringify(county.map((a) => a.firmId)));
+    assert.deepEqual(await get('scope=park&id=ruili-coop'), county);
+    const oneDevice = await get(`scope=device&id=${creds('meter').id}`);
+    assert.ok(oneDevice.every((a) => a.deviceId === creds('meter').id));
+    // (Its readings were sent 10 s in the past, beyond the 5 s clock rule: a clock alarm may be there too.)
+    for (const kind of ['counter_reset', 'quarantine']) assert.ok(oneDevice.some((a) => a.kind === kind), kind);
+  });
 });
