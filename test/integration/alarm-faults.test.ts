@@ -1,8 +1,11 @@
 // Each fault the simulators inject, through the real platform (private influxd, the broker on a real socket,
 // the ingest writer, an API with its Monitoring fed by the broker's live summaries): its alarm appears in
-// GET /alarms. Rule durations are seconds here so the file stays short.
+// GET /alarms, and the firm's 企业微信 group (a local stand-in) is told. Rule durations are seconds here so
+// the file stays short.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
 import type { FastifyInstance } from 'fastify';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
@@ -20,6 +23,16 @@ let monitoring: Monitoring;
 let app: FastifyInstance;
 const node = { apiUrl: '' };
 let firmId: string;
+/** Stands in for the firm's 企业微信 group robot: what the platform posted to it. */
+const posted: Array<{ markdown: { content: string } }> = [];
+const robot = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+  req.on('end', () => {
+    posted.push(JSON.parse(body) as { markdown: { content: string } });
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
+  });
+});
 const dev: Record<'skewed' | 'dyer' | 'meter' | 'loom', DeviceCredentials | undefined> = { skewed: undefined, dyer: undefined, meter: undefined, loom: undefined };
 const creds = (k: keyof typeof dev) => dev[k] as DeviceCredentials;
 
@@ -52,8 +65,12 @@ before(async () => {
     const res = await api(node, sys.adminToken, 'POST', '/api/v1/alarm-rules', r);
     assert.equal(res.status, 201, `${r.name}: ${JSON.stringify(res.body)}`);
   }
+  await new Promise<void>((r) => robot.listen(0, '127.0.0.1', r));
+  const wecom = { name: '染整车间群', kind: 'wecom', url: `http://127.0.0.1:${(robot.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, firmId, minSeverity: 'info', maxPerHour: 100 };
+  assert.equal((await api(node, sys.adminToken, 'POST', '/api/v1/alarm-channels', wecom)).status, 201);
 });
 after(async () => {
+  await new Promise((r) => robot.close(r));
   await app.close();
   await monitoring.close();
   await sys.close();
@@ -92,6 +109,7 @@ describe('every injected fault raises its alarm', () => {
     assert.match(clock.messages.zh, /^1号染色机 时钟超前平台过多，消息被拒收/);
     const burst = await alarmOf('rejected', c.id);
     assert.match(burst.messages.en, /^1号染色机 \d messages rejected within 60 s \(clock-ahead\)/);
+    await waitFor(async () => posted.some((p) => p.markdown.content.includes('1号染色机 时钟超前平台过多')), 5000, 'the 企业微信 group to be told');
   });
 
   test('a stuck bath temperature and a machine in fault', async () => {
