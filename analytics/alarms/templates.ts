@@ -53,12 +53,15 @@ export function alarmTexts(i: TemplateInput): AlarmTexts {
   const limit = fmt(i.rule.value ?? 0);
   const u = m.unit;
   const dur = span(i.rule.durationS);
+  // A rule without a duration fires at once: "for 0 s" says nothing.
+  const forZh = i.rule.durationS > 0 ? ` 已持续 ${dur.zh}` : '';
+  const forEn = i.rule.durationS > 0 ? ` for ${dur.en}` : '';
   const op = OP_WORDS[i.rule.op ?? '>'];
   const both = (zh: string, en: string): AlarmTexts => ({ zh: `${d.zh} ${zh}`, en: `${d.en} ${en}` });
   switch (i.rule.kind) {
-    case 'threshold': return both(`${m.zh} ${v}${u}，${op.zh} ${limit}${u} 已持续 ${dur.zh}`, `${m.en} ${v}${u}, ${op.en} ${limit}${u} for ${dur.en}`);
+    case 'threshold': return both(`${m.zh} ${v}${u}，${op.zh} ${limit}${u}${forZh}`, `${m.en} ${v}${u}, ${op.en} ${limit}${u}${forEn}`);
     case 'rate': return both(`${m.zh} 变化 ${v}${u}/分钟，${op.zh} ${limit}${u}/分钟（${i.rule.windowS} 秒内）`, `${m.en} changing at ${v}${u}/min, ${op.en} ${limit}${u}/min over ${i.rule.windowS} s`);
-    case 'state': return both(`处于${STATE_WORDS[i.state ?? ''] ?? i.state ?? '?'}状态已持续 ${dur.zh}`, `in state ${i.state ?? '?'} for ${dur.en}`);
+    case 'state': return both(`处于${STATE_WORDS[i.state ?? ''] ?? i.state ?? '?'}状态${forZh}`, `in state ${i.state ?? '?'}${forEn}`);
     case 'stuck': return both(`${m.zh} 停在 ${v}${u} 已 ${dur.zh}，设备仍在上报`, `${m.en} unchanged at ${v}${u} for ${dur.en} while the device keeps reporting`);
     case 'offline': return both(`已 ${Math.floor(i.value ?? 0)} 分钟无消息（限值 ${limit} 分钟）`, `no message for ${Math.floor(i.value ?? 0)} min (limit ${limit} min)`);
     case 'clock_skew': return i.detail
@@ -68,7 +71,7 @@ export function alarmTexts(i: TemplateInput): AlarmTexts {
       `${Math.round(i.value ?? 0)} implausible counter reading${i.value === 1 ? '' : 's'} quarantined in the last ${limit} h (kept, not counted): check the meter, then release them under rejected messages if they are real`);
     case 'counter_reset': return both(`${m.zh} 计数归零（重启或换表）`, `${m.en} counter reset (a reboot or a replaced meter)`);
     case 'rejected': return both(`${i.rule.windowS} 秒内 ${Math.round(i.value ?? 0)} 条消息被拒收（${i.detail ?? ''}），限值 ${limit} 条`, `${Math.round(i.value ?? 0)} messages rejected within ${i.rule.windowS} s (${i.detail ?? ''}), limit ${limit}`);
-    case 'spool': return { zh: `缓冲队列积压 ${Math.round(i.value ?? 0)} 行，超过 ${limit} 行已 ${dur.zh}：写入 InfluxDB 落后`, en: `spool holds ${Math.round(i.value ?? 0)} rows, above ${limit} for ${dur.en}: writing to InfluxDB is behind` };
-    case 'store_down': return { zh: `InfluxDB 无法访问已 ${dur.zh}：数据留在缓冲队列，恢复后补写`, en: `InfluxDB unreachable for ${dur.en}: data waits in the spool and is written once it is back` };
+    case 'spool': return { zh: `缓冲队列积压 ${Math.round(i.value ?? 0)} 行，超过 ${limit} 行${forZh}：写入 InfluxDB 落后`, en: `spool holds ${Math.round(i.value ?? 0)} rows, above ${limit}${forEn}: writing to InfluxDB is behind` };
+    case 'store_down': return { zh: `InfluxDB 无法访问${forZh}：数据留在缓冲队列，恢复后补写`, en: `InfluxDB unreachable${forEn}: data waits in the spool and is written once it is back` };
   }
 }

@@ -94,7 +94,7 @@ describe('alarm notifications', () => {
     assert.equal(rx.received.length, 2);
     const body = JSON.parse(rx.received[0]?.body ?? '') as { msgtype: string; markdown: { content: string } };
     assert.equal(body.msgtype, 'markdown');
-    assert.match(body.markdown.content, /\*\*\[严重\] 告警\*\*\n> 3号染色机 染液温度 142 °C，高于 140 °C 已持续 0 秒/);
+    assert.match(body.markdown.content, /\*\*\[严重\] 告警\*\*\n> 3号染色机 染液温度 142 °C，高于 140 °C\n/);
     assert.match(JSON.parse(rx.received[1]?.body ?? '').markdown.content as string, /已恢复/);
     assert.deepEqual(channels.deliveries(c.id, 10).map((d) => [d.event, d.status, d.attempts]), [['cleared', 'sent', 1], ['raised', 'sent', 1]]);
   });
