@@ -78,16 +78,45 @@ export interface SourcePlan {
 }
 
 /**
+ * A scope wider than a firm with at most this many devices reads what the rollups do not cover yet (marked
+ * quarters, the current quarter) from the raw counters too, like a firm: exact from a fresh install's first
+ * minutes, at the cost of one raw read of that tail (a few hundred devices over minutes to hours). Larger scopes
+ * read the rollups and say what is provisional: a raw tail over tens of thousands of devices would cost seconds.
+ */
+export const SMALL_SCOPE_DEVICES = 500;
+
+/**
  * chooseSource, and what the figure will say about marked quarters: a firm (rollup+raw) reads its rollups only up
- * to its first marked quarter and the raw counters from there (exact); wider scopes read the rollups and say it.
+ * to its first marked quarter and the raw counters from there (exact); so does a small wider scope as long as its
+ * raw tail is short; other wider scopes read the rollups and say it.
  */
 export async function resolveSource(env: EnergyEnv, scope: Scope, from: number, to: number, choice: SourceChoice, perDevice = false): Promise<SourcePlan> {
   const source = chooseSource(env, scope, from, to, choice, perDevice);
+  if (source === 'rollup' && choice === 'auto' && !perDevice && scope.kind !== 'firm' && (await smallScope(env, scope))) {
+    const plan = await rollupsThenRaw(env, scope, from, to);
+    if (to - (plan.rollupsUntil ?? from) <= env.opts.firmRawMaxMs) return plan;
+  }
   if (source !== 'rollup+raw') return { source, provisional: await provisionalOf(env, scope, source, from, to) };
+  return rollupsThenRaw(env, scope, from, to);
+}
+
+/** The rollups up to the scope's first marked quarter (or the job's last closed one), the raw counters after. */
+async function rollupsThenRaw(env: EnergyEnv, scope: Scope, from: number, to: number): Promise<SourcePlan> {
   const closed = closedUntil(env, from, to);
   const { marks } = await pendingIn(env, scope, closed);
   const rollupsUntil = Math.min(closed, ...marks.map((m) => Math.max(from, m.quarter)));
-  return rollupsUntil > ceilTo(from, QUARTER_HOUR) ? { source, provisional: null, rollupsUntil } : { source: 'raw', provisional: null };
+  return rollupsUntil > ceilTo(from, QUARTER_HOUR) ? { source: 'rollup+raw', provisional: null, rollupsUntil } : { source: 'raw', provisional: null };
+}
+
+async function smallScope(env: EnergyEnv, scope: Scope): Promise<boolean> {
+  const idx = await env.ctx.index.get();
+  let devices = 0;
+  for (const f of idx.firms.values()) {
+    if (!firmInScope(f, scope)) continue;
+    devices += idx.devicesByFirm.get(f.id)?.length ?? 0;
+    if (devices > SMALL_SCOPE_DEVICES) return false;
+  }
+  return true;
 }
 
 /** `rollupsUntil`: where rollup+raw switches to the raw counters (resolveSource; default the last closed quarter). */
