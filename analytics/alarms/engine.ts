@@ -208,6 +208,11 @@ export class AlarmEngine {
 
   /** Evaluates the rules on one live summary (once a second). */
   onLive(summary: LiveSummaryLike): void {
+    // One commit for whatever this summary raises and clears (a fleet coming back clears thousands at once).
+    this.store.batch(() => this.evaluateSummary(summary));
+  }
+
+  private evaluateSummary(summary: LiveSummaryLike): void {
     const at = summary.at;
     for (const d of summary.devices) {
       const fresh = d.ts > (this.lastTs.get(d.deviceId) ?? -Infinity);
@@ -321,6 +326,10 @@ export class AlarmEngine {
     this.setDeviceNames(devices);
     const offlineRules = this.rules.filter((r) => r.kind === 'offline');
     if (offlineRules.length === 0) return;
+    this.store.batch(() => this.checkSilent(devices, now));
+  }
+
+  private checkSilent(devices: readonly CheckedDevice[], now: number): void {
     for (const dev of devices) {
       const seen = Math.max(dev.lastSeenAt ?? -Infinity, this.lastLiveAt.get(dev.id) ?? -Infinity);
       if (!Number.isFinite(seen)) continue; // never seen: not offline, just not connected yet

@@ -87,11 +87,11 @@ async function scopeOverview(mon: Monitoring, scope: Scope, onlineMinutes: numbe
   }
   states.unknown = Math.max(0, devices.length - withState);
   const alarms = { active: 0, acknowledged: 0, critical: 0 };
-  for (const a of mon.alarmStore.openAlarms()) {
-    if (scope.kind === 'device' ? a.deviceId !== scope.id : !firms.has(a.firmId)) continue;
-    if (a.status === 'active') alarms.active++;
-    else alarms.acknowledged++;
-    if (a.severity === 'critical') alarms.critical++;
+  for (const [key, c] of mon.alarmStore.openCounts(scope.kind === 'device' ? scope.id : undefined)) {
+    if (scope.kind !== 'device' && !firms.has(key)) continue;
+    alarms.active += c.active;
+    alarms.acknowledged += c.acknowledged;
+    alarms.critical += c.critical;
   }
   return {
     scope, asOf: now, firms: firmCount, devices: devices.length, devicesByType, online, onlineMinutes, states, alarms,

@@ -7,7 +7,8 @@
 // Knobs (environment): BENCH_FIRMS (300), BENCH_DEVICES_PER_FIRM (100), BENCH_METER_DAYS (30: days of 1-minute
 // data of every firm's main meters), BENCH_MACHINE_DAYS (1: days of 1-minute data of every machine),
 // BENCH_REQUESTS (20 per endpoint), BENCH_OUT (docs/benchmarks-monitoring.md), BENCH_DIR (a data directory that
-// is kept; a second run with the same BENCH_DIR reuses the seeded data and only measures).
+// is kept; a second run with the same BENCH_DIR reuses the seeded data and only measures; with BENCH_KEEP_ROLLUPS=1
+// it also keeps the earlier run's rollups instead of rebuilding 30 days).
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -187,9 +188,11 @@ if (!previous) await registry.markSeen(devices.filter((d) => Number(d.id.slice(1
 // ---- rollups --------------------------------------------------------------------------------------------------
 const monitoring = new Monitoring({ file: files.monitoring, registry, store, connectedWindowDays: 30 });
 const rollStart = Date.now();
-const rolled = await monitoring.rollups.rebuild(meterFrom, now);
+// BENCH_KEEP_ROLLUPS=1 with reused data: the rollups of the earlier run stand (a 30-day rebuild takes minutes).
+const keepRollups = previous !== undefined && process.env.BENCH_KEEP_ROLLUPS === '1';
+const rolled = keepRollups ? { points: 0 } : await monitoring.rollups.rebuild(meterFrom, now);
 const rollupSeconds = (Date.now() - rollStart) / 1000;
-log(`rollups for ${METER_DAYS} days: ${rolled.points.toLocaleString('en')} points in ${rollupSeconds.toFixed(0)} s`);
+log(keepRollups ? 'rollups of the earlier run kept' : `rollups for ${METER_DAYS} days: ${rolled.points.toLocaleString('en')} points in ${rollupSeconds.toFixed(0)} s`);
 const tickTimes: number[] = [];
 for (let i = 0; i < 3; i++) {
   const t = Date.now();

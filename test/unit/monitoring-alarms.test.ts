@@ -205,3 +205,30 @@ describe('alarm rules', () => {
     assert.deepEqual(store.countsByDay({}), [{ firmId: 'F1', day: '1970-01-01', total: 1, critical: 1, warning: 0, info: 0 }]);
   });
 });
+
+describe('open alarm counts', () => {
+  test('per firm and for one device, counted by the store, equal a count over the alarms listed', () => {
+    const raise = (firmId: string, deviceId: string, ruleId: number, severity: 'critical' | 'warning') => store.raise({
+      ruleId, ruleName: 'r', kind: 'threshold', severity, firmId, deviceId, deviceType: 'loom', metric: 'm', value: 1, raisedAt: 1000, messages: { zh: 'z', en: 'e' },
+    }).alarm;
+    const a1 = raise('F1', 'd1', 1, 'critical');
+    raise('F1', 'd2', 1, 'warning');
+    const a3 = raise('F1', 'd3', 2, 'critical');
+    const a4 = raise('F2', 'd4', 1, 'warning');
+    store.ack(a1.id, actor);
+    store.clear(a3.id, 2000, 0);
+    store.ack(a4.id, actor);
+    store.clear(a4.id, 2000, 0); // acknowledged and cleared: closed, not open
+    const listed = store.list({ status: 'open', limit: 100 }).filter((a) => a.clearedAt === null);
+    const expect = (sel: (a: { firmId: string; deviceId: string }) => boolean) => ({
+      active: listed.filter((a) => sel(a) && a.status === 'active').length,
+      acknowledged: listed.filter((a) => sel(a) && a.status === 'acknowledged').length,
+      critical: listed.filter((a) => sel(a) && a.severity === 'critical').length,
+    });
+    const byFirm = store.openCounts();
+    assert.deepEqual(byFirm.get('F1'), expect((a) => a.firmId === 'F1'));
+    assert.deepEqual(byFirm.get('F1'), { active: 1, acknowledged: 1, critical: 1 });
+    assert.equal(byFirm.get('F2'), undefined);
+    assert.deepEqual(store.openCounts('d1').get('d1'), { active: 0, acknowledged: 1, critical: 1 });
+  });
+});
