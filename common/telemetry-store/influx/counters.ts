@@ -70,8 +70,10 @@ const seriesKey = (s: SeriesOf, tagList: readonly string[]) => `${s.measurement}
 const pick = (tags: Record<string, string>, tagList: readonly string[]) => Object.fromEntries(tagList.map((t) => [t, tags[t] ?? '']));
 
 /** The series whose first value column is `column`: each row's time and numbers, oldest first, keyed by tags. */
-function rowsByColumn(res: readonly QueryResultSeries[], column: string, tagList: readonly string[]): Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }> {
-  const out = new Map<string, { series: SeriesOf; rows: Array<{ time: number; values: number[] }> }>();
+type SeriesEntry = { series: SeriesOf; rows: Array<{ time: number; values: number[] }> };
+
+function rowsByColumn(res: readonly QueryResultSeries[], column: string, tagList: readonly string[]): Map<string, SeriesEntry> {
+  const out = new Map<string, SeriesEntry>();
   for (const s of res) {
     if (s.columns[1] !== column) continue;
     const series = { measurement: s.name, tags: pick(s.tags, tagList) };
@@ -83,8 +85,26 @@ function rowsByColumn(res: readonly QueryResultSeries[], column: string, tagList
 }
 
 /** Each device's last reading before `from` (unbounded back: what the store keeps), keyed like rowsByColumn. */
+/**
+ * How far back the baseline statement looks. Without a lower bound InfluxDB opens every shard of every series (the
+ * rollup tick over 30,000 devices took twice as long); devices silent for longer get theirs from olderBaselines.
+ */
+const BASELINE_WINDOW_MS = 86_400_000;
+
 function baselineStatement(metric: string, ms: string, where: string, from: number, groups: string): string {
-  return `SELECT last(${metric}) AS "b" FROM ${ms} WHERE ${and(where, `time < ${Math.floor(from)}ms`)} GROUP BY ${groups}`;
+  return `SELECT last(${metric}) AS "b" FROM ${ms} WHERE ${and(where, timeRange(from - BASELINE_WINDOW_MS, from))} GROUP BY ${groups}`;
+}
+
+/**
+ * The last reading before the baseline window of each wanted series that has no baseline yet (a device silent for
+ * more than a day before the range), added to `start`: one unbounded statement, for those devices only.
+ */
+async function olderBaselines(query: Query, b: { metric: string; ms: string; where: string; from: number; tagList: readonly string[] }, start: Map<string, number>, wanted: Iterable<SeriesEntry>): Promise<void> {
+  const devices = [...new Set([...wanted].filter((e) => !start.has(seriesKey(e.series, b.tagList))).map((e) => e.series.tags.device ?? ''))];
+  if (devices.length === 0) return;
+  const where = devices.length > DEVICE_BATCH ? b.where : and(b.where, `"device" =~ ${regex(devices)}`);
+  const res = await query(`SELECT last(${b.metric}) AS "b" FROM ${b.ms} WHERE ${and(where, `time < ${Math.floor(b.from - BASELINE_WINDOW_MS)}ms`)} GROUP BY ${b.tagList.map(ident).join(', ')}`);
+  for (const [k, v] of baselines(res, b.tagList)) if (!start.has(k)) start.set(k, v);
 }
 
 function baselines(res: readonly QueryResultSeries[], tagList: readonly string[]): Map<string, number> {
@@ -145,9 +165,11 @@ export async function counterDeltas(query: Query, q: CounterDeltasQuestion): Pro
   const res = await query([fallStatement(q), edgeStatement(q), baselineStatement(ident(q.metric), fromList(q.measurements), selectionCondition(q), q.from, tagList.map(ident).join(', '))].join('; '));
   const falls = new Set([...rowsByColumn(res, 'fall', ['device']).values()].map((e) => seriesKey(e.series, ['device'])));
   const before = baselines(res, tagList);
+  const edges = rowsByColumn(res, 'f', tagList);
+  await olderBaselines(query, { metric: ident(q.metric), ms: fromList(q.measurements), where: selectionCondition(q), from: q.from, tagList }, before, edges.values());
   const sums = new DeltaSums(q);
   const fallen: Fallen[] = [];
-  for (const [key, { series, rows }] of rowsByColumn(res, 'f', tagList)) {
+  for (const [key, { series, rows }] of edges) {
     const first = rows[0]?.values[0];
     if (first === undefined) continue;
     const start = before.get(key) ?? first;
@@ -216,6 +238,7 @@ export async function counterSteps(query: Query, q: CounterStepsQuestion): Promi
   ].join('; '));
   const steps = rowsByColumn(res, 'l', tagList);
   const start = baselines(res, tagList);
+  await olderBaselines(query, { metric: m, ms, where, from: q.from, tagList }, start, steps.values());
   // Devices with no reading before the range start from their first reading in it (all devices in one statement
   // when there are many, as on a fresh install).
   const fresh = [...new Set([...steps.values()].filter((e) => !start.has(seriesKey(e.series, tagList))).map((e) => e.series.tags.device ?? ''))];
