@@ -318,7 +318,7 @@ const md = `# Benchmark: monitoring overview endpoints
 - Date: ${new Date().toISOString()}
 - Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}; Node ${process.version}; InfluxDB 1.6.7 (Debian package, private influxd)
 - Command: \`node --import tsx bench/monitoring/run.ts\`${process.env.BENCH_FIRMS || process.env.BENCH_MACHINE_DAYS || process.env.BENCH_METER_DAYS || process.env.BENCH_DEVICES_PER_FIRM || process.env.BENCH_DIR ? ` (with ${['BENCH_FIRMS', 'BENCH_DEVICES_PER_FIRM', 'BENCH_METER_DAYS', 'BENCH_MACHINE_DAYS', 'BENCH_REQUESTS', 'BENCH_DIR'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`).join(' ')})` : ''}
-- The machine was shared with other work while this ran; treat the figures as indicative.${previous ? `\n- The data was seeded by an earlier run of the same command (data ending ${new Date(previous.now).toISOString()}); this run reused it, wrote one fresh reading per device for the live figures, rebuilt the rollups and measured.` : ''}
+- The machine was shared with other work while this ran; treat the figures as indicative.${previous ? `\n- The data was seeded by an earlier run of the same command (data ending ${new Date(previous.now).toISOString()}); this run reused it, wrote one fresh reading per device for the live figures, ${keepRollups ? 'kept the rollups that run built (BENCH_KEEP_ROLLUPS=1)' : 'rebuilt the rollups'} and measured.` : ''}
 
 ## What was seeded
 
@@ -336,7 +336,7 @@ So 29 more days of machine data would add disk and rebuild time, not latency to 
 | main meters, 1-minute data | ${meters.length} meters × ${METER_DAYS} days = ${meterPoints.toLocaleString('en')} points |
 | machines, 1-minute data | ${machines.length.toLocaleString('en')} machines × ${MACHINE_DAYS} day(s) = ${(machinePoints - stateEvents).toLocaleString('en')} points, plus ${stateEvents.toLocaleString('en')} state changes |
 | total | ${points.toLocaleString('en')} points written in ${writeSeconds.toFixed(0)} s; InfluxDB data on disk ${(influxSize / 2 ** 20).toFixed(0)} MiB |
-| rollups (15-minute, hourly, daily) | ${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s |
+| rollups (15-minute, hourly, daily) | ${keepRollups ? `built by the earlier run (${METER_DAYS} days)` : `${rolled.points.toLocaleString('en')} rollup points for ${METER_DAYS} days, built in ${rollupSeconds.toFixed(0)} s`} |
 | rollup tick | recomputing the current and the previous 15-minute interval (30 min lookback, what the API does every 2 minutes) over all ${devices.length.toLocaleString('en')} devices: ${tickTimes.map((t) => `${t} ms`).join(', ')} |
 
 ## Latency per endpoint (HTTP on loopback, admin token, ${REQUESTS} requests each after 2 warm-ups, one at a time)
