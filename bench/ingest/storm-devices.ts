@@ -45,6 +45,25 @@ interface Device {
   retryMs: number;
 }
 
+/** Each connected device publishes every everyMs, the devices spread evenly over the period. */
+function startPublishing(devices: Device[], cfg: StormConfig): void {
+  const tickMs = 50;
+  let cursor = 0;
+  setInterval(() => {
+    const due = Math.ceil((devices.length * tickMs) / cfg.everyMs);
+    for (let k = 0; k < due; k++) {
+      const d = devices[cursor]!;
+      cursor = (cursor + 1) % devices.length;
+      if (!d.connected || !d.socket) continue;
+      const id = d.nextId;
+      d.nextId = id === 65535 ? 1 : id + 1;
+      const seq = d.seq++;
+      d.inflight.set(id, seq);
+      d.socket.write(publishFrame(d, id, `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (seq % 100)},"power_kw":4}}`));
+    }
+  }, tickMs);
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2] ?? '', 'utf8')) as StormConfig;
   const { host, port } = parseUrl(cfg.url);
@@ -109,22 +128,7 @@ async function main(): Promise<void> {
     for (const d of devices.slice(i, i + 200)) open(d);
     await new Promise((r) => setTimeout(r, 50));
   }
-  // Each device publishes every everyMs, devices spread evenly over the period.
-  const tickMs = 50;
-  let cursor = 0;
-  setInterval(() => {
-    const due = Math.ceil((devices.length * tickMs) / cfg.everyMs);
-    for (let k = 0; k < due; k++) {
-      const d = devices[cursor]!;
-      cursor = (cursor + 1) % devices.length;
-      if (!d.connected || !d.socket) continue;
-      const id = d.nextId;
-      d.nextId = id === 65535 ? 1 : id + 1;
-      const seq = d.seq++;
-      d.inflight.set(id, seq);
-      d.socket.write(publishFrame(d, id, `{"ts":${cfg.baseTs + seq},"seq":${seq},"metrics":{"speed_rpm":${600 + (seq % 100)},"power_kw":4}}`));
-    }
-  }, tickMs);
+  startPublishing(devices, cfg);
   process.on('SIGUSR2', () => {
     killedAt = performance.now();
     setTimeout(() => finish(null), cfg.deadlineMs);
