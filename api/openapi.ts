@@ -2,8 +2,8 @@
 // `exclusiveMinimum: 0`, `const`), while the document is OpenAPI 3.0.3, whose schema dialect has the boolean
 // `exclusiveMinimum` and no `const`: Swagger UI, openapi-spec-validator and client generators refuse the former.
 // So the document (only the document; validation keeps the routes' own schemas) is rewritten into 3.0 terms, and
-// every operation gets an operationId (what generators name functions after) and the 401 every token-checked
-// route can answer.
+// every operation gets an operationId (what generators name functions after), the 401 every token-checked route
+// can answer and the 429 of the throttles in front of all of them.
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'patch', 'delete', 'head', 'options']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -48,6 +48,12 @@ export function operationIdOf(method: string, route: string): string {
   return method.toLowerCase() + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }
 
+const TOO_MANY: JsonObject = {
+  description: 'Too many requests from this token or session, or too many failed authentications from this address: wait the Retry-After seconds',
+  headers: { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+};
+
 const UNAUTHORISED: JsonObject = {
   description: 'No token, or a token that is unknown, revoked or expired (the body says which)',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
@@ -64,7 +70,11 @@ export function openApi30<T>(doc: T): T {
       if (!HTTP_METHODS.has(method) || !isObject(op)) continue;
       op.operationId ??= operationIdOf(method, route);
       const responses = isObject(op.responses) ? op.responses : (op.responses = {});
-      if (route.startsWith('/api/v1/')) responses['401'] ??= UNAUTHORISED;
+      if (!route.startsWith('/api/v1/')) continue;
+      // Every /api/v1 route passes the address throttle and the per-caller rate limit (api/auth.ts, api/app.ts).
+      responses['429'] ??= TOO_MANY;
+      // Open routes (signing in) are marked `security: []` and need no credential.
+      if (!(Array.isArray(op.security) && op.security.length === 0)) responses['401'] ??= UNAUTHORISED;
     }
   }
   return doc;

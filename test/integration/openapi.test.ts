@@ -47,6 +47,22 @@ describe('OpenAPI document', () => {
       assert.equal(r.statusCode, 401, `${method} ${url}`);
     }
   });
+
+  test('every /api/v1 operation documents the 429 the address throttle answers, with Retry-After', async () => {
+    const ops = operations().filter((o) => o.route.startsWith('/api/v1/'));
+    for (const { route, method, op } of ops) assert.ok(op.responses?.['429'], `${method} ${route} documents no 429`);
+    const throttled = await offlineApi('openapi-429', { apiAuthFailuresPerMinute: 2 });
+    try {
+      for (let i = 0; i < 2; i++) await throttled.app.inject({ method: 'GET', url: '/api/v1/firms', headers: { authorization: 'Bearer at_wrong_token_for_the_429_test' } });
+      for (const { route, method } of ops.slice(0, 10)) {
+        const r = await throttled.app.inject({ method: method.toUpperCase() as 'GET', url: route.replace(/\{[^}]+\}/g, 'x'), ...(method === 'get' || method === 'delete' ? {} : { payload: {} }) });
+        assert.equal(r.statusCode, 429, `${method} ${route}`);
+        assert.match(String(r.headers['retry-after']), /^\d+$/);
+      }
+    } finally {
+      await throttled.close();
+    }
+  });
 });
 
 describe('openApi30', () => {
