@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Registry } from '../common/registry/registry.ts';
@@ -112,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Public like /openapi.json (outside /api/v1, so neither the token check nor the rate limit applies).
   docsRoute(app);
+  // Swagger UI on the same document, to try the API from a browser (a token goes in its Authorize dialog).
+  await app.register(swaggerUi, { routePrefix: '/docs/ui', uiConfig: { docExpansion: 'list', persistAuthorization: false } });
 
   await app.register(metricsPlugin, { spool: deps.spool, http: http.histogram });
 

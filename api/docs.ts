@@ -58,9 +58,9 @@ function docsPage(doc: OpenApiDoc): string {
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2em}small{color:#666}li{margin:.2rem 0}</style>
 </head><body>
 <h1>德宏纺织遥测 API 文档 <small>${escapeHtml(title)}${doc.info?.version ? ` ${escapeHtml(doc.info.version)}` : ''}</small></h1>
-<p>机器可读的 OpenAPI 3 文档：<a href="/openapi.json">/openapi.json</a>（可导入 Postman、Swagger UI 等工具）。
+<p>机器可读的 OpenAPI 3 文档：<a href="/openapi.json">/openapi.json</a>（可导入 Postman、Swagger UI 等工具）；在浏览器中试用接口：<a href="/docs/ui">Swagger UI</a>。
 <code>/api/v1</code> 下的接口需要请求头 <code>Authorization: Bearer &lt;令牌&gt;</code>。</p>
-<p lang="en">The machine-readable OpenAPI 3 document is at <a href="/openapi.json">/openapi.json</a> (import it into Postman, Swagger UI and the like).
+<p lang="en">The machine-readable OpenAPI 3 document is at <a href="/openapi.json">/openapi.json</a> (import it into Postman, Swagger UI and the like); try the API in the browser with <a href="/docs/ui">Swagger UI</a>.
 Routes under <code>/api/v1</code> need the header <code>Authorization: Bearer &lt;token&gt;</code>. This page as JSON: send <code>Accept: application/json</code>.</p>
 <p>实时推送（socket.io）：见 <code>docs/monitoring.md</code>“Live rooms”。 <span lang="en">Live push (socket.io): see docs/monitoring.md, "Live rooms".</span></p>
 ${sections}

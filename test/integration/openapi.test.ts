@@ -65,6 +65,18 @@ describe('OpenAPI document', () => {
   });
 });
 
+describe('Swagger UI', () => {
+  test('is served at /docs/ui without a token, on the same document, and /docs links it', async () => {
+    const page = await api.app.inject({ method: 'GET', url: '/docs/ui/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /swagger-ui/i);
+    const json = await api.app.inject({ method: 'GET', url: '/docs/ui/json' });
+    assert.equal(json.statusCode, 200);
+    assert.deepEqual(json.json<Doc>().paths, doc.paths);
+    assert.match((await api.app.inject({ method: 'GET', url: '/docs', headers: { accept: 'text/html' } })).body, /href="\/docs\/ui"/);
+  });
+});
+
 describe('openApi30', () => {
   test('turns numeric exclusive bounds into 3.0 boolean ones, keeping the stricter bound, and const into enum', () => {
     const out = openApi30({
