@@ -13,7 +13,8 @@ import type { Scope } from '../../analytics/base/scope.ts';
 import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { range, toMs } from '../time-range.ts';
-import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/time.ts';
+import type { ScopeKind } from '../../common/contract/scope.ts';
+import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth, localDate } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, FirmParams, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, litOf, ref } from '../schemas.ts';
 
@@ -294,6 +295,8 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
   });
 };
 
+const SCOPE_ZH: Record<ScopeKind, string> = { prefecture: '全州', county: '县市', park: '园区', segment: '行业', firm: '企业', device: '设备' };
+
 /** The 15-minute rollups: CSV export, job state, rebuild. */
 const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
   app.get('/energy/rollups.csv', {
@@ -309,10 +312,13 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     const maxDays = scope.kind === 'firm' ? 366 : 31;
     const { from, to } = range(req.query.from, req.query.to, DAY, maxDays * DAY);
     const out = await m.energy.rollupCsv(scope, from, to, 200_000);
-    const name = `rollups-${scope.kind}${scope.id ? `-${scope.id}` : ''}-${from}-${to}.csv`;
+    // Readable names: local dates, the last one the range's last day; a Chinese name for browsers (RFC 6266).
+    const days = `${localDate(from)}_${localDate(Math.max(from, to - 1))}`;
+    const ascii = `energy-15min-${scope.kind}${scope.id ? `-${scope.id}` : ''}-${days}.csv`;
+    const zh = `德宏-能耗-15分钟-${SCOPE_ZH[scope.kind]}${scope.id ? `-${scope.id}` : ''}-${days.replace('_', '至')}.csv`;
     return reply
       .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(zh)}`)
       .header('x-rows', String(out.rows))
       .header('x-truncated', String(out.truncated))
       // Rollups that do not reflect every stored reading yet (see EnergyProvisional): count and expected time.

@@ -58,7 +58,10 @@ test('a request carrying only the session cookie downloads the rollups CSV', asy
   const r = await fetch(url, { headers: { cookie } });
   assert.equal(r.status, 200, await r.clone().text());
   assert.match(r.headers.get('content-type') ?? '', /^text\/csv/);
-  assert.match(r.headers.get('content-disposition') ?? '', /attachment; filename="rollups-firm-/);
+  // Readable names: the ASCII one and the Chinese one, both with the local dates of the range (1 December only).
+  const disposition = r.headers.get('content-disposition') ?? '';
+  assert.match(disposition, new RegExp(`attachment; filename="energy-15min-firm-${A.id}-2026-12-01_2026-12-01\\.csv"`));
+  assert.equal(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)?.[1] ?? ''), `德宏-能耗-15分钟-企业-${A.id}-2026-12-01至2026-12-01.csv`);
   assert.match(await r.text(), /^firm_id,firm_name,/);
   assert.equal((await fetch(url)).status, 401, 'without the cookie: no CSV');
 });
