@@ -11,6 +11,7 @@ import { COUNTIES, PARKS, SEGMENTS } from '../../common/places.ts';
 import type { Firm, FirmConnectivity, Registry } from '../../common/registry/registry.ts';
 import type { EnergyQuestions } from '../../common/telemetry-store/questions/energy.ts';
 import type { EnergyService } from '../energy/service.ts';
+import type { Provisional } from '../energy/sources.ts';
 import { localDate, localMonth, yearStart, localParts } from '../../common/time.ts';
 import { EnergyDays, PER_MU_MIN_COVERAGE, coverageOf } from './coverage.ts';
 import { OUTPUT_MEASURE, PER_MU_NOTES, normalisedWeights, perMuRow, scoreAndRank, type PerMuRow } from './per-mu.ts';
@@ -249,15 +250,18 @@ export class PlanService {
   async perMu(year: number, now = Date.now(), filter: { county?: string; segment?: string; firmId?: string } = {}, includeDemo = false): Promise<{
     year: number; weights: PerMuWeights; basis: string; outputMeasure: typeof OUTPUT_MEASURE; minCoverage: number;
     indicators: Record<keyof PerMuWeights, string>; firms: PerMuRow[]; notes: string[];
+    /** The energy figures read rollups not yet recomputed for stored data (a backfill): they may still grow. */
+    provisional: Provisional | null;
   } & DemoChoice> {
     const { firms, demo } = countedFirms(await this.registry.listFirms(), includeDemo);
     const figures = this.store.yearFigures(year);
     const from = yearStart(year);
     const to = Math.min(yearStart(year + 1), now);
     const empty = new Map<string, { totalKgce: number; electricityKwh: number }>();
-    const [energy, days] = from < to
-      ? await Promise.all([this.energy.firmTotals({ kind: 'prefecture', id: '' }, from, to, 'calorific'), this.energyDays.of(firms.map((f) => f.id), from, to, now)])
-      : [empty, new Map<string, number>()];
+    const prefecture = { kind: 'prefecture', id: '' } as const;
+    const [energy, days, provisional] = from < to
+      ? await Promise.all([this.energy.firmTotals(prefecture, from, to, 'calorific'), this.energyDays.of(firms.map((f) => f.id), from, to, now), this.energy.provisional(prefecture, from, to)])
+      : [empty, new Map<string, number>(), null];
     const weights = normalisedWeights(this.store.weights().value);
     const rows = firms.map((f) => perMuRow(f, figures.get(f.id), energy.get(f.id)?.totalKgce, coverageOf(days.get(f.id) ?? 0, from, Math.max(from, to))));
     scoreAndRank(rows, weights);
@@ -273,6 +277,7 @@ export class PlanService {
       },
       firms: filtered,
       notes: [...PER_MU_NOTES],
+      provisional,
     };
   }
 }

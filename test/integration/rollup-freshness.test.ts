@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceType } from '../../common/contract/catalogue.ts';
 import { tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
-import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo, localDate } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo, localDate, localParts } from '../../common/time.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { DEFAULT_ROLLUP_OPTIONS, RollupJob } from '../../analytics/energy/rollups.ts';
 import { InfluxStore } from '../../common/telemetry-store/influx-store.ts';
@@ -112,6 +112,8 @@ describe('backfill shows within one rollup tick', () => {
     const stale = await figure(`scope=county&id=${A.county}&${range}`);
     assert.ok(stale.provisional && stale.provisional.dirtyQuarters > 0 && stale.provisional.firms === 1, JSON.stringify(stale.provisional));
     assert.ok(await sys.monitoring.energy.provisional({ kind: 'firm', id: A.id }, from, to), 'per-mu inputs can ask too');
+    const perMu = (await get<{ provisional: { dirtyQuarters: number } | null }>(`/plan/per-mu?year=${localParts(NOW - 74 * HOUR).year}&includeDemo=true`)).body;
+    assert.ok(perMu.provisional && perMu.provisional.dirtyQuarters > 0, 'the per-mu ranking says its energy may still grow');
 
     const stats = await sys.monitoring.rollups.tick();
     assert.ok(stats.from <= floorTo(NOW - 74 * HOUR, QUARTER_HOUR), `the tick reached back to the oldest backfill: ${new Date(stats.from).toISOString()}`);
