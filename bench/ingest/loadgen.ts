@@ -7,6 +7,7 @@
 // needed at the top step. The bare relay, the system and the cluster are all driven by this same generator.
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { fixedHeader } from '../../test/helpers/raw-mqtt.ts';
 
 export interface LoadConfig {
   url: string;
@@ -55,27 +56,13 @@ export function parseUrl(url: string): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port || 1883) };
 }
 
-/** MQTT remaining length (variable byte integer). */
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
 /** A QoS1 PUBLISH: fixed header, topic (prebuilt), packet id, payload. */
 export function publishFrame(c: Pick<Conn, 'topicHeader'>, id: number, payload: string): Buffer {
   const body = Buffer.byteLength(payload);
   const remaining = c.topicHeader.length + 2 + body;
-  const len = varint(remaining);
-  const frame = Buffer.allocUnsafe(1 + len.length + remaining);
-  frame[0] = 0x32;
-  len.copy(frame, 1);
-  let o = 1 + len.length;
+  const header = fixedHeader(0x32, remaining);
+  const frame = Buffer.allocUnsafe(header.length + remaining);
+  let o = header.copy(frame, 0);
   o += c.topicHeader.copy(frame, o);
   frame.writeUInt16BE(id, o);
   frame.write(payload, o + 2, 'utf8');
