@@ -129,9 +129,10 @@ export const StateHistory = ref(StateHistorySchema);
 
 const DeviceConnectionSchema = Type.Object({
   deviceId: Type.String(),
-  urls: Type.Array(Type.Object({ transport: litOf(['mqtt', 'mqtts', 'ws', 'wss'] as const), url: Type.String() }), {
+  urls: Type.Array(Type.Object({ transport: litOf(['mqtt', 'mqtts', 'ws', 'wss'] as const), url: Type.String(), host: Type.String(), port: Type.Integer() }), {
     description: 'where the device connects (clientId = username = device id, password = device token); empty when the API was not told the broker ports',
   }),
+  caUrl: Nullable(Type.String({ description: 'where to download the CA certificate (PEM) the broker\'s TLS certificate chains to, for mqtts and wss; null when TLS is off or no CA is configured' })),
   publish: Type.Object({ telemetry: Type.String(), state: Type.String(), status: Type.String() }, { description: 'topics the device publishes on' }),
   subscribe: Type.Object({ errors: Type.String() }, { description: 'where the platform reports rejected messages (the only topic a device may subscribe to)' }),
 }, { $id: 'DeviceConnection' });

@@ -1,5 +1,6 @@
-// Device lifecycle for a firm's engineers: where to connect, status, token rotation, removal, a device's own
-// counter rates; rejected messages counted; the audit trail of who did what.
+// Device lifecycle for a firm's engineers: where to connect (and the CA certificate to trust), status, token
+// rotation, removal, a device's own counter rates; rejected messages counted; the audit trail of who did what.
+import fs from 'node:fs/promises';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { NotFoundError, type Registry } from '../../common/registry/registry.ts';
@@ -8,7 +9,7 @@ import type { BrokerControl } from '../../common/contract/control.ts';
 import { localDate } from '../../common/time.ts';
 import { MAX_OVERRIDE_FACTOR, counterRules, overrideProblem } from '../../common/admission/plausibility.ts';
 import { assertFirmVisible, audit, requireRole, visibleDevice } from '../access.ts';
-import { deviceConnection, type MqttEndpoints } from '../connection.ts';
+import { CA_PATH, certificatesOf, deviceConnection, type MqttEndpoints } from '../connection.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { DeviceConnection, DeviceParams, ErrorBody, FirmParams, Nullable, TimeParam } from '../schemas.ts';
 import { expiryOf } from './tokens.ts';
@@ -61,6 +62,27 @@ const deviceInfoRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (ap
       params: DeviceParams, response: { 200: DeviceConnection, 404: ErrorBody },
     },
   }, async (req) => deviceConnection(await visibleDevice(registry, req.principal, req.params.id), mqtt, req));
+};
+
+/**
+ * The CA certificate devices trust for MQTT over TLS and WSS. Open without a token: it is public by nature, and
+ * engineers fetch it with curl onto devices or from a plain link on the device page.
+ */
+const caRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, { mqtt }) => {
+  app.get(CA_PATH.replace('/api/v1', ''), {
+    config: { public: true },
+    schema: {
+      tags: ['devices'], summary: 'The CA certificate (PEM) the broker\'s TLS certificate chains to; 404 when TLS is off or no CA is configured', security: [],
+      response: { 200: { description: 'PEM', content: { 'application/x-pem-file': { schema: Type.String() } } }, 404: ErrorBody, 500: ErrorBody },
+    },
+  }, async (_req, reply) => {
+    if (!mqtt?.tlsPort) throw new HttpError(404, 'MQTT over TLS is off on this platform (no TLS_CERT_FILE): devices connect with plain MQTT');
+    if (!mqtt.caFile) throw new HttpError(404, 'MQTT over TLS is on, but no CA certificate is configured (TLS_CA_FILE): the broker\'s certificate should come from a CA devices already trust; ask the platform admin');
+    // Read on each request: a renewed CA file is served without a restart.
+    const pem = certificatesOf(await fs.readFile(mqtt.caFile, 'utf8'));
+    if (pem === '') throw new HttpError(500, 'TLS_CA_FILE holds no PEM certificate');
+    return reply.type('application/x-pem-file').header('content-disposition', 'attachment; filename="ca.pem"').send(`${pem}\n`);
+  });
 };
 
 /** Token rotation and removal (admin, or an engineer of the device's firm); the live connection is closed. */
@@ -174,6 +196,7 @@ const recordRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, {
 
 export const onboardingRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = async (app, opts) => {
   await app.register(deviceInfoRoutes, opts);
+  await app.register(caRoutes, opts);
   await app.register(deviceLifecycleRoutes, opts);
   await app.register(rateRoutes, opts);
   await app.register(recordRoutes, opts);

@@ -88,7 +88,7 @@ export async function startTestSystem(opts: { influxd?: PrivateInfluxd; db?: str
     registry, spool, store, log, connectedWindowDays: 30, live: broker.admission,
     brokerControl: { disconnect: async (id, reason) => broker.disconnectDevice(id, reason) },
     mqttBroker: { host: '127.0.0.1', port: mqttPort },
-    mqttEndpoints: { port: mqttPort, ...(mqttsPort ? { tlsPort: mqttsPort } : {}), webSocket: true },
+    mqttEndpoints: { port: mqttPort, ...(mqttsPort && tlsFiles ? { tlsPort: mqttsPort, caFile: tlsFiles.ca } : {}), webSocket: true },
     ...(opts.apiRequestsPerMinute ? { apiRequestsPerMinute: opts.apiRequestsPerMinute } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

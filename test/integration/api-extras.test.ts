@@ -3,13 +3,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import Fastify from 'fastify';
 import mqtt from 'mqtt';
 import { stateLine, tagSet } from '../../common/contract/line-protocol.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { AuthThrottle, authPlugin } from '../../api/auth.ts';
 import { createLogger } from '../../common/log.ts';
-import { deviceConnection } from '../../api/connection.ts';
+import { deviceConnection, type MqttEndpoints } from '../../api/connection.ts';
 import { onboardingRoutes } from '../../api/routes/onboarding.ts';
 import { sharedSchemas } from '../../api/schemas.ts';
 import { api, mqttConnectOnce, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
@@ -187,6 +188,15 @@ describe('GET /devices/{id}/states', () => {
   });
 });
 
+/** The onboarding plugin alone, told the broker's endpoints as the API would be. */
+async function onboardingAlone(endpoints: MqttEndpoints) {
+  const app = Fastify();
+  await app.register(sharedSchemas);
+  await app.register(authPlugin, { registry: sys.registry, throttle: new AuthThrottle(1000, createLogger('t', 'silent')) });
+  await app.register(onboardingRoutes, { registry: sys.registry, spool: sys.spool, control: undefined, mqtt: endpoints });
+  return app;
+}
+
 describe('where a device connects', () => {
   test('GET /devices/{id}/connection and the provisioning response: URLs and topics of the device', async () => {
     const firm = await newFirm();
@@ -197,7 +207,13 @@ describe('where a device connects', () => {
     assert.equal(r.status, 200);
     const apiHost = new URL(sys.apiUrl).host;
     assert.deepEqual(r.body, {
-      deviceId: d.id, urls: [{ transport: 'mqtt', url: `mqtt://127.0.0.1:${sys.mqttPort}` }, { transport: 'mqtts', url: `mqtts://127.0.0.1:${sys.mqttsPort}` }, { transport: 'ws', url: `ws://${apiHost}/mqtt` }],
+      deviceId: d.id,
+      urls: [
+        { transport: 'mqtt', url: `mqtt://127.0.0.1:${sys.mqttPort}`, host: '127.0.0.1', port: sys.mqttPort },
+        { transport: 'mqtts', url: `mqtts://127.0.0.1:${sys.mqttsPort}`, host: '127.0.0.1', port: sys.mqttsPort },
+        { transport: 'ws', url: `ws://${apiHost}/mqtt`, host: '127.0.0.1', port: Number(new URL(sys.apiUrl).port) },
+      ],
+      caUrl: '/api/v1/tls/ca.pem',
       publish: { telemetry: `${prefix}/telemetry`, state: `${prefix}/state`, status: `${prefix}/status` },
       subscribe: { errors: `${prefix}/errors` },
     });
@@ -213,15 +229,12 @@ describe('where a device connects', () => {
     const d = await newDevice(firm);
     const apiHost = new URL(sys.apiUrl).host;
     // The onboarding plugin alone, told the broker's ports as the API would be.
-    const app = Fastify();
-    await app.register(sharedSchemas);
-    await app.register(authPlugin, { registry: sys.registry, throttle: new AuthThrottle(1000, createLogger('t', 'silent')) });
-    await app.register(onboardingRoutes, { registry: sys.registry, spool: sys.spool, control: undefined, mqtt: { port: sys.mqttPort, tlsPort: sys.mqttsPort, webSocket: true } });
+    const app = await onboardingAlone({ port: sys.mqttPort, tlsPort: sys.mqttsPort, webSocket: true });
     try {
       const res = await app.inject({ method: 'GET', url: `/devices/${d.id}/connection`, headers: { authorization: `Bearer ${sys.adminToken}`, host: apiHost } });
       assert.equal(res.statusCode, 200);
       const c = res.json() as { urls: Array<{ transport: string; url: string }>; publish: { state: string } };
-      assert.deepEqual(c.urls, [
+      assert.deepEqual(c.urls.map(({ transport, url }) => ({ transport, url })), [
         { transport: 'mqtt', url: `mqtt://127.0.0.1:${sys.mqttPort}` },
         { transport: 'mqtts', url: `mqtts://127.0.0.1:${sys.mqttsPort}` },
         { transport: 'ws', url: `ws://${apiHost}/mqtt` },
@@ -250,11 +263,39 @@ describe('where a device connects', () => {
     const device = { id: 'loom-7', firmId: '91533102MA6N000000' };
     const origin = { hostname: '10.0.0.5', host: '10.0.0.5:8443', protocol: 'https' };
     assert.deepEqual(deviceConnection(device, { host: 'iot.dehong.example', port: 1883, webSocket: true }, origin).urls, [
-      { transport: 'mqtt', url: 'mqtt://iot.dehong.example:1883' },
-      { transport: 'wss', url: 'wss://10.0.0.5:8443/mqtt' },
+      { transport: 'mqtt', url: 'mqtt://iot.dehong.example:1883', host: 'iot.dehong.example', port: 1883 },
+      { transport: 'wss', url: 'wss://10.0.0.5:8443/mqtt', host: '10.0.0.5', port: 8443 },
     ]);
-    assert.deepEqual(deviceConnection(device, { port: 2883 }, origin).urls, [{ transport: 'mqtt', url: 'mqtt://10.0.0.5:2883' }]);
+    assert.deepEqual(deviceConnection(device, { port: 2883 }, origin).urls, [{ transport: 'mqtt', url: 'mqtt://10.0.0.5:2883', host: '10.0.0.5', port: 2883 }]);
     assert.deepEqual(deviceConnection(device, undefined, origin).urls, []);
+  });
+
+  test('GET /tls/ca.pem: the CA certificate without a token, only its certificates; 404 with a reason when TLS is off or no CA is set', async () => {
+    const res = await fetch(`${sys.apiUrl}/api/v1/tls/ca.pem`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/x-pem-file/);
+    assert.equal((await res.text()).trim(), fs.readFileSync(sys.tlsFiles!.ca, 'utf8').trim());
+    // A bundle that also holds a key gives out the certificate only.
+    const bundle = path.join(sys.dir, 'ca-bundle.pem');
+    fs.writeFileSync(bundle, `${fs.readFileSync(sys.tlsFiles!.key, 'utf8')}${fs.readFileSync(sys.tlsFiles!.ca, 'utf8')}`);
+    const answers = async (endpoints: MqttEndpoints) => {
+      const app = await onboardingAlone(endpoints);
+      try {
+        const r = await app.inject({ method: 'GET', url: '/tls/ca.pem' });
+        return { status: r.statusCode, body: r.body };
+      } finally {
+        await app.close();
+      }
+    };
+    const fromBundle = await answers({ port: 1883, tlsPort: 8883, caFile: bundle });
+    assert.equal(fromBundle.status, 200);
+    assert.doesNotMatch(fromBundle.body, /PRIVATE KEY/);
+    assert.match(fromBundle.body, /^-----BEGIN CERTIFICATE-----/);
+    const off = await answers({ port: 1883 });
+    assert.deepEqual([off.status, JSON.parse(off.body).message], [404, 'MQTT over TLS is off on this platform (no TLS_CERT_FILE): devices connect with plain MQTT']);
+    const noCa = await answers({ port: 1883, tlsPort: 8883 });
+    assert.equal(noCa.status, 404);
+    assert.match(JSON.parse(noCa.body).message, /TLS_CA_FILE/);
   });
 });
 
