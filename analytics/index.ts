@@ -10,6 +10,8 @@ import type { Registry } from '../common/registry/registry.ts';
 import type { Db } from '../common/sqlite.ts';
 import type { TelemetryStore } from '../common/telemetry-store/store.ts';
 import { DEFAULT_ROLLUP_OPTIONS, RollupJob, type RollupOptions } from './energy/rollups.ts';
+import { rollupCheckpoint, type RollupReads } from './energy/rollup-reads.ts';
+import { RollupWorker, type RollupWorkerConfig } from './energy/rollup-worker.ts';
 import { DEFAULT_ENERGY_OPTIONS, EnergyService, type EnergyServiceOptions } from './energy/service.ts';
 import { EnergySettings } from './energy/settings.ts';
 import { PlanService } from './plan/service.ts';
@@ -35,6 +37,8 @@ export interface MonitoringOptions {
   connectedWindowDays: number;
   energy?: Partial<EnergyServiceOptions>;
   rollup?: Partial<RollupOptions>;
+  /** Run the rollup job on a worker thread with its own connections (api/main.ts); else on this event loop. */
+  rollupWorker?: Omit<RollupWorkerConfig, 'monitoringFile'>;
   oee?: Partial<OeeOptions>;
   /** Period of the offline check against the registry's lastSeenAt. */
   offlineCheckMs?: number;
@@ -50,8 +54,6 @@ export interface MonitoringOptions {
   latestRefreshMs?: number;
 }
 
-const ROLLUP_WATERMARK = 'energy.rollups.watermark';
-
 /** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
 export interface RoomEmitter {
   to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };
@@ -64,7 +66,7 @@ export class Monitoring {
   readonly energySettings: EnergySettings;
   readonly monitoringSettings: MonitoringSettings;
   readonly energy: EnergyService;
-  readonly rollups: RollupJob;
+  readonly rollups: RollupReads;
   readonly oee: OeeService;
   readonly alarmStore: AlarmStore;
   readonly alarms: AlarmEngine;
@@ -103,11 +105,11 @@ export class Monitoring {
       enteredFabric: (firmId, months) => this.energySettings.enteredFabric(firmId, months),
     }, { ...DEFAULT_ENERGY_OPTIONS, ...opts.energy });
     // The watermark of the marked quarters survives a restart here.
-    const checkpoint = {
-      load: () => this.settings.get<number | null>(ROLLUP_WATERMARK, null).value ?? undefined,
-      save: (at: number) => this.settings.put(ROLLUP_WATERMARK, at, { name: 'energy rollups', tokenId: '' }),
-    };
-    this.rollups = new RollupJob(opts.store, this.index, opts.log, rollupOptions, checkpoint);
+    const checkpoint = rollupCheckpoint(this.settings);
+    // A worker shares the monitoring database through its file; an in-memory one stays on this thread.
+    this.rollups = opts.rollupWorker && opts.file !== ':memory:'
+      ? new RollupWorker(opts.store, { ...opts.rollupWorker, monitoringFile: opts.file }, rollupOptions, checkpoint, opts.log)
+      : new RollupJob(opts.store, this.index, opts.log, rollupOptions, checkpoint);
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = new AlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);

@@ -27,7 +27,9 @@ const link = brokerLink(brokerUrl, serviceSecret(config.dataDir), log, { clientI
 const liveRedis = config.redisUrl ? socketIoRedis(config.redisUrl, log) : undefined;
 const brokerAddress = new URL(brokerUrl);
 // With the spool, the alarm checks also read rejected messages, quarantined readings and rows waiting.
-const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log });
+// The rollup job on its own thread: its recompute (seconds of parsing with many devices) does not hold up requests.
+const rollupWorker = { influx: store.options, registry: config.registryUrl ? { url: config.registryUrl } : { file: files.registry }, logLevel: config.logLevel };
+const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log, rollupWorker });
 monitoring.start({ live: link.source });
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,

@@ -2,18 +2,11 @@
 // this machine's disk); on the broker's event loop that wait would stall every client. Here the event loop keeps
 // reading, validating and queueing the next group while the worker commits the previous one; PUBACKs still go
 // out only after the commit that holds their message.
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
+import { type Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SqliteSpool } from '../common/spool/sqlite-spool.ts';
 import type { CounterMemory, DeadLetter, RejectionCount, ServiceStatus, SpoolRecord } from '../common/spool/spool.ts';
 import type { SyncSpool } from '../common/admission/admission.ts';
-
-/** A worker running this module: as is when compiled to JS; through tsx's loader when run from TypeScript. */
-function workerFor(moduleUrl: string, data: object): Worker {
-  if (!moduleUrl.endsWith('.ts')) return new Worker(fileURLToPath(moduleUrl), { workerData: data });
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(moduleUrl)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
-}
+import { workerFor } from '../common/worker-thread.ts';
 
 type Request =
   | { id: number; kind: 'append'; records: readonly SpoolRecord[]; dead: readonly DeadLetter[]; counts: readonly RejectionCount[] }

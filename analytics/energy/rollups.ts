@@ -30,6 +30,7 @@ import type { Scope } from '../base/scope.ts';
 import { DAY, HOUR, MINUTE, QUARTER_HOUR, floorTo } from '../../common/time.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import type { DirtyQuarter } from '../../common/telemetry-store/questions/dirty.ts';
+import { AHEAD_MS, RollupReads, type RollupCheckpoint, type RollupProgress, type RollupStats } from './rollup-reads.ts';
 import { ROLLUP_BUCKETS, type RollupPoint, type RollupTier } from '../../common/telemetry-store/questions/energy.ts';
 import { QUANTITIES, counterGroups, type Quantity } from './carriers.ts';
 
@@ -61,19 +62,7 @@ export const DEFAULT_ROLLUP_OPTIONS: RollupOptions = {
   intervalMs: 2 * MINUTE, maxAgeMs: 30 * DAY, catchUpMs: 2 * DAY, chunkMs: 2 * HOUR, firmChunkMs: DAY, coarseChunkMs: 7 * DAY, joinGapMs: 6 * HOUR, allFirmsFrom: 8,
 };
 
-export interface RollupStats {
-  from: number;
-  to: number;
-  points: number;
-  resets: number;
-  ms: number;
-}
-
-/** Where the watermark survives a restart. */
-export interface RollupCheckpoint {
-  load(): number | undefined;
-  save(watermark: number): void;
-}
+export type { RollupCheckpoint, RollupStats } from './rollup-reads.ts';
 
 /** A range to recompute for some firms (undefined: every firm, one query). */
 interface Span {
@@ -83,8 +72,6 @@ interface Span {
 }
 
 const PREFECTURE: Scope = { kind: 'prefecture', id: '' };
-/** How far ahead of the reader's clock device timestamps and marks may lie (MAX_CLOCK_AHEAD_MS and host skew). */
-const AHEAD_MS = 10 * MINUTE;
 
 function addStats(into: { points: number; resets: number }, r: { points: number; resets: number }): void {
   into.points += r.points;
@@ -113,93 +100,55 @@ function union(ranges: ReadonlyArray<{ from: number; to: number }>): Array<{ fro
   return out;
 }
 
-export class RollupJob {
+export class RollupJob extends RollupReads {
   private timers: NodeJS.Timeout[] = [];
   private chain: Promise<unknown> = Promise.resolve();
-  lastRun: RollupStats | undefined;
-  lastError: string | undefined;
-  /** Start of the last successful tick: marks made before it, less the store's slack, are reflected. */
-  private watermark: number | undefined;
-  /** Start of the newest successful timer-driven tick while the timers run. */
-  private keptUpAt: number | undefined;
-  private longPending: { at: number; marks: Promise<DirtyQuarter[]> } | undefined;
 
   constructor(
-    private readonly store: TelemetryStore,
+    store: TelemetryStore,
     private readonly index: FirmIndex,
     private readonly log: Logger | undefined,
     private readonly opts: RollupOptions = DEFAULT_ROLLUP_OPTIONS,
     private readonly checkpoint?: RollupCheckpoint,
+    /** Told after every run, start and stop (a worker thread posts it to the API's thread). */
+    private readonly onProgress?: (progress: RollupProgress) => void,
   ) {
-    this.watermark = checkpoint?.load();
+    super(store, opts.intervalMs, checkpoint?.load());
   }
 
-  /** Builds missing coarse rollups, then recomputes the marked quarters now and every intervalMs. */
   start(): void {
     void this.enqueue(() => this.coarseBackfill());
     void this.enqueue(() => this.keepUp());
     const timer = setInterval(() => { void this.enqueue(() => this.keepUp()); }, this.opts.intervalMs);
     timer.unref();
     this.timers.push(timer);
-  }
-
-  /**
-   * Until when the rollups are complete while the timers keep them up, quarters still marked aside (pending()):
-   * the start of the quarter the newest tick started in. Undefined when the timers do not run or the last
-   * successful tick is older than three periods (InfluxDB slow or down).
-   */
-  completeUntil(now = Date.now()): number | undefined {
-    if (this.timers.length === 0 || this.keptUpAt === undefined || now - this.keptUpAt > 3 * this.opts.intervalMs) return undefined;
-    return floorTo(this.keptUpAt, QUARTER_HOUR);
-  }
-
-  /** Start of the last successful tick (kept across restarts), if any. */
-  get watermarkAt(): number | undefined {
-    return this.watermark;
-  }
-
-  /** When a quarter marked now will be in the rollups: two ticks (the mark may miss the next one); undefined when no timer runs. */
-  pendingUntil(): number | undefined {
-    if (this.timers.length === 0) return undefined;
-    return (this.keptUpAt ?? Date.now()) + 2 * this.opts.intervalMs;
-  }
-
-  /**
-   * Firm-quarters whose rollups may not show everything stored yet: marks made since the watermark less the
-   * store's slack (all kept marks before the first tick). A short time-bounded scan, asked afresh by every read.
-   */
-  pending(now = Date.now()): Promise<DirtyQuarter[]> {
-    const since = Math.max(now - this.store.dirtyRetentionMs, (this.watermark ?? -Infinity) - this.store.dirtySlackMs);
-    const marks = () => this.store.dirtyQuarters({ since, until: now + AHEAD_MS });
-    // Days of marks (before the first tick of a fresh start, or after an outage): not a scan per read.
-    if (now - since <= HOUR) return marks();
-    if (!this.longPending || now - this.longPending.at > 10_000) this.longPending = { at: now, marks: marks() };
-    const cached = this.longPending;
-    cached.marks.catch(() => { if (this.longPending === cached) this.longPending = undefined; });
-    return cached.marks;
+    this.setProgress({ running: true });
   }
 
   stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.keptUpAt = undefined;
+    this.setProgress({ running: false, keptUpAt: undefined });
     return this.chain.then(() => undefined, () => undefined);
   }
 
-  /** Recomputes [from, to) for every firm now (admin rebuild, tests, benchmark), one run at a time. */
   rebuild(from: number, to: number): Promise<RollupStats> {
     return this.enqueue(() => this.computeRange(from, to));
   }
 
-  /** Recomputes the quarters marked since the watermark, now (tests; the timer does this every intervalMs). */
   tick(): Promise<RollupStats> {
     return this.enqueue(() => this.processMarks(Date.now()));
+  }
+
+  private setProgress(change: Partial<RollupProgress>): void {
+    this.progress = { ...this.progress, ...change };
+    this.onProgress?.(this.progress);
   }
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn);
     this.chain = run.then(() => undefined, (err: Error) => {
-      this.lastError = err.message;
+      this.setProgress({ lastError: err.message });
       this.log?.warn({ err: err.message }, 'energy rollup failed; the next run retries');
     });
     return run;
@@ -207,7 +156,7 @@ export class RollupJob {
 
   private async keepUp(): Promise<RollupStats> {
     const stats = await this.processMarks(Date.now());
-    this.keptUpAt = stats.startedAt;
+    if (this.progress.running) this.setProgress({ keptUpAt: stats.startedAt });
     return stats;
   }
 
@@ -219,13 +168,14 @@ export class RollupJob {
     const started = Date.now();
     const slack = this.store.dirtySlackMs;
     const total = { points: 0, resets: 0 };
-    let since = this.watermark === undefined ? now - this.store.dirtyRetentionMs : this.watermark - slack;
-    if (this.watermark === undefined) {
+    const watermark = this.progress.watermark;
+    let since = watermark === undefined ? now - this.store.dirtyRetentionMs : watermark - slack;
+    if (watermark === undefined) {
       const newest = (await this.store.rollupTime('15m', 'last')) ?? 0;
       const from = Math.max(now - this.opts.catchUpMs, newest - HOUR);
       if (newest > 0) addStats(total, await this.computeRange(from, now));
-    } else if (now - this.watermark > this.store.dirtyRetentionMs - slack) {
-      this.log?.warn({ watermark: new Date(this.watermark).toISOString() }, 'energy rollups were not kept up for longer than the dirty-quarter marks are kept: recomputing everything within MAX_AGE_DAYS');
+    } else if (now - watermark > this.store.dirtyRetentionMs - slack) {
+      this.log?.warn({ watermark: new Date(watermark).toISOString() }, 'energy rollups were not kept up for longer than the dirty-quarter marks are kept: recomputing everything within MAX_AGE_DAYS');
       addStats(total, await this.computeRange(now - this.opts.maxAgeMs, now));
       since = now - this.store.dirtyRetentionMs;
     }
@@ -236,11 +186,9 @@ export class RollupJob {
       for (let c = s.from; c < s.to; c += chunk) addStats(total, await this.computeChunk(c, Math.min(s.to, c + chunk), s.firms));
     }
     for (const r of union(spans)) total.points += await this.coarse(r.from, r.to);
-    this.watermark = now;
     this.checkpoint?.save(now);
     const stats = { from: spans.length > 0 ? Math.min(...spans.map((s) => s.from)) : now, to: spans.length > 0 ? Math.max(...spans.map((s) => s.to)) : now, ...total, ms: Date.now() - started };
-    this.lastRun = stats;
-    this.lastError = undefined;
+    this.setProgress({ watermark: now, lastRun: stats, lastError: undefined });
     if (marks.length > 0) this.log?.debug({ marks: marks.length, spans: spans.length, points: total.points }, 'energy rollups recomputed for marked quarters');
     return { ...stats, startedAt: now };
   }
@@ -307,8 +255,7 @@ export class RollupJob {
     for (let c = a; c < b; c += this.opts.chunkMs) addStats(total, await this.computeChunk(c, Math.min(b, c + this.opts.chunkMs), undefined));
     total.points += await this.coarse(a, b);
     const stats = { from: a, to: b, ...total, ms: Date.now() - started };
-    this.lastRun = stats;
-    this.lastError = undefined;
+    this.setProgress({ lastRun: stats, lastError: undefined });
     return stats;
   }
 
@@ -350,7 +297,6 @@ export class RollupJob {
     return out;
   }
 
-  /** What each firm's devices of each source added to a quantity per quarter. */
   /**
    * What each firm's devices of each source added to a quantity per quarter, under the place tags the data carries
    * (docs/domain.md: stored data keeps the place it was tagged with, so recomputing a quarter after a firm moved

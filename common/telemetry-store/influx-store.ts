@@ -74,6 +74,11 @@ export class InfluxStore implements TelemetryStore {
     this.dirtySlackMs = dirty.dirtySlackMs(opts.timeoutMs ?? 30_000);
   }
 
+  /** How this client reaches its server: another thread opens its own client with them (the rollup worker). */
+  get options(): InfluxOptions {
+    return { ...this.opts };
+  }
+
   private async http(method: 'GET' | 'POST', path: string, params: Record<string, string>, form?: Record<string, string> | string): Promise<Response> {
     const qs = new URLSearchParams({ db: this.opts.db, ...params }).toString() + this.auth;
     const headers: Record<string, string> = this.opts.token ? { Authorization: `Token ${this.opts.token}` } : {};
