@@ -1,7 +1,8 @@
 // Authentication for /api/v1: a bearer token, or else the session cookie of a signed-in person (api/session.ts),
 // becomes the request's principal (role, firm, name), or the request is answered 401. Routes marked
-// `config: { public: true }` (signing in and out) skip the check but not the throttle. What a principal may do is
-// decided in api/access.ts.
+// `config: { public: true }` (signing in and out) skip the check but not the throttle. A person whose password was
+// given to them (the first admin's, an admin's reset) may use only the routes marked `beforePasswordChange` until
+// they have set their own: everything else answers 403. What a principal may do is decided in api/access.ts.
 //
 // Guessing is throttled per client address: the per-token rate limit (api/app.ts) never sees a wrong token, and
 // socket.io handshakes (api/live.ts) pass no rate limit at all, so both count their unknown tokens here. Past the
@@ -16,10 +17,14 @@ import { DEFAULT_SESSION_POLICY, SESSION_COOKIE, clearedSessionCookie, cookieVal
 declare module 'fastify' {
   interface FastifyRequest {
     principal: ApiPrincipal;
+    /** Signed in with a password that was given to them: only their own password change is allowed. */
+    passwordChangeDue: boolean;
   }
   interface FastifyContextConfig {
     /** Reachable without a token or session (signing in and out). */
     public?: boolean;
+    /** Reachable by a session whose user must set a new password first (reading the session, changing the password). */
+    beforePasswordChange?: boolean;
   }
 }
 
@@ -64,6 +69,7 @@ export const authPlugin = fp<{ registry: Registry; throttle?: AuthThrottle; sess
   const throttle = opts.throttle ?? new AuthThrottle(DEFAULT_AUTH_FAILURES_PER_MINUTE, app.log);
   const policy = opts.session ?? DEFAULT_SESSION_POLICY;
   app.decorateRequest('principal', null as unknown as ApiPrincipal);
+  app.decorateRequest('passwordChangeDue', false);
   app.addHook('onRequest', async (req, reply) => {
     const wait = throttle.retryAfter(req.ip);
     if (wait !== undefined) {
@@ -91,8 +97,15 @@ export const authPlugin = fp<{ registry: Registry; throttle?: AuthThrottle; sess
     }
     const problem = crossSiteProblem(req);
     if (problem) throw new HttpError(403, problem);
+    if (check.user.mustChangePassword) {
+      if (req.routeOptions.config.beforePasswordChange !== true) throw new HttpError(403, MUST_CHANGE_PASSWORD);
+      req.passwordChangeDue = true;
+    }
     req.principal = userPrincipal(check.user);
   });
 }, { name: 'auth' });
+
+/** The answer to a person who must replace the password they were given before doing anything else. */
+export const MUST_CHANGE_PASSWORD = 'set a new password first: your password was given to you (PUT /api/v1/session/password with currentPassword and password)';
 
 const SESSION_ENDED = { unknown: 'has ended', expired: 'has expired', idle: 'ended after a long time unused', disabled: 'has ended: the account is disabled' } as const;

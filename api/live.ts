@@ -112,6 +112,7 @@ function sessionHandshake(socket: HandshakeSocket, registry: Registry, idleMs: n
   if (headers.origin !== undefined && !sameOrigin(headers.origin, headers.host)) return next(new Error('a signed-in live connection must come from the dashboard itself'));
   registry.checkSession(sessionId, { idleMs }).then((check) => {
     if (!check.ok) return next(new Error('your session has ended; sign in again'));
+    if (check.user.mustChangePassword) return next(new Error('set a new password first'));
     const p = userPrincipal(check.user);
     socket.data.principal = p;
     socket.data.session = sessionId;

@@ -25,6 +25,8 @@ export interface DataDirLayout {
   logs: string;
   /** The generated admin API token (when ADMIN_TOKEN is unset). */
   adminToken: string;
+  /** The first admin user's one-time password, until they set their own. */
+  adminPassword: string;
   /** Password of the internal service users (API, tests) at the broker. */
   serviceSecret: string;
   /** Device credentials of the simulator fleet of `npm start`, reused across restarts. */
@@ -42,6 +44,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     tls: at('tls'),
     logs: at('logs'),
     adminToken: at('admin-token'),
+    adminPassword: at('admin-password'),
     serviceSecret: at('service-secret'),
     simulatorCredentials: at('simulator-credentials.json'),
   };

@@ -1,11 +1,11 @@
 // `npm start`: a private influxd (unless INFLUX_URL is set), the broker, the ingest writer and the API with the
-// web dashboard, the Dehong demo firms, a small simulator fleet; then it prints where to look. Every child process
+// web dashboard, the Dehong demo firms, the first admin user, a small simulator fleet; then it prints where to look. Every child process
 // runs under a Supervisor that restarts it when it dies; Ctrl+C (SIGINT) or SIGTERM stops them all in order.
 import fs from 'node:fs';
 import { configOrExit } from '../common/config.ts';
 import { influxdReady, privateInfluxdCommand, spawnInfluxd } from './influxd.ts';
 import { dataDirLayout, ensurePrivateDir } from '../common/data-dir.ts';
-import { adminToken as adminTokenOf } from '../common/secrets.ts';
+import { FIRST_ADMIN_LOGIN, adminToken as adminTokenOf, firstAdminPassword } from '../common/secrets.ts';
 import { influxStore } from '../common/service.ts';
 import { SqliteRegistry } from '../common/registry/sqlite-registry.ts';
 import { seedDemoFirms } from '../common/demo.ts';
@@ -64,6 +64,8 @@ async function run(): Promise<void> {
   // The registry's schema is created here once, before three processes open it.
   const registry = new SqliteRegistry(files.registry);
   const added = await seedDemoFirms(registry);
+  // Shown until the first admin has replaced it (they must at first sign-in).
+  const adminPassword = await firstAdminPassword(registry, config.dataDir);
   const firms = await registry.listFirms();
 
   // TLS: configured files, or with TLS_SELF_SIGNED=1 a development CA and certificate under DATA_DIR/tls.
@@ -71,7 +73,7 @@ async function run(): Promise<void> {
   if (!tls && config.tlsSelfSigned) tls = ensureSelfSigned(files.tls);
   const env = {
     ...process.env, INFLUX_URL: influxUrl, ADMIN_TOKEN: adminToken, DATA_DIR: config.dataDir,
-    ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}),
+    ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key, ...(tls.ca ? { TLS_CA_FILE: tls.ca } : {}) } : {}),
   };
   fleetSize.devices = (await registry.listDevices()).length;
   await superviseServices(env);
@@ -89,7 +91,8 @@ async function run(): Promise<void> {
   MQTT                : mqtt://localhost:${config.mqttPort}   (WebSocket: ${scheme === 'https' ? 'wss' : 'ws'}://localhost:${config.httpPort}/mqtt)${tls ? `
   MQTT over TLS       : mqtts://localhost:${config.mqttsPort}   (CA for devices: ${tls.ca ?? 'your CA'})` : ''}
   InfluxDB            : ${influxUrl} (database "${config.influxDb}")${config.influxUrl ? '' : ' (private, started by npm start)'}
-  Admin API token     : ${adminToken}
+  Admin API token     : ${adminToken}${adminPassword ? `
+  First admin sign-in : login "${FIRST_ADMIN_LOGIN}", one-time password ${adminPassword} (set your own at first sign-in)` : ''}
   Demo firms          : ${firms.length} (${added} added now); simulated devices: ${entries.length - failed.length} of scenario "${plan.scenario.name}"
   Logs                : ${logDir} (restarts of a service are reported here, its output in its log)
 Press Ctrl+C to stop.

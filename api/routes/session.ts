@@ -68,6 +68,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRouteOptions> = asy
   });
 
   app.get('/session', {
+    config: { beforePasswordChange: true },
     schema: {
       tags: ['session'], summary: 'The signed-in person (401 without a session; an API token has none)',
       response: { 200: Type.Object({ user: UserBody, idleMs: Type.Integer() }), 401: ErrorBody },

@@ -1,11 +1,14 @@
 // People who sign in with a password: an admin creates, changes, disables them and resets their password (the
-// first admin user is created this way with the admin token); bureau staff may list them; everyone may change
-// their own password. Everything is audited, never a password. Disabling someone, a new role or firm, or a new
-// password ends their sessions at once, live connections included (sessionsEnded).
+// first admin user comes from `npm start`, or is created with the admin token); bureau staff may list them;
+// everyone may change their own password (also PUT /session/password), which someone given a password (reset, or
+// the first admin's) must do before anything else. Everything is audited, never a password. Disabling someone, a
+// new role or firm, or a new password ends their sessions at once, live connections included (sessionsEnded).
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, ROLES, type ApiPrincipal, type Registry, type User } from '../../common/registry/registry.ts';
 import { audit, requireRole } from '../access.ts';
+import { MUST_CHANGE_PASSWORD } from '../auth.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { ErrorBody, Nullable, lit, litOf } from '../schemas.ts';
 import { LOGIN_PATTERN, MAX_PASSWORD_LENGTH, passwordProblem, sessionCookie, type SessionPolicy } from '../session.ts';
@@ -13,6 +16,7 @@ import { LOGIN_PATTERN, MAX_PASSWORD_LENGTH, passwordProblem, sessionCookie, typ
 export const UserBody = Type.Object({
   id: Type.String(), login: Type.String(), displayName: Type.String(), role: litOf(ROLES), firmId: Nullable(Type.String()),
   disabled: Type.Boolean(), createdAt: Type.Integer(), lastLoginAt: Nullable(Type.Integer()), passwordChangedAt: Type.Integer(),
+  mustChangePassword: Type.Boolean({ description: 'the password was given to them: until they set their own, only GET /session, PUT /session/password and sign-out answer' }),
 });
 
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
@@ -55,6 +59,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
       body: Type.Object({
         login: Type.String({ pattern: LOGIN_PATTERN, description: 'lower-case letters, digits, . _ -' }), displayName: Type.String({ minLength: 1, maxLength: 100 }),
         role: lit(ROLES), firmId: Type.Optional(Type.String({ maxLength: 18 })), password: Password,
+        mustChangePassword: Type.Optional(Type.Boolean({ description: 'they must set their own password at first sign-in (default false)' })),
       }, { additionalProperties: false }),
       response: { 201: UserBody, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody },
     },
@@ -63,7 +68,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
     const { login, displayName, role, password } = req.body;
     if (role === 'engineer' && !req.body.firmId) throw new HttpError(400, 'an engineer needs firmId');
     checkPassword(password, login);
-    const user = await httpErrors(() => registry.createUser({ login, displayName, role, firmId: req.body.firmId ?? null, password }), [[NotFoundError, 400], [ConflictError, 409]]);
+    const mustChangePassword = req.body.mustChangePassword === true;
+    const user = await httpErrors(() => registry.createUser({ login, displayName, role, firmId: req.body.firmId ?? null, password, mustChangePassword }), [[NotFoundError, 400], [ConflictError, 409]]);
     await audit(registry, req.principal, 'user.create', user.id, { login, displayName, role, firmId: user.firmId });
     return reply.code(201).send(user);
   });
@@ -99,31 +105,57 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (ap
   });
 };
 
+const PasswordBody = Type.Object({ password: Password, currentPassword: Type.Optional(Password) }, { additionalProperties: false });
+
+/** Password changes: an admin's reset of anyone's, and everyone's own (also before anything else when it was given to them). */
 const passwordRoute: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, { registry, policy, sessionsEnded }) => {
+  /** Sets the password; one's own (with the current one) keeps this browser signed in with a new session. */
+  async function setPassword(p: ApiPrincipal, user: User, body: { password: string; currentPassword?: string }, reply: FastifyReply): Promise<void> {
+    const self = isSelf(p, user.id);
+    checkPassword(body.password, user.login);
+    if (self) {
+      // Someone at an unattended, signed-in browser must not be able to take the account over.
+      const current = body.currentPassword === undefined ? undefined : await registry.checkPassword(user.login, body.currentPassword);
+      if (!current?.ok) throw new HttpError(403, 'give your current password as currentPassword');
+      if (body.currentPassword === body.password) throw new HttpError(400, 'choose a password other than the current one');
+    }
+    // A password someone else chose is known to them: its owner must replace it at sign-in.
+    await registry.setUserPassword(user.id, body.password, { mustChange: !self });
+    await audit(registry, p, self ? 'user.password-change' : 'user.password-reset', user.id, { login: user.login });
+    sessionsEnded(user.id);
+    if (self) void reply.header('set-cookie', sessionCookie(await registry.createSession(user.id, { absoluteMs: policy.absoluteMs }), policy));
+  }
+
   app.put('/users/:userId/password', {
+    config: { beforePasswordChange: true },
     schema: {
-      tags: ['users'], summary: 'Set a password: an admin resets anyone\'s; everyone changes their own (with the current one). Ends the user\'s other sessions',
-      params: UserParams,
-      body: Type.Object({ password: Password, currentPassword: Type.Optional(Password) }, { additionalProperties: false }),
+      tags: ['users'], summary: 'Set a password: an admin resets anyone\'s (they must change it at sign-in); everyone changes their own (with the current one). Ends the user\'s other sessions',
+      params: UserParams, body: PasswordBody,
       response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (req, reply) => {
     const p = req.principal;
     const { userId } = req.params;
-    const self = isSelf(p, userId);
-    if (!self) requireRole(p, 'admin');
-    const user = await existing(registry, userId);
-    checkPassword(req.body.password, user.login);
-    if (self) {
-      // Someone at an unattended, signed-in browser must not be able to take the account over.
-      const current = req.body.currentPassword === undefined ? undefined : await registry.checkPassword(user.login, req.body.currentPassword);
-      if (!current?.ok) throw new HttpError(403, 'give your current password as currentPassword');
+    if (!isSelf(p, userId)) {
+      if (req.passwordChangeDue) throw new HttpError(403, MUST_CHANGE_PASSWORD);
+      requireRole(p, 'admin');
     }
-    await registry.setUserPassword(userId, req.body.password);
-    await audit(registry, p, self ? 'user.password-change' : 'user.password-reset', userId, { login: user.login });
-    sessionsEnded(userId);
-    // Changing one's own password keeps this browser signed in, with a new session.
-    if (self) void reply.header('set-cookie', sessionCookie(await registry.createSession(userId, { absoluteMs: policy.absoluteMs }), policy));
+    await setPassword(p, await existing(registry, userId), req.body, reply);
+    return reply.code(204).send(null);
+  });
+
+  app.put('/session/password', {
+    config: { beforePasswordChange: true },
+    schema: {
+      tags: ['session'], summary: 'Change one\'s own password (the current one first); this browser stays signed in with a new session, the others end',
+      body: Type.Object({ currentPassword: Password, password: Password }, { additionalProperties: false }),
+      response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const userId = req.principal.userId;
+    const user = userId === undefined ? undefined : await registry.getUser(userId);
+    if (!user) throw new HttpError(401, 'not signed in with a password (an API token has no password to change)');
+    await setPassword(req.principal, user, req.body, reply);
     return reply.code(204).send(null);
   });
 };

@@ -79,6 +79,8 @@ const MIGRATIONS = [
      id_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), created_at BIGINT NOT NULL,
      last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
    CREATE INDEX sessions_user ON sessions(user_id);`,
+  // A password given to a person (the first admin's, an admin's reset) is replaced by their own at sign-in.
+  `ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT false;`,
 ];
 
 /** Columns of the firms table an edit rewrites, in the order of firmValues. */
@@ -399,9 +401,9 @@ export class PgRegistry implements Registry {
     const hash = await hashPassword(u.password);
     try {
       const r = await this.pool.query<UserRow>(
-        `INSERT INTO users (id, login, display_name, role, firm_id, password_hash, created_at, password_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING *`,
-        [newUserId(), u.login, u.displayName, u.role, u.role === 'engineer' ? u.firmId : null, hash, now],
+        `INSERT INTO users (id, login, display_name, role, firm_id, password_hash, created_at, password_changed_at, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) RETURNING *`,
+        [newUserId(), u.login, u.displayName, u.role, u.role === 'engineer' ? u.firmId : null, hash, now, u.mustChangePassword === true],
       );
       return userFrom(r.rows[0] as UserRow);
     } catch (err) {
@@ -434,11 +436,11 @@ export class PgRegistry implements Registry {
     });
   }
 
-  async setUserPassword(id: string, password: string): Promise<void> {
+  async setUserPassword(id: string, password: string, opts: { mustChange?: boolean } = {}): Promise<void> {
     const hash = await hashPassword(password);
     const changed = await this.tx(async (c) => {
       await c.query('DELETE FROM sessions WHERE user_id = $1', [id]);
-      return (await c.query('UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1', [id, hash, Date.now()])).rowCount ?? 0;
+      return (await c.query('UPDATE users SET password_hash = $2, password_changed_at = $3, must_change_password = $4 WHERE id = $1', [id, hash, Date.now(), opts.mustChange === true])).rowCount ?? 0;
     });
     if (changed === 0) throw new NotFoundError(`user ${id} not found`);
   }

@@ -272,8 +272,8 @@ export interface Registry {
   listUsers(): Promise<User[]>;
   /** Changes a user (NotFoundError if unknown); disabling them, or a new role or firm, ends their sessions at once. */
   updateUser(id: string, change: UserChange): Promise<User>;
-  /** Sets a new password and ends every session of the user (NotFoundError if unknown). */
-  setUserPassword(id: string, password: string): Promise<void>;
+  /** Sets a new password and ends every session of the user (NotFoundError if unknown); `mustChange`: one given to them, to be replaced at sign-in. */
+  setUserPassword(id: string, password: string, opts?: { mustChange?: boolean }): Promise<void>;
   /** Checks a sign-in; an unknown login name takes as long as a wrong password. */
   checkPassword(login: string, password: string): Promise<PasswordCheck>;
   /** Opens a session for the user, valid until `now + absoluteMs`, and records the sign-in; returns the session id (stored only as its hash). */

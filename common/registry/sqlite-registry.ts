@@ -79,6 +79,8 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
      id_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), created_at INTEGER NOT NULL,
      last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
    CREATE INDEX sessions_user ON sessions(user_id);`,
+  // A password given to a person (the first admin's, an admin's reset) is replaced by their own at sign-in.
+  `ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segment, above_scale = @above_scale, above_scale_since = @above_scale_since, '
@@ -354,11 +356,11 @@ export class SqliteRegistry implements Registry {
     const now = Date.now();
     const row: UserRow = {
       id: newUserId(), login: u.login, display_name: u.displayName, role: u.role, firm_id: u.role === 'engineer' ? u.firmId : null,
-      password_hash: await hashPassword(u.password), disabled: 0, created_at: now, last_login_at: null, password_changed_at: now,
+      password_hash: await hashPassword(u.password), disabled: 0, created_at: now, last_login_at: null, password_changed_at: now, must_change_password: u.mustChangePassword ? 1 : 0,
     };
     try {
-      this.db.prepare(`INSERT INTO users (id, login, display_name, role, firm_id, password_hash, disabled, created_at, last_login_at, password_changed_at)
-        VALUES (@id, @login, @display_name, @role, @firm_id, @password_hash, @disabled, @created_at, @last_login_at, @password_changed_at)`).run(row);
+      this.db.prepare(`INSERT INTO users (id, login, display_name, role, firm_id, password_hash, disabled, created_at, last_login_at, password_changed_at, must_change_password)
+        VALUES (@id, @login, @display_name, @role, @firm_id, @password_hash, @disabled, @created_at, @last_login_at, @password_changed_at, @must_change_password)`).run(row);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ConflictError(`login name ${u.login} is taken`);
       throw err;
@@ -388,11 +390,11 @@ export class SqliteRegistry implements Registry {
     })();
   }
 
-  async setUserPassword(id: string, password: string): Promise<void> {
+  async setUserPassword(id: string, password: string, opts: { mustChange?: boolean } = {}): Promise<void> {
     const hash = await hashPassword(password);
     const changed = this.db.transaction(() => {
       this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(id);
-      return this.db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(hash, Date.now(), id).changes;
+      return this.db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = ? WHERE id = ?').run(hash, Date.now(), opts.mustChange ? 1 : 0, id).changes;
     })();
     if (changed === 0) throw new NotFoundError(`user ${id} not found`);
   }

@@ -13,6 +13,8 @@ export interface NewUser {
   /** Set for engineers: the one firm they may see. */
   firmId: string | null;
   password: string;
+  /** The password was given to them (a generated or admin-set one): they must choose their own at sign-in. */
+  mustChangePassword?: boolean;
 }
 
 export interface User {
@@ -25,6 +27,8 @@ export interface User {
   createdAt: number;
   lastLoginAt: number | null;
   passwordChangedAt: number;
+  /** Signed in, they may only set a new password (api/auth.ts) until they do. */
+  mustChangePassword: boolean;
 }
 
 export interface UserChange {
@@ -51,6 +55,7 @@ export interface UserRow {
   created_at: number;
   last_login_at: number | null;
   password_changed_at: number;
+  must_change_password: number | boolean;
 }
 
 export interface SessionRow extends UserRow {
@@ -66,6 +71,7 @@ export function userFrom(r: UserRow): User {
   return {
     id: r.id, login: r.login, displayName: r.display_name, role: r.role as Role, firmId: r.firm_id, disabled: r.disabled === true || r.disabled === 1,
     createdAt: r.created_at, lastLoginAt: r.last_login_at, passwordChangedAt: r.password_changed_at,
+    mustChangePassword: r.must_change_password === true || r.must_change_password === 1,
   };
 }
 

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, deviceIdUnavailable, firmAt, type Registr
 import { localDate } from '../../common/time.ts';
 import { legacyScryptHash, sha256 } from '../../common/ids.ts';
 import { testFirm } from '../helpers/system.ts';
+import { gatewayConformance } from './registry-gateways.ts';
 
 /** Reads and writes a device's stored token hash behind the port, to test the migration of old hashes. */
 export interface StoredTokenHash {
@@ -18,6 +19,8 @@ export function registryConformance(name: string, make: () => Promise<{ registry
       const { registry, tokenHash, cleanup } = await make();
       try { await fn(registry, tokenHash); } finally { await registry.close(); await cleanup(); }
     };
+
+    gatewayConformance(withRegistry);
 
     test('device tokens: stored as a fast hash; an old scrypt hash still logs in and is replaced by it', withRegistry(async (r, stored) => {
       const f = testFirm();
@@ -219,6 +222,25 @@ export function registryConformance(name: string, make: () => Promise<{ registry
       assert.deepEqual(await r.checkPassword('zhang.wei', 'loom-room-2026'), { ok: false, reason: 'wrong' });
       await assert.rejects(r.updateUser('nope', { disabled: true }), NotFoundError);
       await assert.rejects(r.setUserPassword('nope', 'a-new-password'), NotFoundError);
+    }));
+
+    test('users: a given password must be changed; the flag persists, an admin-set one sets it, one\'s own clears it', withRegistry(async (r) => {
+      const u = await r.createUser({ login: 'admin', displayName: 'admin', role: 'admin', firmId: null, password: 'generated-pw-01', mustChangePassword: true });
+      assert.equal(u.mustChangePassword, true);
+      assert.equal((await r.getUser(u.id))?.mustChangePassword, true);
+      const signedIn = await r.checkPassword('admin', 'generated-pw-01');
+      assert.equal(signedIn.ok && signedIn.user.mustChangePassword, true, 'sign-in tells');
+      const s = await r.createSession(u.id, { absoluteMs: 60_000 });
+      const check = await r.checkSession(s, { idleMs: 60_000 });
+      assert.equal(check.ok && check.user.mustChangePassword, true, 'the session tells');
+      await r.setUserPassword(u.id, 'my-own-password');
+      assert.equal((await r.getUser(u.id))?.mustChangePassword, false, 'their own password clears it');
+      await r.setUserPassword(u.id, 'reset-by-admin-1', { mustChange: true });
+      assert.equal((await r.listUsers()).find((x) => x.id === u.id)?.mustChangePassword, true, 'a reset sets it again');
+      await r.updateUser(u.id, { displayName: '管理员' });
+      assert.equal((await r.getUser(u.id))?.mustChangePassword, true, 'other changes keep it');
+      const plain = await r.createUser({ login: 'li.na', displayName: '李娜', role: 'bureau', firmId: null, password: 'chosen-by-admin' });
+      assert.equal(plain.mustChangePassword, false, 'unset by default');
     }));
 
     test('sessions: idle timeout, absolute lifetime, sign-out, and disabling or a new password ends them', withRegistry(async (r) => {
