@@ -2,8 +2,8 @@
 // `exclusiveMinimum: 0`, `const`), while the document is OpenAPI 3.0.3, whose schema dialect has the boolean
 // `exclusiveMinimum` and no `const`: Swagger UI, openapi-spec-validator and client generators refuse the former.
 // So the document (only the document; validation keeps the routes' own schemas) is rewritten into 3.0 terms, and
-// every operation gets an operationId (what generators name functions after), the 401 every token-checked route
-// can answer and the 429 of the throttles in front of all of them.
+// every operation gets an operationId (what generators name functions after), the 401 and 403 every token-checked
+// route can answer and the 429 of the throttles in front of all of them.
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'patch', 'delete', 'head', 'options']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -59,7 +59,14 @@ const UNAUTHORISED: JsonObject = {
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
 };
 
-/** Rewrites the generated document in place into valid OpenAPI 3.0.3 with operationIds and 401s; returns it. */
+// Every checked route can refuse a principal it knows: a role or firm that may not, a cookie-carried change from
+// another site, or a person who must set a new password first (api/auth.ts, api/access.ts).
+const FORBIDDEN: JsonObject = {
+  description: 'Not allowed: the role or firm may not do this, a signed-in change did not come from the dashboard itself, or the person must set a new password first (the body says which)',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+};
+
+/** Rewrites the generated document in place into valid OpenAPI 3.0.3 with operationIds, 401s and 403s; returns it. */
 export function openApi30<T>(doc: T): T {
   if (!isObject(doc)) return doc;
   walk(doc);
@@ -74,7 +81,9 @@ export function openApi30<T>(doc: T): T {
       // Every /api/v1 route passes the address throttle and the per-caller rate limit (api/auth.ts, api/app.ts).
       responses['429'] ??= TOO_MANY;
       // Open routes (signing in) are marked `security: []` and need no credential.
-      if (!(Array.isArray(op.security) && op.security.length === 0)) responses['401'] ??= UNAUTHORISED;
+      if (Array.isArray(op.security) && op.security.length === 0) continue;
+      responses['401'] ??= UNAUTHORISED;
+      responses['403'] ??= FORBIDDEN;
     }
   }
   return doc;

@@ -48,6 +48,23 @@ describe('OpenAPI document', () => {
     }
   });
 
+  test('every authenticated operation documents 401, 403 and 429; a person who must set a new password gets that 403 from each', async () => {
+    const guarded = operations().filter((o) => o.route.startsWith('/api/v1/') && o.op.security?.length !== 0);
+    for (const { route, method, op } of guarded) {
+      for (const code of ['401', '403', '429']) assert.ok(op.responses?.[code], `${method} ${route} documents no ${code}`);
+    }
+    await api.registry.createUser({ login: 'must.change', displayName: 'x', role: 'admin', firmId: null, password: 'given-password-1', mustChangePassword: true });
+    const signIn = await api.app.inject({ method: 'POST', url: '/api/v1/session', payload: { login: 'must.change', password: 'given-password-1' } });
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    const allowed = new Set(['get /api/v1/session', 'put /api/v1/session/password', 'put /api/v1/users/{userId}/password']);
+    for (const { route, method } of guarded.filter((o) => !allowed.has(`${o.method} ${o.route}`))) {
+      const url = route.replace(/\{[^}]+\}/g, 'x');
+      const r = await api.app.inject({ method: method.toUpperCase() as 'GET', url, headers: { cookie, 'x-dh-page': '1' }, ...(method === 'get' || method === 'delete' ? {} : { payload: {} }) });
+      assert.equal(r.statusCode, 403, `${method} ${url}`);
+      assert.match(r.json().message, /set a new password first/);
+    }
+  });
+
   test('every /api/v1 operation documents the 429 the address throttle answers, with Retry-After', async () => {
     const ops = operations().filter((o) => o.route.startsWith('/api/v1/'));
     for (const { route, method, op } of ops) assert.ok(op.responses?.['429'], `${method} ${route} documents no 429`);
