@@ -21,6 +21,8 @@ import {
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
   type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
 } from './rows.ts';
+import { GATEWAY_TABLES, GatewaysDelegate } from './gateways.ts';
+import { PgGateways } from './pg-gateways.ts';
 
 /** Each entry is one schema version; never edit a shipped one, append a new one. */
 const MIGRATIONS = [
@@ -81,6 +83,8 @@ const MIGRATIONS = [
    CREATE INDEX sessions_user ON sessions(user_id);`,
   // A password given to a person (the first admin's, an admin's reset) is replaced by their own at sign-in.
   `ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT false;`,
+  // Gateways: one credential for a list of the firm's devices (common/registry/gateways.ts).
+  GATEWAY_TABLES({ time: 'BIGINT', flag: 'BOOLEAN', falseValue: 'false' }),
 ];
 
 /** Columns of the firms table an edit rewrites, in the order of firmValues. */
@@ -116,8 +120,13 @@ export interface PgRegistryOptions {
   pool?: pg.PoolConfig;
 }
 
-export class PgRegistry implements Registry {
-  private constructor(private readonly pool: pg.Pool) {}
+export class PgRegistry extends GatewaysDelegate implements Registry {
+  protected readonly gateways: PgGateways;
+
+  private constructor(private readonly pool: pg.Pool) {
+    super();
+    this.gateways = new PgGateways(pool, (fn) => this.tx(fn));
+  }
 
   /** Connects and creates or upgrades the schema. */
   static async open(opts: PgRegistryOptions | string): Promise<PgRegistry> {

@@ -2,8 +2,10 @@
 // (test/conformance/registry.ts), run against every adapter.
 import type { SmartFactoryTier } from '../places.ts';
 import type { NewUser, PasswordCheck, SessionCheck, User, UserChange } from './users.ts';
+import type { GatewayRegistry } from './gateways.ts';
 
 export type { NewUser, PasswordCheck, SessionCheck, User, UserChange } from './users.ts';
+export type { Gateway, GatewayChange, GatewayContext, GatewayCredential, NewGateway, SparkplugMappings } from './gateways.ts';
 
 /** What a firm is, as it may change over time (each change is kept dated: FirmVersion). */
 export interface FirmAttributes {
@@ -211,7 +213,7 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
-export interface Registry {
+export interface Registry extends GatewayRegistry {
   createFirm(firm: NewFirm): Promise<Firm>;
   getFirm(id: string): Promise<Firm | undefined>;
   listFirms(): Promise<Firm[]>;

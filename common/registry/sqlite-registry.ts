@@ -18,6 +18,8 @@ import {
   lastUseStale, operatorRevocationAudit, principalFrom, registrationVersion, tokenCheckOf, tokenInfoFrom, versionFrom,
   type DeviceRow, type FirmRow, type FirmVersionRow, type TokenRow,
 } from './rows.ts';
+import { GATEWAY_TABLES, GatewaysDelegate } from './gateways.ts';
+import { SqliteGateways } from './sqlite-gateways.ts';
 
 /** The schema's versions, oldest first (never edit a shipped one; the upgrade test builds older registries from them). */
 export const REGISTRY_MIGRATIONS: readonly string[] = [
@@ -81,6 +83,8 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
    CREATE INDEX sessions_user ON sessions(user_id);`,
   // A password given to a person (the first admin's, an admin's reset) is replaced by their own at sign-in.
   `ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;`,
+  // Gateways: one credential for a list of the firm's devices (common/registry/gateways.ts).
+  GATEWAY_TABLES({ time: 'INTEGER', flag: 'INTEGER', falseValue: '0' }),
 ];
 
 const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segment, above_scale = @above_scale, above_scale_since = @above_scale_since, '
@@ -91,13 +95,16 @@ const FIRM_SET = 'name = @name, county = @county, park = @park, segment = @segme
 const sqliteFirmColumns = (a: FirmAttributes) => ({ ...firmColumns(a), above_scale: a.aboveScale ? 1 : 0 });
 
 
-export class SqliteRegistry implements Registry {
+export class SqliteRegistry extends GatewaysDelegate implements Registry {
   private readonly db: Db;
   private readonly stmt;
+  protected readonly gateways: SqliteGateways;
 
   constructor(file: string) {
+    super();
     this.db = openDb(file, REGISTRY_MIGRATIONS, { synchronous: 'NORMAL' });
     const db = this.db;
+    this.gateways = new SqliteGateways(db);
     this.stmt = {
       insertFirm: db.prepare(`INSERT INTO firms (id, name, county, park, segment, above_scale, above_scale_since, employees, land_mu, smart_factory_tier,
         smart_factory_certificate_id, smart_factory_certified_on, demo, created_at) VALUES (@id,@name,@county,@park,@segment,@above_scale,@above_scale_since,
