@@ -16,7 +16,7 @@ import { DEFAULT_ENERGY_OPTIONS, EnergyService, type EnergyServiceOptions } from
 import { EnergySettings } from './energy/settings.ts';
 import { PlanService } from './plan/service.ts';
 import { PlanStore } from './plan/store.ts';
-import { AlarmEngine, AlarmStore, type AlarmEvent, type LiveSummaryLike } from './alarms/alarms.ts';
+import { AlarmEngine, SqliteAlarmStore, type AlarmEvent, type AlarmStore, type LiveSummaryLike } from './alarms/alarms.ts';
 import { startAlarmChecks, type AlarmSpoolSource } from './alarms/checks.ts';
 import { ChannelStore } from './alarms/notify/channels.ts';
 import { AlarmNotifier, type NotifierOptions } from './alarms/notify/notifier.ts';
@@ -52,6 +52,8 @@ export interface MonitoringOptions {
   snapshotEveryMs?: number;
   /** Period of the latest values' refresh from InfluxDB (what a lost live summary missed). */
   latestRefreshMs?: number;
+  /** Alarm rules and history shared by every API node (PostgreSQL); default: in the monitoring database. Closed with it. */
+  alarmStore?: AlarmStore;
 }
 
 /** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
@@ -111,7 +113,7 @@ export class Monitoring {
       ? new RollupWorker(opts.store, { ...opts.rollupWorker, monitoringFile: opts.file }, rollupOptions, checkpoint, opts.log)
       : new RollupJob(opts.store, this.index, opts.log, rollupOptions, checkpoint);
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
-    this.alarmStore = new AlarmStore(this.db);
+    this.alarmStore = opts.alarmStore ?? new SqliteAlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
     this.alarmChannels = new ChannelStore(this.db);
     this.notifier = new AlarmNotifier(this.alarmChannels, { ...opts.notifier, log: opts.log });
@@ -148,11 +150,7 @@ export class Monitoring {
         } catch (err) {
           log?.warn({ err: (err as Error).message }, 'live room aggregation failed on a live summary');
         }
-        try {
-          this.alarms.onLive(summary);
-        } catch (err) {
-          log?.warn({ err: (err as Error).message }, 'alarm evaluation failed on a live summary');
-        }
+        this.alarms.onLive(summary).catch((err: Error) => log?.warn({ err: err.message }, 'alarm evaluation failed on a live summary'));
       };
       live.on('live', onLive);
       this.unsubscribe = () => live.off('live', onLive);
@@ -169,9 +167,9 @@ export class Monitoring {
     }
     const offline = setInterval(() => {
       this.opts.registry.listDevices().then((devices) => {
-        this.alarms.checkOffline(devices);
         this.liveLatest.retain(new Set(devices.map((d) => d.id)));
-      }, (err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
+        return this.alarms.checkOffline(devices);
+      }).catch((err: Error) => log?.warn({ err: err.message }, 'offline check failed'));
     }, this.opts.offlineCheckMs ?? MINUTE);
     this.timers.push(startAlarmChecks(this.alarms, { registry: this.opts.registry, store: this.opts.store, ...(this.opts.spool ? { spool: this.opts.spool } : {}), ...(log ? { log } : {}) }, this.opts.alarmCheckMs ?? 30_000));
     const snapshot = () => { this.plan.snapshot().catch((err: Error) => log?.warn({ err: err.message }, 'plan snapshot failed')); };
@@ -209,6 +207,8 @@ export class Monitoring {
     this.alarms.setEmitter(undefined);
     await this.notifier.close();
     await this.rollups.stop();
+    await this.alarms.settled();
+    await this.alarmStore.close();
     this.db.close();
   }
 }

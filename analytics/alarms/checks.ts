@@ -32,9 +32,11 @@ export async function runAlarmChecks(engine: AlarmEngine, src: AlarmCheckSources
     src.spool?.quarantineSummary?.(now - 30 * 86_400_000) ?? Promise.resolve(undefined),
   ]);
   engine.setDeviceNames(devices);
-  if (counts) engine.checkRejections(devices, counts, now);
-  if (quarantined) engine.checkQuarantine(devices, quarantined, now);
-  engine.checkPlatform({ storeUp, ...(stats ? { spoolRows: stats.rows } : {}) }, now);
+  // Rules edited through another API node take effect here within one period.
+  await engine.reloadRules(now);
+  if (counts) await engine.checkRejections(devices, counts, now);
+  if (quarantined) await engine.checkQuarantine(devices, quarantined, now);
+  await engine.checkPlatform({ storeUp, ...(stats ? { spoolRows: stats.rows } : {}) }, now);
 }
 
 /** Runs the checks every `everyMs` (one at a time); returns the timer. */

@@ -2,10 +2,14 @@
 // message) plus periodic checks of what never reaches a live summary: silent devices (offline), quarantined
 // counter readings, rejected messages (a burst of them, or a clock so far ahead that everything is rejected),
 // the spool and InfluxDB. Raised, acknowledged and cleared alarms go to the store and to the listeners.
+//
+// Evaluation itself is synchronous and touches no store: it only queues what to raise and clear, and each
+// round's queue is written afterwards as one batch (the store may be PostgreSQL, shared by several API nodes).
+// Rounds run one at a time, in the order they were asked for.
 import { metricSpec } from '../../common/contract/catalogue.ts';
 import type { Actor } from '../base/db.ts';
 import { PLATFORM_FIRM, type Alarm, type AlarmEvent, type AlarmRule, type Op } from './rules.ts';
-import type { AlarmStore } from './store.ts';
+import type { AlarmStore, NewAlarm } from './store.ts';
 import { alarmTexts } from './templates.ts';
 
 /** The shape of a device in a live summary (LiveDevice in common/contract/live.ts). */
@@ -46,8 +50,14 @@ export interface RejectionCountLike {
 
 interface CondState {
   since: number | null;
+  /** The open alarm; PENDING while its raise is queued. */
   openId: number | null;
 }
+
+const PENDING = 0;
+
+/** What a round of evaluation decided, written to the store after it. */
+type StoreAction = { raise: NewAlarm; st: CondState } | { clearOf: CondState; at: number; value: number | null };
 
 interface Subject {
   deviceId: string;
@@ -107,11 +117,68 @@ export class AlarmEngine {
   private readonly names = new Map<string, string>();
   private emitter: AlarmEmitter | undefined;
   private readonly listeners = new Set<(ev: AlarmEvent) => void>();
+  private queue: StoreAction[] = [];
+  private tail: Promise<void> = Promise.resolve();
+  private loaded = false;
   evaluations = 0;
 
-  constructor(private readonly store: AlarmStore) {
-    this.reloadRules();
-    for (const a of store.openAlarms()) this.condOf(a.ruleId).set(a.deviceId, { since: a.raisedAt, openId: a.id });
+  constructor(private readonly store: AlarmStore) {}
+
+  /** Rules and open alarms from the store, once (retried by the next round when the store was down). */
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    const [rules, open] = await Promise.all([this.store.rules(), this.store.openAlarms()]);
+    this.useRules(rules, Date.now());
+    for (const a of open) if (!this.condOf(a.ruleId).has(a.deviceId)) this.condOf(a.ruleId).set(a.deviceId, { since: a.raisedAt, openId: a.id });
+    this.loaded = true;
+  }
+
+  /** Runs one round after the previous ones: evaluation, then its store writes in one batch. */
+  private round(evaluate: () => void | Promise<void>): Promise<void> {
+    const next = this.tail.then(async () => {
+      await this.load();
+      await evaluate();
+      await this.flush();
+    });
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  /** Resolves once every round asked for so far is written. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const actions = this.queue;
+    this.queue = [];
+    let failure: unknown;
+    await this.store.batch(async () => {
+      for (const a of actions) {
+        try {
+          await this.apply(a);
+        } catch (err) {
+          // A failed raise is tried again by the next observation; the rest of the round still gets written.
+          if ('raise' in a && a.st.openId === PENDING) a.st.openId = null;
+          failure ??= err;
+        }
+      }
+    });
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+  }
+
+  private async apply(a: StoreAction): Promise<void> {
+    if ('raise' in a) {
+      const { alarm, fresh } = await this.store.raise(a.raise);
+      a.st.openId = alarm.id;
+      if (fresh) this.emit('raised', alarm);
+      return;
+    }
+    const id = a.clearOf.openId;
+    if (id === null || id === PENDING) return;
+    const cleared = await this.store.clear(id, a.at, a.value);
+    if (cleared) this.emit('cleared', cleared);
   }
 
   setEmitter(emit: AlarmEmitter | undefined): void {
@@ -129,16 +196,23 @@ export class AlarmEngine {
     for (const d of devices) if (d.name) this.names.set(d.id, d.name);
   }
 
-  /** Re-reads the rules; open alarms of deleted or disabled rules are cleared. */
-  reloadRules(now = Date.now()): void {
-    this.rules = this.store.rules().filter((r) => r.enabled);
+  /** Re-reads the rules (after an edit here, and periodically for edits on other nodes); open alarms of deleted or disabled rules are cleared. */
+  reloadRules(now = Date.now()): Promise<void> {
+    return this.round(async () => {
+      const rules = await this.store.rules();
+      this.useRules(rules, now);
+    });
+  }
+
+  private useRules(all: readonly AlarmRule[], now: number): void {
+    this.rules = all.filter((r) => r.enabled);
     this.rateMetrics = new Set(this.rules.filter((r) => r.kind === 'rate' && r.metric !== null).map((r) => r.metric as string));
     this.watchResets = this.rules.some((r) => r.kind === 'counter_reset');
     this.byType = new Map();
     const live = new Set(this.rules.map((r) => r.id));
     for (const [ruleId, devices] of this.cond) {
       if (live.has(ruleId)) continue;
-      for (const st of devices.values()) if (st.openId !== null) this.clearAlarm(st.openId, now, null);
+      for (const st of devices.values()) this.clearAlarm(st, now, null);
       this.cond.delete(ruleId);
     }
   }
@@ -172,9 +246,8 @@ export class AlarmEngine {
     }
   }
 
-  private clearAlarm(id: number, at: number, value: number | null): void {
-    const a = this.store.clear(id, at, value);
-    if (a) this.emit('cleared', a);
+  private clearAlarm(st: CondState, at: number, value: number | null): void {
+    if (st.openId !== null) this.queue.push({ clearOf: st, at, value });
   }
 
   /**
@@ -185,7 +258,7 @@ export class AlarmEngine {
     const conds = this.cond.get(rule.id);
     let st = conds?.get(d.deviceId);
     if (!holds) {
-      if (st?.openId != null) this.clearAlarm(st.openId, at, value);
+      if (st) this.clearAlarm(st, at, value);
       if (st) conds?.delete(d.deviceId);
       return;
     }
@@ -197,19 +270,20 @@ export class AlarmEngine {
     if (st.openId === null && at - st.since >= durationS * 1000) {
       const metric = extra.metric ?? rule.metric;
       const messages = alarmTexts({ rule: { ...rule, metric }, type: d.type, deviceName: this.names.get(d.deviceId), deviceId: d.deviceId, value, state: extra.state, detail: extra.detail });
-      const { alarm, fresh } = this.store.raise({
-        ruleId: rule.id, ruleName: rule.name, kind: rule.kind, severity: rule.severity, firmId: d.firmId, deviceId: d.deviceId, deviceType: d.type,
-        metric, messages, value, raisedAt: at,
+      st.openId = PENDING;
+      this.queue.push({
+        st, raise: {
+          ruleId: rule.id, ruleName: rule.name, kind: rule.kind, severity: rule.severity, firmId: d.firmId, deviceId: d.deviceId, deviceType: d.type,
+          metric, messages, value, raisedAt: at,
+        },
       });
-      st.openId = alarm.id;
-      if (fresh) this.emit('raised', alarm);
     }
   }
 
   /** Evaluates the rules on one live summary (once a second). */
-  onLive(summary: LiveSummaryLike): void {
+  onLive(summary: LiveSummaryLike): Promise<void> {
     // One commit for whatever this summary raises and clears (a fleet coming back clears thousands at once).
-    this.store.batch(() => this.evaluateSummary(summary));
+    return this.round(() => this.evaluateSummary(summary));
   }
 
   private evaluateSummary(summary: LiveSummaryLike): void {
@@ -322,11 +396,11 @@ export class AlarmEngine {
   }
 
   /** Periodic check: devices whose last message is older than an offline rule's limit. */
-  checkOffline(devices: readonly CheckedDevice[], now = Date.now()): void {
+  checkOffline(devices: readonly CheckedDevice[], now = Date.now()): Promise<void> {
     this.setDeviceNames(devices);
-    const offlineRules = this.rules.filter((r) => r.kind === 'offline');
-    if (offlineRules.length === 0) return;
-    this.store.batch(() => this.checkSilent(devices, now));
+    return this.round(() => {
+      if (this.rules.some((r) => r.kind === 'offline')) this.checkSilent(devices, now);
+    });
   }
 
   private checkSilent(devices: readonly CheckedDevice[], now: number): void {
@@ -347,7 +421,11 @@ export class AlarmEngine {
    * Periodic check: devices with quarantined counter readings nobody released, received within a quarantine
    * rule's hours. The alarm clears once they are released (or older than that).
    */
-  checkQuarantine(devices: readonly CheckedDevice[], quarantined: ReadonlyArray<{ deviceId: string; count: number; newestAt: number }>, now = Date.now()): void {
+  checkQuarantine(devices: readonly CheckedDevice[], quarantined: ReadonlyArray<{ deviceId: string; count: number; newestAt: number }>, now = Date.now()): Promise<void> {
+    return this.round(() => this.observeQuarantine(devices, quarantined, now));
+  }
+
+  private observeQuarantine(devices: readonly CheckedDevice[], quarantined: ReadonlyArray<{ deviceId: string; count: number; newestAt: number }>, now: number): void {
     if (!this.rules.some((r) => r.kind === 'quarantine')) return;
     const byDevice = new Map(quarantined.map((q) => [q.deviceId, q]));
     for (const dev of devices) {
@@ -366,7 +444,11 @@ export class AlarmEngine {
    * (rejected), and clock-ahead rejections as evidence of a skewed clock (clock_skew) — such a device's
    * messages never reach a live summary. The first call only learns the counts.
    */
-  checkRejections(devices: readonly CheckedDevice[], counts: readonly RejectionCountLike[], now = Date.now()): void {
+  checkRejections(devices: readonly CheckedDevice[], counts: readonly RejectionCountLike[], now = Date.now()): Promise<void> {
+    return this.round(() => this.observeRejections(devices, counts, now));
+  }
+
+  private observeRejections(devices: readonly CheckedDevice[], counts: readonly RejectionCountLike[], now: number): void {
     const current = new Set<string>();
     for (const c of counts) {
       const key = `${c.deviceId}\u0000${c.rule}\u0000${c.day}`;
@@ -404,7 +486,11 @@ export class AlarmEngine {
   }
 
   /** Periodic check of the platform: rows waiting in the spool and whether InfluxDB answers. */
-  checkPlatform(p: { spoolRows?: number; storeUp?: boolean }, now = Date.now()): void {
+  checkPlatform(p: { spoolRows?: number; storeUp?: boolean }, now = Date.now()): Promise<void> {
+    return this.round(() => this.observePlatform(p, now));
+  }
+
+  private observePlatform(p: { spoolRows?: number; storeUp?: boolean }, now: number): void {
     for (const rule of this.rulesFor(SPOOL_SUBJECT)) {
       this.evaluations++;
       if (rule.kind === 'spool' && p.spoolRows !== undefined) this.observe(rule, SPOOL_SUBJECT, p.spoolRows > (rule.value ?? 0), now, p.spoolRows);
@@ -413,8 +499,8 @@ export class AlarmEngine {
   }
 
   /** Acknowledges an alarm (who and when); undefined when unknown or already acknowledged. */
-  ack(id: number, actor: Actor): Alarm | undefined {
-    const a = this.store.ack(id, actor);
+  async ack(id: number, actor: Actor): Promise<Alarm | undefined> {
+    const a = await this.store.ack(id, actor);
     if (a) this.emit('acknowledged', a);
     return a;
   }

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { ALARM_KINDS, ALARM_STATUSES, OPS, SEVERITIES, ruleProblem, type AlarmKind, type AlarmQuery, type AlarmRule, type AlarmRuleInput, type Op, type Severity } from '../../analytics/alarms/alarms.ts';
-import { actorOf, assertFirmVisible, resolveScope, visibleDevice } from '../access.ts';
+import { actorOf, assertFirmVisible, audit, resolveScope, visibleDevice } from '../access.ts';
 import { firmInScope, type ScopeKind } from '../../analytics/base/scope.ts';
 import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
@@ -80,15 +80,15 @@ function fieldsOf(p: ApiPrincipal, q: SearchQuery): Search {
   return out;
 }
 
-function visibleAlarm(m: Monitoring, p: ApiPrincipal, id: number) {
-  const a = m.alarmStore.alarm(id);
+async function visibleAlarm(m: Monitoring, p: ApiPrincipal, id: number) {
+  const a = await m.alarmStore.alarm(id);
   if (!a || (p.role === 'engineer' && a.firmId !== p.firmId)) throw new HttpError(404, `alarm ${id} not found`);
   return a;
 }
 
 /** Rules an engineer may change: their own firm's; a global rule is read-only for them. */
-function writableRule(m: Monitoring, p: ApiPrincipal, id: number): AlarmRule {
-  const r = m.alarmStore.rule(id);
+async function writableRule(m: Monitoring, p: ApiPrincipal, id: number): Promise<AlarmRule> {
+  const r = await m.alarmStore.rule(id);
   if (!r || (p.role === 'engineer' && r.firmId !== null && r.firmId !== p.firmId)) throw new HttpError(404, `alarm rule ${id} not found`);
   if (p.role === 'engineer' && r.firmId === null) throw new HttpError(403, 'this rule applies to every firm; only admin and bureau change it');
   return r;
@@ -149,8 +149,8 @@ const alarmListRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
   app.post('/alarms/:id/ack', {
     schema: { tags: ['alarms'], summary: 'Acknowledge an alarm (records who and when)', params: IdParams, response: { 200: Alarm, 404: ErrorBody, 409: ErrorBody } },
   }, async (req) => {
-    const a = visibleAlarm(m, req.principal, req.params.id);
-    const acked = m.alarms.ack(a.id, actorOf(req.principal));
+    const a = await visibleAlarm(m, req.principal, req.params.id);
+    const acked = await m.alarms.ack(a.id, actorOf(req.principal));
     if (!acked) throw new HttpError(409, `alarm ${a.id} was already acknowledged by ${a.ackedBy ?? 'someone'}`);
     return acked;
   });
@@ -161,7 +161,7 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
     schema: { tags: ['alarms'], summary: 'Alarm rules (engineers: the global rules and their firm\'s)', response: { 200: Type.Array(Rule) } },
   }, async (req) => {
     const p = req.principal;
-    const rules = m.alarmStore.rules();
+    const rules = await m.alarmStore.rules();
     return p.role === 'engineer' ? rules.filter((r) => r.firmId === null || r.firmId === p.firmId) : rules;
   });
 
@@ -173,28 +173,31 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
     },
   }, async (req, reply) => {
     const input = await checkedInput(registry, req.principal, req.body);
-    const rule = m.alarmStore.createRule(input, actorOf(req.principal));
-    m.alarms.reloadRules();
+    const rule = await m.alarmStore.createRule(input, actorOf(req.principal));
+    await audit(registry, req.principal, 'alarm-rule.create', `alarm-rule:${rule.id}`, input);
+    await m.alarms.reloadRules();
     return reply.code(201).send(rule);
   });
 
   app.put('/alarm-rules/:id', {
     schema: { tags: ['alarms'], summary: 'Replace an alarm rule', params: IdParams, body: RuleBody, response: { 200: Rule, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
   }, async (req) => {
-    writableRule(m, req.principal, req.params.id);
+    const before = await writableRule(m, req.principal, req.params.id);
     const input = await checkedInput(registry, req.principal, req.body);
-    const rule = m.alarmStore.updateRule(req.params.id, input);
-    m.alarms.reloadRules();
+    const rule = await m.alarmStore.updateRule(req.params.id, input);
     if (!rule) throw new HttpError(404, `alarm rule ${req.params.id} not found`);
+    await audit(registry, req.principal, before.enabled === input.enabled ? 'alarm-rule.update' : input.enabled ? 'alarm-rule.enable' : 'alarm-rule.disable', `alarm-rule:${rule.id}`, input);
+    await m.alarms.reloadRules();
     return rule;
   });
 
   app.delete('/alarm-rules/:id', {
     schema: { tags: ['alarms'], summary: 'Delete an alarm rule; its open alarms are cleared', params: IdParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
   }, async (req, reply) => {
-    writableRule(m, req.principal, req.params.id);
-    m.alarmStore.deleteRule(req.params.id);
-    m.alarms.reloadRules();
+    const before = await writableRule(m, req.principal, req.params.id);
+    await m.alarmStore.deleteRule(req.params.id);
+    await audit(registry, req.principal, 'alarm-rule.delete', `alarm-rule:${before.id}`, { name: before.name, kind: before.kind });
+    await m.alarms.reloadRules();
     return reply.code(204).send(null);
   });
 };

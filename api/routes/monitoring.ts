@@ -87,7 +87,7 @@ async function scopeOverview(mon: Monitoring, scope: Scope, onlineMinutes: numbe
   }
   states.unknown = Math.max(0, devices.length - withState);
   const alarms = { active: 0, acknowledged: 0, critical: 0 };
-  for (const [key, c] of mon.alarmStore.openCounts(scope.kind === 'device' ? scope.id : undefined)) {
+  for (const [key, c] of await mon.alarmStore.openCounts(scope.kind === 'device' ? scope.id : undefined)) {
     if (scope.kind !== 'device' && !firms.has(key)) continue;
     alarms.active += c.active;
     alarms.acknowledged += c.acknowledged;

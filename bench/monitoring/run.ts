@@ -302,7 +302,7 @@ const watched = (room: string) => !room.startsWith('device:') || watchedDevices.
 for (let i = 0; i < 10; i++) {
   const s = sample(now + i * 2000);
   let t = performance.now();
-  monitoring.alarms.onLive(s);
+  await monitoring.alarms.onLive(s);
   liveTimes.push(performance.now() - t);
   t = performance.now();
   roomUpdates = monitoring.rooms.update(s).length;
@@ -364,7 +364,7 @@ ${results.map((r) => `| ${r.name} | ${r.kind} | \`${r.path.replace(/[0-9A-HJ-NP-
 
 One live summary with all ${devices.length.toLocaleString('en')} devices (the worst case: every device sent something in the second):
 
-- alarm evaluation (${monitoring.alarmStore.rules().filter((r) => r.enabled).length} default rules): median ${median(liveTimes).toFixed(1)} ms
+- alarm evaluation (${(await monitoring.alarmStore.rules()).filter((r) => r.enabled).length} default rules): median ${median(liveTimes).toFixed(1)} ms
 - room aggregates, every room due (${roomUpdates.toLocaleString('en')} rooms, one per device included): median ${median(roomTimes).toFixed(1)} ms
 - room aggregates, only rooms someone listens to (${watchedUpdates} rooms: all wider rooms and 100 device rooms): median ${median(watchedTimes).toFixed(1)} ms
 

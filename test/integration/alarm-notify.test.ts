@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { AlarmEngine, AlarmStore, type AlarmRuleInput, type LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
+import { AlarmEngine, SqliteAlarmStore, type AlarmStore, type AlarmRuleInput, type LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
 import { ChannelStore, channelProblem, publicChannel, type ChannelInput } from '../../analytics/alarms/notify/channels.ts';
 import { AlarmNotifier } from '../../analytics/alarms/notify/notifier.ts';
 import { createHmac } from 'node:crypto';
@@ -63,22 +63,22 @@ const channel = (over: Partial<ChannelInput>): ChannelInput => ({
 });
 const dye = (ts: number, v: number, deviceId = 'dye-3'): LiveDeviceSample => ({ deviceId, firmId: 'F1', type: 'dyeing_machine', ts, metrics: { bath_temp_c: v } });
 /** One over-temperature episode: raised, then cleared. */
-function episode(v = 142, deviceId = 'dye-3'): void {
+async function episode(v = 142, deviceId = 'dye-3'): Promise<void> {
   clock += 1000;
-  engine.onLive({ at: clock, devices: [dye(clock, v, deviceId)] });
+  await engine.onLive({ at: clock, devices: [dye(clock, v, deviceId)] });
   clock += 1000;
-  engine.onLive({ at: clock, devices: [dye(clock, 100, deviceId)] });
+  await engine.onLive({ at: clock, devices: [dye(clock, 100, deviceId)] });
 }
 
 before(async () => { await rx.start(); });
 after(async () => { await rx.stop(); });
-beforeEach(() => {
+beforeEach(async () => {
   rx.received = [];
   rx.statuses = [];
   db = openMonitoringDb(':memory:');
-  store = new AlarmStore(db);
-  for (const r of store.rules()) store.deleteRule(r.id);
-  store.createRule(hot, actor);
+  store = new SqliteAlarmStore(db);
+  for (const r of await store.rules()) await store.deleteRule(r.id);
+  await store.createRule(hot, actor);
   engine = new AlarmEngine(store);
   engine.setDeviceNames([{ id: 'dye-3', name: '3号染色机' }]);
   channels = new ChannelStore(db);
@@ -89,7 +89,7 @@ beforeEach(() => {
 describe('alarm notifications', () => {
   test('企业微信 robot: a markdown message in Chinese, raised and cleared', async () => {
     const c = channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
-    episode();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 2);
     const body = JSON.parse(rx.received[0]?.body ?? '') as { msgtype: string; markdown: { content: string } };
@@ -101,7 +101,7 @@ describe('alarm notifications', () => {
 
   test('钉钉 robot: signed with timestamp and HMAC-SHA256 of "timestamp\\nsecret" in the URL', async () => {
     channels.create(channel({ kind: 'dingtalk', url: `${rx.url}/robot/send?access_token=tok`, secret: 'SECabc123', notifyCleared: false, lang: 'both' }), actor);
-    episode();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 1, 'cleared is not sent on this channel');
     const u = new URL(rx.received[0]?.url ?? '', rx.url);
@@ -118,7 +118,7 @@ describe('alarm notifications', () => {
   test('webhook: JSON with an HMAC-SHA256 signature header, retried after a 500, the outcome recorded', async () => {
     const c = channels.create(channel({ secret: 'whsec', notifyCleared: false }), actor);
     rx.statuses = [500];
-    episode();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 2, 'the 500 was retried');
     const r = rx.received[1] as Received;
@@ -127,7 +127,7 @@ describe('alarm notifications', () => {
     assert.equal((JSON.parse(r.body) as { alarm: { kind: string } }).alarm.kind, 'threshold');
     assert.deepEqual(channels.deliveries(c.id, 10).map((d) => [d.status, d.attempts, d.why]), [['sent', 2, null]]);
     rx.statuses = [500, 500, 500];
-    episode(150, 'dye-4');
+    await episode(150, 'dye-4');
     await notifier.idle();
     const failed = channels.deliveries(c.id, 10)[0];
     assert.deepEqual([failed?.status, failed?.attempts], ['failed', 3]);
@@ -137,28 +137,28 @@ describe('alarm notifications', () => {
   test('quiet hours hold back all but critical alarms; routing by firm and severity', async () => {
     const quiet = channels.create(channel({ quietFrom: 11 * 60, quietTo: 13 * 60, notifyCleared: false }), actor);
     channels.create(channel({ firmId: 'F2', notifyCleared: false }), actor);
-    const ruleId = store.rules()[0]?.id ?? 0;
-    store.updateRule(ruleId, { ...hot, severity: 'warning' });
-    engine.reloadRules();
-    episode();
+    const ruleId = (await store.rules())[0]?.id ?? 0;
+    await store.updateRule(ruleId, { ...hot, severity: 'warning' });
+    await engine.reloadRules();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 0, 'a warning at 12:00 in quiet hours 11:00–13:00; the other channel is for another firm');
     assert.match(channels.deliveries(quiet.id, 1)[0]?.why ?? '', /quiet hours/);
-    store.updateRule(ruleId, hot);
-    engine.reloadRules();
-    episode();
+    await store.updateRule(ruleId, hot);
+    await engine.reloadRules();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 1, 'critical goes through');
   });
 
   test('deduplication of a flapping alarm and the rate limit per channel', async () => {
     const c = channels.create(channel({ notifyCleared: false, maxPerHour: 3, dedupMinutes: 10 }), actor);
-    episode();
-    episode();
+    await episode();
+    await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 1, 'raised again within 10 min: not sent again');
     assert.match(channels.deliveries(c.id, 1)[0]?.why ?? '', /duplicate/);
-    for (const d of ['a', 'b', 'c', 'd']) episode(142, `dye-${d}`);
+    for (const d of ['a', 'b', 'c', 'd']) await episode(142, `dye-${d}`);
     await notifier.idle();
     assert.equal(rx.received.length, 3);
     assert.match(channels.deliveries(c.id, 1)[0]?.why ?? '', /rate limit: 3 messages an hour/);
@@ -194,7 +194,7 @@ describe('e-mail', () => {
     const url = `smtp://alarm%40example.cn@127.0.0.1:${port}?to=duty@example.cn,boss@example.cn`;
     assert.equal(channelProblem(channel({ kind: 'email', url: `smtp://127.0.0.1:${port}` })), 'an email channel\'s url needs to=recipient@…[,…]');
     const c = channels.create(channel({ kind: 'email', url, secret: 'smtp-pass', notifyCleared: false }), actor);
-    episode();
+    await episode();
     await notifier.idle();
     assert.equal(mails.length, 1, JSON.stringify(channels.deliveries(c.id, 5)));
     assert.deepEqual([mails[0]?.from, mails[0]?.to, mails[0]?.user], ['alarm@example.cn', ['duty@example.cn', 'boss@example.cn'], 'alarm@example.cn']);
@@ -202,7 +202,7 @@ describe('e-mail', () => {
     assert.equal(channels.deliveries(c.id, 1)[0]?.status, 'sent');
     assert.equal(publicChannel(c).url, url, 'sender and recipients are not secret');
     channels.update(c.id, { ...c, secret: 'wrong' });
-    episode(150, 'dye-9');
+    await episode(150, 'dye-9');
     await notifier.idle();
     const failed = channels.deliveries(c.id, 1)[0];
     assert.deepEqual([failed?.status, failed?.attempts], ['failed', 3]);

@@ -10,7 +10,7 @@ import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/syst
 import { provisionDevice } from '../../simulators/provision.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
-import { AlarmEngine, AlarmStore, type AlarmEvent } from '../../analytics/alarms/alarms.ts';
+import { AlarmEngine, SqliteAlarmStore, type AlarmEvent } from '../../analytics/alarms/alarms.ts';
 import { openMonitoringDb } from '../../analytics/base/db.ts';
 
 const MIN = 60_000;
@@ -58,11 +58,11 @@ describe('quarantined readings', () => {
     assert.ok(q && q.releasable && q.releasedAt === null, JSON.stringify(q));
 
     // The alarm the firm page shows, from the spool's quarantined readings.
-    const alarms = new AlarmStore(openMonitoringDb(':memory:'));
+    const alarms = new SqliteAlarmStore(openMonitoringDb(':memory:'));
     const engine = new AlarmEngine(alarms);
     const events: AlarmEvent[] = [];
     engine.setEmitter((_rooms, ev) => events.push(ev));
-    const check = async () => engine.checkQuarantine(await sys.registry.listDevices(), await sys.spool.quarantineSummary(0));
+    const check = async () => await engine.checkQuarantine(await sys.registry.listDevices(), await sys.spool.quarantineSummary(0));
     await check();
     assert.deepEqual(events.map((e) => [e.event, e.alarm.kind, e.alarm.deviceId, e.alarm.firmId]), [['raised', 'quarantine', meter.id, firmId]]);
 

@@ -7,7 +7,7 @@ import { tagSet } from '../../common/contract/line-protocol.ts';
 import type { Problem } from '../../common/contract/messages.ts';
 import { MAX_OVERRIDE_FACTOR, counterRules, deviceCounterRules, overrideProblem } from '../../common/admission/plausibility.ts';
 import { PointHistory } from '../../common/admission/point-history.ts';
-import { AlarmEngine, AlarmStore, type AlarmEvent } from '../../analytics/alarms/alarms.ts';
+import { AlarmEngine, SqliteAlarmStore, type AlarmEvent } from '../../analytics/alarms/alarms.ts';
 import { openMonitoringDb } from '../../analytics/base/db.ts';
 import { revocationOf } from '../../broker/credential-check.ts';
 
@@ -18,7 +18,7 @@ const meter: AdmitDevice = { deviceId: 'm1', firmId: 'F', type: 'electricity_met
 const kwh = (ts: number, seq: number, v: number) => Buffer.from(JSON.stringify({ ts, seq, metrics: { energy_kwh_total: v } }));
 const admit = (h: PointHistory, ts: number, seq: number, v: number) => admitMessage('telemetry', meter, kwh(ts, seq, v), now, limits, h);
 
-test('an implausible point is refused and kept whole: its line protocol is what would have been stored', () => {
+test('an implausible point is refused and kept whole: its line protocol is what would have been stored', async () => {
   const h = new PointHistory();
   assert.equal(admit(h, now - 2 * MIN, 1, 100).lines.length, 1);
   const r = admit(h, now - MIN, 2, 1e13);
@@ -32,7 +32,7 @@ test('an implausible point is refused and kept whole: its line protocol is what 
   assert.equal(h.readingOf({ field: 'x', rule: 'maximum', message: '' }), undefined, 'other problems keep nothing');
 });
 
-test('after a restart the counter memory comes from the checkpoint: the first reading is bounded, not accepted as it is', () => {
+test('after a restart the counter memory comes from the checkpoint: the first reading is bounded, not accepted as it is', async () => {
   const before = new PointHistory();
   assert.equal(admit(before, now - 3 * MIN, 1, 100).lines.length, 1);
   const checkpoint = before.drainCheckpoint();
@@ -50,7 +50,7 @@ test('after a restart the counter memory comes from the checkpoint: the first re
   assert.equal(admit(seeded, now - MIN, 3, 100 + perMs * 2 * MIN + 2 * slack - 1).lines.length, 1);
 });
 
-test('a device\'s own rate replaces its type\'s, bounded to 100 × the type\'s', () => {
+test('a device\'s own rate replaces its type\'s, bounded to 100 × the type\'s', async () => {
   const type = counterRules('loom').find((r) => r.name === 'energy_kwh_total')!;
   assert.equal(overrideProblem('loom', 'energy_kwh_total', type.maxPerHour * MAX_OVERRIDE_FACTOR), undefined);
   assert.match(overrideProblem('loom', 'energy_kwh_total', type.maxPerHour * MAX_OVERRIDE_FACTOR + 1) ?? '', /at most 100 ×/);
@@ -71,31 +71,31 @@ test('a device\'s own rate replaces its type\'s, bounded to 100 × the type\'s',
   assert.equal(send(now - 4 * MIN, 4, 200).problems[0]?.rule, 'implausible', 'removed: the type\'s bound again');
 });
 
-test('the quarantine alarm: seeded once (deleting it sticks), raised while readings wait, cleared once released', () => {
+test('the quarantine alarm: seeded once (deleting it sticks), raised while readings wait, cleared once released', async () => {
   const db = openMonitoringDb(':memory:');
-  let store = new AlarmStore(db);
-  const rule = store.rules().find((r) => r.kind === 'quarantine');
+  let store = new SqliteAlarmStore(db);
+  const rule = (await store.rules()).find((r) => r.kind === 'quarantine');
   assert.ok(rule && rule.enabled && rule.firmId === null && rule.value === 24);
   const engine = new AlarmEngine(store);
   const events: AlarmEvent[] = [];
   engine.setEmitter((rooms, ev) => { assert.deepEqual(rooms, ['all', 'firm:F']); events.push(ev); });
   const devices = [{ id: 'm1', firmId: 'F', type: 'electricity_meter' }, { id: 'm2', firmId: 'F', type: 'electricity_meter' }];
-  engine.checkQuarantine(devices, [{ deviceId: 'm1', count: 3, newestAt: now - MIN }], now);
+  await engine.checkQuarantine(devices, [{ deviceId: 'm1', count: 3, newestAt: now - MIN }], now);
   assert.deepEqual(events.map((e) => [e.event, e.alarm.deviceId, e.alarm.kind]), [['raised', 'm1', 'quarantine']]);
   assert.match(events[0]!.alarm.message, / 3 implausible counter readings quarantined/);
-  engine.checkQuarantine(devices, [{ deviceId: 'm1', count: 4, newestAt: now }], now + MIN);
+  await engine.checkQuarantine(devices, [{ deviceId: 'm1', count: 4, newestAt: now }], now + MIN);
   assert.equal(events.length, 1, 'still open: not raised again');
-  engine.checkQuarantine(devices, [], now + 2 * MIN);
+  await engine.checkQuarantine(devices, [], now + 2 * MIN);
   assert.deepEqual(events.map((e) => e.event), ['raised', 'cleared']);
-  engine.checkQuarantine(devices, [{ deviceId: 'm2', count: 1, newestAt: now - 25 * 3_600_000 }], now);
+  await engine.checkQuarantine(devices, [{ deviceId: 'm2', count: 1, newestAt: now - 25 * 3_600_000 }], now);
   assert.equal(events.length, 2, 'older than the rule\'s 24 h: no alarm');
 
-  store.deleteRule(rule.id);
-  store = new AlarmStore(db);
-  assert.equal(store.rules().some((r) => r.kind === 'quarantine'), false, 'not recreated after an admin deleted it');
+  await store.deleteRule(rule.id);
+  store = new SqliteAlarmStore(db);
+  assert.equal((await store.rules()).some((r) => r.kind === 'quarantine'), false, 'not recreated after an admin deleted it');
 });
 
-test('a connected device may stay while its credential holds: removed, expired or rotated closes it', () => {
+test('a connected device may stay while its credential holds: removed, expired or rotated closes it', async () => {
   const cred = { deviceId: 'd', tokenSha256: 'abc', tokenExpiresAt: null, rateOverrides: {} };
   assert.equal(revocationOf(cred, 'abc', now), undefined);
   assert.equal(revocationOf(undefined, 'abc', now), 'device removed');
