@@ -1,21 +1,26 @@
 // Signing in through the dashboard's form in a real headless Chromium: a wrong password gets a clear message; the
 // right one opens the engineer's firm with the live feed on the session cookie (nothing kept in localStorage, the
 // cookie out of the page's reach); signing out ends the session. The holder of the admin token (#token= link)
-// creates an admin user on the users page (as for the first one), disables a user and revokes an API token. The API runs without InfluxDB (cards that need it
-// say so); what is tested here is the sign-in. A screenshot goes to test-results/.
+// creates an admin user on the users page, disables a user and revokes an API token. The first admin of `npm start`
+// signs in with the one-time password it printed, is made to set a new one and then lands on the overview. The API
+// runs without InfluxDB (cards that need it say so); what is tested here is the sign-in. A screenshot goes to test-results/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
 import type { NewFirm } from '../../common/registry/registry.ts';
+import { FIRST_ADMIN_LOGIN, firstAdminPassword } from '../../common/secrets.ts';
 import { offlineApi, type OfflineApi } from '../helpers/offline-api.ts';
 import { withBrowser } from '../helpers/browser.ts';
-import { testFirm } from '../helpers/system.ts';
+import { tempDir, testFirm } from '../helpers/system.ts';
 
 const firm: NewFirm = testFirm({ name: '登录测试织造厂' });
 const ADMIN = 'at_web_signin_admin_token_000000';
 let api: OfflineApi;
 let base: string;
+let adminPassword: string;
+const dataDir = tempDir('web-signin-data');
 
 before(async () => {
   api = await offlineApi('web-signin', { live: new EventEmitter() }, async (r) => {
@@ -23,10 +28,38 @@ before(async () => {
     await r.createFirm(firm);
     await r.createUser({ login: 'zhang.wei', displayName: '张伟', role: 'engineer', firmId: firm.id, password: 'weaving-floor-7' });
   });
+  adminPassword = (await firstAdminPassword(api.registry, dataDir))!;
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
 });
-after(async () => { await api.close(); });
+after(async () => {
+  await api.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('the first admin signs in with the printed one-time password, must set a new one, then lands on the overview', async () => {
+  await withBrowser('signin-first-admin', async (_ctx, page) => {
+    await page.goto(`${base}/`);
+    await page.fill('#login-input', FIRST_ADMIN_LOGIN);
+    await page.fill('#password-input', adminPassword);
+    await page.click('[data-testid=login-password] button[type=submit]');
+    await page.waitForSelector('[data-testid=set-password]');
+    assert.equal(await page.textContent('[data-testid=set-password] h1'), '设置新密码');
+    assert.equal(await page.locator('[data-testid=user-menu]').count(), 0, 'nothing but the form');
+    await page.reload();
+    await page.waitForSelector('[data-testid=set-password]');
+    const form = '[data-testid=account-form]';
+    await page.fill(`${form} input[name=currentPassword]`, adminPassword);
+    await page.fill(`${form} input[name=password]`, 'first-admin-own-pw');
+    await page.fill(`${form} input[name=again]`, 'first-admin-own-pw');
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForSelector('#conn[data-state=online]', { timeout: 15_000 });
+    await page.waitForSelector('main section#kpi', { timeout: 15_000 });
+    assert.equal(await page.textContent('[data-testid=user-name]'), FIRST_ADMIN_LOGIN);
+    assert.equal((await api.registry.listUsers()).find((u) => u.login === FIRST_ADMIN_LOGIN)?.mustChangePassword, false);
+    assert.equal(await firstAdminPassword(api.registry, dataDir), undefined, 'npm start no longer shows it');
+  });
+});
 
 test('an engineer signs in with the form, sees their firm, and signs out; a wrong password says so', async () => {
   await withBrowser('signin', async (ctx, page) => {

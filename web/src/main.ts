@@ -9,7 +9,7 @@ import { Scope } from './components.ts';
 import { byId, clear, h } from './dom.ts';
 import { currentLang, setLang, t } from './i18n.ts';
 import { feed, type LiveState } from './live.ts';
-import { endSession, hasSession, resolveIdentity, type Identity } from './session.ts';
+import { endSession, resolveIdentity, sessionUser, type Identity, type SessionUser } from './session.ts';
 import { mountAccount } from './views/account.ts';
 import { roleText, st } from './views/signin-texts.ts';
 import { mountTokens } from './views/tokens.ts';
@@ -17,7 +17,7 @@ import { mountUsers } from './views/users.ts';
 import type { ViewContext } from './views/context.ts';
 import { mountDevice } from './views/device.ts';
 import { mountFirm } from './views/firm.ts';
-import { mountLogin } from './views/login.ts';
+import { mountLogin, mountSetPassword } from './views/login.ts';
 import { notFound } from './views/notfound.ts';
 import { mountOverview } from './views/overview.ts';
 import { mountPlacePage } from './views/place.ts';
@@ -93,12 +93,18 @@ function showLogin(problem?: string): void {
   feed.close();
   renderHeader();
   mountLogin(main, {
-    onSession: () => { void start(); },
+    onSession: (user, password) => { if (user.mustChangePassword) showSetPassword(user, password); else void start(); },
     onToken: (tok) => {
       setToken(tok);
       void start();
     },
   }, problem);
+}
+
+/** A password someone else set must be replaced before anything else (the API refuses everything else). */
+function showSetPassword(user: SessionUser, current?: string): void {
+  renderHeader();
+  mountSetPassword(main, user, { onChanged: () => { void start(); }, onSignOut: () => showLogin() }, current);
 }
 
 // A token the API no longer accepts is forgotten; an ended session asks for the password again.
@@ -151,8 +157,13 @@ function route(): void {
 
 async function start(): Promise<void> {
   const tok = token();
-  if (!tok && !(await hasSession().catch(() => false))) {
+  const user = tok ? null : await sessionUser().catch(() => null);
+  if (!tok && !user) {
     showLogin();
+    return;
+  }
+  if (user?.mustChangePassword) {
+    showSetPassword(user);
     return;
   }
   renderHeader();

@@ -17,6 +17,8 @@ export interface SessionUser {
   createdAt: number;
   lastLoginAt: number | null;
   passwordChangedAt: number;
+  /** Given a password by someone else: the API answers nothing but setting their own until they have. */
+  mustChangePassword: boolean;
 }
 
 export interface Identity {
@@ -38,10 +40,10 @@ export async function resolveIdentity(): Promise<Identity> {
   return { kind: 'prefecture', firmId: null, ...base };
 }
 
-/** Whether the browser holds a live session (the cookie is httpOnly, so the page can only ask). */
-export async function hasSession(): Promise<boolean> {
+/** The person of the browser's live session, or null (the cookie is httpOnly, so the page can only ask). */
+export async function sessionUser(): Promise<SessionUser | null> {
   const r = await fetch('/api/v1/session', { headers: { 'x-dh-page': '1' } });
-  return r.ok;
+  return r.ok ? ((await r.json()) as { user: SessionUser }).user : null;
 }
 
 /** Signs in with a password; the API sets the session cookie. Throws ApiError (401 wrong, 429 locked). */

@@ -1,15 +1,17 @@
 // Sign-in: login name and password first (the API sets an httpOnly session cookie; nothing is kept in
 // localStorage). An API token (the admin token of the start banner, scripts) can still be entered below it and is
-// then kept in localStorage ('token'); #token=... in the address does the same once.
+// then kept in localStorage ('token'); #token=... in the address does the same once. A person whose password
+// someone else set sees only the set-password form after signing in, until they have chosen their own.
 import { ApiError } from '../api.ts';
 import { h } from '../dom.ts';
 import { t } from '../i18n.ts';
-import { signInWithPassword } from '../session.ts';
+import { endSession, signInWithPassword, type SessionUser } from '../session.ts';
+import { passwordChangeForm } from './account.ts';
 import { st } from './signin-texts.ts';
 
 export interface LoginHandlers {
-  /** Signed in with a password: the session cookie is set. */
-  onSession: () => void;
+  /** Signed in with a password: the session cookie is set (the password typed, for a forced change). */
+  onSession: (user: SessionUser, password: string) => void;
   onToken: (token: string) => void;
 }
 
@@ -35,7 +37,7 @@ function passwordForm(handlers: LoginHandlers, problem?: string): HTMLFormElemen
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     button.disabled = true;
-    signInWithPassword(login.value.trim(), password.value).then(() => handlers.onSession(), (err: unknown) => {
+    signInWithPassword(login.value.trim(), password.value).then((user) => handlers.onSession(user, password.value), (err: unknown) => {
       message.textContent = refusal(err);
       message.hidden = false;
       password.value = '';
@@ -57,6 +59,17 @@ function tokenForm(onToken: (token: string) => void): HTMLElement {
     if (v) onToken(v);
   });
   return h('details', { class: 'token-login' }, h('summary', null, st('tokenInstead')), form);
+}
+
+/** Only the set-password form (and signing out) for a person who must replace a password given to them. */
+export function mountSetPassword(root: HTMLElement, user: SessionUser, handlers: { onChanged: () => void; onSignOut: () => void }, current?: string): void {
+  const form = passwordChangeForm(user, { current, onChanged: handlers.onChanged });
+  const signOut = h('button', { type: 'button', class: 'link', 'data-testid': 'set-password-sign-out', onclick: () => { void endSession().finally(handlers.onSignOut); } }, st('signOut'));
+  root.replaceChildren(h('section', { class: 'card narrow', 'data-testid': 'set-password' },
+    h('h1', { class: 'page-title' }, st('mustChangeTitle')),
+    h('p', { class: 'muted' }, st('mustChangeHelp')),
+    form, signOut));
+  form.querySelector<HTMLInputElement>(current === undefined ? 'input[name=currentPassword]' : 'input[name=password]')?.focus();
 }
 
 export function mountLogin(root: HTMLElement, handlers: LoginHandlers, problem?: string): void {
