@@ -10,6 +10,7 @@ import { BENCHMARKS, CARRIERS, type Basis, type BasisId } from './factors.ts';
 import { addAcc, emptyFigures, kgceOf, perDevice, perFirm, type Acc, type SourceRow } from './figures.ts';
 import { wholeLocalMonths } from './settings.ts';
 import { chooseSource, sourceRows, type DataSource, type SourceChoice } from './sources.ts';
+import { counted, demoFilter, type DemoCounted } from './demo.ts';
 
 export interface IntensityRow {
   key: string;
@@ -38,7 +39,7 @@ export interface IntensityRow {
   spinningReference: { kwhPerKg: number; ratio: number } | null;
 }
 
-export interface EnergyIntensity {
+export interface EnergyIntensity extends DemoCounted {
   scope: Scope;
   from: number;
   to: number;
@@ -119,18 +120,19 @@ function useEnteredFabric(env: EnergyEnv, out: Map<string, Unit>, typesByFirm: R
   }
 }
 
-export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity> {
+export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto', includeDemo = false): Promise<EnergyIntensity> {
   const source = chooseSource(env, scope, from, to, choice);
   const step = source === 'rollup' ? QUARTER_HOUR : stepFor(to - from);
   const r = alignRange(from, to, step);
   const idx = await env.ctx.index.get();
+  const demo = demoFilter(idx, scope, includeDemo);
   const byDevice = scope.kind === 'device';
   const out = new Map<string, Unit>();
   let basis: Basis | undefined;
   for (const piece of splitByYear(r.from, r.to)) {
     const b = basisOf(env, basisId, piece.year);
     basis ??= b;
-    const rows = await sourceRows(env, source, scope, piece.from, piece.to, step);
+    const rows = counted(await sourceRows(env, source, scope, piece.from, piece.to, step), demo);
     addRows(out, byDevice ? perDevice(rows) : perFirm(rows, idx, (f) => env.ctx.flagsOf(f)), rows, b, byDevice);
   }
   if (!byDevice) useEnteredFabric(env, out, idx.typesByFirm, r.from, r.to);
@@ -138,7 +140,7 @@ export async function intensity(env: EnergyEnv, scope: Scope, from: number, to: 
   const rows = [...out.entries()].map(([key, v]) => intensityRow(key, v, byDevice ? undefined : idx.firms.get(key), byDevice ? idx.devices.get(key)?.name : undefined, typesOf(key)));
   rows.sort((a, b) => (b.kgcePer100m ?? -1) - (a.kgcePer100m ?? -1));
   return {
-    scope, from: r.from, to: r.to, source, basis: basis ?? basisOf(env, basisId, localParts(r.from).year), benchmarks: BENCHMARKS, rows,
+    scope, from: r.from, to: r.to, source, basis: basis ?? basisOf(env, basisId, localParts(r.from).year), benchmarks: BENCHMARKS, rows, includeDemo, demoFirmsLeftOut: demo.demoFirmsLeftOut,
     notes: [
       'dyeing benchmark (印染行业规范条件 2017): woven fabric ≤ 30 kgce and ≤ 1.6 t fresh water per 100 m, applied to firms of the dyeing segment; silk woven fabric ≤ 36 kgce and ≤ 2.2 t per 100 m, applied to firms of the silk segment with woven output; yarn and knitted fabric ≤ 1.1 tce and ≤ 90 t per tonne, not applied (no counter weighs knitted fabric)',
       'ring spinning ≈ 1.3 kWh per kg of yarn: the spinning frames\' own registers against their own yarn (a reference, not a limit)',

@@ -6,6 +6,7 @@ import type { EnergyEnv } from './context.ts';
 import { CARRIERS, CARRIER_UNIT, type Carrier } from './factors.ts';
 import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
 import type { FirmIndexSnapshot } from '../base/firm-index.ts';
+import { demoFilter, type DemoCounted } from './demo.ts';
 
 export interface QualityDay {
   date: string; expectedIntervals: number; presentIntervals: number; completeness: number; complete: boolean;
@@ -25,7 +26,7 @@ export interface QualityReport {
   }>;
 }
 
-export interface CompletenessOverview {
+export interface CompletenessOverview extends DemoCounted {
   date: string;
   expectedIntervals: number;
   firms: Array<{ firmId: string; name: string; carriers: Partial<Record<Carrier, { present: number; completeness: number; complete: boolean }>> }>;
@@ -133,8 +134,9 @@ export async function quality(env: EnergyEnv, firmId: string, month: { from: num
 }
 
 /** Completeness of every firm for one local day (bureau overview), from the rollups. */
-export async function completenessOverview(env: EnergyEnv, day: number, now = Date.now()): Promise<CompletenessOverview> {
+export async function completenessOverview(env: EnergyEnv, day: number, now = Date.now(), includeDemo = false): Promise<CompletenessOverview> {
   const idx = await env.ctx.index.get();
+  const demo = demoFilter(idx, { kind: 'prefecture', id: '' }, includeDemo);
   const end = Math.min(day + DAY, floorTo(now, QUARTER_HOUR) + QUARTER_HOUR);
   const expected = Math.max(0, Math.round((end - day) / QUARTER_HOUR));
   const per = new Map<string, Map<Carrier, Map<string, number>>>();
@@ -146,7 +148,7 @@ export async function completenessOverview(env: EnergyEnv, day: number, now = Da
     byC.set(r.quantity, bySource);
     per.set(r.firmId, byC);
   }
-  const firms = [...idx.firms.values()].filter((f) => (idx.typesByFirm.get(f.id)?.size ?? 0) > 0).map((f) => {
+  const firms = [...idx.firms.values()].filter((f) => (idx.typesByFirm.get(f.id)?.size ?? 0) > 0 && !demo.leftOut.has(f.id)).map((f) => {
     const carriers: CompletenessOverview['firms'][number]['carriers'] = {};
     const types = idx.typesByFirm.get(f.id) ?? new Set<string>();
     for (const c of CARRIERS) {
@@ -161,5 +163,5 @@ export async function completenessOverview(env: EnergyEnv, day: number, now = Da
     }
     return { firmId: f.id, name: f.name, carriers };
   });
-  return { date: localDate(day), expectedIntervals: expected, firms };
+  return { date: localDate(day), expectedIntervals: expected, firms, includeDemo, demoFirmsLeftOut: demo.demoFirmsLeftOut };
 }

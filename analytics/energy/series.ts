@@ -10,8 +10,9 @@ import { CARRIERS, type Basis, type BasisId, type Carrier } from './factors.ts';
 import { addAcc, addAmount, emptyFigures, perFirm, type Acc, type SourceRow } from './figures.ts';
 import { COARSE_TIERS } from './rollups.ts';
 import { countingGroups, isQuantity, provisionalOf, type DataSource, type Provisional } from './sources.ts';
+import { demoFilter, type DemoCounted } from './demo.ts';
 
-export interface EnergySeries {
+export interface EnergySeries extends DemoCounted {
   scope: Scope;
   from: number;
   to: number;
@@ -49,9 +50,9 @@ async function deviceBuckets(env: EnergyEnv, scope: Scope, r: Range): Promise<Ma
  * are summed by the store within groups that share the counting rule (which boundary meters, cogeneration): the
  * rule is linear, so applying it to a group's sum is exact.
  */
-async function rollupBuckets(env: EnergyEnv, idx: FirmIndexSnapshot, scope: Scope, r: Range): Promise<Map<number, Acc>> {
+async function rollupBuckets(env: EnergyEnv, idx: FirmIndexSnapshot, scope: Scope, r: Range, leftOut: ReadonlySet<string>): Promise<Map<number, Acc>> {
   const tier = COARSE_TIERS.find((t) => r.intervalMs % ROLLUP_BUCKETS[t].stepMs === 0 && (r.from - ROLLUP_BUCKETS[t].offsetMs) % ROLLUP_BUCKETS[t].stepMs === 0) ?? '15m';
-  const groups = countingGroups(idx, scope, (f) => env.ctx.flagsOf(f));
+  const groups = countingGroups(idx, scope, (f) => env.ctx.flagsOf(f), leftOut);
   const results = await Promise.all(groups.map(async (g) => ({
     firm: g.representative,
     buckets: await env.ctx.store.rollupSeries({ scope, tier, from: r.from, to: r.to, intervalMs: r.intervalMs, offsetMs: r.offset, firms: g.firms }),
@@ -74,15 +75,16 @@ async function rollupBuckets(env: EnergyEnv, idx: FirmIndexSnapshot, scope: Scop
   return byBucket;
 }
 
-export async function series(env: EnergyEnv, scope: Scope, fromIn: number, toIn: number, intervalMs: number, basisId: BasisId): Promise<EnergySeries> {
+export async function series(env: EnergyEnv, scope: Scope, fromIn: number, toIn: number, intervalMs: number, basisId: BasisId, includeDemo = false): Promise<EnergySeries> {
   const offset = intervalMs >= DAY ? DAY - TZ_OFFSET_MS : 0;
   const from = floorTo(fromIn, intervalMs, offset);
   const to = floorTo(toIn - 1, intervalMs, offset) + intervalMs;
   const idx = await env.ctx.index.get();
+  const demo = demoFilter(idx, scope, includeDemo);
   const range = { from, to, intervalMs, offset };
   const source: DataSource = scope.kind === 'device' ? 'raw' : 'rollup';
   const [byBucket, provisional] = await Promise.all([
-    scope.kind === 'device' ? deviceBuckets(env, scope, range) : rollupBuckets(env, idx, scope, range),
+    scope.kind === 'device' ? deviceBuckets(env, scope, range) : rollupBuckets(env, idx, scope, range, demo.leftOut),
     provisionalOf(env, scope, source, from, to),
   ]);
   const basisCache = new Map<number, Basis>();
@@ -102,5 +104,5 @@ export async function series(env: EnergyEnv, scope: Scope, fromIn: number, toIn:
     }
     return { time, carriers, totalKgce, outputs: acc.outputs };
   });
-  return { scope, from, to, intervalMs, source, basis: basisOfYear(localParts(from).year), points, provisional };
+  return { scope, from, to, intervalMs, source, basis: basisOfYear(localParts(from).year), points, provisional, includeDemo, demoFirmsLeftOut: demo.demoFirmsLeftOut };
 }

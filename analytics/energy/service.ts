@@ -37,8 +37,9 @@ export class EnergyService {
     return chooseSource(this.env, scope, from, to, choice, perDevice);
   }
 
-  summary(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto', by?: Breakdown): Promise<EnergySummary> {
-    return summary(this.env, scope, from, to, basisId, choice, by);
+  /** `includeDemo`: count demo firms in scopes wider than a firm (demo.ts). */
+  summary(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto', by?: Breakdown, includeDemo = false): Promise<EnergySummary> {
+    return summary(this.env, scope, from, to, basisId, choice, by, includeDemo);
   }
 
   /** Plant-boundary totals per firm over a range from the rollups (per-mu evaluation, rankings). */
@@ -51,8 +52,8 @@ export class EnergyService {
     return provisionalOf(this.env, scope, 'rollup', from, to);
   }
 
-  series(scope: Scope, from: number, to: number, intervalMs: number, basisId: BasisId): Promise<EnergySeries> {
-    return series(this.env, scope, from, to, intervalMs, basisId);
+  series(scope: Scope, from: number, to: number, intervalMs: number, basisId: BasisId, includeDemo = false): Promise<EnergySeries> {
+    return series(this.env, scope, from, to, intervalMs, basisId, includeDemo);
   }
 
   live(scope: Scope, basisId: BasisId, now = Date.now()): Promise<EnergyLive> {
@@ -60,8 +61,8 @@ export class EnergyService {
   }
 
   /** With what it read from rollups that do not reflect every stored reading yet. */
-  async intensity(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto'): Promise<EnergyIntensity & { provisional: Provisional | null }> {
-    const r = await intensity(this.env, scope, from, to, basisId, choice);
+  async intensity(scope: Scope, from: number, to: number, basisId: BasisId, choice: SourceChoice = 'auto', includeDemo = false): Promise<EnergyIntensity & { provisional: Provisional | null }> {
+    const r = await intensity(this.env, scope, from, to, basisId, choice, includeDemo);
     return { ...r, provisional: await provisionalOf(this.env, scope, r.source, r.from, r.to) };
   }
 
@@ -71,8 +72,8 @@ export class EnergyService {
   }
 
   /** Completeness of every firm for one local day (bureau overview), from the rollups. */
-  completenessOverview(day: number, now = Date.now()): Promise<CompletenessOverview> {
-    return completenessOverview(this.env, day, now);
+  completenessOverview(day: number, now = Date.now(), includeDemo = false): Promise<CompletenessOverview> {
+    return completenessOverview(this.env, day, now, includeDemo);
   }
 
   /** The 15-minute rollups of a scope as CSV (one row per firm, quantity, source and interval). */

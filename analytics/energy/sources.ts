@@ -180,18 +180,19 @@ export function rollupPieces(from: number, to: number, openEnd = false, tiers: r
  * Firms of a scope grouped by their counting rule (which carriers they have boundary meters for, steam source,
  * looms or only finishing machines for fabric), each group with the firms it selects and one member whose rule
  * stands for the group. Firms with rollups but no longer in the registry form a group of their own (no meters,
- * default flags), as they would when grouped by firm.
+ * default flags), as they would when grouped by firm. Firms in `leftOut` (demo firms) are in no group.
  */
-export function countingGroups(idx: FirmIndexSnapshot, scope: Scope, flagsOf: (firmId: string) => FirmEnergyFlags): Array<{ representative: string; firms: FirmFilter }> {
+export function countingGroups(idx: FirmIndexSnapshot, scope: Scope, flagsOf: (firmId: string) => FirmEnergyFlags, leftOut: ReadonlySet<string> = new Set()): Array<{ representative: string; firms: FirmFilter }> {
   const byRule = new Map<string, string[]>();
   const all: string[] = [];
   for (const f of idx.firms.values()) {
     if (!firmInScope(f, scope)) continue;
+    all.push(f.id);
+    if (leftOut.has(f.id)) continue;
     const rule = `${CARRIERS.map((c) => (hasMeter(idx, f.id, c) ? '1' : '0')).join('')}/${firmSteamSource(idx, f.id, flagsOf).source}/${hasPrimaryFabric(idx.typesByFirm.get(f.id) ?? new Set<string>()) ? 'looms' : ''}`;
     const list = byRule.get(rule) ?? [];
     list.push(f.id);
     byRule.set(rule, list);
-    all.push(f.id);
   }
   const groups: Array<{ representative: string; firms: FirmFilter }> = [...byRule.values()].map((ids) => ({ representative: ids[0]!, firms: { ids } }));
   groups.push({ representative: '', firms: { ids: all, exclude: true } });

@@ -9,11 +9,12 @@ import { CARRIERS, zeroAmounts, type Basis, type BasisId, type CarrierAmounts } 
 import { addAcc, boundaryNotes, emptyFigures, kgceOf, perDevice, perFirm, toFigures, type Acc, type Figures, type SourceRow } from './figures.ts';
 import type { SteamSource } from './carriers.ts';
 import { resolveSource, rollupRows, sourceRows, type DataSource, type Provisional, type SourceChoice } from './sources.ts';
+import { counted, demoFilter, type DemoCounted } from './demo.ts';
 
 export const BREAKDOWNS = ['county', 'park', 'segment', 'firm', 'device'] as const;
 export type Breakdown = (typeof BREAKDOWNS)[number];
 
-export interface EnergySummary extends Figures {
+export interface EnergySummary extends Figures, DemoCounted {
   scope: Scope;
   from: number;
   to: number;
@@ -70,11 +71,12 @@ function nameOf(by: Breakdown | undefined, key: string, idx: FirmIndexSnapshot):
   return key;
 }
 
-export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn: number, basisId: BasisId, choice: SourceChoice = 'auto', by?: Breakdown): Promise<EnergySummary> {
+export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn: number, basisId: BasisId, choice: SourceChoice = 'auto', by?: Breakdown, includeDemo = false): Promise<EnergySummary> {
   const { source, provisional, rollupsUntil } = await resolveSource(env, scope, fromIn, toIn, choice, by === 'device');
   const step = source === 'rollup' ? QUARTER_HOUR : stepFor(toIn - fromIn);
   const { from, to } = alignRange(fromIn, toIn, step);
   const idx = await env.ctx.index.get();
+  const demo = demoFilter(idx, scope, includeDemo);
   const total: Group = { acc: emptyFigures(), kgce: zeroAmounts() };
   const groups = new Map<string, Group>();
   const bases: Basis[] = [];
@@ -83,7 +85,7 @@ export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn
   for (const piece of splitByYear(from, to)) {
     const basis = basisOf(env, basisId, piece.year);
     bases.push(basis);
-    const rows = await sourceRows(env, source, scope, piece.from, piece.to, step, rollupsUntil);
+    const rows = counted(await sourceRows(env, source, scope, piece.from, piece.to, step, rollupsUntil), demo);
     for (const r of rows) { resets += r.resets; firmsSeen.add(r.firm); }
     addPiece(env, idx, rows, basis, { scope, source, by, total, groups });
   }
@@ -94,7 +96,7 @@ export async function summary(env: EnergyEnv, scope: Scope, fromIn: number, toIn
   return {
     scope, from, to, source, basis, basesByYear: bases, firms: firmsSeen.size, resets,
     ...toFigures(total.acc, total.kgce, includesWater), breakdown, notes: summaryNotes(scope, source, by, total.acc.steamSources, resets),
-    provisional,
+    provisional, includeDemo, demoFirmsLeftOut: demo.demoFirmsLeftOut,
   };
 }
 

@@ -13,6 +13,7 @@ import type { Scope } from '../../analytics/base/scope.ts';
 import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { range, toMs } from '../time-range.ts';
+import { CsvQuery, CsvResponses, dayRange, fileName, sendCsv } from '../csv.ts';
 import type { ScopeKind } from '../../common/contract/scope.ts';
 import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth, localDate } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
@@ -74,6 +75,12 @@ const FirmEnergySchema = Type.Object({
 const FirmEnergy = ref(FirmEnergySchema);
 
 const BasisQuery = Type.Optional(lit(BASES));
+const IncludeDemoQuery = Type.Optional(Type.Boolean({ description: 'count the demo firms `npm start` seeds in scopes wider than a firm (left out by default)' }));
+/** Whether demo firms were counted; a firm's or device's own figure is its own either way. */
+const DemoFields = {
+  includeDemo: Type.Boolean({ description: 'whether demo firms were counted' }),
+  demoFirmsLeftOut: Type.Integer({ description: 'demo firms of the scope left out of the figures (0 when counted, and for a firm or device)' }),
+};
 const SourceQuery = Type.Optional(lit(['auto', 'raw', 'rollup']));
 const INTERVALS: Record<string, number> = { '15m': 15 * MINUTE, '1h': HOUR, '1d': DAY };
 
@@ -180,14 +187,14 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
       description: 'Counters are summed per device series with reset handling (non-negative differences; a reset counts the new reading from zero). source=auto uses raw data for devices and firms over ≤ 2 days (for firms, while the rollup job keeps up, the rollups up to its last closed quarter and raw data after it: source "rollup+raw"), the rollups (daily, hourly, 15-minute) otherwise. The rollups follow the data: quarters that received data, backfill of any age included, are recomputed within one rollup tick (2 min). Until then a firm over ≤ 2 days is read raw, and a figure read from the rollups says so in `provisional`.',
       querystring: Type.Object({
         ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery,
-        source: SourceQuery, by: Type.Optional(lit(BREAKDOWNS)),
+        source: SourceQuery, by: Type.Optional(lit(BREAKDOWNS)), includeDemo: IncludeDemoQuery,
       }),
       response: {
         200: Type.Object({
           scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis, basesByYear: Type.Array(Basis),
           firms: Type.Integer(), resets: Type.Integer(), ...Figures,
           breakdown: Type.Array(Type.Object({ key: Type.String(), name: Type.String(), ...Figures })),
-          notes: Type.Array(Type.String()), provisional: Provisional,
+          notes: Type.Array(Type.String()), provisional: Provisional, ...DemoFields,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -197,13 +204,13 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     const now = Date.now();
     const { from, to } = range(req.query.from, req.query.to, Math.max(MINUTE, now - localDayStart(now)), 400 * DAY, { now });
     rawNeedsRole(req.principal, scope, req.query.source);
-    return m.energy.summary(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto', req.query.by);
+    return m.energy.summary(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto', req.query.by, req.query.includeDemo ?? false);
   });
 
   app.get('/energy/series', {
     schema: {
       tags: ['energy'], summary: 'Energy per interval (15m, 1h, 1d local days) with kgce on the named basis',
-      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), interval: Type.Optional(lit(Object.keys(INTERVALS))), basis: BasisQuery }),
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), interval: Type.Optional(lit(Object.keys(INTERVALS))), basis: BasisQuery, includeDemo: IncludeDemoQuery }),
       response: {
         200: Type.Object({
           scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), intervalMs: Type.Integer(), source: Type.String(), basis: Basis,
@@ -212,7 +219,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
             carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({ measured: Type.Number(), counted: Type.Number(), kgce: Type.Number() })]))),
             totalKgce: Type.Number(), outputs: Type.Object({ fabric: Type.Number(), yarn: Type.Number(), pieces: Type.Number() }),
           })),
-          provisional: Provisional,
+          provisional: Provisional, ...DemoFields,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -222,7 +229,7 @@ const energyFigureRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     const intervalMs = INTERVALS[req.query.interval ?? '1h'] ?? HOUR;
     const { from, to } = range(req.query.from, req.query.to, DAY, 400 * DAY);
     if ((to - from) / intervalMs > 5000) throw new HttpError(400, `at most 5000 intervals per request; use a longer interval or a shorter range`);
-    return m.energy.series(scope, from, to, intervalMs, basisOf(req.query.basis));
+    return m.energy.series(scope, from, to, intervalMs, basisOf(req.query.basis), req.query.includeDemo ?? false);
   });
 };
 
@@ -231,12 +238,12 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
   app.get('/energy/intensity', {
     schema: {
       tags: ['energy'], summary: 'Energy per unit of output (per 100 m fabric, per kg yarn, per piece) against the dyeing and spinning benchmarks',
-      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery, source: SourceQuery }),
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), basis: BasisQuery, source: SourceQuery, includeDemo: IncludeDemoQuery }),
       response: {
         200: Type.Object({
           scope: ScopeBody, from: Type.Integer(), to: Type.Integer(), source: Type.String(), basis: Basis,
           benchmarks: Benchmarks,
-          rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()), provisional: Provisional,
+          rows: Type.Array(IntensityRow), notes: Type.Array(Type.String()), provisional: Provisional, ...DemoFields,
         }),
         400: ErrorBody, 403: ErrorBody, 404: ErrorBody,
       },
@@ -245,7 +252,7 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
     const { from, to } = range(req.query.from, req.query.to, 7 * DAY, 400 * DAY);
     rawNeedsRole(req.principal, scope, req.query.source);
-    return m.energy.intensity(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto');
+    return m.energy.intensity(scope, from, to, basisOf(req.query.basis), req.query.source ?? 'auto', req.query.includeDemo ?? false);
   });
 
   app.get('/energy/quality', {
@@ -275,7 +282,7 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
   app.get('/energy/quality/overview', {
     schema: {
       tags: ['energy'], summary: '15-minute completeness of every metered firm for one local day (admin, bureau)',
-      querystring: Type.Object({ date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })) }),
+      querystring: Type.Object({ date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })), includeDemo: IncludeDemoQuery }),
       response: {
         200: Type.Object({
           date: Type.String(), expectedIntervals: Type.Integer(),
@@ -283,6 +290,7 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
             firmId: Type.String(), name: Type.String(),
             carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Optional(Type.Object({ present: Type.Integer(), completeness: Type.Number(), complete: Type.Boolean() }))]))),
           })),
+          ...DemoFields,
         }),
         400: ErrorBody, 403: ErrorBody,
       },
@@ -291,7 +299,7 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
     requireRole(req.principal, 'admin', 'bureau');
     const day = req.query.date ? parseLocalDate(req.query.date) : localDayStart(Date.now());
     if (day === undefined) throw new HttpError(400, `date must be YYYY-MM-DD, got "${req.query.date}"`);
-    return m.energy.completenessOverview(day);
+    return m.energy.completenessOverview(day, Date.now(), req.query.includeDemo ?? false);
   });
 };
 
@@ -303,8 +311,8 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
       description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will.',
-      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) }),
-      response: { 200: { description: 'CSV', content: { 'text/csv': { schema: Type.String() } } }, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), ...CsvQuery }),
+      response: CsvResponses,
     },
   }, async (req, reply) => {
     const { scope } = await resolveScope(req.principal, registry, req.query.scope, req.query.id);
@@ -312,19 +320,16 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     const maxDays = scope.kind === 'firm' ? 366 : 31;
     const { from, to } = range(req.query.from, req.query.to, DAY, maxDays * DAY);
     const out = await m.energy.rollupCsv(scope, from, to, 200_000);
-    // Readable names: local dates, the last one the range's last day; a Chinese name for browsers (RFC 6266).
-    const days = `${localDate(from)}_${localDate(Math.max(from, to - 1))}`;
-    const ascii = `energy-15min-${scope.kind}${scope.id ? `-${scope.id}` : ''}-${days}.csv`;
-    const zh = `德宏-能耗-15分钟-${SCOPE_ZH[scope.kind]}${scope.id ? `-${scope.id}` : ''}-${days.replace('_', '至')}.csv`;
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(zh)}`)
+    // Readable names: local dates, the last one the range's last day.
+    const days = dayRange(from, to);
+    const names = { zh: fileName(['德宏', '能耗', '15分钟', SCOPE_ZH[scope.kind], scope.id, days.zh]), en: fileName(['energy', '15min', scope.kind, scope.id, days.en.replace('_to_', '_')]) };
+    void reply
       .header('x-rows', String(out.rows))
       .header('x-truncated', String(out.truncated))
       // Rollups that do not reflect every stored reading yet (see EnergyProvisional): count and expected time.
       .header('x-provisional-quarters', String(out.provisional?.dirtyQuarters ?? 0))
-      .header('x-provisional-until', out.provisional?.until == null ? '' : String(out.provisional.until))
-      .send(out.csv);
+      .header('x-provisional-until', out.provisional?.until == null ? '' : String(out.provisional.until));
+    return sendCsv(reply, { csv: out.csv, names, lang: req.query.lang, bom: req.query.bom });
   });
 
   app.get('/energy/rollups/status', {

@@ -370,9 +370,19 @@ describe('web dashboard in Chromium', () => {
       await page.waitForSelector('#per-mu [data-testid=per-mu-table]');
       assert.match(await page.textContent('#per-mu [data-testid=per-mu-measure]') ?? '', /产值/);
       assert.equal(await page.$(`#per-mu tr[data-firm="${demo.id}"]`), null, 'no demo firm in the ranking');
+      // The energy rankings say the same: demo firms left out by default.
+      await page.waitForSelector('#top-users [data-testid=demo-note]');
+      assert.match(await page.textContent('#top-users [data-testid=demo-note]') ?? '', /未计入演示企业 1 家/);
       await page.click('#kpi [data-testid=include-demo]');
       await page.waitForFunction(() => /已计入演示企业/.test(document.querySelector('#kpi [data-testid=demo-note]')?.textContent ?? ''));
       await page.waitForSelector(`#per-mu tr[data-firm="${demo.id}"]`);
+      await page.waitForFunction(() => /已计入演示企业/.test(document.querySelector('#top-users [data-testid=demo-note]')?.textContent ?? ''));
+      // The county page lists the demo firm only while the toggle (remembered) counts it, and has the toggle itself.
+      await page.goto(`${web.apiUrl}/#/county/${demo.county}`);
+      await page.waitForSelector(`#place-firms tr[data-firm="${demo.id}"]`);
+      await page.click('[data-testid=include-demo]');
+      await page.waitForFunction(() => /未计入演示企业/.test(document.querySelector('#place-firms [data-testid=demo-note]')?.textContent ?? ''));
+      assert.equal(await page.$(`#place-firms tr[data-firm="${demo.id}"]`), null, 'no demo firm in the county\'s list by default');
       assert.deepEqual(problems, []);
     });
     await withBrowser('firm-edit', async (_ctx, page, problems) => {

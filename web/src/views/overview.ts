@@ -59,7 +59,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const alarmList = new AlarmList(() => true);
   scope.add(feed.alarm.on((ev) => alarmList.apply(ev)));
 
-  const summary = (by: string) => () => get<EnergySummary>(`/energy/summary${qs({ by, basis })}`);
+  const summary = (by: string) => () => get<EnergySummary>(`/energy/summary${qs({ by, basis, ...demoQuery() })}`);
   const tceByKey = (s: EnergySummary) => new Map(s.breakdown.map((b) => [b.key, b.totalTce]));
   const loadAll = () => {
     void load(scope, cards.kpi.body, () => Promise.all([connectedShare(), places()]), ([k, pl]) => {
@@ -72,7 +72,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
     void load(scope, energy.todayBox, summary('county'), (s) => { renderToday(energy.todayBox, s); breakdown.countyTce = tceByKey(s); breakdown.render(); });
     void load(scope, cards.breakdown.body, summary('park'), (s) => { breakdown.parkTce = tceByKey(s); breakdown.render(); });
     void load(scope, cards.top.body, summary('firm'), (s) => renderTopUsers(cards.top.body, s, firms));
-    void load(scope, cards.outliers.body, () => get<Intensity>(`/energy/intensity${qs({ basis })}`), (x) => renderOutliers(cards.outliers.body, x, firms));
+    void load(scope, cards.outliers.body, () => get<Intensity>(`/energy/intensity${qs({ basis, ...demoQuery() })}`), (x) => renderOutliers(cards.outliers.body, x, firms));
     void load(scope, cards.alarms.body, () => get<Alarm[]>('/alarms?status=open&limit=100'), (list) => { alarmList.set(list); clear(cards.alarms.body, alarmList.el); });
     void get<EnergyLive>(`/energy/live${qs({ basis })}`).then((l) => { if (scope.alive) energy.setServerPower(l); }, () => {});
   };

@@ -1,6 +1,7 @@
 // County (#/county/<code>) and park (#/park/<id>) pages, the drill-down of the plan's 一核多基地 structure:
 // breadcrumbs, the connected share, the energy history over the picked range, and the parks (county) and firms
-// (county and park) with their energy in that range and whether they are connected. The bureau's pages: an
+// (county and park) with their energy in that range and whether they are connected. Demo firms are left out of
+// the lists and the figures unless the toggle (shared with the overview) counts them. The bureau's pages: an
 // engineer gets the not-found notice, never an empty page.
 import { get, places, qs } from '../api.ts';
 import { card, link, load, table, td, type Card } from '../components.ts';
@@ -17,9 +18,11 @@ import { ENERGY_PRESETS, RangePicker } from './history/range-picker.ts';
 import { tx } from './history/texts.ts';
 import { connectedShare, type PlanShare } from './overview/kpi.ts';
 import { notFound } from './notfound.ts';
+import { demoNote, demoQuery, demoToggle, includeDemo, type DemoFields } from './overview/plan-view.ts';
 
 const DAY = 86_400_000;
 type Row = EnergySummary['breakdown'][number];
+type Summary = EnergySummary & DemoFields;
 
 /**
  * Each listed firm's newest valid telemetry, from its devices' last telemetry. Per firm: the API has no per-firm
@@ -54,9 +57,9 @@ function renderParks(body: HTMLElement, pl: Places, county: string, share: PlanS
     }), { class: 'place-table' }));
 }
 
-function renderFirms(body: HTMLElement, firms: Firm[], pl: Places, last: Map<string, number>, windowDays: number, s: EnergySummary): void {
+function renderFirms(body: HTMLElement, firms: Firm[], pl: Places, last: Map<string, number>, windowDays: number, s: Summary): void {
   if (firms.length === 0) {
-    clear(body, h('p', { class: 'muted' }, tx('noFirms')));
+    clear(body, h('p', { class: 'muted' }, tx('noFirms')), demoNote(s));
     return;
   }
   const energy = new Map(s.breakdown.map((b) => [b.key, b]));
@@ -71,7 +74,7 @@ function renderFirms(body: HTMLElement, firms: Firm[], pl: Places, last: Map<str
       td(h('span', { class: `pill ${connected ? 'on' : 'off'}`, 'data-connected': String(connected) }, tx(connected ? 'connectedYes' : 'connectedNo'))),
       td(seen ? ago(seen) : t('never')), ...energyCells(energy.get(f.id)));
   });
-  clear(body, h('div', { class: 'scroll' }, table([tx('colFirm'), tx('colPark'), tx('colConnectedState'), tx('colLastTelemetry'), ...energyHeaders()], rows, { class: 'place-table' })));
+  clear(body, demoNote(s), h('div', { class: 'scroll' }, table([tx('colFirm'), tx('colPark'), tx('colConnectedState'), tx('colLastTelemetry'), ...energyHeaders()], rows, { class: 'place-table' })));
 }
 
 interface Place { target: EnergyScope; name: string; county: string; park?: string; share: { aboveScaleFirms: number; connected: number; share: number } | undefined }
@@ -86,16 +89,17 @@ function mountPlace(root: HTMLElement, ctx: ViewContext, pl: Places, place: Plac
       breadcrumbs(placeCrumbs(ctx.identity, pl, place.county, place.park)),
       h('h1', { class: 'page-title', 'data-testid': 'place-name' }, tx(place.target.kind === 'county' ? 'countyPage' : 'parkPage', { name: place.name })),
       s ? h('p', { class: 'muted', 'data-testid': 'place-share' }, tx('connectedShareLine', { connected: s.connected, total: s.aboveScaleFirms, share: pct(s.share) })) : null,
-      picker.el)));
+      picker.el, demoToggle(() => ctx.remount()))));
   const grid = root.lastElementChild as HTMLElement;
   const history = new EnergyHistory(place.target, basisChoice(), scope, picker, () => ctx.remount());
   const parksCard: Card | undefined = place.target.kind === 'county' ? card(tx('parksTitle'), { id: 'place-parks' }) : undefined;
   const firmsCard = card(tx('firmsTitle'), { id: 'place-firms', full: true });
   grid.append(history.card.el, ...(parksCard ? [parksCard.el] : []), firmsCard.el);
 
-  const firmsHere = get<Firm[]>('/firms').then((list) => list.filter((f) => (place.park ? f.park === place.park : f.county === place.county)));
+  const counted = includeDemo();
+  const firmsHere = get<Firm[]>('/firms').then((list) => list.filter((f) => (counted || !f.demo) && (place.park ? f.park === place.park : f.county === place.county)));
   const last = firmsHere.then(lastTelemetryByFirm);
-  const summary = (by: 'park' | 'firm', r: TimeRange) => get<EnergySummary>(`/energy/summary${qs({ scope: place.target.kind, id: place.target.id, by, from: r.from, to: r.to, basis: basisChoice() })}`);
+  const summary = (by: 'park' | 'firm', r: TimeRange) => get<Summary>(`/energy/summary${qs({ scope: place.target.kind, id: place.target.id, by, from: r.from, to: r.to, basis: basisChoice(), ...demoQuery() })}`);
   const loadLists = (r: TimeRange) => {
     if (parksCard) void load(scope, parksCard.body, () => summary('park', r), (x) => renderParks(parksCard.body, pl, place.county, share, x));
     void load(scope, firmsCard.body, () => Promise.all([firmsHere, last, summary('firm', r)]),

@@ -11,6 +11,7 @@ import { tMaybe } from '../../i18n.ts';
 import { localDate, localDateTime, monthStart, type TimeRange } from '../../range.ts';
 import type { BasisId, EnergySeries } from '../../types.ts';
 import { basisSwitch } from '../basis.ts';
+import { demoQuery } from '../overview/plan-view.ts';
 import type { RangePicker } from './range-picker.ts';
 import { tx } from './texts.ts';
 
@@ -83,7 +84,7 @@ export class EnergyHistory {
 
   private series(from: number, to: number, r: TimeRange): Promise<EnergySeries> {
     const { kind, id } = this.target;
-    return get<EnergySeries>(`/energy/series${qs({ scope: kind, id: kind === 'prefecture' ? undefined : id, from, to, interval: r.interval, basis: this.basis })}`);
+    return get<EnergySeries>(`/energy/series${qs({ scope: kind, id: kind === 'prefecture' ? undefined : id, from, to, interval: r.interval, basis: this.basis, ...demoQuery() })}`);
   }
 
   async load(r: TimeRange): Promise<void> {

@@ -8,6 +8,7 @@ import { t, tMaybe } from '../../i18n.ts';
 import { feed } from '../../live.ts';
 import type { EnergyLive, EnergySummary, Firm, Intensity, RoomAggregate } from '../../types.ts';
 import { CARRIERS } from '../../types.ts';
+import { demoNote, type DemoFields } from './plan-view.ts';
 
 /** The energy card's body: the live power panel and chart, and a box for today's figures. */
 export class EnergyPanel {
@@ -69,19 +70,21 @@ function firmLink(id: string, fallback: string, firms: Map<string, Firm>): HTMLA
   return link(`#/firm/${encodeURIComponent(id)}`, firms.get(id)?.name ?? fallback);
 }
 
-export function renderTopUsers(body: HTMLElement, s: EnergySummary, firms: Map<string, Firm>): void {
+/** A ranking of firms says whether demo firms are in it (the API leaves them out unless the toggle asks). */
+export function renderTopUsers(body: HTMLElement, s: EnergySummary & DemoFields, firms: Map<string, Firm>): void {
   const list = [...s.breakdown].sort((a, b) => b.totalKgce - a.totalKgce).slice(0, 10).filter((b) => b.totalKgce > 0 || b.carriers.electricity.counted > 0);
   if (list.length === 0) {
-    clear(body, h('p', { class: 'muted' }, t('noData')), h('p', { class: 'muted small-text' }, tMaybe('source_', s.source)));
+    clear(body, h('p', { class: 'muted' }, t('noData')), h('p', { class: 'muted small-text' }, tMaybe('source_', s.source)), demoNote(s));
     return;
   }
   clear(body,
+    demoNote(s),
     table([t('colFirm'), { text: t('colElectricity'), num: true }, { text: t('colTotal'), num: true }], list.map((b) => h('tr', { 'data-firm': b.key },
       td(firmLink(b.key, b.name, firms)), td(qty(b.carriers.electricity.counted, 'kWh'), true), td(qty(b.totalTce, 'tce', 3), true)))),
     h('p', { class: 'basis-line small-text' }, basisLabel(s.basis), ` · ${tMaybe('source_', s.source)}`));
 }
 
-export function renderOutliers(body: HTMLElement, x: Intensity, firms: Map<string, Firm>): void {
+export function renderOutliers(body: HTMLElement, x: Intensity & DemoFields, firms: Map<string, Firm>): void {
   const b = x.benchmarks;
   const rows: HTMLTableRowElement[] = [];
   for (const r of x.rows) {
@@ -91,6 +94,7 @@ export function renderOutliers(body: HTMLElement, x: Intensity, firms: Map<strin
     if (r.spinningReference && r.spinningReference.ratio > 1.15) rows.push(h('tr', null, name.cloneNode(true) as HTMLTableCellElement, td(t('ind_ringFrameKwhPerKg')), td(qty(r.ringFrameKwhPerKg, 'kWh/kg'), true), td(`≈ ${qty(b.ringSpinningKwhPerKg, 'kWh/kg')}`, true)));
   }
   clear(body,
+    demoNote(x),
     rows.length ? table([t('colFirm'), t('colIndicator'), { text: t('colValue'), num: true }, { text: t('colBenchmark'), num: true }], rows) : h('p', { class: 'muted' }, x.rows.length ? t('noOutliers') : t('noData')),
     h('p', { class: 'muted small-text' }, t('intensityHelp', { dyeKgce: b.dyeingKgcePer100m, dyeWater: b.dyeingWaterTPer100m, silkKgce: b.silkKgcePer100m, silkWater: b.silkWaterTPer100m, ring: b.ringSpinningKwhPerKg })),
     h('p', { class: 'basis-line small-text' }, basisLabel(x.basis)));
