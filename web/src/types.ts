@@ -21,12 +21,16 @@ export interface Device {
 export interface ProvisionedDevice extends Device {
   token: string;
   mqtt: { username: string; clientId: string; topicPrefix: string };
-  /** As GET /devices/{id}/connection. */
-  connect: {
-    urls: Array<{ transport: 'mqtt' | 'mqtts' | 'ws' | 'wss'; url: string }>;
-    publish: { telemetry: string; state: string; status: string };
-    subscribe: { errors: string };
-  };
+  connect: DeviceConnection;
+}
+
+/** GET /devices/{id}/connection: where the device connects, the CA to trust (TLS), its topics. */
+export interface DeviceConnection {
+  deviceId: string;
+  urls: Array<{ transport: 'mqtt' | 'mqtts' | 'ws' | 'wss'; url: string; host: string; port: number }>;
+  caUrl: string | null;
+  publish: { telemetry: string; state: string; status: string };
+  subscribe: { errors: string };
 }
 
 export interface DeviceStatus {

@@ -1,6 +1,6 @@
 // Device view: breadcrumbs, live values, a chart per metric over a picked range (the last hour by default, from
 // the telemetry endpoint, a running range then extended from socket.io 'live' events without reload), the state
-// timeline and the device's alarms. The cards' content is
+// timeline, the device's alarms, its recently rejected messages (live) and how it connects. The cards' content is
 // drawn by the modules under device/.
 import { catalogue, get, places, qs } from '../api.ts';
 import { AlarmList, card, kv, link, load, setStatePill, statePill, type Scope } from '../components.ts';
@@ -8,12 +8,15 @@ import { clear, h } from '../dom.ts';
 import { ago, num, pct, qty, shanghaiDayStart } from '../format.ts';
 import { pick, t } from '../i18n.ts';
 import { feed } from '../live.ts';
-import type { Alarm, Device, DeviceStatus, DeviceTypeSpec, Firm, LiveDevice, MonitoringOverview, StatesReport } from '../types.ts';
+import type { Alarm, Device, DeviceConnection, DeviceStatus, DeviceTypeSpec, Firm, LiveDevice, MonitoringOverview, StatesReport } from '../types.ts';
 import { breadcrumbs, firmCrumbs } from './breadcrumbs.ts';
 import type { ViewContext } from './context.ts';
 import { DEVICE_PRESETS, RangePicker } from './history/range-picker.ts';
 import { tx } from './history/texts.ts';
 import { MetricCharts } from './device/charts.ts';
+import { connectionExamples, connectionFacts } from './device/connection.ts';
+import { RecentRejections } from './device/errors.ts';
+import { dx } from './device/texts.ts';
 import { LiveValues } from './device/live-values.ts';
 import { StateTimeline } from './device/states.ts';
 import { getOrNotFound } from './notfound.ts';
@@ -97,7 +100,12 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   const chartsCard = card(t('deviceCharts'), { id: 'device-charts', full: true });
   const statesCard = card(t('stateTimeline'), { id: 'device-states', wide: true });
   const alarmsCard = card(t('deviceAlarms'), { id: 'device-alarms', full: true });
-  root.append(h('div', { class: 'grid' }, head.el, liveCard.el, statesCard.el, chartsCard.el, alarmsCard.el));
+  const rejectedCard = card(dx('errTitle'), { id: 'device-rejected', full: true });
+  const connCard = card(dx('connTitle'), { id: 'device-connection', full: true });
+  root.append(h('div', { class: 'grid' }, head.el, liveCard.el, statesCard.el, chartsCard.el, alarmsCard.el, rejectedCard.el, connCard.el));
+  new RecentRejections(rejectedCard.body, device, scope).start();
+  void load(scope, connCard.body, () => get<DeviceConnection>(`/devices/${encodeURIComponent(device.id)}/connection`),
+    (c) => clear(connCard.body, connectionFacts(c), connectionExamples(c, spec)));
 
   const values = new LiveValues(liveCard.body, metrics);
   const initial = feed.latest.get(device.id);

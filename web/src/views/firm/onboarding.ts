@@ -4,8 +4,10 @@ import { post } from '../../api.ts';
 import { kv } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { pick, t } from '../../i18n.ts';
-import type { Catalogue, Device, Firm, ProvisionedDevice } from '../../types.ts';
+import type { Catalogue, Device, DeviceTypeSpec, Firm, ProvisionedDevice } from '../../types.ts';
 import type { ViewContext } from '../context.ts';
+import { connectionExamples, copyButton, tlsTrust } from '../device/connection.ts';
+import { dx } from '../device/texts.ts';
 
 export function onboardingCard(ctx: ViewContext, firm: Firm, cat: Catalogue, added: (d: Device) => void): HTMLElement {
   const typeSel = h('select', { name: 'type', required: true, 'data-testid': 'onboard-type' },
@@ -28,7 +30,7 @@ export function onboardingCard(ctx: ViewContext, firm: Firm, cat: Catalogue, add
     post<ProvisionedDevice>(`/firms/${encodeURIComponent(firm.id)}/devices`, { type: typeSel.value, name: name.value.trim(), location: location.value.trim() })
       .then((d) => {
         if (!ctx.scope.alive) return;
-        clear(result, credentials(d));
+        clear(result, credentials(d, cat.deviceTypes.find((x) => x.type === d.type)));
         name.value = '';
         location.value = '';
         const { token: _token, mqtt: _mqtt, ...device } = d;
@@ -46,14 +48,6 @@ export function onboardingCard(ctx: ViewContext, firm: Firm, cat: Catalogue, add
   return h('section', { class: 'card', id: 'onboard' }, h('details', null, h('summary', null, h('h2', { class: 'inline' }, t('onboardOthers'))), h('div', { class: 'card-body' }, form)));
 }
 
-function copyButton(text: string): HTMLButtonElement {
-  const b = h('button', { type: 'button', class: 'small' }, t('copy'));
-  b.addEventListener('click', () => {
-    void navigator.clipboard?.writeText(text).then(() => { b.textContent = t('copied'); }, () => {});
-  });
-  return b;
-}
-
 /** Where the device connects, as the API says (its configured ports, TLS and WebSocket), one line per transport. */
 function brokerUrls(d: ProvisionedDevice): HTMLElement {
   if (d.connect.urls.length === 0) return h('span', { class: 'muted' }, t('mqttBrokerNote'));
@@ -62,16 +56,18 @@ function brokerUrls(d: ProvisionedDevice): HTMLElement {
   ]));
 }
 
-function credentials(d: ProvisionedDevice): HTMLElement {
+function credentials(d: ProvisionedDevice, spec: DeviceTypeSpec | undefined): HTMLElement {
   const topics = [d.connect.publish.telemetry, d.connect.publish.state, d.connect.publish.status, d.connect.subscribe.errors];
   return h('div', { class: 'credentials', 'data-testid': 'provision-result', 'data-device': d.id },
     h('p', { class: 'warn' }, t('tokenOnce')),
     h('h3', null, t('mqttSettings')),
     kv([
       [t('mqttBroker'), brokerUrls(d)],
+      [dx('connTls'), tlsTrust(d.connect)],
       [t('mqttClientId'), h('code', null, d.mqtt.clientId)],
       [t('mqttUsername'), h('code', null, d.mqtt.username)],
       [t('mqttPassword'), h('span', null, h('code', { class: 'token', 'data-testid': 'device-token' }, d.token), ' ', copyButton(d.token))],
       [t('mqttTopics'), h('span', null, ...topics.map((x) => h('code', { class: 'topic' }, x)))],
-    ]));
+    ]),
+    connectionExamples(d.connect, spec, d.token));
 }
