@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { CATALOGUE, deviceType, metricSpec } from '../common/contract/catalogue.ts';
 import { DEVICE_ID_PATTERN } from '../common/contract/topics.ts';
 import { usccProblem } from '../common/ids.ts';
+import { ModbusReads, OpcuaSecurity, resolveOpcuaSecurity } from './sources/settings.ts';
 
 export class GatewayConfigError extends Error {
   constructor(readonly field: string, message: string) {
@@ -36,7 +37,7 @@ const OpcuaDevice = Type.Object({
   ...DeviceBase,
   protocol: Type.Literal('opcua'),
   endpoint: Type.String({ pattern: '^opc\\.tcp://' }),
-  securityMode: Type.Optional(Type.Literal('None')),
+  ...OpcuaSecurity,
   /** subscribe: monitored items, falling back to reads if the server refuses; poll: always read. */
   sampling: Type.Optional(Type.Union([Type.Literal('subscribe'), Type.Literal('poll')])),
   metrics: Type.Record(Type.String(), Type.Union([Type.String({ minLength: 1 }), OpcuaMetric])),
@@ -65,6 +66,7 @@ const ModbusDevice = Type.Object({
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   unitId: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+  ...ModbusReads,
   metrics: Type.Record(Type.String(), ModbusMetric),
 }, { additionalProperties: false });
 
@@ -123,6 +125,10 @@ function firstError(prefix: string, errors: readonly ErrorObject[] | null | unde
   return new GatewayConfigError(field, e.message ?? 'is invalid');
 }
 
+const fail = (field: string, message: string): never => {
+  throw new GatewayConfigError(field, message);
+};
+
 function check<T>(validate: ((v: unknown) => boolean) & { errors?: ErrorObject[] | null }, value: unknown, prefix: string): T {
   if (!validate(value)) throw firstError(prefix, validate.errors);
   return value as T;
@@ -159,7 +165,7 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
     checkCatalogue(device, at);
     if (seen.has(device.id)) throw new GatewayConfigError(`${at}.id`, `"${device.id}" appears twice`);
     seen.add(device.id);
-    return device;
+    return device.protocol === 'opcua' ? resolveOpcuaSecurity(device, at, (p) => path.resolve(baseDir, p), fail) : device;
   });
   const resolve = (p: string) => path.resolve(baseDir, p);
   return {

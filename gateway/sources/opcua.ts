@@ -54,6 +54,7 @@ export class OpcuaSource implements Source {
       if (cfg.state.operationMode) this.items.push({ nodeId: cfg.state.operationMode, role: 'operationMode' });
     }
     this.latest = this.items.map(() => undefined);
+    if ((cfg.securityMode ?? 'None') !== 'None') throw new Error(`${cfg.id}: OPC UA security mode ${cfg.securityMode} is not supported yet`);
     this.client = OPCUAClient.create({
       applicationName: 'dehong-gateway',
       securityMode: MessageSecurityMode.None,

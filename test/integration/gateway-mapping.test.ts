@@ -67,7 +67,7 @@ test('configuration: defaults, and an error naming the field for every bad mappi
   fails(config({ firmId: '123' }), /^devices\[0\]\.firmId: /);
   const opcua = { ...config({}).devices[0], protocol: 'opcua', host: undefined, endpoint: 'opc.tcp://plc:4840', metrics: { power_kw: 'ns=2;s=P' } };
   assert.equal(parseGatewayConfig(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [opcua] }))).devices[0]!.protocol, 'opcua');
-  fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, securityMode: 'SignAndEncrypt' }] })), /^devices\[0\]\.securityMode: must be one of "None"/);
+  fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, securityMode: 'Encrypt' }] })), /^devices\[0\]\.securityMode: must be one of "None", "Sign", "SignAndEncrypt"/);
   fails(JSON.parse(JSON.stringify({ broker: 'mqtt://x', devices: [{ ...opcua, host: 'plc' }] })), /^devices\[0\]\.host: is not a known setting/);
   fails({ broker: 'mqtt://x', devices: [config({}).devices[0], config({}).devices[0]] }, /^devices\[1\]\.id: "meter-01" appears twice/);
 });
