@@ -11,6 +11,7 @@ import { buildApp } from './app.ts';
 import { brokerLink, type LiveAdapter } from './live.ts';
 import { openMonitoring } from '../analytics/index.ts';
 import { monitoringOptions } from '../analytics/config.ts';
+import { PgAlarmStore } from '../analytics/alarms/pg-store.ts';
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from '../common/log.ts';
@@ -29,7 +30,9 @@ const brokerAddress = new URL(brokerUrl);
 // With the spool, the alarm checks also read rejected messages, quarantined readings and rows waiting.
 // The rollup job on its own thread: its recompute (seconds of parsing with many devices) does not hold up requests.
 const rollupWorker = { influx: store.options, registry: config.registryUrl ? { url: config.registryUrl } : { file: files.registry }, logLevel: config.logLevel };
-const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log, rollupWorker });
+// With REGISTRY_URL, alarm rules and history live beside the registry, shared by every API node.
+const alarmStore = config.registryUrl ? await PgAlarmStore.open(config.registryUrl) : undefined;
+const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log, rollupWorker, ...(alarmStore ? { alarmStore } : {}) });
 monitoring.start({ live: link.source });
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,
