@@ -119,8 +119,10 @@ export const metricsPlugin: FastifyPluginAsync<{ spool: Spool; http?: Histogram<
   counter(reg, 'dh_influx_rows_dead_lettered_total', 'Spool rows InfluxDB refused as data, moved to dead letters', ['process'], fromStatus('ingest', 'dead_lettered'));
   gauge(reg, 'dh_influx_last_write_seconds', 'Duration of the last InfluxDB write', ['process'], async () => (await fromStatus('ingest', 'last_write_ms')()).map((s) => ({ ...s, value: s.value / 1000 })));
   gauge(reg, 'dh_influx_down', '1 while InfluxDB refuses or fails writes', ['process'], fromStatus('ingest', 'store_down'));
-  statusHistogram(reg, 'dh_publish_to_queryable_seconds', 'From the broker admitting a message (PUBACK) to the writer storing it in InfluxDB', async () =>
-    (await live()).filter((s) => s.name.startsWith('ingest')).map((s) => ({ labels: { process: serviceOf(s.name) }, values: s.values })), 'queryable_seconds');
+  const ofService = (service: string) => async () =>
+    (await live()).filter((s) => s.name.startsWith(service)).map((s) => ({ labels: { process: serviceOf(s.name) }, values: s.values }));
+  statusHistogram(reg, 'dh_publish_to_queryable_seconds', 'From the broker admitting a message (PUBACK) to the writer storing it in InfluxDB', ofService('ingest'), 'queryable_seconds');
+  statusHistogram(reg, 'dh_admission_commit_seconds', 'Duration of each group commit into the spool (every PUBACK in the group waits for it)', ofService('broker'), 'commit_seconds');
   gauge(reg, 'dh_spool_rows', 'Rows waiting in the spool', [], async () => [{ labels: {}, value: (await spool.stats()).rows }]);
   gauge(reg, 'dh_spool_oldest_age_seconds', 'Age of the oldest row waiting in the spool', [], async () => {
     const s = await spool.stats();

@@ -27,6 +27,7 @@ import { AddressThrottle, DEFAULT_CLIENT_LIMITS, type ClientLimits } from './lim
 import { Presence } from './presence.ts';
 import { PublishGate, skipUnrelayed } from './publish.ts';
 import { subscribeAuthorizer } from './subscribe.ts';
+import { DEFAULT_HOST_ID, SparkplugHost, type SparkplugHostOptions } from './sparkplug/host.ts';
 
 export type { ClientLimits } from './limits.ts';
 
@@ -49,6 +50,8 @@ export interface BrokerOptions {
    * publishes the wills of a dead node's devices soon. Absent = embedded, in memory, one process.
    */
   cluster?: { mq: unknown; persistence: unknown; id: string; heartbeatIntervalMs?: number };
+  /** Sparkplug B host: its id (STATE topic spBv1.0/STATE/{id}, default DEFAULT_HOST_ID) and timings. */
+  sparkplug?: Partial<Pick<SparkplugHostOptions, 'hostId' | 'rebirthIntervalMs' | 'mappingsTtlMs'>>;
 }
 
 export interface DehongBroker {
@@ -95,10 +98,12 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
   const auth = new Authenticator({ aedes, registry, admission, identities, throttle, serviceSecret: opts.serviceSecret, cacheMs: opts.authCacheMs ?? 5 * 60_000, log });
   aedes.preConnect = throttle.preConnect;
   aedes.authenticate = auth.authenticate;
-  aedes.authorizePublish = new PublishGate(aedes, admission, identities, limits, log).authorizePublish;
+  const sparkplug = new SparkplugHost({ aedes, admission, registry, log, hostId: DEFAULT_HOST_ID, maxPayloadBytes: limits.maxPayloadBytes, ...opts.sparkplug });
+  aedes.authorizePublish = new PublishGate(aedes, admission, identities, limits, log, sparkplug).authorizePublish;
   skipUnrelayed(aedes);
-  aedes.authorizeSubscribe = subscribeAuthorizer(identities, log);
+  aedes.authorizeSubscribe = subscribeAuthorizer(identities, log, sparkplug.state.hostId);
   await aedes.listen();
+  await sparkplug.start();
 
   const presence = new Presence(aedes, identities, registry, admission, log, opts.seenFlushMs ?? 2000);
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
@@ -149,6 +154,7 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
       return listenOn(server, port, host);
     },
     async close() {
+      await sparkplug.close();
       presence.stop();
       credentials.stop();
       await admission.close();
@@ -167,5 +173,6 @@ export function brokerStatus(broker: DehongBroker): { name: string; at: number; 
     spool_full: s.spoolFull ? 1 : 0, parked: s.parked, dead_letters_suppressed: s.deadLettersSuppressed, connected_devices: broker.connectedDevices(),
   };
   for (const [rule, n] of Object.entries(s.rejectedByRule)) values[`rejected_rule:${rule}`] = n;
+  Object.assign(values, broker.admission.commitSeconds.toStatus('commit_seconds'));
   return { name: `broker:${process.pid}`, at: Date.now(), values };
 }

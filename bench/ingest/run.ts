@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     'outage-seconds': { type: 'string' },
     'storm-devices': { type: 'string' },
     'render-only': { type: 'boolean', default: false },
+    /** Where to write latest.json and benchmarks.md instead of bench-results/ and docs/ (exploratory runs). */
+    out: { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -165,10 +167,13 @@ async function main(): Promise<void> {
     reconnectStorm: storm,
     steps,
   };
-  fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), renderMarkdown(result));
-  log('wrote bench-results/latest.json and docs/benchmarks.md');
+  const out = args.out ? path.resolve(args.out) : undefined;
+  const jsonFile = out ? path.join(out, 'latest.json') : path.join(ROOT, 'bench-results/latest.json');
+  const mdFile = out ? path.join(out, 'benchmarks.md') : path.join(ROOT, 'docs/benchmarks.md');
+  fs.mkdirSync(path.dirname(jsonFile), { recursive: true });
+  fs.writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(mdFile, renderMarkdown(result));
+  log(`wrote ${jsonFile} and ${mdFile}`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -12,6 +12,7 @@ import { truncatePayload, type CounterMemory, type DeadLetter, type RejectionCou
 import type { DeviceContext, SeenUpdate } from '../registry/registry.ts';
 import { localDate } from '../time.ts';
 import type { LiveDevice, LiveSummary } from '../contract/live.ts';
+import { LatencyHistogram } from '../latency.ts';
 import { PointHistory, REPLAY_WINDOW_POINTS, type PointHistoryOptions } from './point-history.ts';
 import type { RateOverrides } from './plausibility.ts';
 
@@ -94,6 +95,8 @@ export class SpoolFullError extends Error {
 
 export class Admission extends EventEmitter {
   readonly stats: AdmissionStats = { received: 0, accepted: 0, rejected: 0, points: 0, rejectedByRule: {}, deadLettersSuppressed: 0, commits: 0, commitErrors: 0, spoolFull: false, parked: 0 };
+  /** How long each successful group commit took (the wait it adds to every PUBACK in it). */
+  readonly commitSeconds = new LatencyHistogram();
   private pending: Pending[] = [];
   private counts = new Map<string, RejectionCount>();
   private scheduled = false;
@@ -364,7 +367,9 @@ export class Admission extends EventEmitter {
     const records = batch.flatMap((b) => (b.record ? [b.record] : []));
     this.rowsEstimate += records.length;
     this.committing = true;
+    const started = performance.now();
     this.spool.appendBatch(records, batch.flatMap((b) => b.dead), counts).then((rows) => {
+      this.commitSeconds.observe((performance.now() - started) / 1000);
       this.rowsEstimate = rows;
       this.stats.commits++;
       return null;

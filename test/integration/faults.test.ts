@@ -7,6 +7,27 @@ import { Stream, drained, onceAt, provisionFleet, rssMb, startProcesses, storedP
 
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? 60_000);
 
+/**
+ * The broker's commit-duration histogram on /metrics is whole: one observation per group commit (its count equals
+ * the commit counter from the same status), cumulative buckets that never fall and end at the count.
+ */
+async function assertCommitHistogram(apiUrl: string): Promise<void> {
+  const value = (text: string, series: string): number => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? NaN);
+  let text = '';
+  await waitFor(async () => {
+    text = await fetch(`${apiUrl}/metrics`).then((r) => r.text());
+    return value(text, 'dh_admission_commit_seconds_count{process="broker"}') > 0;
+  }, 20_000, 'commit histogram published');
+  const count = value(text, 'dh_admission_commit_seconds_count{process="broker"}');
+  assert.equal(count, value(text, 'dh_spool_commits_total{process="broker"}'), 'one observation per commit');
+  const buckets = [...text.matchAll(/^dh_admission_commit_seconds_bucket\{process="broker",le="([^"]+)"\} (\S+)$/gm)].map((m) => Number(m[2]));
+  assert.ok(buckets.length > 5, 'buckets exposed');
+  buckets.reduce((prev, b) => { assert.ok(b >= prev, 'cumulative'); return b; }, 0);
+  assert.equal(buckets.at(-1), count, '+Inf holds every commit');
+  const sum = value(text, 'dh_admission_commit_seconds_sum{process="broker"}');
+  assert.ok(sum > 0 && sum < count * 60, `plausible total commit time ${sum} s for ${count} commits`);
+}
+
 describe('fault tolerance', { concurrency: false }, () => {
   test('broker killed with SIGKILL mid-stream and restarted: devices resend, every acknowledged message is stored once', async () => {
     const sys = await startProcesses();
@@ -43,6 +64,7 @@ describe('fault tolerance', { concurrency: false }, () => {
       assert.equal(stream.acked.size, stream.published);
       assert.equal(await storedPoints(sys.store), stream.published);
       await stream.close();
+      await assertCommitHistogram(sys.apiUrl);
     } finally {
       await sys.close();
     }
