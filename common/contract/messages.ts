@@ -79,6 +79,15 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
       continue;
     }
     if (e.keyword === 'anyOf') continue;
+    if (e.keyword === 'const') {
+      // A union of allowed words (a machine state) fails once per word: one problem that names them all.
+      const field = fieldPath(prefix, e.instancePath);
+      if (seen.has(field)) continue;
+      seen.add(field);
+      const allowed = (errors ?? []).filter((x) => x.keyword === 'const' && x.instancePath === e.instancePath).map((x) => String((x.params as { allowedValue: unknown }).allowedValue));
+      out.push({ field, rule: 'enum', message: `${field} must be one of ${allowed.join(', ')}` });
+      continue;
+    }
     let field = fieldPath(prefix, e.instancePath);
     let message: string;
     const metric = e.instancePath.match(/\/metrics\/([^/]+)$/)?.[1];

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { admitMessage, type AdmitDevice } from '../../common/contract/admit.ts';
 import { parseTopic, topicFor } from '../../common/contract/topics.ts';
 import { tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
+import { MACHINE_STATES } from '../../common/contract/catalogue.ts';
 
 const now = Date.parse('2026-11-27T08:00:00Z');
 const limits = { maxClockAheadMs: 300_000, maxAgeMs: 30 * 86_400_000 };
@@ -79,4 +80,14 @@ test('line protocol escapes tag values', () => {
   const tags = tagSet({ firmId: 'a b', deviceId: 'x,y', type: 't=1', county: '', park: 'p', segment: 's' });
   assert.equal(tags, 'device=x\\,y,firm=a\\ b,park=p,segment=s,type=t\\=1');
   assert.equal(telemetryLine('m', tags, 5, 1, { v: 1.5 }), 'm,device=x\\,y,firm=a\\ b,park=p,segment=s,type=t\\=1 v=1.5,seq=1i 5');
+});
+
+test('a state outside the list is one problem that names every allowed state (not one per state)', () => {
+  const r = admit('state', { ts: now, state: 'sleeping' });
+  assert.equal(r.lines.length, 0);
+  assert.equal(r.problems.length, 1, JSON.stringify(r.problems));
+  const [p] = r.problems;
+  assert.equal(p?.field, 'state');
+  assert.equal(p?.rule, 'enum');
+  for (const s of MACHINE_STATES) assert.ok(p?.message.includes(s), `names ${s}: ${p?.message}`);
 });
