@@ -60,7 +60,9 @@ export function time(ts: number | null | undefined): string {
 
 export function dateTime(ts: number | null | undefined): string {
   if (!ts) return '–';
-  return new Intl.DateTimeFormat(locale(), { timeZone: TIME_ZONE, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ts);
+  // Month as a word ("3 Dec", "12月3日"): "03/12" reads as March in one country and December in another.
+  const month = currentLang() === 'zh' ? 'long' : 'short';
+  return new Intl.DateTimeFormat(locale(), { timeZone: TIME_ZONE, month, day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ts);
 }
 
 /** "12 秒前" / "12 seconds ago". */
