@@ -34,6 +34,7 @@ import { alarmRoutes } from './routes/alarms.ts';
 import { planRoutes } from './routes/plan.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { userRoutes } from './routes/users.ts';
+import { exportRoutes } from './routes/exports.ts';
 import { DEFAULT_SESSION_POLICY, LOGIN_FAILURES_PER_WINDOW, LoginLockout, SESSION_COOKIE, cookieValue, type SessionPolicy } from './session.ts';
 import { openMonitoring, type Monitoring } from '../analytics/index.ts';
 
@@ -173,6 +174,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(alarmRoutes, { registry, monitoring });
   await v1.register(planRoutes, { registry, monitoring });
   await v1.register(monitoringRoutes, { registry, monitoring });
+  await v1.register(exportRoutes);
   await v1.register(areaDocsRoute);
 }
 

@@ -77,10 +77,10 @@ export function docsRoute(app: FastifyInstance): void {
 }
 
 const DOC_AREAS = [
-  { area: 'energy', paths: ['/api/v1/energy/live', '/api/v1/energy/summary', '/api/v1/energy/series', '/api/v1/energy/intensity', '/api/v1/energy/quality', '/api/v1/energy/quality/overview', '/api/v1/energy/rollups.csv', '/api/v1/energy/factors'] },
-  { area: 'monitoring', paths: ['/api/v1/monitoring/overview', '/api/v1/monitoring/states', '/api/v1/monitoring/oee', '/api/v1/monitoring/config'] },
-  { area: 'alarms', paths: ['/api/v1/alarms', '/api/v1/alarm-rules'] },
-  { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
+  { area: 'energy', paths: ['/api/v1/energy/live', '/api/v1/energy/summary', '/api/v1/energy/series', '/api/v1/energy/intensity', '/api/v1/energy/quality', '/api/v1/energy/quality/overview', '/api/v1/energy/rollups.csv', '/api/v1/energy/summary.csv', '/api/v1/energy/factors'] },
+  { area: 'monitoring', paths: ['/api/v1/monitoring/overview', '/api/v1/monitoring/states', '/api/v1/monitoring/oee', '/api/v1/monitoring/oee.csv', '/api/v1/monitoring/config'] },
+  { area: 'alarms', paths: ['/api/v1/alarms', '/api/v1/alarms.csv', '/api/v1/alarm-rules'] },
+  { area: 'plan', paths: ['/api/v1/plan/targets', '/api/v1/plan/targets.csv', '/api/v1/plan/connected-share', '/api/v1/plan/per-mu', '/api/v1/plan/firms/{firmId}/figures'] },
 ];
 
 /** GET /api/v1/docs: where the API is documented, and the monitoring areas with their main paths. */

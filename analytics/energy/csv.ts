@@ -5,12 +5,9 @@ import { QUANTITY_UNIT, countedSource, isOutputSource, type Quantity } from './c
 import type { EnergyEnv } from './context.ts';
 import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
 import { provisionalOf, type Provisional } from './sources.ts';
+import { csvCell } from '../base/csv.ts';
 
 const HEADER = 'firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,boundary_rule,interval_start,interval_end,value,devices,resets';
-
-function csvText(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null }> {
   const idx = await env.ctx.index.get();
@@ -29,7 +26,7 @@ export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: 
     const used = isCarrier(quantity) ? countedSource(quantity, s.source, hasMeter(idx, s.firmId, quantity), steam) : isOutputSource(quantity, s.source);
     for (const row of s.rows) {
       if (rows >= maxRows) { truncated = true; break; }
-      lines.push([s.firmId, csvText(f?.name ?? ''), f?.county ?? '', f?.park ?? '', f?.segment ?? '', quantity, QUANTITY_UNIT[quantity] ?? '', s.source, used ? 'yes' : 'no', steam,
+      lines.push([s.firmId, csvCell(f?.name), f?.county ?? '', f?.park ?? '', f?.segment ?? '', quantity, QUANTITY_UNIT[quantity] ?? '', s.source, used ? 'yes' : 'no', steam,
         localDateTime(row.time), localDateTime(row.time + QUARTER_HOUR), String(row.value), String(row.devices), String(row.resets)].join(','));
       rows++;
     }

@@ -13,9 +13,8 @@ import type { Scope } from '../../analytics/base/scope.ts';
 import { actorOf, requireRole, resolveScope, visibleFirm } from '../access.ts';
 import { HttpError, httpErrors } from '../errors.ts';
 import { range, toMs } from '../time-range.ts';
-import { CsvQuery, CsvResponses, dayRange, fileName, sendCsv } from '../csv.ts';
-import type { ScopeKind } from '../../common/contract/scope.ts';
-import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth, localDate } from '../../common/time.ts';
+import { CsvQuery, CsvResponses, SCOPE_ZH, dayRange, fileName, sendCsv } from '../csv.ts';
+import { DAY, HOUR, MINUTE, localDayStart, localParts, parseLocalDate, parseLocalMonth, localMonth } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, FirmParams, Nullable, ScopeBody, ScopeQuery, TimeParam, addSchemas, lit, litOf, ref } from '../schemas.ts';
 
@@ -302,8 +301,6 @@ const energyQualityRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async
     return m.energy.completenessOverview(day, Date.now(), req.query.includeDemo ?? false);
   });
 };
-
-const SCOPE_ZH: Record<ScopeKind, string> = { prefecture: '全州', county: '县市', park: '园区', segment: '行业', firm: '企业', device: '设备' };
 
 /** The 15-minute rollups: CSV export, job state, rebuild. */
 const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async (app, { registry, monitoring: m }) => {
