@@ -30,6 +30,12 @@ export interface LiveSummaryLike {
 
 export type AlarmEmitter = (rooms: string[], event: AlarmEvent) => void;
 
+/** What the engine needs of a store (a rule preview runs it on a store in memory). */
+export type EngineStore = Pick<AlarmStore, 'rules' | 'openAlarms' | 'raise' | 'clear' | 'ack' | 'batch'>;
+
+/** Every observation of a condition (the preview follows an episode's peak with it). */
+export type ConditionObserver = (rule: AlarmRule, deviceId: string, holds: boolean, at: number, value: number | null) => void;
+
 /** A device as the periodic checks get it from the registry. */
 export interface CheckedDevice {
   id: string;
@@ -120,9 +126,15 @@ export class AlarmEngine {
   private queue: StoreAction[] = [];
   private tail: Promise<void> = Promise.resolve();
   private loaded = false;
+  private observer: ConditionObserver | undefined;
   evaluations = 0;
 
-  constructor(private readonly store: AlarmStore) {}
+  constructor(private readonly store: EngineStore) {}
+
+  /** Calls fn on every condition observation (set by the rule preview, never on the live path). */
+  setObserver(fn: ConditionObserver | undefined): void {
+    this.observer = fn;
+  }
 
   /** Rules and open alarms from the store, once (retried by the next round when the store was down). */
   private async load(): Promise<void> {
@@ -255,6 +267,7 @@ export class AlarmEngine {
    * condition has held for durationS.
    */
   private observe(rule: AlarmRule, d: Subject, holds: boolean, at: number, value: number | null, durationS = rule.durationS, extra: Extra = {}): void {
+    this.observer?.(rule, d.deviceId, holds, at, value);
     const conds = this.cond.get(rule.id);
     let st = conds?.get(d.deviceId);
     if (!holds) {

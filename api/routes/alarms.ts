@@ -11,6 +11,7 @@ import type { Monitoring } from '../../analytics/index.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import { ErrorBody, Nullable, ScopeQuery, addSchemas, lit, ref } from '../schemas.ts';
 import { alarmChannelRoutes } from './alarm-channels.ts';
+import { PREVIEW_KINDS, previewRule } from '../../analytics/alarms/preview.ts';
 
 interface AlarmRouteOptions { registry: Registry; monitoring: Monitoring }
 
@@ -45,6 +46,17 @@ const RuleSchema = Type.Object({
   windowS: Type.Integer(), durationS: Type.Integer(), severity: Type.String(), enabled: Type.Boolean(), createdBy: Type.String(), createdAt: Type.Integer(), updatedAt: Type.Integer(),
 }, { $id: 'AlarmRule' });
 const Rule = ref(RuleSchema);
+const PreviewBody = Type.Object({ ...RuleFields, days: Type.Integer({ minimum: 1, maximum: 7, default: 7, description: 'days of stored telemetry replayed, up to now' }) }, { additionalProperties: false });
+const Texts = Type.Object({ zh: Type.String(), en: Type.String() });
+const PreviewSchema = Type.Object({
+  from: Type.Integer(), to: Type.Integer(), fired: Type.Integer({ description: 'alarms the rule would have raised, all devices together' }),
+  devicesMatched: Type.Integer(), devicesEvaluated: Type.Integer(), pointsRead: Type.Integer(),
+  sampled: Type.Boolean({ description: 'true when devices or points were left out to cap the work; notes say which' }), notes: Type.Array(Texts),
+  devices: Type.Array(Type.Object({
+    deviceId: Type.String(), name: Nullable(Type.String()), fired: Type.Integer(), points: Type.Integer(), coveredUntil: Nullable(Type.Integer()),
+    episodes: Type.Array(Type.Object({ start: Type.Integer(), end: Nullable(Type.Integer()), peak: Nullable(Type.Number()) })),
+  })),
+}, { $id: 'AlarmRulePreview' });
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const SearchFields = {
   ...ScopeQuery,
@@ -179,6 +191,21 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
     return reply.code(201).send(rule);
   });
 
+  app.post('/alarm-rules/preview', {
+    schema: {
+      tags: ['alarms'], summary: 'How often a rule (as for create) would have fired over the last days of stored telemetry, per device with its first episodes; nothing is saved',
+      description: `Kinds: ${PREVIEW_KINDS.join(', ')}. The stored points of the devices the rule applies to are replayed through the live alarm engine. At most 50 devices (the most recently seen) and 300,000 points are read; sampled and notes say when the preview was cut.`,
+      body: PreviewBody, response: { 200: ref(PreviewSchema), 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    const input = await checkedInput(registry, req.principal, req.body);
+    if (!PREVIEW_KINDS.includes(input.kind)) throw new HttpError(400, `a ${input.kind} rule cannot be previewed from stored telemetry; kinds with a preview: ${PREVIEW_KINDS.join(', ')}`);
+    const p = req.principal;
+    const devices = (await registry.listDevices()).filter((d) => p.role !== 'engineer' || d.firmId === p.firmId);
+    const to = Date.now();
+    return previewRule(input, devices, m.opts.store, { from: to - req.body.days * 86_400_000, to });
+  });
+
   app.put('/alarm-rules/:id', {
     schema: { tags: ['alarms'], summary: 'Replace an alarm rule', params: IdParams, body: RuleBody, response: { 200: Rule, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
   }, async (req) => {
@@ -203,7 +230,7 @@ const alarmRuleRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app
 };
 
 export const alarmRoutes: FastifyPluginAsyncTypebox<AlarmRouteOptions> = async (app, opts) => {
-  addSchemas(app, [AlarmSchema, RuleSchema]);
+  addSchemas(app, [AlarmSchema, RuleSchema, PreviewSchema]);
   await app.register(alarmListRoutes, opts);
   await app.register(alarmRuleRoutes, opts);
   await app.register(alarmChannelRoutes, opts);
