@@ -2,7 +2,8 @@
 // right one opens the engineer's firm with the live feed on the session cookie (nothing kept in localStorage, the
 // cookie out of the page's reach); signing out ends the session. The holder of the admin token (#token= link)
 // creates an admin user on the users page, disables a user and revokes an API token. The first admin of `npm start`
-// signs in with the one-time password it printed, is made to set a new one and then lands on the overview. The API
+// signs in with the one-time password it printed, is made to set a new one, lands on the overview and downloads the
+// alarm history for Excel. The API
 // runs without InfluxDB (cards that need it say so); what is tested here is the sign-in. A screenshot goes to test-results/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,6 +59,13 @@ test('the first admin signs in with the printed one-time password, must set a ne
     assert.equal(await page.textContent('[data-testid=user-name]'), FIRST_ADMIN_LOGIN);
     assert.equal((await api.registry.listUsers()).find((u) => u.login === FIRST_ADMIN_LOGIN)?.mustChangePassword, false);
     assert.equal(await firstAdminPassword(api.registry, dataDir), undefined, 'npm start no longer shows it');
+
+    // The alarm card's Excel download: with the session cookie, the API's Chinese name, a byte-order mark.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-alarms] [data-export=excel]')]);
+    assert.match(download.suggestedFilename(), /^德宏-告警-\d{4}-\d{2}-\d{2}至\d{4}-\d{2}-\d{2}\.csv$/);
+    const body = fs.readFileSync((await download.path())!);
+    assert.equal(body.subarray(0, 3).toString('hex'), 'efbbbf');
+    assert.match(body.toString('utf8'), /^\ufeff编号,发生时间,级别/);
   });
 });
 

@@ -58,6 +58,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
 /** A file the API serves (CSV), fetched with the token (a plain link could send only the session cookie). */
 export async function getBlob(path: string): Promise<Blob> {
+  return (await getFile(path)).blob;
+}
+
+/** A file the API serves with the name it gives it (Content-Disposition: filename*, else filename). */
+export async function getFile(path: string): Promise<{ blob: Blob; fileName: string | undefined }> {
   let res: Response;
   try {
     res = await fetch(`/api/v1${path}`, { headers: authHeaders() });
@@ -69,7 +74,10 @@ export async function getBlob(path: string): Promise<Blob> {
     const body = await res.json().catch(() => undefined) as { message?: unknown } | undefined;
     throw new ApiError(res.status, body?.message !== undefined ? String(body.message) : `${res.status} ${res.statusText}`);
   }
-  return res.blob();
+  const disposition = res.headers.get('content-disposition') ?? '';
+  const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const fileName = named !== undefined ? decodeURIComponent(named) : /filename="([^"]+)"/.exec(disposition)?.[1];
+  return { blob: await res.blob(), fileName };
 }
 
 export function get<T>(path: string): Promise<T> {

@@ -12,6 +12,7 @@ import type { Alarm, Catalogue, DeadLetter, Device, EnergyLive, EnergySummary, F
 import { basisChoice, basisSwitch } from './basis.ts';
 import { breadcrumbs, firmCrumbs } from './breadcrumbs.ts';
 import type { ViewContext } from './context.ts';
+import { alarmHistoryExport, exportButtons } from '../download.ts';
 import { EnergyHistory } from './history/energy-history.ts';
 import { ENERGY_PRESETS, RangePicker } from './history/range-picker.ts';
 import { DeviceTable } from './firm/devices.ts';
@@ -85,6 +86,8 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   const history = new EnergyHistory({ kind: 'firm', id: firm.id }, basis, scope, picker, () => ctx.remount());
   const onboard = onboardingCard(ctx, firm, cat, (d) => devices.add(d));
   energyCard.extra.append(basisSwitch(() => ctx.remount()));
+  oeeCard.extra.append(exportButtons('/monitoring/oee.csv', () => ({ firmId: firm.id, by: 'shift' }), 'oee', { zh: 'OEE（近 24 小时，按班次）', en: 'OEE (last 24 h, by shift)' }));
+  alarmsCard.extra.append(alarmHistoryExport(firm.id));
   root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, history.card.el, oeeCard.el, alarmsCard.el, onboard, firmEditCard(ctx, firm, pl), rejectedCard.el));
 
   const alarmList = new AlarmList((a) => a.firmId === firm.id);

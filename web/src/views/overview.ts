@@ -19,6 +19,7 @@ import { FirmDirectory, renderPlan } from './overview/directory.ts';
 import { EnergyPanel, renderOutliers, renderToday, renderTopUsers } from './overview/energy.ts';
 import { connectedShare, renderKpi } from './overview/kpi.ts';
 import { demoQuery, demoToggle, officialCountForm, renderPerMu, type PerMu } from './overview/plan-view.ts';
+import { alarmHistoryExport, exportButtons } from '../download.ts';
 
 interface OverviewCards { kpi: Card; energy: Card; plan: Card; perMu: Card; breakdown: Card; top: Card; outliers: Card; alarms: Card; firms: Card }
 
@@ -51,6 +52,8 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): void {
   const cards = layOut(root, history.card.el);
   cards.energy.extra.append(basisSwitch(() => ctx.remount()));
   cards.kpi.extra.append(demoToggle(() => ctx.remount()));
+  cards.plan.extra.append(exportButtons('/plan/targets.csv', () => ({ ...demoQuery() }), 'plan', { zh: '计划跟踪', en: 'Plan tracker' }));
+  cards.alarms.extra.append(alarmHistoryExport());
   let firms = new Map<string, Firm>();
   let placeNames = new Map<string, string>();
   const energy = new EnergyPanel(cards.energy.body, scope);

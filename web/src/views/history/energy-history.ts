@@ -4,10 +4,10 @@
 import { get, qs } from '../../api.ts';
 import { COLORS, TimeChart } from '../../charts.ts';
 import { basisLabel, card, showError, type Card, type Scope } from '../../components.ts';
-import { csvBlob, downloadApiFile, fileNamePart, saveBlob } from '../../download.ts';
+import { csvBlob, downloadApiFile, downloadExport, exportButtons, fileNamePart, saveBlob } from '../../download.ts';
 import { clear, h } from '../../dom.ts';
 import { num, pct, qty } from '../../format.ts';
-import { tMaybe } from '../../i18n.ts';
+import { currentLang, tMaybe } from '../../i18n.ts';
 import { localDate, localDateTime, monthStart, type TimeRange } from '../../range.ts';
 import type { BasisId, EnergySeries } from '../../types.ts';
 import { basisSwitch } from '../basis.ts';
@@ -169,18 +169,22 @@ export class EnergyHistory {
     const stem = `${kind}${kind === 'prefecture' ? '' : `_${fileNamePart(id)}`}_${r.fromDate}_${r.toDate}`;
     const days = Math.round((r.end - r.from) / DAY);
     const tooLong = days > csvMaxDays(kind);
-    const csvButton = h('button', {
-      type: 'button', class: 'small', 'data-testid': 'download-csv', disabled: tooLong, title: tooLong ? tx('csvTooLong', { days: csvMaxDays(kind) }) : null,
+    const where = { scope: kind, id: kind === 'prefecture' ? undefined : id, from: r.fromDate, to: r.toDate };
+    // Excel: the same CSV with a byte-order mark and the API's readable name.
+    const rollupsButton = (excel: boolean) => h('button', {
+      type: 'button', class: 'small', 'data-testid': excel ? 'download-csv-excel' : 'download-csv', disabled: tooLong, title: tooLong ? tx('csvTooLong', { days: csvMaxDays(kind) }) : null,
       onclick: () => {
         status.textContent = tx('downloading');
-        const path = `/energy/rollups.csv${qs({ scope: kind, id: kind === 'prefecture' ? undefined : id, from: r.fromDate, to: r.toDate })}`;
-        downloadApiFile(path, `energy_${stem}.csv`).then(
+        const path = `/energy/rollups.csv${qs({ ...where, ...(excel ? { bom: 'true', lang: currentLang() } : {}) })}`;
+        (excel ? downloadExport(path) : downloadApiFile(path, `energy_${stem}.csv`)).then(
           () => { status.textContent = ''; },
           (err: unknown) => { status.textContent = tx('downloadFailed', { message: err instanceof Error ? err.message : String(err) }); });
       },
-    }, tx('downloadCsv'));
+    }, excel ? 'Excel' : tx('downloadCsv'));
+    const csvButton = h('span', null, rollupsButton(false), ' ', rollupsButton(true));
+    const summary = exportButtons('/energy/summary.csv', () => ({ ...where, basis: this.basis, ...demoQuery() }), 'energy-summary', { zh: '能耗汇总（按企业）', en: 'Energy summary by firm' });
     const chartButton = h('button', { type: 'button', class: 'small', 'data-testid': 'download-chart', onclick: () => this.saveChartData(`energy-series_${stem}.csv`) }, tx('downloadChart'));
-    return h('div', { class: 'downloads' }, csvButton, ' ', chartButton, ' ', tooLong ? h('span', { class: 'muted small-text' }, tx('csvTooLong', { days: csvMaxDays(kind) })) : null, status);
+    return h('div', { class: 'downloads' }, csvButton, ' ', chartButton, ' ', summary, ' ', tooLong ? h('span', { class: 'muted small-text' }, tx('csvTooLong', { days: csvMaxDays(kind) })) : null, status);
   }
 
   /** What the chart shows, both periods and both measures, one interval (or month) a row. */
