@@ -26,7 +26,8 @@ export async function startWebApi(sys: TestSystem, name = 'web-monitoring.db'): 
   const app = await buildApp({
     registry: sys.registry, spool: sys.spool, store: sys.store, log: createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent'), connectedWindowDays: 30,
     live: sys.broker.admission, monitoring, brokerControl: { disconnect: async (id, reason) => sys.broker.disconnectDevice(id, reason) },
-    mqttBroker: { host: '127.0.0.1', port: sys.mqttPort }, mqttEndpoints: { port: sys.mqttPort, webSocket: true },
+    mqttBroker: { host: '127.0.0.1', port: sys.mqttPort },
+    mqttEndpoints: { port: sys.mqttPort, ...(sys.tlsFiles ? { tlsPort: sys.mqttsPort, caFile: sys.tlsFiles.ca } : {}), webSocket: true },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();

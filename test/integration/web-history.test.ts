@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { api, startTestSystem, testFirm, type TestSystem } from '../helpers/system.ts';
 import { RESULTS, signIn, startWebApi, withBrowser, type WebApi } from '../helpers/browser.ts';
+import { assertHistoryMatches as historyMatches, close, shownHistory } from '../helpers/web-pages.ts';
 import { SimulatedDevice, type DeviceCredentials } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
@@ -25,44 +26,8 @@ const firmB = testFirm({ name: '历史测试印染乙厂', county: '533103', par
 let engineerA = '';
 let meterA: DeviceCredentials;
 
-interface Series { points: Array<{ carriers: { electricity: { counted: number } }; totalKgce: number }> }
-interface Shown { from: number; to: number; prevFrom: number; prevTo: number; interval: string; kwh: number; prevKwh: number; kgce: number; prevKgce: number }
-
-/** Waits for the history card to show a range and reads what it shows. */
-async function shownHistory(page: Page): Promise<Shown> {
-  await page.waitForSelector('#energy-history[data-loading=false] [data-testid=history-total-kwh]', { timeout: 15_000 });
-  // No helper functions inside: the test runner's transform would name them with a function the page lacks.
-  const d = await page.$eval('#energy-history', (el) => ({ ...(el as HTMLElement).dataset }));
-  const v = await page.$$eval('#energy-history [data-testid][data-raw]', (els) => els.map((el) => [el.getAttribute('data-testid') ?? '', Number(el.getAttribute('data-raw'))] as const));
-  const raw = new Map(v);
-  return {
-    from: Number(d.from), to: Number(d.to), prevFrom: Number(d.prevFrom), prevTo: Number(d.prevTo), interval: d.interval ?? '',
-    kwh: raw.get('history-total-kwh') ?? NaN, prevKwh: raw.get('history-prev-kwh') ?? NaN, kgce: raw.get('history-total-kgce') ?? NaN, prevKgce: raw.get('history-prev-kgce') ?? NaN,
-  };
-}
-
-/** The sums of the series the test fetched itself for the same scope, range and interval. */
-async function seriesTotals(token: string, scope: string, from: number, to: number, interval: string): Promise<{ kwh: number; kgce: number }> {
-  const r = await api<Series>(web, token, 'GET', `/api/v1/energy/series?${scope}&from=${from}&to=${to}&interval=${interval}&basis=calorific`);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return { kwh: r.body.points.reduce((a, p) => a + p.carriers.electricity.counted, 0), kgce: r.body.points.reduce((a, p) => a + p.totalKgce, 0) };
-}
-
-function close(a: number, b: number, what: string): void {
-  assert.ok(Math.abs(a - b) <= Math.max(1e-9, Math.abs(b) * 1e-9), `${what}: page ${a}, API ${b}`);
-}
-
-/** The history card equals the API's series for its range and for the previous period. */
-async function assertHistoryMatches(page: Page, token: string, scope: string): Promise<Shown> {
-  const s = await shownHistory(page);
-  const cur = await seriesTotals(token, scope, s.from, s.to, s.interval);
-  const prev = await seriesTotals(token, scope, s.prevFrom, s.prevTo, s.interval);
-  close(s.kwh, cur.kwh, 'kWh this period');
-  close(s.kgce, cur.kgce, 'kgce this period');
-  close(s.prevKwh, prev.kwh, 'kWh previous period');
-  close(s.prevKgce, prev.kgce, 'kgce previous period');
-  return s;
-}
+/** The history card equals what the API answers the token for its range and the previous period. */
+const assertHistoryMatches = (page: Page, token: string, scope: string) => historyMatches(page, web.apiUrl, token, scope);
 
 async function crumbs(page: Page): Promise<Array<{ text: string; href: string | null }>> {
   return page.$$eval('[data-testid=breadcrumbs] li', (lis) => lis.map((li) => ({ text: li.textContent ?? '', href: li.querySelector('a')?.getAttribute('href') ?? null })));
