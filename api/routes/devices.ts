@@ -63,6 +63,30 @@ const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (a
     return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
   });
 
+  app.get('/devices/:id/latest', {
+    schema: {
+      tags: ['telemetry'], summary: 'The newest stored value of each metric of a device within the last 30 days (what the device page shows before live values arrive)',
+      params: DeviceParams,
+      response: {
+        200: Type.Object({ deviceId: Type.String(), values: Type.Array(Type.Object({ metric: Type.String(), unit: Type.String(), ts: Type.Integer(), value: Type.Number() })) }),
+        404: ErrorBody,
+      },
+    },
+  }, async (req) => {
+    const device = await readableDevice(req, req.params.id);
+    const type = deviceType(device.type);
+    const now = Date.now();
+    // As far back as a device may send store-and-forward data; an hour ahead for a device clock that runs fast.
+    const fields = (type?.metrics ?? []).map((m) => ({ measurement: type?.measurement ?? '', field: m.name, after: now - 30 * DAY, until: now + HOUR }));
+    const found = fields.length === 0 ? [] : await store.latestValues({ kind: 'device', id: device.id }, fields);
+    const values = (type?.metrics ?? []).flatMap((m) => {
+      // The device's own firm only: its series under another firm's tags are not its history.
+      const newest = found.filter((v) => v.field === m.name && v.owner.firmId === device.firmId && typeof v.value === 'number').sort((a, b) => b.ts - a.ts)[0];
+      return newest ? [{ metric: m.name, unit: m.unit, ts: newest.ts, value: newest.value as number }] : [];
+    });
+    return { deviceId: device.id, values };
+  });
+
   app.get('/devices/:id/states', {
     schema: {
       tags: ['telemetry'], summary: 'Machine-state events of a device in [from, to) (default: the last 24 h, at most 31 days) and the state before from',

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import mqtt from 'mqtt';
-import { stateLine, tagSet } from '../../common/contract/line-protocol.ts';
+import { stateLine, tagSet, telemetryLine } from '../../common/contract/line-protocol.ts';
 import type { NewFirm } from '../../common/registry/registry.ts';
 import { AuthThrottle, authPlugin } from '../../api/auth.ts';
 import { createLogger } from '../../common/log.ts';
@@ -196,6 +196,35 @@ async function onboardingAlone(endpoints: MqttEndpoints) {
   await app.register(onboardingRoutes, { registry: sys.registry, spool: sys.spool, control: undefined, mqtt: endpoints });
   return app;
 }
+
+describe('GET /devices/{id}/latest', () => {
+  test('the newest stored value of each metric, however long ago the device stopped; never a series under another firm', async () => {
+    const firm = await newFirm();
+    const device = await newDevice(firm, 'loom');
+    const other = await newFirm();
+    const now = Date.now();
+    const tags = tagSet({ firmId: firm.id, deviceId: device.id, type: 'loom', county: firm.county, park: firm.park, segment: firm.segment });
+    const foreign = tagSet({ firmId: other.id, deviceId: device.id, type: 'loom', county: other.county, park: other.park, segment: other.segment });
+    const written: Array<[number, Record<string, number>]> = [
+      [now - 3 * DAY, { speed_rpm: 500, power_kw: 3 }],
+      [now - 2 * DAY, { speed_rpm: 610 }],
+      [now - 2 * DAY + HOUR, { efficiency_pct: 88.5 }],
+    ];
+    await sys.store.write([
+      ...written.map(([ts, metrics], i) => telemetryLine('loom', tags, ts, i, metrics)),
+      telemetryLine('loom', foreign, now - DAY, 9, { speed_rpm: 999 }),
+    ]);
+    const r = await api<{ deviceId: string; values: Array<{ metric: string; unit: string; ts: number; value: number }> }>(sys, sys.adminToken, 'GET', `/api/v1/devices/${device.id}/latest`);
+    assert.equal(r.status, 200);
+    // Expected from what was written: per metric, the value of the newest point that has it.
+    const expected = new Map<string, { ts: number; value: number }>();
+    for (const [ts, metrics] of written) for (const [m, v] of Object.entries(metrics)) if ((expected.get(m)?.ts ?? -1) < ts) expected.set(m, { ts, value: v });
+    assert.deepEqual(new Map(r.body.values.map((v) => [v.metric, { ts: v.ts, value: v.value }])), expected);
+    assert.equal(r.body.values.find((v) => v.metric === 'power_kw')?.unit, 'kW');
+    const stranger = await newToken('engineer', 'stranger', other.id);
+    assert.equal((await api(sys, stranger.token, 'GET', `/api/v1/devices/${device.id}/latest`)).status, 404);
+  });
+});
 
 describe('where a device connects', () => {
   test('GET /devices/{id}/connection and the provisioning response: URLs and topics of the device', async () => {

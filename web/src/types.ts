@@ -51,6 +51,7 @@ export interface Places {
 }
 
 export interface TelemetrySeries { deviceId: string; metric: string; unit: string; from: number; to: number; points: Array<{ ts: number; value: number }> }
+export interface DeviceLatest { deviceId: string; values: Array<{ metric: string; unit: string; ts: number; value: number }> }
 
 export interface DeadLetter { id: number; receivedAt: number; firmId: string; deviceId: string; topic: string; field: string; rule: string; reason: string; payload: string }
 

@@ -8,7 +8,7 @@ import { clear, h } from '../dom.ts';
 import { ago, num, pct, qty, shanghaiDayStart } from '../format.ts';
 import { pick, t } from '../i18n.ts';
 import { feed } from '../live.ts';
-import type { Alarm, Device, DeviceConnection, DeviceStatus, DeviceTypeSpec, Firm, LiveDevice, MonitoringOverview, StatesReport } from '../types.ts';
+import type { Alarm, Device, DeviceConnection, DeviceLatest, DeviceStatus, DeviceTypeSpec, Firm, LiveDevice, MonitoringOverview, StatesReport } from '../types.ts';
 import { breadcrumbs, firmCrumbs } from './breadcrumbs.ts';
 import type { ViewContext } from './context.ts';
 import { DEVICE_PRESETS, RangePicker } from './history/range-picker.ts';
@@ -110,6 +110,7 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   const values = new LiveValues(liveCard.body, metrics);
   const initial = feed.latest.get(device.id);
   if (initial) { values.show(initial); head.showLive(initial); }
+  else void get<DeviceLatest>(`/devices/${encodeURIComponent(device.id)}/latest`).then((l) => { if (scope.alive) values.showStored(l.values); }, () => {});
   const charts = new MetricCharts(chartsCard.body, metrics.filter((m) => !m.counter), device.id, scope);
   const picker = new RangePicker(DEVICE_PRESETS, '1h');
   picker.onChange((r) => charts.show(r));

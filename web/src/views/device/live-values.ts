@@ -1,7 +1,7 @@
 // The device view's live values: one row per metric, updated from the live feed, a changed value flashing once.
 import { table, td } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
-import { qty, time } from '../../format.ts';
+import { dateTime, qty, time } from '../../format.ts';
 import { pick, t } from '../../i18n.ts';
 import type { LiveDevice, MetricSpec } from '../../types.ts';
 
@@ -15,6 +15,18 @@ export class LiveValues {
       this.cells.set(m.name, { value, at });
       return h('tr', null, td(h('span', { title: m.name }, pick(m))), value, at);
     }), { class: 'live-values' }));
+  }
+
+  /** Stored values for metrics the live feed has not given yet (a device that stopped sending shows its last values). */
+  showStored(values: ReadonlyArray<{ metric: string; ts: number; value: number }>): void {
+    for (const v of values) {
+      const c = this.cells.get(v.metric);
+      const m = this.metrics.find((x) => x.name === v.metric);
+      if (!c || !m || c.value.dataset.raw !== undefined) continue;
+      c.value.textContent = qty(v.value, m.unit);
+      c.value.dataset.ts = String(v.ts);
+      c.at.textContent = dateTime(v.ts);
+    }
   }
 
   show(d: LiveDevice): void {
