@@ -3,9 +3,9 @@
 // rotation or removal through the API; this also covers expiry, a lost control message and changes made straight
 // in the registry). The same answer carries each device's own counter rates, so an override reaches admission
 // within one period without a reconnect. One registry question per period for all connected devices, never per
-// message.
+// message. Gateways likewise, and a gateway whose device list changed reconnects to take up the new one.
 import type { Aedes } from 'aedes';
-import type { DeviceCredential, Registry } from '../common/registry/registry.ts';
+import type { DeviceCredential, GatewayCredential, Registry } from '../common/registry/registry.ts';
 import type { Logger } from '../common/log.ts';
 import type { Admission } from '../common/admission/admission.ts';
 import { clientsOf, type Identities } from './authentication.ts';
@@ -18,7 +18,7 @@ export interface CredentialCheckDeps {
   identities: Identities;
   admission: Admission;
   log: Logger;
-  /** Closes the device's connection and forgets its cached credential. */
+  /** Closes the device's (or gateway's) connection and forgets its cached credential. */
   disconnect(deviceId: string, reason: string): void;
 }
 
@@ -27,6 +27,15 @@ export function revocationOf(cred: DeviceCredential | undefined, fingerprint: st
   if (!cred) return 'device removed';
   if (cred.tokenExpiresAt !== null && cred.tokenExpiresAt <= now) return 'device token expired';
   if (cred.tokenSha256 !== null && cred.tokenSha256 !== fingerprint) return 'device token rotated';
+  return undefined;
+}
+
+/** Why a connected gateway may no longer stay (as it is), or undefined while its credential and device list hold. */
+export function gatewayRevocationOf(cred: GatewayCredential | undefined, fingerprint: string, deviceIds: readonly string[], now: number): string | undefined {
+  if (!cred) return 'gateway removed';
+  if (cred.tokenExpiresAt !== null && cred.tokenExpiresAt <= now) return 'gateway token expired';
+  if (cred.tokenSha256 !== null && cred.tokenSha256 !== fingerprint) return 'gateway token rotated';
+  if (cred.deviceIds.join('\0') !== [...deviceIds].sort().join('\0')) return 'gateway device list changed';
   return undefined;
 }
 
@@ -54,25 +63,29 @@ export class CredentialCheck {
     try {
       const { aedes, identities, registry, admission, log } = this.deps;
       const connected = new Map<string, string>();
+      const gateways = new Map<string, { fingerprint: string; deviceIds: readonly string[] }>();
       for (const client of Object.values(clientsOf(aedes))) {
         const id = client ? identities.get(client) : undefined;
         if (client && id?.kind === 'device') connected.set(client.id, id.fingerprint);
+        if (client && id?.kind === 'gateway') gateways.set(client.id, { fingerprint: id.fingerprint, deviceIds: id.gateway.ctx.gateway.deviceIds });
       }
-      if (connected.size === 0) return 0;
-      const creds = new Map((await registry.deviceCredentials([...connected.keys()])).map((c) => [c.deviceId, c]));
-      let closed = 0;
+      if (connected.size + gateways.size === 0) return 0;
+      const behindGateways = [...gateways.values()].flatMap((g) => g.deviceIds);
+      const creds = new Map((await registry.deviceCredentials([...connected.keys(), ...behindGateways])).map((c) => [c.deviceId, c]));
+      const gatewayCreds = new Map(gateways.size === 0 ? [] : (await registry.gatewayCredentials([...gateways.keys()])).map((c) => [c.gatewayId, c]));
+      const revoked = new Map<string, string>();
       for (const [deviceId, fingerprint] of connected) {
-        const cred = creds.get(deviceId);
-        const why = revocationOf(cred, fingerprint, now);
-        if (why !== undefined) {
-          closed++;
-          this.deps.disconnect(deviceId, why);
-        } else {
-          admission.setRateOverrides(deviceId, cred?.rateOverrides);
-        }
+        const why = revocationOf(creds.get(deviceId), fingerprint, now);
+        if (why !== undefined) revoked.set(deviceId, why);
       }
-      if (closed > 0) log.warn({ closed, checked: connected.size }, 'closed device connections whose credential no longer holds');
-      return closed;
+      for (const [gatewayId, g] of gateways) {
+        const why = gatewayRevocationOf(gatewayCreds.get(gatewayId), g.fingerprint, g.deviceIds, now);
+        if (why !== undefined) revoked.set(gatewayId, why);
+      }
+      for (const [id, why] of revoked) this.deps.disconnect(id, why);
+      for (const [deviceId, cred] of creds) if (!revoked.has(deviceId)) admission.setRateOverrides(deviceId, cred.rateOverrides);
+      if (revoked.size > 0) log.warn({ closed: revoked.size, checked: connected.size + gateways.size }, 'closed device and gateway connections whose credential no longer holds');
+      return revoked.size;
     } finally {
       this.running = false;
     }

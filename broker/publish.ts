@@ -1,19 +1,19 @@
 // What a publish must pass before its PUBACK. A service may publish only on `$dh/` topics. A device may publish only
-// on its own telemetry, state and status topics, within the payload limit; then admission validates the message
+// on its own telemetry, state and status topics (a gateway on those of the devices assigned to it), within the payload limit; then admission validates the message
 // and commits it to the spool, and only then is the publish acknowledged. A refused or invalid message is still
-// acknowledged, but rewritten to a topic nobody reads and reported on the device's errors topic (see broker.ts).
+// acknowledged, but rewritten to a topic nobody reads and reported on the device's (or gateway's) errors topic (see broker.ts).
 // Stored telemetry and states are not relayed either: nothing subscribes to them (the live view comes from
 // admission's per-second summaries), and Aedes' publish path (a packet copy, the emitter, in cluster mode a Redis
 // PUBLISH per message) would cost more than admission itself (docs/pitfalls.md). Only the status, which is
 // retained for late subscribers, goes on to Aedes.
 // This is the hot path: per message it allocates only admission's completion callback.
 import type { Aedes, Client, PublishPacket } from 'aedes';
-import { DEVICE_PUBLISH_KINDS, DROPPED_TOPIC, parseTopic, topicFor, type ParsedTopic } from '../common/contract/topics.ts';
+import { DROPPED_TOPIC, parseTopic } from '../common/contract/topics.ts';
 import type { DeviceContext } from '../common/registry/registry.ts';
 import type { Logger } from '../common/log.ts';
 import type { Problem } from '../common/contract/messages.ts';
 import type { Admission } from '../common/admission/admission.ts';
-import type { Identities } from './authentication.ts';
+import { errorsTopicOf, publisherFor, senderOf, wrongTopic, type Identities, type Publisher } from './authentication.ts';
 import type { ClientLimits } from './limits.ts';
 
 type Callback = Parameters<Aedes['authorizePublish']>[2];
@@ -35,10 +35,6 @@ export function skipUnrelayed(aedes: Aedes): void {
   aedes.publish = skipping as unknown as Aedes['publish'];
 }
 
-function owns(ctx: DeviceContext, parsed: ParsedTopic): boolean {
-  return parsed.firmId === ctx.firm.id && parsed.deviceId === ctx.device.id && DEVICE_PUBLISH_KINDS.includes(parsed.kind);
-}
-
 export class PublishGate {
   /** Publishes of each client that wait for their PUBACK. */
   private readonly inflight = new WeakMap<Client, number>();
@@ -57,27 +53,27 @@ export class PublishGate {
     const id = this.identities.get(client);
     if (!id) return callback(new Error('not authenticated'));
     if (id.kind === 'service') return callback(packet.topic.startsWith('$dh/') ? null : new Error('services publish only on $dh/ topics'));
-    const { ctx } = id.device;
-    if (!this.enter(client, ctx)) return callback(new Error('too many publishes in flight'));
+    if (!this.enter(client, senderOf(id))) return callback(new Error('too many publishes in flight'));
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const parsed = parseTopic(topic);
-    if (!parsed || !owns(ctx, parsed)) {
-      const message = `device ${ctx.device.id} may not publish on "${topic}": publish on dh/v1/${ctx.firm.id}/${ctx.device.id}/{telemetry|state|status}`;
-      return this.refuse(client, packet, ctx, payload, { field: '(topic)', rule: 'topic', message }, callback);
+    // A device for itself, a gateway for one of its devices: one Map lookup.
+    const device = parsed && publisherFor(id, parsed);
+    if (!parsed || !device) {
+      return this.refuse(client, packet, senderOf(id), id, payload, { field: '(topic)', rule: 'topic', message: wrongTopic(id, topic) }, callback);
     }
     if (payload.length > this.limits.maxPayloadBytes) {
       const message = `payload is ${payload.length} bytes; at most ${this.limits.maxPayloadBytes} are accepted: split it into batches`;
-      return this.refuse(client, packet, ctx, payload, { field: '(message)', rule: 'payload-size', message }, callback);
+      return this.refuse(client, packet, device.ctx, id, payload, { field: '(message)', rule: 'payload-size', message }, callback);
     }
     if (parsed.kind !== 'status') packet.retain = false; // only the status is kept for late subscribers
-    this.admission.admit(id.device, parsed.kind, topic, payload, (err, verdict) => {
+    this.admission.admit(device, parsed.kind, topic, payload, (err, verdict) => {
       if (err) {
         this.log.error({ err: err.message }, 'spool commit failed: publish not acknowledged, the device will resend');
       } else if (verdict.dropped) {
-        this.drop(packet, ctx, topic, verdict.problems);
+        this.drop(packet, id, topic, verdict.problems);
       } else {
-        if (verdict.problems.length > 0) this.report(ctx, topic, verdict.problems);
+        if (verdict.problems.length > 0) this.report(id, topic, verdict.problems);
         if (parsed.kind !== 'status') packet.topic = DROPPED_TOPIC;
       }
       this.leave(client, callback, err);
@@ -98,24 +94,24 @@ export class PublishGate {
     callback(err);
   }
 
-  /** A publish refused before admission: recorded as a dead letter, then acknowledged and dropped. */
-  private refuse(client: Client, packet: PublishPacket, ctx: DeviceContext, payload: Buffer, problem: Problem, callback: Callback): void {
+  /** A publish refused before admission: recorded as a dead letter (against ctx), then acknowledged and dropped. */
+  private refuse(client: Client, packet: PublishPacket, ctx: DeviceContext, id: Publisher, payload: Buffer, problem: Problem, callback: Callback): void {
     const topic = packet.topic;
     this.admission.refuse(ctx, topic, payload, problem, (err) => {
-      if (!err) this.drop(packet, ctx, topic, [problem]);
+      if (!err) this.drop(packet, id, topic, [problem]);
       this.leave(client, callback, err);
     });
   }
 
-  private drop(packet: PublishPacket, ctx: DeviceContext, topic: string, problems: readonly Problem[]): void {
+  private drop(packet: PublishPacket, id: Publisher, topic: string, problems: readonly Problem[]): void {
     packet.topic = DROPPED_TOPIC;
     packet.retain = false;
-    this.report(ctx, topic, problems);
+    this.report(id, topic, problems);
   }
 
-  /** Tells the device what was wrong, on its errors topic (the only topic it may subscribe to). */
-  private report(ctx: DeviceContext, topic: string, problems: readonly Problem[]): void {
+  /** Tells the device (or gateway) what was wrong, on its errors topic (the only topic it may subscribe to). */
+  private report(id: Publisher, topic: string, problems: readonly Problem[]): void {
     const payload = JSON.stringify({ ts: Date.now(), topic, problems });
-    this.aedes.publish({ cmd: 'publish', topic: topicFor(ctx.firm.id, ctx.device.id, 'errors'), payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
+    this.aedes.publish({ cmd: 'publish', topic: errorsTopicOf(id), payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {});
   }
 }

@@ -1,19 +1,16 @@
 // What a client may subscribe to: a service to the platform's topics (`$dh/…` and `dh/…`), a device only to its own
-// errors topic. Anything else is refused with SUBACK 0x80 and the connection stays, so a misconfigured device
+// errors topic (a gateway to its own). Anything else is refused with SUBACK 0x80 and the connection stays, so a misconfigured device
 // still delivers its data.
 import type { Aedes } from 'aedes';
-import { topicFor } from '../common/contract/topics.ts';
 import type { Logger } from '../common/log.ts';
-import type { Identities } from './authentication.ts';
+import { errorsTopicOf, type Identities } from './authentication.ts';
 
 export function subscribeAuthorizer(identities: Identities, log: Logger): Aedes['authorizeSubscribe'] {
   return (client, sub, callback) => {
     const id = identities.get(client);
     if (id?.kind === 'service') return callback(null, sub.topic.startsWith('$dh/') || sub.topic.startsWith('dh/') ? sub : null);
-    if (id?.kind === 'device') {
-      const { ctx } = id.device;
-      if (sub.topic === topicFor(ctx.firm.id, ctx.device.id, 'errors')) return callback(null, sub);
-    }
+    // A device or gateway hears its own errors topic (a gateway's carries the problems of all its devices).
+    if (id && sub.topic === errorsTopicOf(id)) return callback(null, sub);
     log.info({ clientId: client.id, topic: sub.topic }, 'subscription refused');
     callback(null, null);
   };
