@@ -2,8 +2,9 @@
 // with MQTT over TLS, writer, API with a Monitoring): the first admin signs in with the one-time password, sets their
 // own and creates a bureau user and an engineer user; the engineer provisions a device with the form, copies the
 // mosquitto_pub line it shows and publishes with a real mosquitto_pub (TLS, with the CA downloaded from the page),
-// sees the device live, its 7-day history and why a bad message was refused; the bureau user opens a county and a
-// park, picks the last 30 days, downloads the CSV and signs out. Figures on the pages are held against the API.
+// publishes with the device page's line and its MQTT.js example, sees the device live, its 7-day history and why a bad
+// message was refused; the bureau user opens a county and a park, picks the last 30 days, downloads the CSV and signs
+// out. Figures on the pages are held against the API.
 // Screenshots go to test-results/web-roles-*.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -133,10 +134,16 @@ describe('each role through its day', () => {
       await page.waitForSelector('#device-connection [data-testid=snippet-mosquitto]');
       const pageLine = await page.textContent('#device-connection [data-testid=snippet-mosquitto]') ?? '';
       assert.equal(pageLine, line.replace(`'${loom.token}'`, "'<TOKEN>'"), 'the device page shows the same line with the token left out');
+      // The line's ts has whole seconds: a second later it is another point, not the same one again.
+      await new Promise((r) => setTimeout(r, 1100));
       await paste(pageLine.replace('<TOKEN>', loom.token));
+      // The MQTT.js example runs as shown too (beside the repository's node_modules, with ca.pem in the working folder).
+      const example = path.join(RESULTS, 'web-roles-mqttjs.mjs');
+      fs.writeFileSync(example, (await page.textContent('#device-connection [data-testid=snippet-mqttjs]') ?? '').replace('<TOKEN>', loom.token));
+      await run(process.execPath, [example], { cwd: work, timeout: 20_000 });
       await sys.drained();
       const series = await api<{ points: Array<{ ts: number; value: number }> }>(web, sys.adminToken, 'GET', `/api/v1/devices/${loom.id}/telemetry?metric=speed_rpm&from=${todayStart - 6 * DAY}`);
-      assert.equal(series.body.points.length, 2, 'both messages stored');
+      assert.equal(series.body.points.length, 3, 'the three messages are stored');
       await page.waitForFunction((v) => document.querySelector('#device-live [data-metric=speed_rpm]')?.getAttribute('data-raw') === String(v), series.body.points.at(-1)!.value, { timeout: 15_000 });
       await page.selectOption('#device-charts [data-range-preset]', '7d');
       await page.waitForFunction((n) => Number(document.querySelector('[data-chart=speed_rpm] .chart')?.getAttribute('data-points')) === n, series.body.points.length, { timeout: 15_000 });
