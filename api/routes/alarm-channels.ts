@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { SEVERITIES, type Severity } from '../../analytics/alarms/rules.ts';
 import { CHANNEL_KINDS, CHANNEL_LANGS, DELIVERY_STATUSES, channelProblem, publicChannel, type Channel, type ChannelInput, type ChannelKind, type ChannelLang } from '../../analytics/alarms/notify/channels.ts';
-import { actorOf, requireRole } from '../access.ts';
+import { actorOf, audit, requireRole } from '../access.ts';
 import { HttpError } from '../errors.ts';
 import type { Monitoring } from '../../analytics/index.ts';
 import type { Registry } from '../../common/registry/registry.ts';
@@ -88,6 +88,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
   }, async (req, reply) => {
     requireRole(req.principal, 'admin');
     const c = m.alarmChannels.create(await checked(registry, req.body, undefined), actorOf(req.principal));
+    await audit(registry, req.principal, 'alarm-channel.create', `alarm-channel:${c.id}`, { name: c.name, kind: c.kind, firmId: c.firmId });
     return reply.code(201).send(publicChannel(c));
   });
 
@@ -96,16 +97,31 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
   }, async (req) => {
     requireRole(req.principal, 'admin');
     const old = existing(m, req.params.id);
-    return publicChannel(m.alarmChannels.update(old.id, await checked(registry, req.body, old)) as Channel);
+    const c = m.alarmChannels.update(old.id, await checked(registry, req.body, old)) as Channel;
+    await audit(registry, req.principal, 'alarm-channel.update', `alarm-channel:${c.id}`, { name: c.name, kind: c.kind, firmId: c.firmId, enabled: c.enabled });
+    return publicChannel(c);
   });
 
   app.delete('/alarm-channels/:id', {
     schema: { tags: ['alarms'], summary: 'Remove a channel (admin)', params: IdParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
   }, async (req, reply) => {
     requireRole(req.principal, 'admin');
-    existing(m, req.params.id);
+    const old = existing(m, req.params.id);
     m.alarmChannels.remove(req.params.id);
+    await audit(registry, req.principal, 'alarm-channel.delete', `alarm-channel:${old.id}`, { name: old.name, kind: old.kind });
     return reply.code(204).send(null);
+  });
+
+  app.post('/alarm-channels/:id/test', {
+    schema: {
+      tags: ['alarms'], summary: 'Send a test message on a channel now, once, without retries (admin); not recorded as a delivery',
+      params: IdParams, response: { 200: Type.Object({ sent: Type.Boolean(), why: Nullable(Type.String({ description: 'why it was not delivered' })) }), 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req) => {
+    requireRole(req.principal, 'admin');
+    const why = await m.notifier.sendTest(existing(m, req.params.id), req.principal.name);
+    await audit(registry, req.principal, 'alarm-channel.test', `alarm-channel:${req.params.id}`, { sent: why === undefined });
+    return { sent: why === undefined, why: why ?? null };
   });
 
   app.get('/alarm-channels/:id/deliveries', {

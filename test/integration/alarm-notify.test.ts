@@ -99,6 +99,16 @@ describe('alarm notifications', () => {
     assert.deepEqual(channels.deliveries(c.id, 10).map((d) => [d.event, d.status, d.attempts]), [['cleared', 'sent', 1], ['raised', 'sent', 1]]);
   });
 
+  test('a test message: sent once on the channel, no delivery recorded; a dead receiver says why', async () => {
+    const c = channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
+    assert.equal(await notifier.sendTest(c, 'admin'), undefined);
+    assert.equal(rx.received.length, 1);
+    assert.match(JSON.parse(rx.received[0]?.body ?? '').markdown.content as string, /平台测试消息（admin 发送）/);
+    assert.deepEqual(channels.deliveries(c.id, 10), []);
+    const dead = channels.create(channel({ url: 'http://127.0.0.1:9/hook' }), actor);
+    assert.ok(await notifier.sendTest(dead, 'admin'));
+  });
+
   test('钉钉 robot: signed with timestamp and HMAC-SHA256 of "timestamp\\nsecret" in the URL', async () => {
     channels.create(channel({ kind: 'dingtalk', url: `${rx.url}/robot/send?access_token=tok`, secret: 'SECabc123', notifyCleared: false, lang: 'both' }), actor);
     await episode();

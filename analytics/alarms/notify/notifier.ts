@@ -79,6 +79,20 @@ export class AlarmNotifier {
     }
   }
 
+  /** One attempt to send a test message on a channel (not an alarm: nothing is recorded); why it failed, or undefined. */
+  async sendTest(c: Channel, by: string): Promise<string | undefined> {
+    const at = this.now();
+    const ev: AlarmEvent = {
+      event: 'raised',
+      alarm: {
+        id: 0, ruleId: 0, ruleName: 'test', kind: 'threshold', severity: 'info', firmId: c.firmId ?? '', deviceId: 'test', deviceType: 'platform', metric: null,
+        message: `Test message from the platform, sent by ${by}: this channel works`, messages: { zh: `平台测试消息（${by} 发送）：此通道可以收到告警`, en: `Test message from the platform, sent by ${by}: this channel works` },
+        value: null, raisedAt: at, ackedAt: null, ackedBy: null, clearedAt: null, clearValue: null, status: 'active',
+      },
+    };
+    return c.kind === 'email' ? sendMail(c, ev, this.opts.timeoutMs) : send(requestFor({ ...c, kind: c.kind }, ev, at), this.opts.timeoutMs);
+  }
+
   private async deliver(c: Channel, ev: AlarmEvent, d: Delivery): Promise<void> {
     let why: string | undefined;
     let attempt = 0;
