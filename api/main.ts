@@ -39,7 +39,7 @@ const app = await buildApp({
   ...(liveRedis ? { liveAdapter: liveRedis.adapter } : {}),
   mqttBroker: { host: brokerAddress.hostname, port: Number(brokerAddress.port || 1883) },
   // What devices are told: MQTT_PUBLIC_HOST, else the host name the engineer reached the API under.
-  mqttEndpoints: { ...(config.mqttPublicHost ? { host: config.mqttPublicHost } : {}), port: config.mqttPort, ...(config.tlsCertFile ? { tlsPort: config.mqttsPort } : {}), webSocket: true },
+  mqttEndpoints: { ...(config.mqttPublicHost ? { host: config.mqttPublicHost } : {}), port: config.mqttPort, ...(config.tlsCertFile ? { tlsPort: config.mqttsPort, ...(config.tlsCaFile ? { caFile: config.tlsCaFile } : {}) } : {}), webSocket: true },
   apiRequestsPerMinute: config.apiRequestsPerMinute,
   apiAuthFailuresPerMinute: config.apiAuthFailuresPerMinute,
   ...(config.tlsCertFile && config.tlsKeyFile ? { https: { key: fs.readFileSync(config.tlsKeyFile), cert: fs.readFileSync(config.tlsCertFile) } } : {}),
