@@ -24,6 +24,7 @@ import type { BrokerControl } from '../common/contract/control.ts';
 import type { MqttEndpoints } from './connection.ts';
 import { attachLive, attachLiveRooms, closeUserSockets, type LiveAdapter, type LiveSource } from './live.ts';
 import { onboardingRoutes } from './routes/onboarding.ts';
+import { gatewayRoutes } from './routes/gateways.ts';
 import { firmRoutes } from './routes/firms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { platformRoutes } from './routes/platform.ts';
@@ -169,6 +170,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(platformRoutes, { registry, connectedWindowDays });
   await v1.register(tokenRoutes, { registry });
   await v1.register(onboardingRoutes, { registry, spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
+  await v1.register(gatewayRoutes, { registry, control: deps.brokerControl });
   const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
   await v1.register(energyRoutes, { registry, monitoring });
   await v1.register(alarmRoutes, { registry, monitoring });

@@ -110,4 +110,51 @@ describe('a gateway publishes for the devices assigned to it with one credential
     assert.equal(await sys.broker.checkCredentials(), 1);
     assert.ok(await closed, 'removed');
   });
+
+  test('through the API: engineers of the firm and admins manage, the bureau reads, another firm sees nothing; changes are audited and close the connection', async () => {
+    const { loom, meter, foreign } = await devices();
+    const eng = (await sys.registry.createApiToken('engineer', firm.id, 'eng')).token;
+    const bureau = (await sys.registry.createApiToken('bureau', null, 'bureau')).token;
+    const stranger = (await sys.registry.createApiToken('engineer', otherFirm.id, 'other eng')).token;
+    const base = `/api/v1/firms/${firm.id}/gateways`;
+    type Provisioned = { id: string; token: string; deviceIds: string[]; mqtt: { errorsTopic: string } };
+    assert.equal((await api(sys, bureau, 'POST', base, { name: 'g', deviceIds: [loom.id] })).status, 403);
+    assert.equal((await api(sys, stranger, 'POST', base, { name: 'g', deviceIds: [loom.id] })).status, 404);
+    const foreignDevice = await api<{ message: string }>(sys, eng, 'POST', base, { name: 'g', deviceIds: [loom.id, foreign.id] });
+    assert.equal(foreignDevice.status, 400);
+    assert.match(foreignDevice.body.message, new RegExp(`device ${foreign.id} is not a device of firm`));
+    assert.equal((await api(sys, eng, 'POST', base, { name: 'g', deviceIds: [], id: loom.id })).status, 409, 'a device\'s id is not free');
+    const created = await api<Provisioned>(sys, eng, 'POST', base, { name: '前纺网关', deviceIds: [loom.id] });
+    assert.equal(created.status, 201);
+    const g = created.body;
+    assert.match(g.token, /^gt_/);
+    assert.equal(g.mqtt.errorsTopic, topicFor(firm.id, g.id, 'errors'));
+    assert.equal((await api<Array<{ id: string }>>(sys, bureau, 'GET', base)).body.some((x) => x.id === g.id), true, 'the bureau reads');
+    assert.equal((await api(sys, stranger, 'GET', `/api/v1/gateways/${g.id}`)).status, 404, 'another firm\'s engineer: as if it did not exist');
+    assert.equal((await api(sys, stranger, 'GET', base)).status, 404);
+    assert.ok(!JSON.stringify((await api(sys, sys.adminToken, 'GET', `/api/v1/gateways/${g.id}`)).body).includes(g.token));
+
+    let client = await connectAs(g.id, g.token);
+    let closed = closedWithin(client, 3000);
+    const patched = await api<{ deviceIds: string[] }>(sys, eng, 'PATCH', `/api/v1/gateways/${g.id}`, { deviceIds: [loom.id, meter.id] });
+    assert.deepEqual(patched.body.deviceIds, [loom.id, meter.id].sort());
+    assert.ok(await closed, 'a new device list closes the connection');
+    assert.equal((await api(sys, bureau, 'PATCH', `/api/v1/gateways/${g.id}`, { name: 'x' })).status, 403);
+    assert.equal((await api(sys, eng, 'PATCH', `/api/v1/gateways/${g.id}`, { deviceIds: [foreign.id] })).status, 400);
+
+    client = await connectAs(g.id, g.token);
+    closed = closedWithin(client, 3000);
+    const rotated = await api<{ token: string }>(sys, eng, 'POST', `/api/v1/gateways/${g.id}/token`);
+    assert.equal(rotated.status, 200);
+    assert.ok(await closed, 'rotation closes the connection');
+    await assert.rejects(connectAs(g.id, g.token), 'the old token is refused');
+    client = await connectAs(g.id, rotated.body.token);
+    closed = closedWithin(client, 3000);
+    assert.equal((await api(sys, stranger, 'DELETE', `/api/v1/gateways/${g.id}`)).status, 404);
+    assert.equal((await api(sys, eng, 'DELETE', `/api/v1/gateways/${g.id}`)).status, 204);
+    assert.ok(await closed, 'removal closes the connection');
+    assert.equal((await api(sys, eng, 'GET', `/api/v1/gateways/${g.id}`)).status, 404);
+    const trail = await sys.registry.listAudit({ limit: 20, target: g.id });
+    assert.deepEqual(trail.map((e) => e.action).reverse(), ['gateway.provision', 'gateway.update', 'gateway.rotate-token', 'gateway.delete']);
+  });
 });
