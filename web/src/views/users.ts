@@ -63,7 +63,7 @@ function userRow(u: SessionUser, firms: Map<string, Firm>, admin: boolean, statu
     h('button', { type: 'button', class: 'link', 'data-action': 'reset', onclick: reset }, st('userReset'))) : null;
   return h('tr', { 'data-login': u.login },
     td(u.login), td(u.displayName), td(roleText(u.role)), td(u.firmId ? (firms.get(u.firmId)?.name ?? u.firmId) : ''),
-    td(u.lastLoginAt === null ? st('never') : dateTime(u.lastLoginAt)), td(u.disabled ? st('userDisabled') : st('userActive')),
+    td(u.lastLoginAt === null ? st('never') : dateTime(u.lastLoginAt)), td(u.disabled ? st('userDisabled') : u.mustChangePassword ? st('userMustChange') : st('userActive')),
     ...(admin ? [td(actions)] : []));
 }
 
