@@ -135,6 +135,9 @@ function planColumns(lang: CsvLang): Array<CsvColumn<PlanTarget>> {
     { zh: '是否达成', en: 'met', value: (t) => (t.met === null ? null : t.met ? (lang === 'zh' ? '是' : 'yes') : (lang === 'zh' ? '否' : 'no')) },
     { zh: '期限', en: 'period', value: (t) => t.period },
     { zh: '数据来源', en: 'value_source', value: (t) => t.valueSource },
+    { zh: '企业填报合计', en: 'from_firm_figures', value: (t) => t.fromFirmFigures?.value },
+    { zh: '填报企业数', en: 'firms_reporting', value: (t) => t.fromFirmFigures?.firms },
+    { zh: '填报年度', en: 'firm_figures_year', value: (t) => t.fromFirmFigures?.year },
     { zh: '录入人', en: 'entered_by', value: (t) => t.enteredBy },
     { zh: '录入时间', en: 'entered_at', value: (t) => localTime(t.enteredAt) },
     { zh: '备注', en: 'note', value: (t) => t.note },
@@ -213,7 +216,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/plan/targets.csv', {
     schema: {
-      tags: ['plan'], summary: 'The plan tracker as CSV: every quantified target with its current value, unit, progress and source (admin, bureau, as GET /plan/targets)',
+      tags: ['plan'], summary: 'The plan tracker as CSV: every quantified target with its current value, unit, progress, source and the firms\' reported figures (admin, bureau, as GET /plan/targets)',
       querystring: Type.Object({ year: Type.Optional(Type.Integer({ minimum: 2000, maximum: 2100 })), includeDemo: Type.Optional(Type.Boolean()), ...CsvQuery }),
       response: CsvResponses,
     },

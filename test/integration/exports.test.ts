@@ -171,7 +171,10 @@ describe('CSV exports', () => {
   });
 
   test('plan tracker: every target as GET /plan/targets says; admin and bureau only, as there', async () => {
-    const plan = await json<{ targets: Array<{ id: string; target: number; value: number | null; unit: string; progress: number | null }> }>(admin, '/plan/targets');
+    const year = new Date(D0).getFullYear();
+    const put = await app.inject({ method: 'PUT', url: `/api/v1/plan/firms/${A.id}/figures/${year}`, headers: { authorization: `Bearer ${admin}` }, payload: { outputValueYuan: 123_000_000, taxYuan: 4_000_000 } });
+    assert.equal(put.statusCode, 200, put.body);
+    const plan = await json<{ targets: Array<{ id: string; target: number; value: number | null; unit: string; progress: number | null; fromFirmFigures: { value: number } | null }> }>(admin, '/plan/targets');
     const rows = table(await get(admin, '/plan/targets.csv'));
     assert.deepEqual(rows.map((r) => r.id), plan.targets.map((t) => t.id));
     for (const [i, t] of plan.targets.entries()) {
@@ -179,7 +182,9 @@ describe('CSV exports', () => {
       near(rows[i]!.current_value!, t.value);
       assert.equal(rows[i]!.unit, t.unit);
       nearPct(rows[i]!['progress (%)']!, t.progress);
+      near(rows[i]!.from_firm_figures!, t.fromFirmFigures?.value ?? null);
     }
+    assert.ok(plan.targets.some((t) => t.fromFirmFigures !== null), 'the firms\' figures are in it');
     assert.equal((await get(engA, '/plan/targets.csv')).statusCode, 403);
   });
 
