@@ -1,6 +1,6 @@
 // The device page's copy-paste examples (web/src/views/device/snippets.ts): the sample is a valid telemetry point
 // for every device type of the catalogue, the mosquitto_pub line runs in a POSIX shell as shown (TLS: --cafile),
-// and a token with shell characters stays one argument.
+// a token with shell characters stays one argument, and the Python and MQTT.js examples parse.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -60,4 +60,15 @@ test("a token with shell characters stays one argument; no endpoints, no example
   const args = shellArgs(line);
   assert.equal(args[args.indexOf('-P') + 1], token);
   assert.equal(snippets({ ...conn(false), urls: [] }, loom), undefined);
+});
+
+const hasPython = (() => { try { execFileSync('python3', ['--version']); return true; } catch { return false; } })();
+
+test('the Python example parses as Python 3 and the MQTT.js one as an ES module', { skip: hasPython ? false : 'no python3' }, () => {
+  const dyeing = CATALOGUE.find((s) => s.type === 'dyeing_machine')!;
+  for (const tls of [false, true]) {
+    const s = snippets(conn(tls), dyeing, 'dt_token')!;
+    execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: s.python });
+    execFileSync(process.execPath, ['--input-type=module', '--check'], { input: s.mqttJs });
+  }
 });
