@@ -6,15 +6,26 @@ import { CARRIERS, type Carrier } from './factors.ts';
 
 export const OUTPUTS = ['fabric', 'yarn', 'pieces'] as const;
 export type Output = (typeof OUTPUTS)[number];
-export const QUANTITIES = [...CARRIERS, ...OUTPUTS] as const;
-export type Quantity = Carrier | Output;
+/**
+ * Electricity registers besides the grid import (energy_kwh_total): what a bidirectional grid meter fed to the
+ * grid (export) and what a meter at a generator's terminals counted (generation). Measured and shown, never
+ * counted: purchased electricity is what was imported, and own generation's fuel is counted where it enters.
+ */
+export const FLOWS = ['export', 'generation'] as const;
+export type Flow = (typeof FLOWS)[number];
+export const QUANTITIES = [...CARRIERS, ...OUTPUTS, ...FLOWS] as const;
+export type Quantity = Carrier | Output | Flow;
+
+export function isFlow(q: string): q is Flow {
+  return (FLOWS as readonly string[]).includes(q);
+}
 
 /** The cumulative counter of each quantity (contract v1: energy and output are *_total counters). */
 export const QUANTITY_METRIC: Record<Quantity, string> = {
   electricity: 'energy_kwh_total', gas: 'gas_m3_total', steam: 'steam_kg_total', water: 'water_m3_total',
-  fabric: 'fabric_m_total', yarn: 'yarn_kg_total', pieces: 'pieces_total',
+  fabric: 'fabric_m_total', yarn: 'yarn_kg_total', pieces: 'pieces_total', export: 'export_kwh_total', generation: 'generation_kwh_total',
 };
-export const QUANTITY_UNIT: Record<Quantity, string> = { electricity: 'kWh', gas: 'm³', steam: 'kg', water: 'm³', fabric: 'm', yarn: 'kg', pieces: 'pieces' };
+export const QUANTITY_UNIT: Record<Quantity, string> = { electricity: 'kWh', gas: 'm³', steam: 'kg', water: 'm³', fabric: 'm', yarn: 'kg', pieces: 'pieces', export: 'kWh', generation: 'kWh' };
 
 /** Device types that measure a carrier at the plant boundary (a firm's main meters). */
 export const METER_TYPE: Record<Carrier, string> = { electricity: 'electricity_meter', gas: 'gas_meter', steam: 'steam_meter', water: 'water_meter' };
@@ -140,6 +151,38 @@ export function countedSource(carrier: Carrier, measurement: string, firmHasMete
   if (carrier === 'steam' && steam !== 'bought') return false;
   return !(carrier === 'electricity' && steam === 'cogeneration' && !isMeter);
 }
+
+/** How a firm's carrier is counted: by its boundary meters, by its machines' registers, or not at all (made inside). */
+export type CarrierRule = 'meters' | 'machines' | 'not-counted';
+
+export function carrierRule(carrier: Carrier, firmHasMeter: boolean, steam: SteamSource): CarrierRule {
+  if (carrier === 'steam' && steam !== 'bought') return 'not-counted';
+  if (carrier === 'electricity' && steam === 'cogeneration' && !firmHasMeter) return 'not-counted';
+  return firmHasMeter ? 'meters' : 'machines';
+}
+
+type Text = { zh: string; en: string };
+
+/** Gas and water: their meters, else the machines' registers; never made inside. */
+function meteredOnly(meters: Text, machines: Text): Record<CarrierRule, Text> {
+  return { meters, machines, 'not-counted': { zh: '不计入', en: 'not counted' } };
+}
+
+/** What each rule means for each carrier, for responses and the CSV (docs/monitoring.md, "Plant boundary"); no commas in English, for naive CSV readers. */
+export const CARRIER_RULE_TEXT: Record<Carrier, Record<CarrierRule, Text>> = {
+  electricity: {
+    meters: { zh: '电表计购入（正向）电量；上网与自发电量只计量，不计入', en: 'the meters\' grid import counted; export and own generation measured and not counted' },
+    machines: { zh: '无总电表：设备电量累加', en: 'no grid meter: the machines\' registers add up' },
+    'not-counted': { zh: '热电联产且无总电表：不计电量（发电燃料已计入）', en: 'cogeneration without a grid meter: no electricity counted (the generator\'s fuel is)' },
+  },
+  gas: meteredOnly({ zh: '天然气表计量', en: 'the gas meters' }, { zh: '无总表：设备用气累加', en: 'no gas meter: the machines\' registers add up' }),
+  steam: {
+    meters: { zh: '外购蒸汽，蒸汽表计量', en: 'bought steam by the steam meters' },
+    machines: { zh: '外购蒸汽，设备用汽累加', en: 'bought steam: the machines\' registers add up' },
+    'not-counted': { zh: '自产蒸汽不重复计入（燃料已计入）', en: 'steam made inside: not counted again (its fuel is)' },
+  },
+  water: meteredOnly({ zh: '水表计量', en: 'the water meters' }, { zh: '无总表：设备用水累加', en: 'no water meter: the machines\' registers add up' }),
+};
 
 /** One firm, one carrier: from amounts per measurement to the measured and the counted figure (countedSource). */
 export function boundaryAmount(carrier: Carrier, perMeasurement: ReadonlyMap<string, number>, firmHasMeter: boolean, steam: SteamSource): BoundaryAmount {

@@ -33,8 +33,16 @@ const Outputs = Type.Object({ fabric: Type.Object({ unit: Type.String(), value: 
 const Boundary = Type.Object({
   steamSource: Nullable(Type.String({ description: 'bought, own-boiler, cogeneration, mixed (firms with different rules), or null (a device\'s own figure)' })),
   firms: Type.Record(Type.String(), Type.Integer(), { description: 'firms counted with each steam source' }),
+  carriers: Type.Object(Object.fromEntries(CARRIERS.map((c) => [c, Type.Object({
+    rule: Nullable(Type.String({ description: 'meters, machines, not-counted (made inside from counted fuel), mixed (firms differ), or null (a device\'s own register)' })),
+    zh: Type.String(), en: Type.String(),
+  })])), { description: 'how each carrier was counted at the plant boundary' }),
 }, { description: 'the plant-boundary rule the figure was counted with' });
-const Figures = { carriers: Carriers, boundary: Boundary, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs };
+const ElectricityFlows = Type.Object({
+  unit: Type.String(), export: Type.Number({ description: 'fed to the grid (export registers of bidirectional grid meters)' }),
+  generation: Type.Number({ description: 'generated on site (generation registers of meters at generators)' }),
+}, { description: 'measured, never counted: purchased electricity is the grid import, and own generation\'s fuel is counted where it enters' });
+const Figures = { carriers: Carriers, boundary: Boundary, totalKgce: Type.Number(), totalTce: Type.Number(), outputs: Outputs, electricityFlows: ElectricityFlows };
 const ProvisionalSchema = Type.Object({
   until: Nullable(Type.Integer({ description: 'when the rollup job will have included them (ms); null when no job runs in this process' })),
   dirtyQuarters: Type.Integer({ description: 'firm-quarters in the range and scope with stored data the rollups do not reflect yet' }),
@@ -307,7 +315,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   app.get('/energy/rollups.csv', {
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
-      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will.',
+      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule; never for export and generation), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), counting_rule (how the row\'s carrier is counted at the firm\'s boundary), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will.',
       querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), ...CsvQuery }),
       response: CsvResponses,
     },

@@ -145,7 +145,15 @@ export const CATALOGUE: readonly DeviceTypeSpec[] = [
       ...power(100),
     ],
   },
-  { type: 'electricity_meter', zh: '电表', en: 'Electricity meter', measurement: 'electricity_meter', metrics: [...electricity, m('power_factor', '', 0, 1, '功率因数', 'Power factor')] },
+  // energy_kwh_total is the import register (正向有功). A bidirectional grid meter also reports its export register;
+  // a meter at a generator's terminals (cogeneration) reports its generation register instead of the import one.
+  {
+    type: 'electricity_meter', zh: '电表', en: 'Electricity meter', measurement: 'electricity_meter', metrics: [
+      ...electricity, m('power_factor', '', 0, 1, '功率因数', 'Power factor'),
+      c('export_kwh_total', 'kWh', '反向有功电能（上网）', 'Export register (to the grid)', 30000, '1.5 × 20000 kW rated power'),
+      c('generation_kwh_total', 'kWh', '发电量', 'Generation register', 30000, '1.5 × 20000 kW rated power'),
+    ],
+  },
   { type: 'gas_meter', zh: '天然气表', en: 'Natural gas meter', measurement: 'gas_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 5000, '瞬时流量', 'Flow'), c('gas_m3_total', 'm³', '累计用气', 'Gas register', 7500, '1.5 × 5000 m³/h flow')] },
   { type: 'steam_meter', zh: '蒸汽表', en: 'Steam meter', measurement: 'steam_meter', metrics: [m('flow_kg_h', 'kg/h', 0, 100000, '瞬时流量', 'Flow'), c('steam_kg_total', 'kg', '累计蒸汽', 'Steam register', 150_000, '1.5 × 100,000 kg/h flow')] },
   { type: 'water_meter', zh: '水表', en: 'Water meter', measurement: 'water_meter', metrics: [m('flow_m3_h', 'm³/h', 0, 1000, '瞬时流量', 'Flow'), c('water_m3_total', 'm³', '累计用水', 'Water register', 1500, '1.5 × 1000 m³/h flow')] },

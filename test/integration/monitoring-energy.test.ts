@@ -419,9 +419,9 @@ describe('data quality (GB/T 38692-2020)', () => {
     assert.equal(r.statusCode, 200);
     assert.match(String(r.headers['content-type']), /^text\/csv/);
     const lines = r.body.trim().split('\r\n');
-    assert.match(lines[0] ?? '', /^firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,boundary_rule,interval_start,interval_end,value,devices,resets$/);
+    assert.match(lines[0] ?? '', /^firm_id,firm_name,county,park,segment,quantity,unit,source,used_for_firm_total,boundary_rule,counting_rule,interval_start,interval_end,value,devices,resets$/);
     assert.equal(lines.length, 1 + 86);
-    assert.ok(lines.slice(1).every((l) => l.startsWith(`${D.id},D quality,533102,ruili-coop,spinning,electricity,kWh,electricity_meter,yes,bought,`)));
+    assert.ok(lines.slice(1).every((l) => l.startsWith(`${D.id},D quality,533102,ruili-coop,spinning,electricity,kWh,electricity_meter,yes,bought,the meters' grid import counted; export and own generation measured and not counted,`)));
     assert.match(lines[1] ?? '', /,\d{4}-\d\d-\d\dT00:00\+08:00,\d{4}-\d\d-\d\dT00:15\+08:00,4,1,0$/);
   });
 });

@@ -3,19 +3,33 @@
 import { basisLabel, kv, link, table, td } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
 import { dateTime, duration, pct, qty } from '../../format.ts';
-import { t, tMaybe } from '../../i18n.ts';
+import { pick, t, tMaybe } from '../../i18n.ts';
 import type { DeadLetter, Device, EnergySummary, OeeReport } from '../../types.ts';
 import { CARRIERS, OUTPUTS } from '../../types.ts';
 
 const OUTPUT_UNIT: Record<string, string> = { fabric: 'm', yarn: 'kg', pieces: 'pieces' };
 
-export function renderEnergy(body: HTMLElement, s: EnergySummary): void {
+/** The API's per-carrier counting rule and the electricity measured but not counted (export, own generation). */
+type BoundaryDetail = { boundary: { carriers?: Record<string, { rule: string | null; zh: string; en: string }> }; electricityFlows?: { export: number; generation: number } };
+
+function electricityRule(s: EnergySummary & BoundaryDetail): HTMLElement | '' {
+  const rule = s.boundary.carriers?.electricity;
+  if (!rule || rule.rule === null) return '';
+  const f = s.electricityFlows;
+  const flows = f && (f.export > 0 || f.generation > 0)
+    ? ` · ${pick({ zh: `上网 ${qty(f.export, 'kWh')}，自发电 ${qty(f.generation, 'kWh')}`, en: `exported ${qty(f.export, 'kWh')}, generated ${qty(f.generation, 'kWh')}` })}`
+    : '';
+  return h('p', { class: 'basis-line', 'data-testid': 'electricity-rule' }, `${pick({ zh: '电力', en: 'Electricity' })}：${pick(rule)}${flows}`);
+}
+
+export function renderEnergy(body: HTMLElement, s: EnergySummary & BoundaryDetail): void {
   clear(body,
     h('div', { class: 'today-figures' },
       h('div', null, h('div', { class: 'label' }, t('todayElectricity')), h('div', { class: 'big' }, qty(s.carriers.electricity.counted, 'kWh'))),
       h('div', null, h('div', { class: 'label' }, t('todayTotal')), h('div', { class: 'big', 'data-testid': 'firm-tce' }, qty(s.totalTce, 'tce', 3)))),
     h('p', { class: 'basis-line' }, `${t('basis')}：`, basisLabel(s.basis)),
     s.boundary.steamSource ? h('p', { class: 'basis-line', 'data-testid': 'boundary-rule' }, `${t('boundaryRule')}：${tMaybe('steamSource_', s.boundary.steamSource)}`) : '',
+    electricityRule(s),
     table([t('colType'), { text: t('measured'), num: true }, { text: t('counted'), num: true }, { text: 'kgce', num: true }], CARRIERS.map((c) => {
       const f = s.carriers[c];
       return h('tr', { 'data-carrier': c }, td(tMaybe('carrier_', c)), td(qty(f.measured, f.unit), true), td(qty(f.counted, f.unit), true), td(qty(f.kgce, 'kgce'), true));
