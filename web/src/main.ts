@@ -1,6 +1,6 @@
 // The dashboard shell: header (title, navigation, live-feed state, language toggle), the offline banner and a
 // hash router: #/ (prefecture overview; engineers go to their firm), #/county/{code}, #/park/{id}, #/firm/{id},
-// #/device/{id}, #/users, #/tokens, #/account; a query after the path (?range=7d) is the view's time range.
+// #/device/{id}, #/users, #/tokens, #/account, #/alarm-rules, #/alarm-channels; a query after the path (?range=7d) is the view's time range.
 // Signed in with a password, the session cookie does the work (nothing in localStorage); with an API token
 // (#token=… or the form), the token is kept in localStorage.
 import './style.css';
@@ -14,6 +14,9 @@ import { mountAccount } from './views/account.ts';
 import { roleText, st } from './views/signin-texts.ts';
 import { mountTokens } from './views/tokens.ts';
 import { mountUsers } from './views/users.ts';
+import { mountAlarmChannels } from './views/alarms/channels.ts';
+import { mountAlarmRules } from './views/alarms/rules.ts';
+import { at } from './views/alarms/texts.ts';
 import type { ViewContext } from './views/context.ts';
 import { mountDevice } from './views/device.ts';
 import { mountFirm } from './views/firm.ts';
@@ -67,6 +70,8 @@ function userMenu(who: Identity): HTMLElement {
     h('div', { class: 'menu', style: 'position:absolute;right:0;z-index:10;min-width:10em;background:var(--card, #fff);color:var(--text, #222);border:1px solid #ccc;border-radius:4px;padding:4px 0' },
       who.user ? item('#/account', st('menuAccount')) : null,
       who.role !== 'engineer' ? item('#/users', st('menuUsers')) : null,
+      item('#/alarm-rules', at('menuRules')),
+      who.role !== 'engineer' ? item('#/alarm-channels', at('menuChannels')) : null,
       item('#/tokens', st('menuTokens'))));
 }
 
@@ -145,6 +150,10 @@ function route(): void {
     mountDevice(main, ctx, parts[1]).catch(fail);
   } else if (parts[0] === 'users') {
     mountUsers(main, ctx);
+  } else if (parts[0] === 'alarm-rules') {
+    mountAlarmRules(main, ctx);
+  } else if (parts[0] === 'alarm-channels') {
+    mountAlarmChannels(main, ctx);
   } else if (parts[0] === 'tokens') {
     mountTokens(main, ctx);
   } else if (parts[0] === 'account') {
