@@ -213,6 +213,9 @@ describe('web dashboard in Chromium', () => {
       await withBrowser('firm-aggregate', async (ctx, page) => {
         await signIn(page, engineerA);
         await page.waitForSelector(`[data-firm="${firmA.id}"] [data-testid=firm-power][data-source=aggregate]`, { timeout: 10_000 });
+        // The energy card says how electricity was counted at the plant boundary (the main meter's grid import).
+        await page.waitForSelector('[data-testid=electricity-rule]');
+        assert.match(await page.textContent('[data-testid=electricity-rule]') ?? '', /电力：电表计购入（正向）电量/);
         const t0 = Date.now();
         await quietLoomA.apply(quietLoomA.program.tick(t0, 1000));
         const { shown, agg } = await shownAggregate(page, '[data-testid=firm-power]', '[data-testid=firm-states]', firm, t0);
