@@ -1,32 +1,17 @@
 // An OPC UA machine controller, through node-opcua's client: monitored items in one subscription where the server
 // allows it (values arrive as they change, and a sample takes the latest), else one Read of every node per sample.
-// Security mode None only, for now. While the session is down, sampling stops: a cached value is not a sample.
+// Security (mode, policy, certificates, user) is opcua-security.ts's. While the session is down, sampling stops: a
+// cached value is not a sample.
 import {
-  AttributeIds, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn,
+  AttributeIds, OPCUAClient, TimestampsToReturn,
   type ClientSession, type ClientSubscription, type DataValue,
 } from 'node-opcua-client';
-import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import type { Logger } from '../../common/log.ts';
 import { opcuaMetric, type OpcuaDeviceConfig } from '../config.ts';
 import { itemState, machineState, operationMode } from '../machine-state.ts';
+import { APPLICATION_NAME, certificateStore, checkServerTrust, clientSecurity, explain, trustConfigured, userIdentity } from './opcua-security.ts';
 import { numeric, scaled, type Sample, type Source } from './source.ts';
-
-// One certificate store per folder, shared by the devices (node-opcua locks a store's folder while it works).
-const stores = new Map<string, OPCUACertificateManager>();
-
-/**
- * The client's certificate store in the gateway's data folder, not node-opcua's default under the home folder
- * (often read-only in containers). With security mode None the server's certificate is not used, so accepting
- * it changes nothing yet; signing will need a trust list here.
- */
-function certificateStore(folder: string): OPCUACertificateManager {
-  let store = stores.get(folder);
-  if (!store) {
-    store = new OPCUACertificateManager({ rootFolder: folder, automaticallyAcceptUnknownCertificate: true });
-    stores.set(folder, store);
-  }
-  return store;
-}
 
 interface Item {
   nodeId: string;
@@ -42,6 +27,12 @@ export class OpcuaSource implements Source {
   private latest: Array<DataValue | undefined>;
   private live = false;
   private opening: Promise<void> | undefined;
+  private readonly store: OPCUACertificateManager;
+  private trusting: Promise<void> | undefined;
+  /** The last failure logged: a server that keeps refusing is logged once, not at every sample. */
+  private lastFailure: string | undefined;
+  private failures = 0;
+  private retryAt = 0;
 
   /** `pkiFolder`: where the client's certificate and key are kept (created on first use). */
   constructor(private readonly cfg: OpcuaDeviceConfig, private readonly log: Logger, pkiFolder: string) {
@@ -54,13 +45,12 @@ export class OpcuaSource implements Source {
       if (cfg.state.operationMode) this.items.push({ nodeId: cfg.state.operationMode, role: 'operationMode' });
     }
     this.latest = this.items.map(() => undefined);
-    if ((cfg.securityMode ?? 'None') !== 'None') throw new Error(`${cfg.id}: OPC UA security mode ${cfg.securityMode} is not supported yet`);
+    this.store = certificateStore(pkiFolder);
     this.client = OPCUAClient.create({
-      applicationName: 'dehong-gateway',
-      securityMode: MessageSecurityMode.None,
-      securityPolicy: SecurityPolicy.None,
+      applicationName: APPLICATION_NAME,
+      ...clientSecurity(cfg),
       endpointMustExist: false,
-      clientCertificateManager: certificateStore(pkiFolder),
+      clientCertificateManager: this.store,
       keepSessionAlive: true,
       connectionStrategy: { initialDelay: 500, maxDelay: 10_000, maxRetry: Number.MAX_SAFE_INTEGER },
     });
@@ -75,14 +65,33 @@ export class OpcuaSource implements Source {
   }
 
   start(): void {
-    this.opening ??= this.open().catch((err: Error) => {
-      this.log.error({ device: this.cfg.id, endpoint: this.cfg.endpoint, err: err.message }, 'OPC UA session failed; retrying at the next sample');
+    if (this.opening || Date.now() < this.retryAt) return;
+    this.opening = this.open().then(() => {
+      this.lastFailure = undefined;
+      this.failures = 0;
+    }, (err: Error) => {
+      // Back off as node-opcua's own reconnection does: every attempt opens a discovery connection first.
+      this.retryAt = Date.now() + Math.min(500 * 2 ** this.failures++, 10_000);
+      const reason = explain(err, this.cfg, this.store);
+      const level = reason === this.lastFailure ? 'debug' : 'error';
+      this.lastFailure = reason;
+      this.log[level]({ device: this.cfg.id, endpoint: this.cfg.endpoint, err: reason }, 'OPC UA session failed; retrying (backing off to every 10 s)');
     }).finally(() => { this.opening = undefined; });
   }
 
   private async open(): Promise<void> {
+    this.trusting ??= trustConfigured(this.store, this.cfg.trustedServerCertificates ?? []);
+    await this.trusting;
+    await checkServerTrust(this.cfg, this.store, this.log);
     await this.client.connect(this.cfg.endpoint);
-    const session = await this.client.createSession();
+    let session: ClientSession;
+    try {
+      session = await this.client.createSession(userIdentity(this.cfg.user));
+    } catch (err) {
+      // Connected but refused (the user, say): start over at the next attempt.
+      await this.client.disconnect().catch(() => undefined);
+      throw err;
+    }
     this.session = session;
     // A first Read fills every value, so the first sample does not wait for the subscription's first publish.
     this.latest = await this.readAll(session);
@@ -91,7 +100,7 @@ export class OpcuaSource implements Source {
     });
     if (this.cfg.sampling !== 'poll') await this.subscribe(session);
     this.live = true;
-    this.log.info({ device: this.cfg.id, endpoint: this.cfg.endpoint, subscribed: this.subscription !== undefined }, 'OPC UA session open');
+    this.log.info({ device: this.cfg.id, endpoint: this.cfg.endpoint, securityMode: this.cfg.securityMode ?? 'None', subscribed: this.subscription !== undefined }, 'OPC UA session open');
   }
 
   private async subscribe(session: ClientSession): Promise<void> {
