@@ -1,6 +1,7 @@
-// The gateway's configuration file (YAML or JSON): the broker, the local queue, and per device its platform
-// credentials, catalogue type and protocol mapping. Checked in two steps: the shape with JSON Schema (TypeBox,
-// Ajv, as the contract does), then the mapping against the catalogue, so every error names the field to fix.
+// The gateway's configuration file (YAML or JSON): the broker, the gateway credential, the local queue, and per
+// device its platform id, catalogue type and protocol mapping (and its own token, without a gateway credential).
+// Checked in two steps: the shape with JSON Schema (TypeBox, Ajv, as the contract does), then the mapping against
+// the catalogue, so every error names the field to fix.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
@@ -23,7 +24,7 @@ const Interval = Type.Integer({ minimum: 100, maximum: 3_600_000, description: '
 const DeviceBase = {
   id: Type.String({ pattern: DEVICE_ID_PATTERN, description: 'platform device id (also MQTT clientId and username)' }),
   firmId: Type.String({ minLength: 18, maxLength: 18, description: "the firm's unified social credit code" }),
-  token: Type.String({ minLength: 1, description: 'device token from POST /api/v1/firms/{firmId}/devices' }),
+  token: Type.Optional(Type.String({ minLength: 1, description: 'device token; only without a gateway credential (which wins when both are given)' })),
   type: Type.String({ description: 'device type of the catalogue (GET /api/v1/catalogue)' }),
   pollIntervalMs: Type.Optional(Interval),
 };
@@ -75,7 +76,13 @@ const GatewayFile = Type.Object({
   /** PEM file of the CA to trust for mqtts://. */
   ca: Type.Optional(Type.String({ minLength: 1 })),
   dataDir: Type.Optional(Type.String({ minLength: 1 })),
+  /** One credential for every device: the gateway registered for the firm (POST /api/v1/firms/{firmId}/gateways). */
+  gateway: Type.Optional(Type.Object({
+    id: Type.String({ pattern: DEVICE_ID_PATTERN, description: 'gateway id (MQTT clientId and username)' }),
+    token: Type.String({ minLength: 1, description: 'gateway token' }),
+  }, { additionalProperties: false })),
   maxQueuedMessages: Type.Optional(Type.Integer({ minimum: 1 })),
+  statusIntervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
   pollIntervalMs: Type.Optional(Interval),
   logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   devices: Type.Array(Type.Object({ protocol: Type.Union([Type.Literal('opcua'), Type.Literal('modbus-tcp')]) }), { minItems: 1 }),
@@ -90,13 +97,17 @@ export interface GatewayConfig {
   ca: string | undefined;
   /** Where the queue database lives (default `data/gateway`, relative to the config file). */
   dataDir: string;
-  /** Queued messages at which sampling pauses until the broker takes some (all devices together). */
+  /** The gateway credential, used for every device when given; else each device's own token. */
+  gateway: { id: string; token: string } | undefined;
+  /** Queued messages (all devices together) above which the oldest telemetry is dropped, counted. */
   maxQueuedMessages: number;
+  /** How often the status line (queued, dropped, sent) is logged. */
+  statusIntervalMs: number;
   logLevel: string;
   devices: DeviceConfig[];
 }
 
-export const DEFAULTS = { pollIntervalMs: 1000, maxQueuedMessages: 1_000_000, modbusPort: 502, unitId: 1, timeoutMs: 2000 } as const;
+export const DEFAULTS = { pollIntervalMs: 1000, maxQueuedMessages: 1_000_000, statusIntervalMs: 60_000, modbusPort: 502, unitId: 1, timeoutMs: 2000 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateFile = ajv.compile(GatewayFile);
@@ -151,6 +162,18 @@ function checkCatalogue(d: DeviceConfig, at: string): void {
   if (firmProblem) throw new GatewayConfigError(`${at}.firmId`, firmProblem);
 }
 
+/**
+ * A gateway credential serves devices of its own firm (the broker enforces it; this says so at start-up); without
+ * one, every device needs its own token.
+ */
+function checkCredential(d: DeviceConfig, gateway: { id: string; token: string } | undefined, at: string): void {
+  if (!gateway) {
+    if (d.token === undefined) throw new GatewayConfigError(`${at}.token`, 'is required without a gateway credential ("gateway: { id, token }")');
+    return;
+  }
+  if (d.id === gateway.id) throw new GatewayConfigError(`${at}.id`, `"${d.id}" is the gateway's own id, not a device's`);
+}
+
 /** Checks a parsed configuration; relative paths are resolved against `baseDir`. */
 export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): GatewayConfig {
   const file = check<Static<typeof GatewayFile>>(validateFile, raw, '');
@@ -163,16 +186,21 @@ export function parseGatewayConfig(raw: unknown, baseDir = process.cwd()): Gatew
       : check<Static<typeof ModbusDevice>>(validateModbus, rawDevices[i], at);
     const device = { ...parsed, pollIntervalMs: parsed.pollIntervalMs ?? file.pollIntervalMs ?? DEFAULTS.pollIntervalMs } as DeviceConfig;
     checkCatalogue(device, at);
+    checkCredential(device, file.gateway, at);
     if (seen.has(device.id)) throw new GatewayConfigError(`${at}.id`, `"${device.id}" appears twice`);
     seen.add(device.id);
     return device.protocol === 'opcua' ? resolveOpcuaSecurity(device, at, (p) => path.resolve(baseDir, p), fail) : device;
   });
+  const firms = new Set(devices.map((d) => d.firmId));
+  if (file.gateway && firms.size > 1) throw new GatewayConfigError('devices', `a gateway belongs to one firm; these devices name ${firms.size}: ${[...firms].join(', ')}`);
   const resolve = (p: string) => path.resolve(baseDir, p);
   return {
     broker: file.broker,
     ca: file.ca === undefined ? undefined : resolve(file.ca),
     dataDir: resolve(file.dataDir ?? path.join('data', 'gateway')),
+    gateway: file.gateway,
     maxQueuedMessages: file.maxQueuedMessages ?? DEFAULTS.maxQueuedMessages,
+    statusIntervalMs: file.statusIntervalMs ?? DEFAULTS.statusIntervalMs,
     logLevel: file.logLevel ?? 'info',
     devices,
   };

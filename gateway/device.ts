@@ -1,5 +1,6 @@
 // One machine behind the gateway: sample its source every poll interval, queue each sample as one telemetry
-// message (and a state message when the machine state changes), and let the uplink send the queue.
+// message (and a state message when the machine state changes), and let the uplink send the queue (the uplink,
+// which may carry several devices, is started and stopped by main.ts).
 import type { MachineState } from '../common/contract/catalogue.ts';
 import type { Logger } from '../common/log.ts';
 import type { DeviceConfig } from './config.ts';
@@ -9,25 +10,21 @@ import type { Uplink } from './uplink.ts';
 
 export interface DeviceStats {
   sampled: number;
-  /** Ticks without a sample because the queue was at its cap. */
-  skippedFull: number;
   /** Ticks without a sample because the machine could not be read. */
   failed: number;
 }
 
 export class GatewayDevice {
-  readonly stats: DeviceStats = { sampled: 0, skippedFull: 0, failed: 0 };
+  readonly stats: DeviceStats = { sampled: 0, failed: 0 };
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private lastState: MachineState | undefined;
-  private fullSince: number | undefined;
   private failingSince: number | undefined;
 
   constructor(readonly cfg: DeviceConfig, private readonly source: Source, private readonly queue: GatewayQueue, readonly uplink: Uplink, private readonly log: Logger) {}
 
   start(): void {
     this.source.start();
-    this.uplink.start();
     this.timer = setInterval(() => { void this.tick(); }, this.cfg.pollIntervalMs);
   }
 
@@ -44,19 +41,6 @@ export class GatewayDevice {
 
   private async sampleOnce(): Promise<void> {
     const id = this.cfg.id;
-    if (this.queue.full) {
-      // Stop sampling rather than drop what is queued: the oldest data is what the platform cannot get again.
-      if (this.fullSince === undefined) {
-        this.fullSince = Date.now();
-        this.log.error({ device: id, queued: this.queue.depth, cap: this.queue.maxRows }, 'queue full: sampling paused until the broker takes messages');
-      }
-      this.stats.skippedFull++;
-      return;
-    }
-    if (this.fullSince !== undefined) {
-      this.log.warn({ device: id, pausedMs: Date.now() - this.fullSince, skipped: this.stats.skippedFull }, 'queue below its cap: sampling resumed');
-      this.fullSince = undefined;
-    }
     const ts = Date.now();
     let sample;
     try {
@@ -73,7 +57,11 @@ export class GatewayDevice {
       this.log.info({ device: id, downMs: ts - this.failingSince }, 'machine answers again');
       this.failingSince = undefined;
     }
-    if (Object.keys(sample.metrics).length > 0 && this.queue.addTelemetry(id, ts, sample.metrics) !== undefined) this.stats.sampled++;
+    // At its cap the queue drops its oldest telemetry for this sample (counted there).
+    if (Object.keys(sample.metrics).length > 0) {
+      this.queue.addTelemetry(id, ts, sample.metrics);
+      this.stats.sampled++;
+    }
     if (sample.state !== undefined && sample.state !== this.lastState) {
       this.queue.addState(id, { ts, state: sample.state });
       this.lastState = sample.state;
@@ -85,6 +73,5 @@ export class GatewayDevice {
     clearInterval(this.timer);
     while (this.busy) await new Promise((r) => setTimeout(r, 10));
     await this.source.close().catch(() => undefined);
-    await this.uplink.stop();
   }
 }

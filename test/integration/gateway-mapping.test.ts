@@ -79,49 +79,71 @@ test('the example configuration of docs/gateway.md is valid', () => {
   assert.equal(cfg.dataDir, path.resolve(path.dirname(file), '../../data/gateway'));
 });
 
-test('queue: sequence numbers survive a reopen; at the cap nothing is taken and no number is used', () => {
+test('queue: sequence numbers survive a reopen; at the cap the oldest telemetry is dropped and counted, states are kept', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-queue-'));
   const file = path.join(dir, 'queue.db');
+  const lines: Array<{ msg: string; dropped?: number }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string }); } });
   try {
-    let q = new GatewayQueue(file, 3);
+    let q = new GatewayQueue(file, 3, log);
     assert.deepEqual([q.addTelemetry('a', 1, { x: 1 }), q.addTelemetry('b', 1, { x: 1 }), q.addTelemetry('a', 2, { x: 2 })], [0, 0, 1]);
-    assert.equal(q.addTelemetry('a', 3, { x: 3 }), undefined);
     assert.equal(q.full, true);
+    assert.equal(q.addTelemetry('a', 3, { x: 3 }), 2, 'a new sample is taken at the cap');
+    assert.deepEqual([q.depth, q.dropped], [3, 1], 'for the oldest');
+    assert.deepEqual(q.after(undefined, 0, 10).map((m) => [m.device, JSON.parse(m.payload).seq]), [['b', 0], ['a', 1], ['a', 2]]);
+    q.addState('b', { ts: 4, state: 'running' });
+    q.addTelemetry('b', 5, { x: 5 });
+    assert.deepEqual(q.after(undefined, 0, 10).map((m) => [m.device, m.kind]), [['a', 'telemetry'], ['b', 'state'], ['b', 'telemetry']], 'the oldest telemetry made room each time');
+    assert.equal(q.dropped, 3);
+    for (let ts = 6; ts < 9; ts++) q.addTelemetry('a', ts, { x: ts });
+    assert.deepEqual(q.after(undefined, 0, 10).map((m) => m.kind), ['state', 'telemetry', 'telemetry'], 'a state event is never the one dropped');
+    assert.equal(lines.filter((l) => /queue full: dropping the oldest/.test(l.msg)).length, 1, 'one line when dropping begins');
     const [first] = q.after('a', 0, 10);
     q.acknowledge(first!.id);
     q.close();
-    q = new GatewayQueue(file, 3);
+    q = new GatewayQueue(file, 3, log);
     assert.equal(q.depth, 2, 'the acknowledged row was deleted before closing');
-    assert.equal(q.addTelemetry('a', 4, { x: 4 }), 2);
-    assert.deepEqual(q.after('a', 0, 10).map((m) => JSON.parse(m.payload).seq), [1, 2]);
+    assert.equal(q.addTelemetry('a', 9, { x: 9 }), 6, 'sequence numbers go on after a reopen');
     q.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('at the cap the device stops sampling with one log line, and resumes with another', async () => {
+test('at the cap the device keeps sampling: the oldest are dropped, logged once when it begins and once when it ends', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-cap-'));
-  const lines: Array<{ msg: string; skipped?: number }> = [];
+  const lines: Array<{ msg: string; dropped?: number }> = [];
   const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string }); } });
-  const queue = new GatewayQueue(path.join(dir, 'queue.db'), 2);
+  const queue = new GatewayQueue(path.join(dir, 'queue.db'), 3, log);
   let reads = 0;
   const source: Source = { start: () => undefined, sample: async () => ({ metrics: { power_kw: ++reads }, state: 'running' }), close: async () => undefined };
   const cfg = parseGatewayConfig(config({}), dir).devices[0]!;
   // An uplink never started: nothing leaves the queue, as while the broker is unreachable.
-  const device = new GatewayDevice(cfg, source, queue, new Uplink(cfg, 'mqtt://127.0.0.1:1', queue, log), log);
+  const device = new GatewayDevice(cfg, source, queue, new Uplink({ id: cfg.id, firmId: cfg.firmId, token: 'dt_x' }, [cfg.id], 'mqtt://127.0.0.1:1', queue, log), log);
   try {
-    for (let i = 0; i < 5; i++) await device.tick();
-    assert.deepEqual(device.stats, { sampled: 1, skippedFull: 4, failed: 0 }, 'one sample and its first state event fill the queue');
-    assert.equal(lines.filter((l) => /queue full: sampling paused/.test(l.msg)).length, 1);
-    queue.acknowledge(queue.after(cfg.id, 0, 10)[0]!.id);
+    for (let i = 0; i < 6; i++) await device.tick();
+    assert.deepEqual(device.stats, { sampled: 6, failed: 0 }, 'every tick is sampled');
+    assert.deepEqual([queue.depth, queue.dropped], [3, 4], 'the state event and the two newest samples are kept');
+    assert.deepEqual(queue.after(cfg.id, 0, 10).map((m) => [m.kind, JSON.parse(m.payload).seq]), [['state', undefined], ['telemetry', 4], ['telemetry', 5]]);
+    assert.equal(lines.filter((l) => /queue full: dropping the oldest/.test(l.msg)).length, 1);
+    for (const m of queue.after(cfg.id, 0, 10)) queue.acknowledge(m.id);
     await new Promise((r) => setImmediate(r));
     await device.tick();
-    assert.equal(device.stats.sampled, 2);
-    assert.equal(lines.find((l) => /sampling resumed/.test(l.msg))?.skipped, 4);
-    assert.deepEqual(queue.after(cfg.id, 0, 10).map((m) => [m.kind, JSON.parse(m.payload).seq]), [['state', undefined], ['telemetry', 1]]);
+    assert.equal(lines.find((l) => /queue below its cap again/.test(l.msg))?.dropped, 4);
   } finally {
     queue.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('configuration: one gateway credential for every device of one firm, or each device its own token', () => {
+  const gateway = { id: 'gw-hall-1', token: 'gt_x' };
+  const { token: _, ...withoutToken } = config({}).devices[0]!;
+  const ok = parseGatewayConfig({ ...config({}, { gateway }), devices: [withoutToken, { ...withoutToken, id: 'meter-02' }] }, '/etc/gw');
+  assert.deepEqual([ok.gateway, ok.devices.map((d) => d.token)], [gateway, [undefined, undefined]]);
+  assert.equal(parseGatewayConfig(config({}, { gateway }), '/etc/gw').gateway?.id, 'gw-hall-1', 'a device token beside a gateway credential is accepted (the gateway wins)');
+  fails({ ...config({}), devices: [withoutToken] }, /^devices\[0\]\.token: is required without a gateway credential/);
+  fails(config({ id: 'gw-hall-1' }, { gateway }), /^devices\[0\]\.id: "gw-hall-1" is the gateway's own id/);
+  fails({ ...config({}, { gateway }), devices: [withoutToken, { ...withoutToken, id: 'meter-02', firmId: makeUscc('533100', 2) }] }, /^devices: a gateway belongs to one firm/);
+  fails(config({}, { gateway: { id: 'gw-hall-1' } }), /^gateway\.token: is required/);
 });

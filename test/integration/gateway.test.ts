@@ -1,6 +1,7 @@
 // The edge gateway end to end with real peers: node-opcua's OPCUAServer as a loom controller, modbus-serial's
 // ServerTCP as an energy meter, and the platform as separate processes (broker, ingest writer, API, a private
-// influxd). The gateway runs as its own process, as `npm run gateway` starts it.
+// influxd). The gateway runs as its own process, as `npm run gateway` starts it, with one gateway credential (one MQTT
+// connection) for its three devices.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -68,18 +69,18 @@ type LoomServer = Awaited<ReturnType<typeof startLoomServer>>;
 
 function gatewayConfig(broker: string, dataDir: string, looms: Array<[DeviceCredentials, LoomServer]>, meter: DeviceCredentials, modbusPort: number) {
   return {
-    broker, dataDir, pollIntervalMs: POLL_MS, logLevel: 'info',
+    broker, dataDir, pollIntervalMs: POLL_MS, logLevel: 'info', statusIntervalMs: 1000, gateway: { id: gateway.id, token: gateway.token },
     devices: [
       ...looms.map(([loom, opcua]) => {
         const node = (name: string) => `ns=${opcua.ns};s=Loom1.${name}`;
         return {
-          id: loom.id, firmId: loom.firmId, token: loom.token, type: 'loom', protocol: 'opcua', endpoint: opcua.endpoint,
+          id: loom.id, firmId: loom.firmId, type: 'loom', protocol: 'opcua', endpoint: opcua.endpoint,
           metrics: { speed_rpm: node('Speed'), picks_total: { nodeId: node('Picks') }, energy_kwh_total: { nodeId: node('EnergyWh'), scale: 0.001 } },
           state: { itemState: node('ItemState'), operationMode: node('OperationMode') },
         };
       }),
       {
-        id: meter.id, firmId: meter.firmId, token: meter.token, type: 'electricity_meter', protocol: 'modbus-tcp', host: '127.0.0.1', port: modbusPort, unitId: 1,
+        id: meter.id, firmId: meter.firmId, type: 'electricity_meter', protocol: 'modbus-tcp', host: '127.0.0.1', port: modbusPort, unitId: 1,
         metrics: {
           power_kw: { address: 0, function: 'input', type: 'float32' },
           energy_kwh_total: { address: 10, function: 'holding', type: 'uint32', wordOrder: 'little', scale: 0.1 },
@@ -107,6 +108,8 @@ let meterServer: ReturnType<typeof startMeterServer>;
 let loom: DeviceCredentials;
 let pollingLoom: DeviceCredentials;
 let meter: DeviceCredentials;
+/** The one credential the gateway publishes with, for the three devices. */
+let gateway: { id: string; token: string };
 let modbusPort: number;
 
 before(async () => {
@@ -119,6 +122,9 @@ before(async () => {
   loom = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'gateway loom');
   pollingLoom = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'gateway loom, read');
   meter = await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'electricity_meter', 'gateway meter');
+  const created = await api<{ id: string; token: string }>(sys, sys.adminToken, 'POST', `/api/v1/firms/${firm.id}/gateways`, { name: '车间网关', deviceIds: [loom.id, pollingLoom.id, meter.id] });
+  assert.equal(created.status, 201);
+  gateway = created.body;
 });
 
 after(async () => {
@@ -165,6 +171,7 @@ describe('edge gateway', () => {
       assert.ok(Math.abs(Number(m.energy_kwh_total) - 123_456.7) < 1e-6, `uint32 low word first × 0.1: ${String(m.energy_kwh_total)}`);
       assert.ok(Math.abs(Number(m.power_factor) - 0.95) < 1e-9);
       assert.deepEqual(await states(loom.id), ['running'], 'Executing + Processing is running');
+      assert.match(gw.output(), new RegExp(`"gateway":"${gateway.id}","devices":3.*connected to the broker`), 'one connection for the three devices');
       assert.match(gw.output(), new RegExp(`"device":"${loom.id}".*"subscribed":true`), 'monitored items');
       assert.match(gw.output(), new RegExp(`"device":"${pollingLoom.id}".*BadTooManySubscriptions.*polling with Read instead`), 'refused');
       assert.match(gw.output(), new RegExp(`"device":"${pollingLoom.id}".*"subscribed":false`), 'reads');
@@ -198,6 +205,7 @@ describe('edge gateway', () => {
       gw.child.kill('SIGKILL');
     }
     assert.match(gw.output(), /queue full|connection lost/, 'the outage was logged');
+    assert.match(gw.output(), /"queued":\d+,"dropped":0,.*"msg":"status"/, 'the periodic status line counts what the cap dropped');
     assert.ok(fs.existsSync(path.join(dir, 'pki', 'own', 'certs', 'client_certificate.pem')), "the OPC UA client's certificate is kept in the gateway's data folder");
     const queue = new Database(path.join(dir, 'queue.db'), { readonly: true });
     const sampled = Object.fromEntries(queue.prepare('SELECT device, next FROM device_seq').all().map((r) => [(r as { device: string }).device, (r as { next: number }).next]));
