@@ -23,6 +23,6 @@ export function demoFilter(idx: FirmIndexSnapshot, scope: Scope, includeDemo: bo
 }
 
 /** Rows of the firms a figure counts. */
-export function counted<T extends { firm: string }>(rows: readonly T[], demo: DemoFilter): T[] {
-  return demo.leftOut.size === 0 ? [...rows] : rows.filter((r) => !demo.leftOut.has(r.firm));
+export function counted<T extends { firm: string }>(rows: readonly T[], demo: DemoFilter): readonly T[] {
+  return demo.leftOut.size === 0 ? rows : rows.filter((r) => !demo.leftOut.has(r.firm));
 }
