@@ -96,6 +96,8 @@ export function ruleAppliesTo(r: Pick<AlarmRuleInput, 'firmId' | 'deviceType' | 
 }
 
 interface Replay {
+  /** Lets the event loop run now and then: a replay is CPU work of up to about a second (300,000 points). */
+  breathe(): Promise<void>;
   engine: AlarmEngine;
   store: PreviewStore;
   rule: AlarmRuleInput;
@@ -121,10 +123,14 @@ async function replayDevice(r: Replay, d: PreviewDeviceIn): Promise<{ points: nu
     for (let t = first + TICK_MS; t <= (cut ?? r.to); t += TICK_MS) {
       while (i + 1 < points.length && (points[i + 1]?.ts ?? Infinity) <= t) i++;
       await r.engine.checkOffline([{ id: d.id, firmId: d.firmId, type: d.type, lastSeenAt: points[i]?.ts ?? null }], t);
+      await r.breathe();
     }
     return { points: points.length, coveredUntil: cut };
   }
-  for (const p of points) await r.engine.onLive({ at: p.ts, devices: [{ deviceId: d.id, firmId: d.firmId, type: d.type, ts: p.ts, metrics: { [metric]: p.value } }] });
+  for (const p of points) {
+    await r.engine.onLive({ at: p.ts, devices: [{ deviceId: d.id, firmId: d.firmId, type: d.type, ts: p.ts, metrics: { [metric]: p.value } }] });
+    await r.breathe();
+  }
   return { points: points.length, coveredUntil: cut };
 }
 
@@ -143,6 +149,7 @@ async function replayStates(r: Replay, d: PreviewDeviceIn): Promise<{ points: nu
       await feed(e.ts);
     }
     await feed(t);
+    await r.breathe();
   }
   return { points: h.events.length, coveredUntil: cut };
 }
@@ -170,6 +177,10 @@ export async function previewRule(input: AlarmRuleInput, devices: readonly Previ
   const limit = Math.max(100, Math.floor(limits.maxPoints / Math.max(1, chosen.length)));
   const out: PreviewDevice[] = [];
   let pointsRead = 0;
+  let steps = 0;
+  const breathe = async () => {
+    if (++steps % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+  };
   for (const d of chosen) {
     // One engine per device: the alarms and peaks below are this device's alone.
     const mem = new MemoryStore(rule);
@@ -182,7 +193,7 @@ export async function previewRule(input: AlarmRuleInput, devices: readonly Previ
       if (!holds && open) episodes.push({ start: open.raisedAt, end: at, peak: tracker.peaks.get(deviceId) ?? open.value });
       tracker.observe(r, deviceId, holds, at, value);
     });
-    const { points, coveredUntil } = await replayDevice({ engine, store, rule: input, from: opts.from, to: opts.to, limit }, d);
+    const { points, coveredUntil } = await replayDevice({ breathe, engine, store, rule: input, from: opts.from, to: opts.to, limit }, d);
     const still = mem.alarms.find((a) => a.clearedAt === null);
     if (still) episodes.push({ start: still.raisedAt, end: null, peak: tracker.peaks.get(d.id) ?? still.value });
     pointsRead += points;
