@@ -36,6 +36,7 @@ import { planRoutes } from './routes/plan.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { userRoutes } from './routes/users.ts';
 import { exportRoutes } from './routes/exports.ts';
+import { sparkplugRoutes } from './routes/sparkplug.ts';
 import { DEFAULT_SESSION_POLICY, LOGIN_FAILURES_PER_WINDOW, LoginLockout, SESSION_COOKIE, cookieValue, type SessionPolicy } from './session.ts';
 import { openMonitoring, type Monitoring } from '../analytics/index.ts';
 
@@ -171,6 +172,7 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(tokenRoutes, { registry });
   await v1.register(onboardingRoutes, { registry, spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
   await v1.register(gatewayRoutes, { registry, control: deps.brokerControl });
+  await v1.register(sparkplugRoutes, { registry });
   const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
   await v1.register(energyRoutes, { registry, monitoring });
   await v1.register(alarmRoutes, { registry, monitoring });

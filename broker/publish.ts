@@ -15,6 +15,8 @@ import type { Problem } from '../common/contract/messages.ts';
 import type { Admission } from '../common/admission/admission.ts';
 import { errorsTopicOf, publisherFor, senderOf, wrongTopic, type Identities, type Publisher } from './authentication.ts';
 import type { ClientLimits } from './limits.ts';
+import { SPARKPLUG_PREFIX } from './sparkplug/topic.ts';
+import type { SparkplugHost } from './sparkplug/host.ts';
 
 type Callback = Parameters<Aedes['authorizePublish']>[2];
 
@@ -45,6 +47,7 @@ export class PublishGate {
     private readonly identities: Identities,
     private readonly limits: ClientLimits,
     private readonly log: Logger,
+    private readonly sparkplug?: SparkplugHost,
   ) {}
 
   /** Aedes' authorizePublish hook. */
@@ -55,6 +58,8 @@ export class PublishGate {
     if (id.kind === 'service') return callback(packet.topic.startsWith('$dh/') ? null : new Error('services publish only on $dh/ topics'));
     if (!this.enter(client, senderOf(id))) return callback(new Error('too many publishes in flight'));
     const topic = packet.topic;
+    // A gateway is also a Sparkplug B edge node: its Sparkplug topics go to the host (broker/sparkplug/).
+    if (id.kind === 'gateway' && this.sparkplug && topic.startsWith(SPARKPLUG_PREFIX)) return this.sparkplug.publish(id.gateway, packet, DROPPED_TOPIC, (err) => this.leave(client, callback, err));
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const parsed = parseTopic(topic);
     // A device for itself, a gateway for one of its devices: one Map lookup.

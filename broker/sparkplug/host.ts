@@ -8,11 +8,13 @@ import type { Aedes, PublishPacket } from 'aedes';
 import type { Problem } from '../../common/contract/messages.ts';
 import type { Admission, AdmissionDevice } from '../../common/admission/admission.ts';
 import type { Logger } from '../../common/log.ts';
-import type { Registry } from '../../common/registry/registry.ts';
+import type { DeviceContext, Registry } from '../../common/registry/registry.ts';
 import { topicFor } from '../../common/contract/topics.ts';
 import type { SparkplugMappingTable } from '../../common/contract/sparkplug-mapping.ts';
 import { admitParts, type ContractPart } from './admit.ts';
 import { HostState } from './host-state.ts';
+
+export { DEFAULT_HOST_ID } from './host-state.ts';
 import { bdSeqOf, decodeSparkplug, rebirthRequest, type SparkplugPayload } from './payload.ts';
 import { EdgeNodeSession } from './session.ts';
 import { ncmdTopic, parseSparkplugTopic, type SparkplugTopic } from './topic.ts';
@@ -21,12 +23,13 @@ import { toContract } from './translate.ts';
 export const SEQUENCE_RULE = 'sparkplug-sequence';
 export const PAYLOAD_RULE = 'sparkplug-payload';
 
-/** An authenticated edge node: what the broker knows of the gateway it logged in as. */
+/** An authenticated edge node: what the broker knows of the gateway it logged in as (its identity). */
 export interface EdgeNode {
-  gatewayId: string;
-  firmId: string;
+  ctx: { gateway: { id: string; firmId: string } };
   /** Admission's view of each device the gateway may publish for, by device id. */
   devices: ReadonlyMap<string, AdmissionDevice>;
+  /** The gateway in the place of a device: what a rejection of no device of its own is recorded against. */
+  self: DeviceContext;
 }
 
 export interface SparkplugHostOptions {
@@ -95,11 +98,11 @@ export class SparkplugHost {
   }
 
   private handle(node: EdgeNode, t: SparkplugTopic, topic: string, raw: Buffer, payload: SparkplugPayload, device: AdmissionDevice | undefined, done: Done): void {
-    const session = this.sessionOf(node.gatewayId);
+    const session = this.sessionOf(node.ctx.gateway.id);
     if (t.type === 'NBIRTH') {
       session.nbirth(bdSeqOf(payload), payload.seq, payload.metrics);
-      this.mappings.delete(node.gatewayId); // a birth reads the engineer's latest mappings
-      this.opts.log.info({ gatewayId: node.gatewayId, bdSeq: session.bdSeq }, 'Sparkplug edge node born');
+      this.mappings.delete(node.ctx.gateway.id); // a birth reads the engineer's latest mappings
+      this.opts.log.info({ gatewayId: node.ctx.gateway.id, bdSeq: session.bdSeq }, 'Sparkplug edge node born');
       return done(null);
     }
     if (t.type === 'NDEATH') {
@@ -108,7 +111,7 @@ export class SparkplugHost {
     }
     if (!session.born) {
       this.requestRebirth(node, `${t.type} before NBIRTH`);
-      return this.rejectIfDevice(node, device, topic, raw, `${t.type} before the edge node's NBIRTH: a rebirth was requested`, done);
+      return this.rejectOutOfSequence(node, device, topic, raw, `${t.type} before the edge node's NBIRTH: a rebirth was requested`, done);
     }
     const seq = session.checkSeq(payload.seq);
     if (seq === 'gap') this.requestRebirth(node, `seq ${payload.seq ?? 'missing'}: a message was lost`);
@@ -127,24 +130,29 @@ export class SparkplugHost {
       this.setOnline(deviceId, true);
     } else if (!session.isBorn(deviceId)) {
       this.requestRebirth(node, `DDATA of ${deviceId} before its DBIRTH`);
-      return this.rejectIfDevice(node, device, topic, raw, `DDATA of ${deviceId} before its DBIRTH: a rebirth was requested`, done);
+      return this.rejectOutOfSequence(node, device, topic, raw, `DDATA of ${deviceId} before its DBIRTH: a rebirth was requested`, done);
     }
+    this.admitDevice(node, session, device!, topic, raw, payload, seq === 'repeat', done);
+  }
+
+  /** A DBIRTH's or DDATA's metrics, named from the birth, mapped and admitted as contract messages. */
+  private admitDevice(node: EdgeNode, session: EdgeNodeSession, d: AdmissionDevice, topic: string, raw: Buffer, payload: SparkplugPayload, repeat: boolean, done: Done): void {
+    const deviceId = d.ctx.device.id;
     const { metrics, unknownAliases } = session.resolve(deviceId, payload.metrics);
     const problems: Problem[] = [];
     if (unknownAliases.length > 0) {
       this.requestRebirth(node, `unknown alias ${unknownAliases.join(', ')} of ${deviceId}`);
       problems.push({ field: '(message)', rule: SEQUENCE_RULE, message: `alias ${unknownAliases.join(', ')} was not defined by ${deviceId}'s DBIRTH: those metrics are not kept; a rebirth was requested` });
     }
-    const d = device!;
-    this.mappingsOf(node.gatewayId).then((mappings) => {
+    this.mappingsOf(node.ctx.gateway.id).then((mappings) => {
       const out = toContract({
-        deviceType: d.ctx.device.type, gatewayId: node.gatewayId, metrics, payloadTs: payload.timestamp, now: Date.now(), mappings,
-        seq: (count) => session.takePointSeq(deviceId, count, seq === 'repeat'),
+        deviceType: d.ctx.device.type, gatewayId: node.ctx.gateway.id, metrics, payloadTs: payload.timestamp, now: Date.now(), mappings,
+        seq: (count) => session.takePointSeq(deviceId, count, repeat),
       });
       const parts: ContractPart[] = [...out.telemetry.map((p) => ({ kind: 'telemetry' as const, payload: p })), ...out.states.map((p) => ({ kind: 'state' as const, payload: p }))];
       admitParts(this.opts.admission, d, topic, raw, parts, [...problems, ...out.problems], (err, reported) => {
         if (err) this.opts.log.error({ err: err.message }, 'spool commit failed: Sparkplug publish not acknowledged, the edge node will resend');
-        else if (reported.length > 0) this.report(d, topic, reported);
+        else if (reported.length > 0) this.report(node, topic, reported);
         done(err);
       });
     }, done);
@@ -152,41 +160,37 @@ export class SparkplugHost {
 
   /** Why the edge node may not publish on this topic, or undefined when it may. */
   private topicProblem(node: EdgeNode, t: SparkplugTopic | undefined, topic: string, device: AdmissionDevice | undefined): Problem | undefined {
-    const expected = `spBv1.0/${node.firmId}/{NBIRTH|NDATA|NDEATH}/${node.gatewayId} or spBv1.0/${node.firmId}/{DBIRTH|DDATA|DDEATH}/${node.gatewayId}/{device id}`;
+    const expected = `spBv1.0/${node.ctx.gateway.firmId}/{NBIRTH|NDATA|NDEATH}/${node.ctx.gateway.id} or spBv1.0/${node.ctx.gateway.firmId}/{DBIRTH|DDATA|DDEATH}/${node.ctx.gateway.id}/{device id}`;
     let why: string | undefined;
     if (!t) why = `"${topic}" is not a Sparkplug B edge node or device topic`;
-    else if (t.groupId !== node.firmId) why = `group id "${t.groupId}" must be the firm id ${node.firmId}`;
-    else if (t.edgeNodeId !== node.gatewayId) why = `edge node id "${t.edgeNodeId}" must be the gateway id ${node.gatewayId}`;
+    else if (t.groupId !== node.ctx.gateway.firmId) why = `group id "${t.groupId}" must be the firm id ${node.ctx.gateway.firmId}`;
+    else if (t.edgeNodeId !== node.ctx.gateway.id) why = `edge node id "${t.edgeNodeId}" must be the gateway id ${node.ctx.gateway.id}`;
     else if (t.type === 'NCMD' || t.type === 'DCMD') why = 'commands are published by the host, not by an edge node';
-    else if (t.deviceId !== undefined && !device) why = `device "${t.deviceId}" is not one of gateway ${node.gatewayId}'s devices`;
+    else if (t.deviceId !== undefined && !device) why = `device "${t.deviceId}" is not one of gateway ${node.ctx.gateway.id}'s devices`;
     return why === undefined ? undefined : { field: '(topic)', rule: 'topic', message: `${why}: publish on ${expected}` };
   }
 
-  private rejectIfDevice(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, raw: Buffer, message: string, done: Done): void {
+  private rejectOutOfSequence(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, raw: Buffer, message: string, done: Done): void {
     this.reject(node, device, topic, raw, { field: '(message)', rule: SEQUENCE_RULE, message }, done);
   }
 
-  /** A rejection: kept as a dead letter of the device when the message is a device's, else logged; acknowledged. */
+  /** A rejection, kept as a dead letter of the device (of the gateway itself when the message is no device's); acknowledged. */
   private reject(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, raw: Buffer, problem: Problem, done: Done): void {
-    if (!device) {
-      this.opts.log.warn({ gatewayId: node.gatewayId, topic, problem }, 'Sparkplug publish rejected');
-      return done(null);
-    }
-    this.opts.admission.refuse(device.ctx, topic, raw, problem, (err) => {
-      if (!err) this.report(device, topic, [problem]);
+    this.opts.admission.refuse(device?.ctx ?? node.self, topic, raw, problem, (err) => {
+      if (!err) this.report(node, topic, [problem]);
       done(err);
     });
   }
 
   private requestRebirth(node: EdgeNode, reason: string): void {
     const now = Date.now();
-    if (!this.sessionOf(node.gatewayId).mayRequestRebirth(now, this.rebirthIntervalMs)) return;
-    this.opts.log.info({ gatewayId: node.gatewayId, reason }, 'Sparkplug rebirth requested');
-    this.opts.aedes.publish({ cmd: 'publish', topic: ncmdTopic(node.firmId, node.gatewayId), payload: rebirthRequest(now), qos: 0, retain: false, dup: false }, () => {});
+    if (!this.sessionOf(node.ctx.gateway.id).mayRequestRebirth(now, this.rebirthIntervalMs)) return;
+    this.opts.log.info({ gatewayId: node.ctx.gateway.id, reason }, 'Sparkplug rebirth requested');
+    this.opts.aedes.publish({ cmd: 'publish', topic: ncmdTopic(node.ctx.gateway.firmId, node.ctx.gateway.id), payload: rebirthRequest(now), qos: 0, retain: false, dup: false }, () => {});
   }
 
   private offline(node: EdgeNode, deviceIds: readonly string[]): void {
-    this.opts.log.info({ gatewayId: node.gatewayId, deviceIds }, 'Sparkplug devices offline');
+    this.opts.log.info({ gatewayId: node.ctx.gateway.id, deviceIds }, 'Sparkplug devices offline');
     for (const id of deviceIds) this.setOnline(id, false);
   }
 
@@ -214,10 +218,9 @@ export class SparkplugHost {
     return table;
   }
 
-  /** Tells the device's errors topic what was wrong (as for JSON publishes). */
-  private report(device: AdmissionDevice, topic: string, problems: readonly Problem[]): void {
-    const { ctx } = device;
+  /** Tells the gateway's errors topic what was wrong (as for its JSON publishes). */
+  private report(node: EdgeNode, topic: string, problems: readonly Problem[]): void {
     const payload = Buffer.from(JSON.stringify({ ts: Date.now(), topic, problems }));
-    this.opts.aedes.publish({ cmd: 'publish', topic: topicFor(ctx.firm.id, ctx.device.id, 'errors'), payload, qos: 0, retain: false, dup: false }, () => {});
+    this.opts.aedes.publish({ cmd: 'publish', topic: topicFor(node.self.firm.id, node.self.device.id, 'errors'), payload, qos: 0, retain: false, dup: false }, () => {});
   }
 }
