@@ -17,6 +17,7 @@ import { EnergyHistory } from './history/energy-history.ts';
 import { ENERGY_PRESETS, RangePicker } from './history/range-picker.ts';
 import { DeviceTable } from './firm/devices.ts';
 import { firmEditCard } from './firm/edit.ts';
+import { GatewaysCard } from './firm/gateways.ts';
 import { onboardingCard } from './firm/onboarding.ts';
 import { renderEnergy, renderOee, renderRejected } from './firm/sections.ts';
 import { getOrNotFound } from './notfound.ts';
@@ -85,10 +86,12 @@ export async function mountFirm(root: HTMLElement, ctx: ViewContext, firmId: str
   const head = new FirmHead(firm, pl, scope, breadcrumbs(firmCrumbs(ctx.identity, pl, firm)), picker.el);
   const history = new EnergyHistory({ kind: 'firm', id: firm.id }, basis, scope, picker, () => ctx.remount());
   const onboard = onboardingCard(ctx, firm, cat, (d) => devices.add(d));
+  const gateways = new GatewaysCard(ctx, firm, scope);
   energyCard.extra.append(basisSwitch(() => ctx.remount()));
   oeeCard.extra.append(exportButtons('/monitoring/oee.csv', () => ({ firmId: firm.id, by: 'shift' }), 'oee', { zh: 'OEE（近 24 小时，按班次）', en: 'OEE (last 24 h, by shift)' }));
   alarmsCard.extra.append(alarmHistoryExport(firm.id));
-  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, history.card.el, oeeCard.el, alarmsCard.el, onboard, firmEditCard(ctx, firm, pl), rejectedCard.el));
+  root.append(h('div', { class: 'grid' }, head.el, devicesCard.el, energyCard.el, history.card.el, oeeCard.el, alarmsCard.el, onboard, gateways.el, firmEditCard(ctx, firm, pl), rejectedCard.el));
+  gateways.load();
 
   const alarmList = new AlarmList((a) => a.firmId === firm.id);
   alarmList.firms = new Map([[firm.id, firm]]);
