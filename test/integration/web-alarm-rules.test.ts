@@ -83,7 +83,11 @@ describe('alarm rules in the page', () => {
       await signIn(page, web.apiUrl, sys.adminToken, '#/alarm-channels');
       const form = page.locator('[data-testid=channel-create]');
       await form.locator('[name=name]').fill('值班 webhook');
+      await form.locator('[name=kind]').selectOption('email');
+      assert.equal(await form.locator('[name=smtpHost]').isVisible(), true, 'e-mail asks for the SMTP server');
+      assert.equal(await form.locator('[name=url]').isVisible(), false);
       await form.locator('[name=kind]').selectOption('webhook');
+      assert.equal(await form.locator('[name=smtpHost]').isVisible(), false);
       await form.locator('[name=url]').fill(`${web.apiUrl}/api/v1/no-such-receiver`);
       await form.locator('button[type=submit]').click();
       const row = page.locator('[data-testid=alarm-channels] tr', { hasText: '值班 webhook' });

@@ -43,7 +43,8 @@ function createForm(firms: Firm[], say: (text: string, error?: boolean) => void,
   const dedup = input('dedupMinutes', { type: 'number', min: 0, max: 1440, value: 10 });
   const urlLabel = h('span');
   const secretLabel = h('span');
-  const show = (el: HTMLElement, on: boolean) => { (el.closest('label') as HTMLElement).hidden = !on; };
+  // Not the hidden attribute: the form's CSS gives every field a display of its own.
+  const show = (el: HTMLElement, on: boolean) => { (el.closest('[data-field]') as HTMLElement).style.display = on ? '' : 'none'; };
   const sync = () => {
     const k = kind.value;
     urlLabel.textContent = at(k === 'wecom' ? 'chUrlWecom' : k === 'dingtalk' ? 'chUrlDingtalk' : 'chUrlWebhook');

@@ -81,7 +81,8 @@ export function ruleForm(o: RuleFormOptions): HTMLFormElement {
     const spec = cat.deviceTypes.find((d) => d.type === type.value);
     const current = metric.value || r?.metric || '';
     clear(metric, ...(spec?.metrics ?? []).map((m) => option(m.name, `${pick(m)}${m.unit ? ` (${m.unit})` : ''}`, m.name === current)));
-    const show = (el: HTMLElement, on: boolean) => { (el.closest('label') as HTMLElement).hidden = !on; };
+    // Not the hidden attribute: the form's CSS gives every field a display of its own.
+    const show = (el: HTMLElement, on: boolean) => { (el.closest('[data-field]') as HTMLElement).style.display = on ? '' : 'none'; };
     show(metric, k === 'threshold' || k === 'rate' || k === 'stuck');
     show(op, k === 'threshold' || k === 'rate');
     show(value, k !== 'state');
@@ -112,7 +113,7 @@ export function ruleForm(o: RuleFormOptions): HTMLFormElement {
     field(at('ruleName'), name, 'name'), field(at('ruleKind'), kind, 'kind'), field(at('ruleFirm'), firm, 'firm'), field(at('ruleDeviceType'), type, 'deviceType'),
     field(at('ruleDevice'), device, 'deviceId'), field(at('ruleMetric'), metric, 'metric'), field(at('ruleOp'), op, 'op'),
     h('label', { 'data-field': 'value' }, valueLabel, h('span', { class: 'with-unit' }, value, ' ', unit)),
-    field(at('ruleWindow'), windowS, 'windowS'), field(at('ruleDuration'), durationS, 'durationS'), field(at('ruleStates'), states, 'states'),
+    field(at('ruleWindow'), windowS, 'windowS'), field(at('ruleDuration'), durationS, 'durationS'), h('div', { 'data-field': 'states' }, h('span', { class: 'muted' }, at('ruleStates')), ' ', states),
     field(at('ruleSeverity'), severity, 'severity'), field(at('ruleEnabled'), enabled, 'enabled'),
     h('div', null, previewBtn, ' ', saveBtn, ' ', h('button', { type: 'button', class: 'link', onclick: () => o.onCancel() }, at('cancel'))),
     previewBox, status);
