@@ -100,16 +100,16 @@ export class SparkplugHost {
   private handle(node: EdgeNode, t: SparkplugTopic, topic: string, raw: Buffer, payload: SparkplugPayload, device: AdmissionDevice | undefined, done: Done): void {
     const session = this.sessionOf(node.ctx.gateway.id);
     if (t.type === 'NBIRTH') {
-      session.nbirth(bdSeqOf(payload), payload.seq, payload.metrics);
+      session.nbirth(node, bdSeqOf(payload), payload.seq, payload.metrics);
       this.mappings.delete(node.ctx.gateway.id); // a birth reads the engineer's latest mappings
       this.opts.log.info({ gatewayId: node.ctx.gateway.id, bdSeq: session.bdSeq }, 'Sparkplug edge node born');
       return done(null);
     }
     if (t.type === 'NDEATH') {
-      if (session.ndeath(bdSeqOf(payload))) this.offline(node, [...node.devices.keys()]);
+      if (session.ndeath(node, bdSeqOf(payload))) this.offline(node, [...node.devices.keys()]);
       return done(null);
     }
-    if (!session.born) {
+    if (!session.bornOn(node)) {
       this.requestRebirth(node, `${t.type} before NBIRTH`);
       return this.rejectOutOfSequence(node, device, topic, raw, `${t.type} before the edge node's NBIRTH: a rebirth was requested`, done);
     }

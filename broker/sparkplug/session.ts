@@ -21,6 +21,8 @@ export class EdgeNodeSession {
   bdSeq: number | undefined;
   /** An NBIRTH was seen and no NDEATH since. */
   born = false;
+  /** The connection (its identity object) that sent the NBIRTH: a session does not outlive its connection. */
+  owner: object | undefined;
   private nextSeq = 0;
   private lastSeq = -1;
   private readonly aliases = new Map<string, Map<number, string>>();
@@ -30,7 +32,8 @@ export class EdgeNodeSession {
   lastRebirthRequest = -Infinity;
 
   /** A new session: everything the old births defined is forgotten. */
-  nbirth(bdSeq: number | undefined, seq: number | undefined, metrics: readonly SparkplugMetric[]): void {
+  nbirth(owner: object, bdSeq: number | undefined, seq: number | undefined, metrics: readonly SparkplugMetric[]): void {
+    this.owner = owner;
     this.bdSeq = bdSeq;
     this.born = true;
     this.aliases.clear();
@@ -39,9 +42,17 @@ export class EdgeNodeSession {
     this.accept(seq ?? 0);
   }
 
-  /** True when the NDEATH ends the current session (its bdSeq matches): the node and its devices go offline. */
-  ndeath(bdSeq: number | undefined): boolean {
-    if (!this.born || (bdSeq !== undefined && this.bdSeq !== undefined && bdSeq !== this.bdSeq)) return false;
+  /** True when the connection has a session: its NBIRTH came on this connection. */
+  bornOn(owner: object): boolean {
+    return this.born && this.owner === owner;
+  }
+
+  /**
+   * True when the NDEATH ends the current session (sent on its connection, e.g. as its will, with its bdSeq):
+   * the node and its devices go offline. An older connection's will, after a new NBIRTH, does not.
+   */
+  ndeath(owner: object, bdSeq: number | undefined): boolean {
+    if (!this.bornOn(owner) || (bdSeq !== undefined && this.bdSeq !== undefined && bdSeq !== this.bdSeq)) return false;
     this.born = false;
     return true;
   }

@@ -10,6 +10,8 @@ import { checkMappings, resolveMetric } from '../../common/contract/sparkplug-ma
 import { combined } from '../../broker/sparkplug/admit.ts';
 
 const FIRM = '91533100MA6K000001';
+/** The connection an edge node's session belongs to. */
+const OWNER = {};
 const metric = (name: string | undefined, value: SparkplugMetric['value'], extra: Partial<SparkplugMetric> = {}): SparkplugMetric =>
   ({ ...(name === undefined ? {} : { name }), type: 'Double', value, historical: false, ...extra });
 
@@ -63,7 +65,7 @@ describe('Sparkplug payloads', () => {
 describe('an edge node session', () => {
   test('seq runs 0-255 and wraps over NBIRTH, DBIRTH and DDATA; a gap is noticed, a redelivery is a repeat', () => {
     const s = new EdgeNodeSession();
-    s.nbirth(1, 0, []);
+    s.nbirth(OWNER, 1, 0, []);
     for (let seq = 1; seq < 256; seq++) assert.equal(s.checkSeq(seq), 'ok');
     assert.equal(s.checkSeq(0), 'ok');
     assert.equal(s.checkSeq(0), 'repeat');
@@ -74,27 +76,31 @@ describe('an edge node session', () => {
 
   test('births define aliases per device; data by alias resolves, an unknown alias is reported; a new NBIRTH forgets them', () => {
     const s = new EdgeNodeSession();
-    s.nbirth(0, 0, [metric('bdSeq', 0)]);
+    s.nbirth(OWNER, 0, 0, [metric('bdSeq', 0)]);
     s.dbirth('loom-01', [metric('speed_rpm', 600, { alias: 1 }), metric('power_kw', 5, { alias: 2 })]);
     assert.ok(s.isBorn('loom-01'));
     const r = s.resolve('loom-01', [metric(undefined, 610, { alias: 1 }), metric(undefined, 1, { alias: 9 }), metric('power_kw', 6)]);
     assert.deepEqual(r.metrics.map((m) => [m.name, m.value]), [['speed_rpm', 610], ['power_kw', 6]]);
     assert.deepEqual(r.unknownAliases, [9]);
     assert.deepEqual(s.resolve('loom-02', [metric(undefined, 1, { alias: 1 })]).unknownAliases, [1]);
-    s.nbirth(1, 0, []);
+    s.nbirth(OWNER, 1, 0, []);
     assert.ok(!s.isBorn('loom-01'));
     assert.deepEqual(s.resolve('loom-01', [metric(undefined, 1, { alias: 1 })]).unknownAliases, [1]);
   });
 
-  test('an NDEATH ends the session only with the bdSeq of its NBIRTH (a stale will does not)', () => {
+  test('an NDEATH ends the session only on its connection and with the bdSeq of its NBIRTH (a stale will does not)', () => {
     const s = new EdgeNodeSession();
-    s.nbirth(4, 0, []);
+    const older = {};
+    s.nbirth(OWNER, 4, 0, []);
     s.dbirth('loom-01', []);
-    assert.equal(s.ndeath(3), false);
+    assert.ok(s.bornOn(OWNER));
+    assert.ok(!s.bornOn(older));
+    assert.equal(s.ndeath(OWNER, 3), false);
+    assert.equal(s.ndeath(older, 4), false);
     assert.ok(s.born);
-    assert.equal(s.ndeath(4), true);
+    assert.equal(s.ndeath(OWNER, 4), true);
     assert.ok(!s.born);
-    assert.equal(s.ndeath(4), false);
+    assert.equal(s.ndeath(OWNER, 4), false);
     assert.deepEqual(s.bornDevices(), ['loom-01']);
     assert.equal(s.ddeath('loom-01'), true);
     assert.equal(s.ddeath('loom-01'), false);
