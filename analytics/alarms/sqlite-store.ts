@@ -127,10 +127,11 @@ export class SqliteAlarmStore implements AlarmStore {
   /**
    * One transaction around fn. Safe although fn is async: every method here finishes synchronously, so nothing
    * else runs on this connection between BEGIN and COMMIT unless fn awaits real I/O (the engine does not).
+   * IMMEDIATE: another node writing the same file between our read and our write would otherwise fail the write.
    */
   async batch<T>(fn: () => Promise<T>): Promise<T> {
     if (this.db.inTransaction) return fn();
-    this.db.exec('BEGIN');
+    this.db.exec('BEGIN IMMEDIATE');
     try {
       const out = await fn();
       this.db.exec('COMMIT');
