@@ -33,25 +33,43 @@ export function certificateStore(folder: string): OPCUACertificateManager {
   return store;
 }
 
+const ownMade = new Set<string>();
+
+/**
+ * node-opcua makes the gateway's certificate and key in the store on the first connect, and two clients doing it at
+ * once trip over each other (one reads a key the other has not written yet). The first caller goes ahead; the
+ * others wait, at most 20 s, for both files.
+ */
+export async function ownCertificateReady(store: OPCUACertificateManager): Promise<void> {
+  const files = [path.join(store.ownCertFolder, 'client_certificate.pem'), path.join(store.ownPrivateFolder, 'private_key.pem')];
+  const ready = () => files.every((f) => fs.existsSync(f));
+  if (ready() || !ownMade.has(store.rootDir)) {
+    ownMade.add(store.rootDir);
+    return;
+  }
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 function der(file: string): Buffer {
   return new X509Certificate(fs.readFileSync(file)).raw;
+}
+
+/** The gateway's own certificate when the device names one (else node-opcua's, made in the store). */
+function ownCertificate(cfg: OpcuaDeviceConfig): Pick<OPCUAClientOptions, 'certificateFile' | 'privateKeyFile' | 'applicationUri'> {
+  if (!cfg.certificate || !cfg.privateKey) return {};
+  // Servers check that the application URI in CreateSession is the one in the certificate.
+  const uri = /URI:([^,\s]+)/.exec(new X509Certificate(fs.readFileSync(cfg.certificate)).subjectAltName ?? '')?.[1];
+  return { certificateFile: cfg.certificate, privateKeyFile: cfg.privateKey, ...(uri && { applicationUri: uri }) };
 }
 
 /** The client's security options: mode, policy (Basic256Sha256 unless given), and its own certificate if given. */
 export function clientSecurity(cfg: OpcuaDeviceConfig): Pick<OPCUAClientOptions, 'securityMode' | 'securityPolicy' | 'certificateFile' | 'privateKeyFile' | 'applicationUri'> {
   const mode = cfg.securityMode ?? 'None';
-  const out: ReturnType<typeof clientSecurity> = {
+  return {
     securityMode: MessageSecurityMode[mode],
     securityPolicy: mode === 'None' ? SecurityPolicy.None : SecurityPolicy[cfg.securityPolicy ?? 'Basic256Sha256'],
+    ...ownCertificate(cfg),
   };
-  if (cfg.certificate && cfg.privateKey) {
-    out.certificateFile = cfg.certificate;
-    out.privateKeyFile = cfg.privateKey;
-    // Servers check that the application URI in CreateSession is the one in the certificate.
-    const uri = /URI:([^,\s]+)/.exec(new X509Certificate(fs.readFileSync(cfg.certificate)).subjectAltName ?? '')?.[1];
-    if (uri) out.applicationUri = uri;
-  }
-  return out;
 }
 
 export function userIdentity(user: OpcuaUserSettings | undefined): UserIdentityInfo {
@@ -72,12 +90,12 @@ export async function trustConfigured(store: OPCUACertificateManager, files: rea
 }
 
 /** The server's endpoints, over an unsecured discovery channel (GetEndpoints needs none). */
-async function serverEndpoints(endpointUrl: string, store: OPCUACertificateManager): Promise<EndpointDescription[]> {
+async function serverEndpoints(cfg: OpcuaDeviceConfig, store: OPCUACertificateManager): Promise<EndpointDescription[]> {
   const client = OPCUAClient.create({
-    applicationName: APPLICATION_NAME, endpointMustExist: false, clientCertificateManager: store,
+    applicationName: APPLICATION_NAME, endpointMustExist: false, clientCertificateManager: store, ...ownCertificate(cfg),
     connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 1000 },
   });
-  await client.connect(endpointUrl);
+  await client.connect(cfg.endpoint);
   try {
     return await client.getEndpoints();
   } finally {
@@ -110,7 +128,7 @@ async function rejectedFile(store: OPCUACertificateManager, leaf: Buffer): Promi
 export async function checkServerTrust(cfg: OpcuaDeviceConfig, store: OPCUACertificateManager, log: Logger): Promise<void> {
   const { securityMode, securityPolicy } = clientSecurity(cfg);
   if (securityMode === MessageSecurityMode.None) return;
-  const endpoints = await serverEndpoints(cfg.endpoint, store);
+  const endpoints = await serverEndpoints(cfg, store);
   const match = endpoints.find((e) => e.securityMode === securityMode && e.securityPolicyUri === securityPolicy);
   if (!match) {
     const offered = [...new Set(endpoints.map((e) => `${MessageSecurityMode[e.securityMode]}/${policyName(e.securityPolicyUri ?? '')}`))].join(', ');

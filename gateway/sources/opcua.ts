@@ -10,7 +10,9 @@ import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import type { Logger } from '../../common/log.ts';
 import { opcuaMetric, type OpcuaDeviceConfig } from '../config.ts';
 import { itemState, machineState, operationMode } from '../machine-state.ts';
-import { APPLICATION_NAME, certificateStore, checkServerTrust, clientSecurity, explain, trustConfigured, userIdentity } from './opcua-security.ts';
+import {
+  APPLICATION_NAME, certificateStore, checkServerTrust, clientSecurity, explain, ownCertificateReady, trustConfigured, userIdentity,
+} from './opcua-security.ts';
 import { numeric, scaled, type Sample, type Source } from './source.ts';
 
 interface Item {
@@ -82,6 +84,7 @@ export class OpcuaSource implements Source {
   private async open(): Promise<void> {
     this.trusting ??= trustConfigured(this.store, this.cfg.trustedServerCertificates ?? []);
     await this.trusting;
+    if (!this.cfg.certificate) await ownCertificateReady(this.store);
     await checkServerTrust(this.cfg, this.store, this.log);
     await this.client.connect(this.cfg.endpoint);
     let session: ClientSession;

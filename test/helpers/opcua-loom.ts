@@ -1,6 +1,7 @@
 // A loom controller for the gateway's tests: node-opcua's OPCUAServer with a few metrics and the OPC 40001-1 state
-// variables, set by the test. Optionally secured (SignAndEncrypt with Basic256Sha256 only, a username and password,
-// no anonymous access), with its own certificate store so the test can hand its certificate to the gateway.
+// variables, set by the test. Optionally secured (SignAndEncrypt with Basic256Sha256 only, a username and password
+// or any X.509 user, no anonymous access), with its own certificate store so the test can hand its certificate to
+// the gateway.
 import path from 'node:path';
 import { DataType, MessageSecurityMode, SecurityPolicy, Variant } from 'node-opcua-client';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
@@ -20,8 +21,9 @@ export async function startLoomServer(port: number, opts: LoomServerOptions = {}
     ...(secure && {
       securityModes: [MessageSecurityMode.SignAndEncrypt], securityPolicies: [SecurityPolicy.Basic256Sha256], allowAnonymous: false,
       userManager: { isValidUser: (user: string, password: string) => user === secure.username && password === secure.password },
-      // The gateway's certificate is accepted as it comes: the test is about the gateway trusting the server.
+      // The gateway's certificate and X.509 users are accepted as they come: the tests are about the gateway.
       serverCertificateManager: new OPCUACertificateManager({ rootFolder: path.join(secure.pkiDir, 'server-pki'), automaticallyAcceptUnknownCertificate: true }),
+      userCertificateManager: new OPCUACertificateManager({ rootFolder: path.join(secure.pkiDir, 'user-pki'), automaticallyAcceptUnknownCertificate: true }),
     }),
   });
   await server.initialize();

@@ -4,13 +4,18 @@
 // - with the server's certificate in trustedServerCertificates, the gateway opens a session and the values are stored;
 // - without it, one clear error names the rejected certificate file and the folder to move it to; doing exactly
 //   that lets the gateway in without a restart;
-// - a wrong password, and a security mode the server does not offer, are named as such.
+// - a wrong password, and a security mode the server does not offer, are named as such;
+// - trust on first use, the gateway's own certificate given as files, and an X.509 user;
+// - bad security settings stop start-up with the field named.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { stringify } from 'yaml';
+import { GatewayConfigError, parseGatewayConfig } from '../../gateway/config.ts';
+import { makeUscc } from '../../common/ids.ts';
 import { freePort, waitFor } from '../../scripts/net.ts';
 import { ROOT } from '../../scripts/launch.ts';
 import { startLoomServer, type LoomServer } from '../helpers/opcua-loom.ts';
@@ -57,6 +62,16 @@ async function gateway(name: string, opcua: Record<string, unknown>) {
 
 const stored = (deviceId: string) => sys.countPoints('loom', deviceId, 'speed_rpm');
 
+/** A self-signed certificate and its key (PEM files), made with node-opcua's certificate manager. */
+async function selfSigned(dir: string, commonName: string, applicationUri: string): Promise<{ certificate: string; privateKey: string }> {
+  const store = new OPCUACertificateManager({ rootFolder: dir });
+  await store.initialize();
+  const certificate = path.join(dir, `${commonName}.pem`);
+  await store.createSelfSignedCertificate({ subject: `/CN=${commonName}`, applicationUri, dns: ['localhost'], startDate: new Date(), validity: 30, outputFile: certificate });
+  await store.dispose();
+  return { certificate, privateKey: path.join(dir, 'own', 'private', 'private_key.pem') };
+}
+
 describe('gateway: OPC UA security', () => {
   test('SignAndEncrypt with Basic256Sha256 and a user: a trusted server gives stored values', async () => {
     const gw = await gateway('secure', { securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', trustedServerCertificates: [loom.certificateFile], user: USER });
@@ -96,5 +111,36 @@ describe('gateway: OPC UA security', () => {
       assert.equal(await wrong.stop(), 0, wrong.output());
       assert.equal(await sign.stop(), 0, sign.output());
     }
+  });
+
+  test('trust on first use, the gateway certificate from files, an X.509 user', async () => {
+    const certs = path.join(sys.dir, 'certs');
+    const own = await selfSigned(path.join(certs, 'own'), 'dehong-gateway-weaving', 'urn:dehong:gateway:weaving');
+    const user = await selfSigned(path.join(certs, 'user'), 'weaver-x509', 'urn:dehong:user:weaver');
+    const gw = await gateway('first-use', { securityMode: 'SignAndEncrypt', trustServerOnFirstUse: true, ...own, user });
+    try {
+      await waitFor(async () => (await stored(gw.id)) >= 1, 60_000, `values stored\n${gw.output()}`);
+      assert.match(gw.output(), /"level":40,.*"msg":"OPC UA server certificate trusted on first use/);
+      assert.ok(fs.existsSync(path.join(gw.dir, 'pki', 'first-use', `${gw.id}.der`)), 'the certificate trusted on first use is kept');
+      const accepted = fs.readdirSync(path.join(sys.dir, 'loom', 'server-pki', 'trusted', 'certs'));
+      assert.ok(accepted.some((f) => f.startsWith('dehong-gateway-weaving')), `the server saw the configured gateway certificate: ${accepted.join(', ')}`);
+      assert.ok(!fs.existsSync(path.join(gw.dir, 'pki', 'own', 'certs', 'client_certificate.pem')), 'no certificate made when one is given');
+    } finally {
+      assert.equal(await gw.stop(), 0, gw.output());
+    }
+  });
+
+  test('bad security settings stop start-up with the field named', () => {
+    const base = { id: 'loom-1', firmId: makeUscc('533100', 1), token: 't', type: 'loom', protocol: 'opcua', endpoint: 'opc.tcp://plc:4840', metrics: { speed_rpm: 'ns=2;s=S' } };
+    const fails = (over: Record<string, unknown>, expected: RegExp) => assert.throws(
+      () => parseGatewayConfig({ broker: 'mqtt://x', devices: [{ ...base, ...over }] }, sys.dir),
+      (err: Error) => err instanceof GatewayConfigError && expected.test(err.message), String(expected),
+    );
+    fails({ securityPolicy: 'Basic256Sha256' }, /^devices\[0\]\.securityPolicy: applies only with securityMode "Sign" or "SignAndEncrypt"/);
+    fails({ securityMode: 'Sign', securityPolicy: 'Basic128Rsa15' }, /^devices\[0\]\.securityPolicy: must be one of "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"/);
+    fails({ securityMode: 'Sign', trustedServerCertificates: ['nowhere.der'] }, /^devices\[0\]\.trustedServerCertificates\[0\]: cannot read .*nowhere\.der: ENOENT/);
+    fails({ securityMode: 'Sign', trustedServerCertificates: [path.join(sys.dir, 'loom', 'server-pki', 'own', 'private', 'private_key.pem')] }, /trustedServerCertificates\[0\]: .* is not a PEM or DER certificate/);
+    fails({ securityMode: 'Sign', certificate: loom.certificateFile }, /^devices\[0\]\.privateKey: is required with certificate and privateKey given together/);
+    fails({ user: { username: 'weaver' } }, /^devices\[0\]\.user\.password: is required/);
   });
 });
