@@ -96,3 +96,13 @@ test('offline: a silence longer than the limit, with the longest silence as its 
   assert.ok(e.start >= 20 * MIN && e.start <= 21 * MIN);
   assert.ok((e.peak ?? 0) > 29, `peak ${e.peak}`);
 });
+
+test('rate of change: a ramp above 3 °C/min fires once, its peak the steepest rate per minute', async () => {
+  const pts: SeriesPoint[] = [];
+  for (let t = 0; t <= 20 * MIN; t += 10_000) pts.push({ ts: t, value: t < 5 * MIN ? 80 : t < 8 * MIN ? 80 + (6 * (t - 5 * MIN)) / MIN : 98 });
+  const p = await previewRule({ ...hot, kind: 'rate', op: '>', value: 3, windowS: 60, durationS: 0 }, devices.slice(0, 1), fakeStore({ 'dye-1': pts }), { from, to });
+  assert.equal(p.fired, 1);
+  const e = p.devices[0]!.episodes[0]!;
+  assert.ok(e.start > 5 * MIN && e.end !== null && e.end > 8 * MIN, JSON.stringify(e));
+  assert.ok(Math.abs((e.peak ?? 0) - 6) < 0.01, `peak ${e.peak}`);
+});
