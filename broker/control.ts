@@ -1,5 +1,7 @@
-// The API asks, through the broker itself, to close a device's connection (token rotated, device deleted): a
-// control message on a `$dh/` topic only services may publish on, so every broker of a cluster hears it.
+// The API asks, through the broker itself, to close a device's connection (token rotated, device deleted), or a
+// gateway's (token rotated, removed, new device list; gateway ids share the device id namespace, so the message's
+// deviceId names either): a control message on a `$dh/` topic only services may publish on, so every broker of a
+// cluster hears it.
 import type { Aedes } from 'aedes';
 import { CONTROL_TOPIC } from '../common/contract/topics.ts';
 import type { ControlMessage } from '../common/contract/control.ts';

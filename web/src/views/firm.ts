@@ -1,7 +1,8 @@
 // Firm view: live power and devices per state (socket.io room 'firm:<id>'), devices with live state and last
 // seen, energy and output today, OEE by shift, rejected messages with their reasons, open alarms, the
-// onboarding form that shows a new device's token once, and the form that edits the firm (dated, audited), with
-// breadcrumbs and the energy history over a picked range. The cards' content is drawn by the modules under firm/.
+// onboarding form that shows a new device's token once, the firm's gateways, and the form that edits the firm
+// (dated, audited), with breadcrumbs and the energy history over a picked range. The cards' content is drawn by the
+// modules under firm/.
 import { catalogue, get, places, qs } from '../api.ts';
 import { AlarmList, card, load, renderStates, showAggregate, type Scope } from '../components.ts';
 import { clear, h } from '../dom.ts';
