@@ -57,6 +57,11 @@ export async function visibleGateway(registry: Registry, p: ApiPrincipal, id: st
   return g;
 }
 
+/** The gateways that publish for a device (read before it is deleted: deletion takes it off their lists). */
+export async function gatewaysOf(registry: Registry, device: { id: string; firmId: string }): Promise<string[]> {
+  return (await registry.listGateways(device.firmId)).filter((g) => g.deviceIds.includes(device.id)).map((g) => g.id);
+}
+
 /** The registry's refusals of a gateway's id or device list. */
 const REFUSALS = [[ConflictError, 409], [NotFoundError, 400]] as const;
 

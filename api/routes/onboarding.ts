@@ -13,6 +13,7 @@ import { CA_PATH, certificatesOf, deviceConnection, type MqttEndpoints } from '.
 import { HttpError, httpErrors } from '../errors.ts';
 import { DeviceConnection, DeviceParams, ErrorBody, FirmParams, Nullable, TimeParam } from '../schemas.ts';
 import { expiryOf } from './tokens.ts';
+import { gatewaysOf } from './gateways.ts';
 
 interface OnboardingOptions { registry: Registry; spool: Spool; control: BrokerControl | undefined; mqtt?: MqttEndpoints | undefined }
 
@@ -110,8 +111,11 @@ const deviceLifecycleRoutes: FastifyPluginAsyncTypebox<OnboardingOptions> = asyn
   }, async (req, reply) => {
     requireRole(req.principal, 'admin', 'engineer');
     const d = await visibleDevice(registry, req.principal, req.params.id);
+    const gateways = await gatewaysOf(registry, d);
     await httpErrors(() => registry.deleteDevice(d.id), [[NotFoundError, 404]]);
     await control?.disconnect(d.id, 'device deleted');
+    // A gateway that published for it reconnects with its shorter list.
+    for (const g of gateways) await control?.disconnect(g, 'gateway device list changed');
     await audit(registry, req.principal, 'device.delete', d.id, { firmId: d.firmId, type: d.type, name: d.name });
     return reply.code(204).send(null);
   });

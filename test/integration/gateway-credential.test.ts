@@ -3,7 +3,8 @@
 //   counted as seen and online;
 // - a publish for another firm's device, or one of its firm's devices not assigned to it, is refused, kept as a dead
 //   letter and reported on the gateway's own errors topic (the only one it may subscribe to);
-// - rotation, removal and a new device list through the API close its connection; the old token is refused.
+// - rotation, removal, a new device list and the removal of one of its devices through the API close its
+//   connection; the old token is refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
@@ -148,6 +149,11 @@ describe('a gateway publishes for the devices assigned to it with one credential
     assert.equal(rotated.status, 200);
     assert.ok(await closed, 'rotation closes the connection');
     await assert.rejects(connectAs(g.id, g.token), 'the old token is refused');
+    client = await connectAs(g.id, rotated.body.token);
+    closed = closedWithin(client, 3000);
+    assert.equal((await api(sys, eng, 'DELETE', `/api/v1/devices/${meter.id}`)).status, 204);
+    assert.ok(await closed, 'a device of the gateway removed: it reconnects with the shorter list');
+    assert.deepEqual((await sys.registry.getGateway(g.id))?.deviceIds, [loom.id]);
     client = await connectAs(g.id, rotated.body.token);
     closed = closedWithin(client, 3000);
     assert.equal((await api(sys, stranger, 'DELETE', `/api/v1/gateways/${g.id}`)).status, 404);
