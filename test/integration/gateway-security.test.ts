@@ -37,27 +37,29 @@ after(async () => {
   await sys?.close();
 });
 
-/** A gateway process for one loom device with these OPC UA settings; its log, and a stop that waits for the exit. */
-async function gateway(name: string, opcua: Record<string, unknown>) {
-  const { device, token } = await sys.registry.createDevice({ firmId: firm.id, type: 'loom', name });
-  const dir = path.join(sys.dir, name);
-  fs.mkdirSync(dir, { recursive: true });
-  const node = (n: string) => `ns=${loom.ns};s=Loom1.${n}`;
-  const config = {
-    broker: sys.mqttUrl, dataDir: dir, pollIntervalMs: 200,
-    devices: [{ id: device.id, firmId: firm.id, token, type: 'loom', protocol: 'opcua', endpoint: loom.endpoint, metrics: { speed_rpm: node('Speed'), picks_total: node('Picks') }, ...opcua }],
-  };
-  const file = path.join(dir, 'gateway.yaml');
-  fs.writeFileSync(file, stringify(config));
+/** The gateway as its own process on a configuration file; its log, and a stop that waits for the exit. */
+function run(file: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    id: device.id, dir, output: () => out,
-    stop: async () => { child.kill('SIGTERM'); return exited; },
+  return { output: () => out, stop: async () => { child.kill('SIGTERM'); return exited; } };
+}
+
+/** A gateway for one new loom device read from `server` with these OPC UA settings. */
+async function gateway(name: string, opcua: Record<string, unknown>, server: LoomServer = loom) {
+  const { device, token } = await sys.registry.createDevice({ firmId: firm.id, type: 'loom', name });
+  const dir = path.join(sys.dir, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const node = (n: string) => `ns=${server.ns};s=Loom1.${n}`;
+  const config = {
+    broker: sys.mqttUrl, dataDir: dir, pollIntervalMs: 200,
+    devices: [{ id: device.id, firmId: firm.id, token, type: 'loom', protocol: 'opcua', endpoint: server.endpoint, metrics: { speed_rpm: node('Speed'), picks_total: node('Picks') }, ...opcua }],
   };
+  const file = path.join(dir, 'gateway.yaml');
+  fs.writeFileSync(file, stringify(config));
+  return { id: device.id, dir, file, ...run(file) };
 }
 
 const stored = (deviceId: string) => sys.countPoints('loom', deviceId, 'speed_rpm');
@@ -127,6 +129,27 @@ describe('gateway: OPC UA security', () => {
       assert.ok(!fs.existsSync(path.join(gw.dir, 'pki', 'own', 'certs', 'client_certificate.pem')), 'no certificate made when one is given');
     } finally {
       assert.equal(await gw.stop(), 0, gw.output());
+    }
+  });
+
+  test('after trust on first use, a server with another certificate is refused', async () => {
+    const port = await freePort();
+    const first = await startLoomServer(port, { secure: { ...USER, pkiDir: path.join(sys.dir, 'tofu-first') } });
+    const gw = await gateway('tofu-changed', { securityMode: 'SignAndEncrypt', trustServerOnFirstUse: true, user: USER }, first);
+    try {
+      await waitFor(async () => (await stored(gw.id)) >= 1, 60_000, `values stored\n${gw.output()}`);
+    } finally {
+      assert.equal(await gw.stop(), 0, gw.output());
+      await first.stop();
+    }
+    // The same address, another certificate: a replaced controller, or someone in the middle.
+    const second = await startLoomServer(port, { secure: { ...USER, pkiDir: path.join(sys.dir, 'tofu-second') } });
+    const again = run(gw.file);
+    try {
+      await waitFor(async () => /is not trusted\. It differs from the certificate trusted on first use/.test(again.output()), 60_000, `the refusal\n${again.output()}`);
+    } finally {
+      assert.equal(await again.stop(), 0, again.output());
+      await second.stop();
     }
   });
 
