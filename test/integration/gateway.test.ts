@@ -9,45 +9,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import modbusSerial from 'modbus-serial';
-import { DataType, Variant } from 'node-opcua-client';
-import { OPCUAServer } from 'node-opcua-server';
+import { DataType } from 'node-opcua-client';
 import { stringify } from 'yaml';
 import { freePort, waitFor } from '../../scripts/net.ts';
 import { ROOT } from '../../scripts/launch.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
 import type { DeviceCredentials } from '../../simulators/device.ts';
 import { encodeRegisters } from '../../gateway/registers.ts';
+import { startLoomServer, type LoomServer } from '../helpers/opcua-loom.ts';
 import { startProcesses, type ProcessSystem } from '../helpers/processes.ts';
 import { api, testFirm } from '../helpers/system.ts';
 
 const POLL_MS = 200;
-
-/**
- * The loom's controller: a few metrics and the OPC 40001-1 state variables, set by the test. `refuseSubscriptions`:
- * a server that answers CreateSubscription with BadTooManySubscriptions, as small controllers do.
- */
-async function startLoomServer(port: number, refuseSubscriptions = false) {
-  const server = new OPCUAServer({ port, resourcePath: '/UA/Loom', buildInfo: { productName: 'test loom' } });
-  await server.initialize();
-  if (refuseSubscriptions) server.engine.serverCapabilities.maxSubscriptionsPerSession = 0;
-  const space = server.engine.addressSpace!;
-  const ns = space.getOwnNamespace();
-  const loom = ns.addObject({ organizedBy: space.rootFolder.objects, browseName: 'Loom1' });
-  const vars = new Map<string, ReturnType<typeof ns.addVariable>>();
-  const add = (name: string, dataType: DataType, value: unknown) => {
-    const v = ns.addVariable({ componentOf: loom, nodeId: `s=Loom1.${name}`, browseName: name, dataType: DataType[dataType], minimumSamplingInterval: 50 });
-    v.setValueFromSource(new Variant({ dataType, value }));
-    vars.set(name, v);
-  };
-  add('Speed', DataType.Double, 612.5);
-  add('Picks', DataType.UInt32, 1000);
-  add('EnergyWh', DataType.Double, 5_000_000);
-  add('ItemState', DataType.LocalizedText, { text: 'Executing' });
-  add('OperationMode', DataType.UInt32, 3);
-  await server.start();
-  const set = (name: string, dataType: DataType, value: unknown) => vars.get(name)!.setValueFromSource(new Variant({ dataType, value }));
-  return { endpoint: server.getEndpointUrl(), ns: ns.index, set, stop: () => server.shutdown(0) };
-}
 
 /** The meter: power as float32 in input registers, the energy register as uint32 low word first, cos φ × 1000. */
 function startMeterServer(port: number) {
@@ -64,8 +37,6 @@ function startMeterServer(port: number) {
   }, { host: '127.0.0.1', port, unitID: 1 });
   return { setPower: (kw: number) => put(input, 0, encodeRegisters(kw, 'float32')), stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
-
-type LoomServer = Awaited<ReturnType<typeof startLoomServer>>;
 
 function gatewayConfig(broker: string, dataDir: string, looms: Array<[DeviceCredentials, LoomServer]>, meter: DeviceCredentials, modbusPort: number) {
   return {
@@ -115,7 +86,7 @@ let modbusPort: number;
 before(async () => {
   const [opcPort, readOpcPort, mbPort] = [await freePort(), await freePort(), await freePort()];
   modbusPort = mbPort;
-  [sys, loomServer, readLoomServer] = await Promise.all([startProcesses(), startLoomServer(opcPort), startLoomServer(readOpcPort, true)]);
+  [sys, loomServer, readLoomServer] = await Promise.all([startProcesses(), startLoomServer(opcPort), startLoomServer(readOpcPort, { refuseSubscriptions: true })]);
   meterServer = startMeterServer(mbPort);
   const firm = testFirm();
   assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', firm)).status, 201);
