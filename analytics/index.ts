@@ -18,7 +18,8 @@ import { PlanService } from './plan/service.ts';
 import { PlanStore } from './plan/store.ts';
 import { AlarmEngine, SqliteAlarmStore, type AlarmEvent, type AlarmStore, type LiveSummaryLike } from './alarms/alarms.ts';
 import { startAlarmChecks, type AlarmSpoolSource } from './alarms/checks.ts';
-import { ChannelStore } from './alarms/notify/channels.ts';
+import type { ChannelStore } from './alarms/notify/channels.ts';
+import { SqliteChannelStore } from './alarms/notify/sqlite-channels.ts';
 import { AlarmNotifier, type NotifierOptions } from './alarms/notify/notifier.ts';
 import { Settings, openMonitoringDb } from './base/db.ts';
 import { FirmIndex } from './base/firm-index.ts';
@@ -54,6 +55,8 @@ export interface MonitoringOptions {
   latestRefreshMs?: number;
   /** Alarm rules and history shared by every API node (PostgreSQL); default: in the monitoring database. Closed with it. */
   alarmStore?: AlarmStore;
+  /** Notification channels beside that store; default: in the monitoring database. */
+  alarmChannels?: ChannelStore;
 }
 
 /** The part of a socket.io Server the alarms need (kept structural so common/ does not depend on socket.io). */
@@ -115,7 +118,7 @@ export class Monitoring {
     this.oee = new OeeService(opts.store, this.index, this.monitoringSettings, { ...DEFAULT_OEE_OPTIONS, ...opts.oee });
     this.alarmStore = opts.alarmStore ?? new SqliteAlarmStore(this.db);
     this.alarms = new AlarmEngine(this.alarmStore);
-    this.alarmChannels = new ChannelStore(this.db);
+    this.alarmChannels = opts.alarmChannels ?? new SqliteChannelStore(this.db);
     this.notifier = new AlarmNotifier(this.alarmChannels, { ...opts.notifier, log: opts.log });
     this.alarms.subscribe((ev) => this.notifier.notify(ev));
     this.planStore = new PlanStore(this.db, this.settings);

@@ -32,7 +32,7 @@ const brokerAddress = new URL(brokerUrl);
 const rollupWorker = { influx: store.options, registry: config.registryUrl ? { url: config.registryUrl } : { file: files.registry }, logLevel: config.logLevel };
 // With REGISTRY_URL, alarm rules and history live beside the registry, shared by every API node.
 const alarmStore = config.registryUrl ? await PgAlarmStore.open(config.registryUrl) : undefined;
-const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log, rollupWorker, ...(alarmStore ? { alarmStore } : {}) });
+const monitoring = openMonitoring({ ...monitoringOptions(config), registry, store, spool, log, rollupWorker, ...(alarmStore ? { alarmStore, alarmChannels: alarmStore.channels() } : {}) });
 monitoring.start({ live: link.source });
 const app = await buildApp({
   registry, spool, store, log, connectedWindowDays: config.connectedWindowDays, live: link.source, brokerControl: link.control, monitoring,

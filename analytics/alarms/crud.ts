@@ -43,3 +43,32 @@ export class EditedTable<Row, T, Input> {
     return this.s.remove.run(id).changes > 0;
   }
 }
+
+/** An EditedTable answering with promises: the SQLite adapter of a port whose other adapter is remote. */
+export class AsyncEditedTable<Row, T, Input> {
+  private readonly table: EditedTable<Row, T, Input>;
+
+  constructor(...args: ConstructorParameters<typeof EditedTable<Row, T, Input>>) {
+    this.table = new EditedTable(...args);
+  }
+
+  async list(): Promise<T[]> {
+    return this.table.list();
+  }
+
+  async get(id: number): Promise<T | undefined> {
+    return this.table.get(id);
+  }
+
+  async create(i: Input, actor: Actor, at = Date.now()): Promise<T> {
+    return this.table.create(i, actor, at);
+  }
+
+  async update(id: number, i: Input, at = Date.now()): Promise<T | undefined> {
+    return this.table.update(id, i, at);
+  }
+
+  async remove(id: number): Promise<boolean> {
+    return this.table.remove(id);
+  }
+}

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { Actor } from '../base/db.ts';
 import type { Alarm, AlarmRule, AlarmRuleInput } from './rules.ts';
 import { DEFAULT_RULES } from './defaults.ts';
+import { PgChannelStore } from './notify/pg-channels.ts';
 import {
   DAY_COUNTS_SQL, OPEN_COUNTS_SQL, RULE_COLUMNS, alarmFrom, countsFrom, ruleFrom, ruleParams, whereOf,
   type AlarmDayCount, type AlarmQuery, type AlarmRow, type AlarmStore, type NewAlarm, type OpenCounts, type RuleRow,
@@ -27,6 +28,18 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX alarms_open_one ON alarms(rule_id, device_id) WHERE cleared_at IS NULL;
    CREATE INDEX alarms_firm ON alarms(firm_id, id);
    CREATE INDEX alarms_raised ON alarms(raised_at);`,
+  // Notification channels and deliveries (pg-channels.ts): one delivery per channel, alarm and event, so two
+  // nodes never send the same one twice.
+  `CREATE TABLE alarm_channels (
+     id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('wecom', 'dingtalk', 'webhook', 'email')),
+     url TEXT NOT NULL, secret TEXT, firm_id TEXT, min_severity TEXT NOT NULL, quiet_from INTEGER, quiet_to INTEGER,
+     max_per_hour INTEGER NOT NULL, dedup_minutes INTEGER NOT NULL, notify_cleared BOOLEAN NOT NULL, lang TEXT NOT NULL, enabled BOOLEAN NOT NULL,
+     created_by TEXT NOT NULL, created_by_token TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+   CREATE TABLE alarm_deliveries (
+     id BIGSERIAL PRIMARY KEY, channel_id BIGINT NOT NULL, alarm_id BIGINT NOT NULL, event TEXT NOT NULL,
+     rule_id BIGINT NOT NULL, device_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, why TEXT,
+     created_at BIGINT NOT NULL, finished_at BIGINT, UNIQUE (channel_id, alarm_id, event));
+   CREATE INDEX alarm_deliveries_channel ON alarm_deliveries(channel_id, created_at);`,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises this schema's migrations across nodes. */
@@ -142,6 +155,11 @@ export class PgAlarmStore implements AlarmStore {
     return countsFrom(deviceId === undefined
       ? await this.rows<OpenCounts & { key: string }>(`SELECT firm_id AS key, ${OPEN_COUNTS_SQL} FROM alarms WHERE cleared_at IS NULL GROUP BY firm_id`)
       : await this.rows<OpenCounts & { key: string }>(`SELECT device_id AS key, ${OPEN_COUNTS_SQL} FROM alarms WHERE cleared_at IS NULL AND device_id = $1 GROUP BY device_id`, [deviceId]));
+  }
+
+  /** The notification channels in the same database (one pool for both). */
+  channels(): PgChannelStore {
+    return new PgChannelStore(this.pool);
   }
 
   /** Each statement commits on its own: the unique index, not a transaction, keeps two nodes from raising twice. */

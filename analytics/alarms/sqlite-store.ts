@@ -1,7 +1,7 @@
 // The alarm store in the node's monitoring database (DATA_DIR/monitoring.db, SQLite): API nodes that share the
 // file share the history; a cluster with separate disks uses the PostgreSQL adapter (pg-store.ts).
 import type { Db } from '../../common/sqlite.ts';
-import { EditedTable } from './crud.ts';
+import { AsyncEditedTable } from './crud.ts';
 import type { Actor } from '../base/db.ts';
 import type { Alarm, AlarmRule, AlarmRuleInput } from './rules.ts';
 import {
@@ -26,11 +26,11 @@ function sqliteWhere(q: Omit<AlarmQuery, 'limit'>): { sql: string; params: Param
 
 export class SqliteAlarmStore implements AlarmStore {
   private readonly s;
-  private readonly ruleTable: EditedTable<RuleRow, AlarmRule, AlarmRuleInput>;
+  private readonly ruleTable: AsyncEditedTable<RuleRow, AlarmRule, AlarmRuleInput>;
 
   constructor(private readonly db: Db) {
     this.ensureQuarantineRule();
-    this.ruleTable = new EditedTable(db, 'alarm_rules', RULE_COLUMNS, ruleFrom, (r) => ({ ...ruleParams(r), enabled: r.enabled ? 1 : 0 }));
+    this.ruleTable = new AsyncEditedTable(db, 'alarm_rules', RULE_COLUMNS, ruleFrom, (r) => ({ ...ruleParams(r), enabled: r.enabled ? 1 : 0 }));
     this.s = {
       openFor: db.prepare<[number, string], AlarmRow>('SELECT * FROM alarms WHERE rule_id = ? AND device_id = ? AND cleared_at IS NULL ORDER BY id LIMIT 1'),
       insertAlarm: db.prepare(`INSERT INTO alarms (rule_id, rule_name, kind, severity, firm_id, device_id, device_type, metric, message, message_zh, value, raised_at)
@@ -59,25 +59,11 @@ export class SqliteAlarmStore implements AlarmStore {
     return r ? alarmFrom(r) : undefined;
   }
 
-  async rules(): Promise<AlarmRule[]> {
-    return this.ruleTable.list();
-  }
-
-  async rule(id: number): Promise<AlarmRule | undefined> {
-    return this.ruleTable.get(id);
-  }
-
-  async createRule(r: AlarmRuleInput, actor: Actor, at = Date.now()): Promise<AlarmRule> {
-    return this.ruleTable.create(r, actor, at);
-  }
-
-  async updateRule(id: number, r: AlarmRuleInput, at = Date.now()): Promise<AlarmRule | undefined> {
-    return this.ruleTable.update(id, r, at);
-  }
-
-  async deleteRule(id: number): Promise<boolean> {
-    return this.ruleTable.remove(id);
-  }
+  rules(): Promise<AlarmRule[]> { return this.ruleTable.list(); }
+  rule(id: number): Promise<AlarmRule | undefined> { return this.ruleTable.get(id); }
+  createRule(r: AlarmRuleInput, actor: Actor, at?: number): Promise<AlarmRule> { return this.ruleTable.create(r, actor, at); }
+  updateRule(id: number, r: AlarmRuleInput, at?: number): Promise<AlarmRule | undefined> { return this.ruleTable.update(id, r, at); }
+  deleteRule(id: number): Promise<boolean> { return this.ruleTable.remove(id); }
 
   async alarm(id: number): Promise<Alarm | undefined> {
     return this.alarmNow(id);

@@ -63,8 +63,8 @@ async function checked(registry: Registry, b: Static<typeof UpdateBody>, old: Ch
   return input;
 }
 
-function existing(m: Monitoring, id: number): Channel {
-  const c = m.alarmChannels.get(id);
+async function existing(m: Monitoring, id: number): Promise<Channel> {
+  const c = await m.alarmChannels.get(id);
   if (!c) throw new HttpError(404, `alarm channel ${id} not found`);
   return c;
 }
@@ -76,7 +76,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     schema: { tags: ['alarms'], summary: 'Where alarms are sent (admin, bureau); no secrets', response: { 200: Type.Array(ChannelOut), 403: ErrorBody } },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
-    return m.alarmChannels.list().map(publicChannel);
+    return (await m.alarmChannels.list()).map(publicChannel);
   });
 
   app.post('/alarm-channels', {
@@ -87,7 +87,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     },
   }, async (req, reply) => {
     requireRole(req.principal, 'admin');
-    const c = m.alarmChannels.create(await checked(registry, req.body, undefined), actorOf(req.principal));
+    const c = await m.alarmChannels.create(await checked(registry, req.body, undefined), actorOf(req.principal));
     await audit(registry, req.principal, 'alarm-channel.create', `alarm-channel:${c.id}`, { name: c.name, kind: c.kind, firmId: c.firmId });
     return reply.code(201).send(publicChannel(c));
   });
@@ -96,8 +96,8 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     schema: { tags: ['alarms'], summary: 'Replace a channel (admin); url and secret omitted: unchanged', params: IdParams, body: UpdateBody, response: { 200: ChannelOut, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
   }, async (req) => {
     requireRole(req.principal, 'admin');
-    const old = existing(m, req.params.id);
-    const c = m.alarmChannels.update(old.id, await checked(registry, req.body, old)) as Channel;
+    const old = await existing(m, req.params.id);
+    const c = await m.alarmChannels.update(old.id, await checked(registry, req.body, old)) as Channel;
     await audit(registry, req.principal, 'alarm-channel.update', `alarm-channel:${c.id}`, { name: c.name, kind: c.kind, firmId: c.firmId, enabled: c.enabled });
     return publicChannel(c);
   });
@@ -106,8 +106,8 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     schema: { tags: ['alarms'], summary: 'Remove a channel (admin)', params: IdParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
   }, async (req, reply) => {
     requireRole(req.principal, 'admin');
-    const old = existing(m, req.params.id);
-    m.alarmChannels.remove(req.params.id);
+    const old = await existing(m, req.params.id);
+    await m.alarmChannels.remove(req.params.id);
     await audit(registry, req.principal, 'alarm-channel.delete', `alarm-channel:${old.id}`, { name: old.name, kind: old.kind });
     return reply.code(204).send(null);
   });
@@ -119,7 +119,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     },
   }, async (req) => {
     requireRole(req.principal, 'admin');
-    const why = await m.notifier.sendTest(existing(m, req.params.id), req.principal.name);
+    const why = await m.notifier.sendTest(await existing(m, req.params.id), req.principal.name);
     await audit(registry, req.principal, 'alarm-channel.test', `alarm-channel:${req.params.id}`, { sent: why === undefined });
     return { sent: why === undefined, why: why ?? null };
   });
@@ -132,7 +132,7 @@ export const alarmChannelRoutes: FastifyPluginAsyncTypebox<ChannelRouteOptions> 
     },
   }, async (req) => {
     requireRole(req.principal, 'admin', 'bureau');
-    existing(m, req.params.id);
+    await existing(m, req.params.id);
     return m.alarmChannels.deliveries(req.params.id, req.query.limit);
   });
 };

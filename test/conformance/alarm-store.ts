@@ -4,9 +4,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlarmRuleInput } from '../../analytics/alarms/rules.ts';
 import type { AlarmStore, NewAlarm } from '../../analytics/alarms/store.ts';
+import type { ChannelInput, ChannelStore } from '../../analytics/alarms/notify/channels.ts';
 
 export interface AlarmStoreFixture {
   store: AlarmStore;
+  /** The notification channels on the same storage. */
+  channels: ChannelStore;
   /** Another node on the same storage (a second API node). */
   another(): Promise<AlarmStore>;
   /** The store closed and opened again (a restart). */
@@ -125,6 +128,34 @@ export function alarmStoreConformance(name: string, make: () => Promise<AlarmSto
       assert.equal((await again.rule(r.id))?.name, '染液超温');
       assert.equal((await again.alarm(a.id))?.status, 'active');
       assert.equal((await again.raise(alarm({ ruleId: r.id }))).fresh, false);
+      await f.cleanup();
+    });
+
+    test('channels: created, changed, listed; each delivery claimed once; rate and duplicate counts; the log newest first', async () => {
+      const f = await make();
+      const input: ChannelInput = {
+        name: '值班群', kind: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=t', secret: 'SECx', firmId: 'F1', minSeverity: 'warning',
+        quietFrom: 1320, quietTo: 420, maxPerHour: 20, dedupMinutes: 10, notifyCleared: false, lang: 'both', enabled: true,
+      };
+      const c = await f.channels.create(input, actor, 1000);
+      assert.deepEqual({ ...c, id: 0 }, { ...input, id: 0, createdBy: 'eng', createdAt: 1000, updatedAt: 1000 });
+      assert.equal((await f.channels.update(c.id, { ...input, enabled: false, notifyCleared: true }, 2000))?.enabled, false);
+      assert.deepEqual((await f.channels.list()).map((x) => [x.id, x.notifyCleared]), [[c.id, true]]);
+      const d = { channelId: c.id, alarmId: 7, event: 'raised', ruleId: 3, deviceId: 'd1', status: 'pending' as const, why: null };
+      const first = await f.channels.claim(d, 5000);
+      assert.equal(first?.status, 'pending');
+      assert.equal(await f.channels.claim(d, 5001), undefined, 'claimed once');
+      assert.equal(await f.channels.sentSince(c.id, 5000), 1);
+      assert.equal(await f.channels.raisedRecently(c.id, 3, 'd1', 4000, 8), true, 'another alarm of the same rule and device');
+      assert.equal(await f.channels.raisedRecently(c.id, 3, 'd1', 4000, 7), false, 'not the alarm itself');
+      await f.channels.attempted(first!.id, 1, 'HTTP 500');
+      await f.channels.finish(first!.id, 'failed', 2, 'HTTP 500', 6000);
+      assert.equal(await f.channels.sentSince(c.id, 0), 0, 'a failed delivery does not count');
+      await f.channels.claim({ ...d, event: 'cleared', status: 'skipped', why: 'quiet hours' }, 7000);
+      assert.deepEqual((await f.channels.deliveries(c.id, 10)).map((x) => [x.event, x.status, x.attempts, x.why, x.finishedAt]),
+        [['cleared', 'skipped', 0, 'quiet hours', null], ['raised', 'failed', 2, 'HTTP 500', 6000]]);
+      assert.equal(await f.channels.remove(c.id), true);
+      assert.equal(await f.channels.get(c.id), undefined);
       await f.cleanup();
     });
 

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AlarmEngine, SqliteAlarmStore, type AlarmStore, type AlarmRuleInput, type LiveDeviceSample } from '../../analytics/alarms/alarms.ts';
-import { ChannelStore, channelProblem, publicChannel, type ChannelInput } from '../../analytics/alarms/notify/channels.ts';
+import { type ChannelStore, channelProblem, publicChannel, type ChannelInput } from '../../analytics/alarms/notify/channels.ts';
+import { SqliteChannelStore } from '../../analytics/alarms/notify/sqlite-channels.ts';
 import { AlarmNotifier } from '../../analytics/alarms/notify/notifier.ts';
 import { createHmac } from 'node:crypto';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../analytics/alarms/notify/send.ts';
@@ -81,14 +82,14 @@ beforeEach(async () => {
   await store.createRule(hot, actor);
   engine = new AlarmEngine(store);
   engine.setDeviceNames([{ id: 'dye-3', name: '3号染色机' }]);
-  channels = new ChannelStore(db);
+  channels = new SqliteChannelStore(db);
   notifier = new AlarmNotifier(channels, { retryBaseMs: 30, maxAttempts: 3, timeoutMs: 2000, now: () => clock });
   engine.subscribe((ev) => notifier.notify(ev));
 });
 
 describe('alarm notifications', () => {
   test('企业微信 robot: a markdown message in Chinese, raised and cleared', async () => {
-    const c = channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
+    const c = await channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
     await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 2);
@@ -96,21 +97,21 @@ describe('alarm notifications', () => {
     assert.equal(body.msgtype, 'markdown');
     assert.match(body.markdown.content, /\*\*\[严重\] 告警\*\*\n> 3号染色机 染液温度 142 °C，高于 140 °C\n/);
     assert.match(JSON.parse(rx.received[1]?.body ?? '').markdown.content as string, /已恢复/);
-    assert.deepEqual(channels.deliveries(c.id, 10).map((d) => [d.event, d.status, d.attempts]), [['cleared', 'sent', 1], ['raised', 'sent', 1]]);
+    assert.deepEqual((await channels.deliveries(c.id, 10)).map((d) => [d.event, d.status, d.attempts]), [['cleared', 'sent', 1], ['raised', 'sent', 1]]);
   });
 
   test('a test message: sent once on the channel, no delivery recorded; a dead receiver says why', async () => {
-    const c = channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
+    const c = await channels.create(channel({ kind: 'wecom', url: `${rx.url}/cgi-bin/webhook/send?key=abc` }), actor);
     assert.equal(await notifier.sendTest(c, 'admin'), undefined);
     assert.equal(rx.received.length, 1);
     assert.match(JSON.parse(rx.received[0]?.body ?? '').markdown.content as string, /平台测试消息（admin 发送）/);
-    assert.deepEqual(channels.deliveries(c.id, 10), []);
-    const dead = channels.create(channel({ url: 'http://127.0.0.1:9/hook' }), actor);
+    assert.deepEqual(await channels.deliveries(c.id, 10), []);
+    const dead = await channels.create(channel({ url: 'http://127.0.0.1:9/hook' }), actor);
     assert.ok(await notifier.sendTest(dead, 'admin'));
   });
 
   test('钉钉 robot: signed with timestamp and HMAC-SHA256 of "timestamp\\nsecret" in the URL', async () => {
-    channels.create(channel({ kind: 'dingtalk', url: `${rx.url}/robot/send?access_token=tok`, secret: 'SECabc123', notifyCleared: false, lang: 'both' }), actor);
+    await channels.create(channel({ kind: 'dingtalk', url: `${rx.url}/robot/send?access_token=tok`, secret: 'SECabc123', notifyCleared: false, lang: 'both' }), actor);
     await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 1, 'cleared is not sent on this channel');
@@ -126,7 +127,7 @@ describe('alarm notifications', () => {
   });
 
   test('webhook: JSON with an HMAC-SHA256 signature header, retried after a 500, the outcome recorded', async () => {
-    const c = channels.create(channel({ secret: 'whsec', notifyCleared: false }), actor);
+    const c = await channels.create(channel({ secret: 'whsec', notifyCleared: false }), actor);
     rx.statuses = [500];
     await episode();
     await notifier.idle();
@@ -135,25 +136,25 @@ describe('alarm notifications', () => {
     const expected = createHmac('sha256', 'whsec').update(`${String(r.headers[TIMESTAMP_HEADER])}.${r.body}`).digest('hex');
     assert.equal(r.headers[SIGNATURE_HEADER], `sha256=${expected}`);
     assert.equal((JSON.parse(r.body) as { alarm: { kind: string } }).alarm.kind, 'threshold');
-    assert.deepEqual(channels.deliveries(c.id, 10).map((d) => [d.status, d.attempts, d.why]), [['sent', 2, null]]);
+    assert.deepEqual((await channels.deliveries(c.id, 10)).map((d) => [d.status, d.attempts, d.why]), [['sent', 2, null]]);
     rx.statuses = [500, 500, 500];
     await episode(150, 'dye-4');
     await notifier.idle();
-    const failed = channels.deliveries(c.id, 10)[0];
+    const failed = (await channels.deliveries(c.id, 10))[0];
     assert.deepEqual([failed?.status, failed?.attempts], ['failed', 3]);
     assert.match(failed?.why ?? '', /HTTP 500/);
   });
 
   test('quiet hours hold back all but critical alarms; routing by firm and severity', async () => {
-    const quiet = channels.create(channel({ quietFrom: 11 * 60, quietTo: 13 * 60, notifyCleared: false }), actor);
-    channels.create(channel({ firmId: 'F2', notifyCleared: false }), actor);
+    const quiet = await channels.create(channel({ quietFrom: 11 * 60, quietTo: 13 * 60, notifyCleared: false }), actor);
+    await channels.create(channel({ firmId: 'F2', notifyCleared: false }), actor);
     const ruleId = (await store.rules())[0]?.id ?? 0;
     await store.updateRule(ruleId, { ...hot, severity: 'warning' });
     await engine.reloadRules();
     await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 0, 'a warning at 12:00 in quiet hours 11:00–13:00; the other channel is for another firm');
-    assert.match(channels.deliveries(quiet.id, 1)[0]?.why ?? '', /quiet hours/);
+    assert.match((await channels.deliveries(quiet.id, 1))[0]?.why ?? '', /quiet hours/);
     await store.updateRule(ruleId, hot);
     await engine.reloadRules();
     await episode();
@@ -162,16 +163,16 @@ describe('alarm notifications', () => {
   });
 
   test('deduplication of a flapping alarm and the rate limit per channel', async () => {
-    const c = channels.create(channel({ notifyCleared: false, maxPerHour: 3, dedupMinutes: 10 }), actor);
+    const c = await channels.create(channel({ notifyCleared: false, maxPerHour: 3, dedupMinutes: 10 }), actor);
     await episode();
     await episode();
     await notifier.idle();
     assert.equal(rx.received.length, 1, 'raised again within 10 min: not sent again');
-    assert.match(channels.deliveries(c.id, 1)[0]?.why ?? '', /duplicate/);
+    assert.match((await channels.deliveries(c.id, 1))[0]?.why ?? '', /duplicate/);
     for (const d of ['a', 'b', 'c', 'd']) await episode(142, `dye-${d}`);
     await notifier.idle();
     assert.equal(rx.received.length, 3);
-    assert.match(channels.deliveries(c.id, 1)[0]?.why ?? '', /rate limit: 3 messages an hour/);
+    assert.match((await channels.deliveries(c.id, 1))[0]?.why ?? '', /rate limit: 3 messages an hour/);
   });
 });
 
@@ -203,18 +204,18 @@ describe('e-mail', () => {
   test('an alarm by e-mail over SMTP with the channel\'s password; a wrong one is recorded as failed', async () => {
     const url = `smtp://alarm%40example.cn@127.0.0.1:${port}?to=duty@example.cn,boss@example.cn`;
     assert.equal(channelProblem(channel({ kind: 'email', url: `smtp://127.0.0.1:${port}` })), 'an email channel\'s url needs to=recipient@…[,…]');
-    const c = channels.create(channel({ kind: 'email', url, secret: 'smtp-pass', notifyCleared: false }), actor);
+    const c = await channels.create(channel({ kind: 'email', url, secret: 'smtp-pass', notifyCleared: false }), actor);
     await episode();
     await notifier.idle();
-    assert.equal(mails.length, 1, JSON.stringify(channels.deliveries(c.id, 5)));
+    assert.equal(mails.length, 1, JSON.stringify(await channels.deliveries(c.id, 5)));
     assert.deepEqual([mails[0]?.from, mails[0]?.to, mails[0]?.user], ['alarm@example.cn', ['duty@example.cn', 'boss@example.cn'], 'alarm@example.cn']);
     assert.match(mails[0]?.data ?? '', /Subject: =\?UTF-8\?/);
-    assert.equal(channels.deliveries(c.id, 1)[0]?.status, 'sent');
+    assert.equal((await channels.deliveries(c.id, 1))[0]?.status, 'sent');
     assert.equal(publicChannel(c).url, url, 'sender and recipients are not secret');
-    channels.update(c.id, { ...c, secret: 'wrong' });
+    await channels.update(c.id, { ...c, secret: 'wrong' });
     await episode(150, 'dye-9');
     await notifier.idle();
-    const failed = channels.deliveries(c.id, 1)[0];
+    const failed = (await channels.deliveries(c.id, 1))[0];
     assert.deepEqual([failed?.status, failed?.attempts], ['failed', 3]);
     assert.match(failed?.why ?? '', /SMTP/);
   });

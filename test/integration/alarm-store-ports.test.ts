@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { alarmStoreConformance } from '../conformance/alarm-store.ts';
 import { AlarmEngine } from '../../analytics/alarms/engine.ts';
 import { SqliteAlarmStore } from '../../analytics/alarms/sqlite-store.ts';
+import { SqliteChannelStore } from '../../analytics/alarms/notify/sqlite-channels.ts';
 import { PgAlarmStore } from '../../analytics/alarms/pg-store.ts';
 import type { AlarmStore } from '../../analytics/alarms/store.ts';
 import { openMonitoringDb } from '../../analytics/base/db.ts';
@@ -25,7 +26,7 @@ alarmStoreConformance('SQLite', async () => {
   };
   const store = await open();
   return {
-    store, another: open,
+    store, channels: new SqliteChannelStore(dbs[0] as Db), another: open,
     reopen: async () => { dbs[0]?.close(); return open(); },
     cleanup: async () => {
       for (const db of dbs) if (db.open) db.close();
@@ -43,8 +44,8 @@ alarmStoreConformance('PostgreSQL', async () => {
   const s = await server.catch((err: Error) => { throw new Error(`could not start a private PostgreSQL server (needs Debian's postgresql package): ${err.message}`); });
   const name = `alarms_${process.pid}_${n++}`;
   const url = await s.createDatabase(name);
-  const stores: AlarmStore[] = [];
-  const open = async (): Promise<AlarmStore> => {
+  const stores: PgAlarmStore[] = [];
+  const open = async (): Promise<PgAlarmStore> => {
     const st = await PgAlarmStore.open(url);
     stores.push(st);
     return st;
@@ -53,7 +54,7 @@ alarmStoreConformance('PostgreSQL', async () => {
   const [store] = await Promise.all([open(), open()]);
   const closeAll = async () => { for (const st of stores.splice(0)) await st.close().catch(() => {}); };
   return {
-    store: store as AlarmStore, another: open,
+    store: store as AlarmStore, channels: (store as PgAlarmStore).channels(), another: open,
     reopen: async () => { await closeAll(); return open(); },
     cleanup: async () => { await closeAll(); await s.dropDatabase(name); },
   };

@@ -1,9 +1,9 @@
-// Notification channels (企业微信 and 钉钉 group robots, generic webhooks, e-mail) and the record of every delivery, in
-// the monitoring database. Secrets, and the keys robot URLs carry, never leave this module unmasked.
-import type { Db } from '../../../common/sqlite.ts';
+// Notification channels (企业微信 and 钉钉 group robots, generic webhooks, e-mail) and the record of every delivery:
+// the channel-store port, with adapters on SQLite (the monitoring database, sqlite-channels.ts) and PostgreSQL
+// (beside the shared alarm store, pg-channels.ts). Secrets, and the keys robot URLs carry, never leave this
+// module unmasked.
 import type { Actor } from '../../base/db.ts';
 import type { Severity } from '../rules.ts';
-import { EditedTable } from '../crud.ts';
 import { mailTarget } from './email.ts';
 
 export const CHANNEL_KINDS = ['wecom', 'dingtalk', 'webhook', 'email'] as const;
@@ -56,21 +56,21 @@ export interface Delivery {
   finishedAt: number | null;
 }
 
-interface ChannelRow {
+export interface ChannelRow {
   id: number; name: string; kind: string; url: string; secret: string | null; firm_id: string | null; min_severity: string; quiet_from: number | null; quiet_to: number | null;
-  max_per_hour: number; dedup_minutes: number; notify_cleared: number; lang: string; enabled: number; created_by: string; created_at: number; updated_at: number;
+  max_per_hour: number; dedup_minutes: number; notify_cleared: number | boolean; lang: string; enabled: number | boolean; created_by: string; created_at: number; updated_at: number;
 }
-interface DeliveryRow { id: number; channel_id: number; alarm_id: number; event: string; status: string; attempts: number; why: string | null; created_at: number; finished_at: number | null }
+export interface DeliveryRow { id: number; channel_id: number; alarm_id: number; event: string; status: string; attempts: number; why: string | null; created_at: number; finished_at: number | null }
 
-function channelFrom(r: ChannelRow): Channel {
+export function channelFrom(r: ChannelRow): Channel {
   return {
     id: r.id, name: r.name, kind: r.kind as ChannelKind, url: r.url, secret: r.secret, firmId: r.firm_id, minSeverity: r.min_severity as Severity,
-    quietFrom: r.quiet_from, quietTo: r.quiet_to, maxPerHour: r.max_per_hour, dedupMinutes: r.dedup_minutes, notifyCleared: r.notify_cleared === 1,
-    lang: r.lang as ChannelLang, enabled: r.enabled === 1, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+    quietFrom: r.quiet_from, quietTo: r.quiet_to, maxPerHour: r.max_per_hour, dedupMinutes: r.dedup_minutes, notifyCleared: r.notify_cleared === 1 || r.notify_cleared === true,
+    lang: r.lang as ChannelLang, enabled: r.enabled === 1 || r.enabled === true, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
 
-function deliveryFrom(r: DeliveryRow): Delivery {
+export function deliveryFrom(r: DeliveryRow): Delivery {
   return { id: r.id, channelId: r.channel_id, alarmId: r.alarm_id, event: r.event, status: r.status as DeliveryStatus, attempts: r.attempts, why: r.why, createdAt: r.created_at, finishedAt: r.finished_at };
 }
 
@@ -114,80 +114,37 @@ export function channelProblem(c: ChannelInput): string | undefined {
   return undefined;
 }
 
-export class ChannelStore {
-  private readonly s;
-  private readonly table: EditedTable<ChannelRow, Channel, ChannelInput>;
+export interface NewDelivery { channelId: number; alarmId: number; event: string; ruleId: number; deviceId: string; status: DeliveryStatus; why: string | null }
 
-  constructor(db: Db) {
-    this.table = new EditedTable(db, 'alarm_channels', {
-      name: 'name', kind: 'kind', url: 'url', secret: 'secret', firmId: 'firm_id', minSeverity: 'min_severity', quietFrom: 'quiet_from', quietTo: 'quiet_to',
-      maxPerHour: 'max_per_hour', dedupMinutes: 'dedup_minutes', notifyCleared: 'notify_cleared', lang: 'lang', enabled: 'enabled',
-    }, channelFrom, (c) => ({
-      name: c.name, kind: c.kind, url: c.url, secret: c.secret, firmId: c.firmId, minSeverity: c.minSeverity, quietFrom: c.quietFrom, quietTo: c.quietTo,
-      maxPerHour: c.maxPerHour, dedupMinutes: c.dedupMinutes, notifyCleared: c.notifyCleared ? 1 : 0, lang: c.lang, enabled: c.enabled ? 1 : 0,
-    }));
-    this.s = {
-      claim: db.prepare(`INSERT OR IGNORE INTO alarm_deliveries (channel_id, alarm_id, event, rule_id, device_id, status, attempts, why, created_at)
-        VALUES (@channelId, @alarmId, @event, @ruleId, @deviceId, @status, 0, @why, @at)`),
-      finish: db.prepare('UPDATE alarm_deliveries SET status = @status, attempts = @attempts, why = @why, finished_at = @at WHERE id = @id'),
-      attempt: db.prepare('UPDATE alarm_deliveries SET attempts = @attempts, why = @why WHERE id = @id'),
-      sentSince: db.prepare<[number, number], { n: number }>(`SELECT count(*) AS n FROM alarm_deliveries WHERE channel_id = ? AND created_at >= ? AND status IN ('pending', 'sent')`),
-      raisedSince: db.prepare<[number, number, string, number, number], { n: number }>(`SELECT count(*) AS n FROM alarm_deliveries
-        WHERE channel_id = ? AND rule_id = ? AND device_id = ? AND event = 'raised' AND status IN ('pending', 'sent') AND created_at >= ? AND alarm_id <> ?`),
-      deliveries: db.prepare<[number, number], DeliveryRow>('SELECT * FROM alarm_deliveries WHERE channel_id = ? ORDER BY id DESC LIMIT ?'),
-      delivery: db.prepare<[number], DeliveryRow>('SELECT * FROM alarm_deliveries WHERE id = ?'),
-    };
-  }
+/** Parameter name → column of a channel. */
+export const CHANNEL_COLUMNS = {
+  name: 'name', kind: 'kind', url: 'url', secret: 'secret', firmId: 'firm_id', minSeverity: 'min_severity', quietFrom: 'quiet_from', quietTo: 'quiet_to',
+  maxPerHour: 'max_per_hour', dedupMinutes: 'dedup_minutes', notifyCleared: 'notify_cleared', lang: 'lang', enabled: 'enabled',
+} as const;
 
-  list(): Channel[] {
-    return this.table.list();
-  }
+export const CHANNEL_SQL = {
+  sentSince: `SELECT count(*) AS n FROM alarm_deliveries WHERE channel_id = $1 AND created_at >= $2 AND status IN ('pending', 'sent')`,
+  raisedSince: `SELECT count(*) AS n FROM alarm_deliveries
+    WHERE channel_id = $1 AND rule_id = $2 AND device_id = $3 AND event = 'raised' AND status IN ('pending', 'sent') AND created_at >= $4 AND alarm_id <> $5`,
+} as const;
 
-  get(id: number): Channel | undefined {
-    return this.table.get(id);
-  }
-
-  create(c: ChannelInput, actor: Actor, at = Date.now()): Channel {
-    return this.table.create(c, actor, at);
-  }
-
-  update(id: number, c: ChannelInput, at = Date.now()): Channel | undefined {
-    return this.table.update(id, c, at);
-  }
-
-  remove(id: number): boolean {
-    return this.table.remove(id);
-  }
-
+export interface ChannelStore {
+  list(): Promise<Channel[]>;
+  get(id: number): Promise<Channel | undefined>;
+  create(c: ChannelInput, actor: Actor, at?: number): Promise<Channel>;
+  update(id: number, c: ChannelInput, at?: number): Promise<Channel | undefined>;
+  remove(id: number): Promise<boolean>;
   /**
    * Records a delivery of one event of one alarm on one channel; undefined when it was recorded before (by this
    * node or another), so each is sent at most once.
    */
-  claim(d: { channelId: number; alarmId: number; event: string; ruleId: number; deviceId: string; status: DeliveryStatus; why: string | null }, at = Date.now()): Delivery | undefined {
-    const info = this.s.claim.run({ ...d, at });
-    if (info.changes === 0) return undefined;
-    return deliveryFrom(this.s.delivery.get(Number(info.lastInsertRowid)) as DeliveryRow);
-  }
-
-  attempted(id: number, attempts: number, why: string | null): void {
-    this.s.attempt.run({ id, attempts, why });
-  }
-
-  finish(id: number, status: DeliveryStatus, attempts: number, why: string | null, at = Date.now()): void {
-    this.s.finish.run({ id, status, attempts, why, at });
-  }
-
+  claim(d: NewDelivery, at?: number): Promise<Delivery | undefined>;
+  attempted(id: number, attempts: number, why: string | null): Promise<void>;
+  finish(id: number, status: DeliveryStatus, attempts: number, why: string | null, at?: number): Promise<void>;
   /** Deliveries sent or under way on a channel since `since` (the rate limit). */
-  sentSince(channelId: number, since: number): number {
-    return this.s.sentSince.get(channelId, since)?.n ?? 0;
-  }
-
+  sentSince(channelId: number, since: number): Promise<number>;
   /** Whether the same rule and device was announced as raised on the channel since `since` (another alarm). */
-  raisedRecently(channelId: number, ruleId: number, deviceId: string, since: number, alarmId: number): boolean {
-    return (this.s.raisedSince.get(channelId, ruleId, deviceId, since, alarmId)?.n ?? 0) > 0;
-  }
-
-  deliveries(channelId: number, limit: number): Delivery[] {
-    return this.s.deliveries.all(channelId, limit).map(deliveryFrom);
-  }
+  raisedRecently(channelId: number, ruleId: number, deviceId: string, since: number, alarmId: number): Promise<boolean>;
+  /** Newest first. */
+  deliveries(channelId: number, limit: number): Promise<Delivery[]>;
 }

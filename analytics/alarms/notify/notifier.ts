@@ -37,6 +37,8 @@ export function inQuietHours(c: Pick<Channel, 'quietFrom' | 'quietTo'>, at: numb
 export class AlarmNotifier {
   private readonly opts: NotifierOptions;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Events are routed one after the other, in the order they happened (the rate limit counts what went before). */
+  private routing: Promise<void> = Promise.resolve();
   /** Wakes deliveries waiting to retry, so closing does not wait out a backoff. */
   private readonly sleepers = new Set<() => void>();
   private closed = false;
@@ -50,17 +52,17 @@ export class AlarmNotifier {
   }
 
   /** Why a channel does not send this event (recorded as skipped), or null when it does; undefined: not its business. */
-  private verdict(c: Channel, ev: AlarmEvent, at: number): string | null | undefined {
+  private async verdict(c: Channel, ev: AlarmEvent, at: number): Promise<string | null | undefined> {
     const a = ev.alarm;
     if (!c.enabled || ev.event === 'acknowledged' || (ev.event === 'cleared' && !c.notifyCleared)) return undefined;
     if (c.firmId !== null && c.firmId !== a.firmId) return undefined;
     if (c.firmId !== null && a.firmId === PLATFORM_FIRM) return undefined;
     if (RANK[a.severity] < RANK[c.minSeverity]) return undefined;
     if (a.severity !== 'critical' && inQuietHours(c, at)) return 'quiet hours (only critical alarms are sent)';
-    if (ev.event === 'raised' && c.dedupMinutes > 0 && this.channels.raisedRecently(c.id, a.ruleId, a.deviceId, at - c.dedupMinutes * 60_000, a.id)) {
+    if (ev.event === 'raised' && c.dedupMinutes > 0 && await this.channels.raisedRecently(c.id, a.ruleId, a.deviceId, at - c.dedupMinutes * 60_000, a.id)) {
       return `duplicate: the same rule and device was sent within ${c.dedupMinutes} min`;
     }
-    if (this.channels.sentSince(c.id, at - 3_600_000) >= c.maxPerHour) return `rate limit: ${c.maxPerHour} messages an hour`;
+    if (await this.channels.sentSince(c.id, at - 3_600_000) >= c.maxPerHour) return `rate limit: ${c.maxPerHour} messages an hour`;
     return null;
   }
 
@@ -68,14 +70,22 @@ export class AlarmNotifier {
   notify(ev: AlarmEvent): void {
     if (this.closed) return;
     const at = this.now();
-    for (const c of this.channels.list()) {
-      const why = this.verdict(c, ev, at);
+    this.routing = this.routing.then(() => this.route(ev, at)).catch((err: Error) => this.opts.log?.warn({ err: err.message, alarm: ev.alarm.id }, 'routing an alarm notification failed'));
+    this.track(this.routing);
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async route(ev: AlarmEvent, at: number): Promise<void> {
+    for (const c of await this.channels.list()) {
+      const why = await this.verdict(c, ev, at);
       if (why === undefined) continue;
-      const d = this.channels.claim({ channelId: c.id, alarmId: ev.alarm.id, event: ev.event, ruleId: ev.alarm.ruleId, deviceId: ev.alarm.deviceId, status: why === null ? 'pending' : 'skipped', why }, at);
+      const d = await this.channels.claim({ channelId: c.id, alarmId: ev.alarm.id, event: ev.event, ruleId: ev.alarm.ruleId, deviceId: ev.alarm.deviceId, status: why === null ? 'pending' : 'skipped', why }, at);
       if (!d || why !== null) continue;
-      const p = this.deliver(c, ev, d).catch((err: Error) => this.opts.log?.warn({ err: err.message, channel: c.id }, 'alarm delivery failed unexpectedly'));
-      this.inFlight.add(p);
-      void p.finally(() => this.inFlight.delete(p));
+      this.track(this.deliver(c, ev, d).catch((err: Error) => this.opts.log?.warn({ err: err.message, channel: c.id }, 'alarm delivery failed unexpectedly')));
     }
   }
 
@@ -100,15 +110,15 @@ export class AlarmNotifier {
       attempt++;
       why = c.kind === 'email' ? await sendMail(c, ev, this.opts.timeoutMs) : await send(requestFor({ ...c, kind: c.kind }, ev, this.now()), this.opts.timeoutMs);
       if (why === undefined) {
-        this.channels.finish(d.id, 'sent', attempt, null, this.now());
+        await this.channels.finish(d.id, 'sent', attempt, null, this.now());
         return;
       }
-      this.channels.attempted(d.id, attempt, why);
+      await this.channels.attempted(d.id, attempt, why);
       if (this.closed || attempt === this.opts.maxAttempts) break;
       await this.sleep(this.opts.retryBaseMs * 2 ** (attempt - 1));
     }
     this.opts.log?.warn({ channel: c.id, alarm: ev.alarm.id, why }, 'alarm notification not delivered');
-    this.channels.finish(d.id, 'failed', attempt, this.closed && attempt < this.opts.maxAttempts ? `${why ?? ''} (gave up at shutdown)` : (why ?? null), this.now());
+    await this.channels.finish(d.id, 'failed', attempt, this.closed && attempt < this.opts.maxAttempts ? `${why ?? ''} (gave up at shutdown)` : (why ?? null), this.now());
   }
 
   private sleep(ms: number): Promise<void> {
