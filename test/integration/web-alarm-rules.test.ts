@@ -78,6 +78,21 @@ describe('alarm rules in the page', () => {
     });
   });
 
+  test('preview over the API: an engineer previews only their firm\'s devices; kinds without telemetry are refused', async () => {
+    const other = testFirm();
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', other)).status, 201);
+    const eng = (await sys.registry.createApiToken('engineer', other.id, 'engineer of the other firm')).token;
+    const rule = { name: 'hot', kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 120, durationS: 60, severity: 'warning' };
+    const mine = await api<{ fired: number; devicesMatched: number }>(web, eng, 'POST', '/api/v1/alarm-rules/preview', rule);
+    assert.equal(mine.status, 200);
+    assert.deepEqual([mine.body.fired, mine.body.devicesMatched], [0, 0], 'the other firm\'s dyeing machine is not replayed');
+    assert.equal((await api(web, eng, 'POST', '/api/v1/alarm-rules/preview', { ...rule, deviceId: dyer.id })).status, 404);
+    const admin = await api<{ fired: number; devicesMatched: number; devices: Array<{ deviceId: string; episodes: Array<{ peak: number }> }> }>(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 3 });
+    assert.deepEqual([admin.body.fired, admin.body.devicesMatched, admin.body.devices[0]?.episodes[0]?.peak], [2, 1, 125]);
+    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { name: 's', kind: 'spool', value: 5, severity: 'info' })).status, 400);
+    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 8 })).status, 400);
+  });
+
   test('channels page: a webhook channel is added, a test message sent, and its delivery log opens', async () => {
     await withBrowser('alarm-channels', async (_ctx, page, problems) => {
       await signIn(page, web.apiUrl, sys.adminToken, '#/alarm-channels');
