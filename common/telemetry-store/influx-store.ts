@@ -15,7 +15,9 @@ import type {
   RollupPiece, RollupPoint, RollupRows, RollupRowsQuestion, RollupSeriesQuestion, RollupTier, RollupTotal,
 } from './questions/energy.ts';
 import type { DirtyQuarter, DirtyQuartersQuestion, FollowingReading, FollowingReadingsQuestion } from './questions/dirty.ts';
-import type { DeviceMeans, DeviceStateHistory, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion } from './questions/machines.ts';
+import type {
+  DeviceMeans, DeviceStateHistory, LatestField, LatestValue, MeansQuestion, SeriesInterval, SeriesIntervalsQuestion, StateHistoryQuestion,
+} from './questions/machines.ts';
 import type { Scope } from '../contract/scope.ts';
 
 export interface InfluxOptions {
@@ -234,6 +236,10 @@ export class InfluxStore implements TelemetryStore {
 
   latestValues(scope: Scope, fields: readonly LatestField[]): Promise<LatestValue[]> {
     return machines.latestValues(this.run, scope, fields);
+  }
+
+  seriesIntervals(q: SeriesIntervalsQuestion): Promise<SeriesInterval[]> {
+    return machines.seriesIntervals(this.run, q);
   }
 
   async close(): Promise<void> {

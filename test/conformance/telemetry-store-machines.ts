@@ -113,6 +113,32 @@ export function machineQuestionsConformance(name: string, make: () => Promise<{ 
       assert.deepEqual(await store.meansPerPeriod({ firmId: 'FA', measurement: 'loom', metrics, periods: [{ start: m(-60), end: T }] }), []);
     }));
 
+    test('seriesIntervals: mean, min, max and count per interval from `from`, empty intervals left out, per firm', () => withFixture(async (store) => {
+      const q = { firmId: 'FA', deviceId: 'l1', measurement: 'loom', metric: 'speed_rpm', everyMs: 3 * MINUTE, limit: 100 };
+      // From T to +7 min (closed) in 3-minute intervals; the point at +8 min is after `to`.
+      // [T, +3): +1 600, +2 0 → mean (600 + 0) / 2 = 300. [+3, +6): +3 620, +5 590 → 1210 / 2 = 605.
+      // [+6, +7]: +6 580, +7 0 → 580 / 2 = 290.
+      const fromT = [
+        { ts: T, mean: 300, min: 0, max: 600, count: 2 },
+        { ts: m(3), mean: 605, min: 590, max: 620, count: 2 },
+        { ts: m(6), mean: 290, min: 0, max: 580, count: 2 },
+      ];
+      assert.deepEqual(await store.seriesIntervals({ ...q, from: T, to: m(7) }), fromT);
+      // From −6 min: [−6, −3) and [−3, T) hold no points and are left out; the rest as above.
+      assert.deepEqual(await store.seriesIntervals({ ...q, from: m(-6), to: m(7) }), fromT);
+      // From −1 min the intervals shift with it: [−1, +2): 600. [+2, +5): 0, 620 → 310.
+      // [+5, +7]: 590, 580, 0 → 1170 / 3 = 390.
+      assert.deepEqual(await store.seriesIntervals({ ...q, from: m(-1), to: m(7) }), [
+        { ts: m(-1), mean: 600, min: 600, max: 600, count: 1 },
+        { ts: m(2), mean: 310, min: 0, max: 620, count: 2 },
+        { ts: m(5), mean: 390, min: 0, max: 590, count: 3 },
+      ]);
+      assert.deepEqual(await store.seriesIntervals({ ...q, from: T, to: m(7), limit: 2 }), fromT.slice(0, 2), 'limit keeps the oldest');
+      // Firm B's l1 is another machine: one point of 100 at +1 min.
+      assert.deepEqual(await store.seriesIntervals({ ...q, firmId: 'FB', from: T, to: m(7) }), [{ ts: T, mean: 100, min: 100, max: 100, count: 1 }]);
+      assert.deepEqual(await store.seriesIntervals({ ...q, deviceId: "l1' OR '1'='1", from: T, to: m(7) }), [], 'ids are quoted');
+    }));
+
     test('latestValues: the newest value per series within (after, until], in a scope', () => withFixture(async (store) => {
       const fields = [
         { measurement: 'machine_state', field: 'state', after: T, until: m(30) },

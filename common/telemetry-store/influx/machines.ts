@@ -2,7 +2,8 @@
 import { STATE_MEASUREMENT } from '../../contract/line-protocol.ts';
 import type { Scope } from '../../contract/scope.ts';
 import type {
-  DeviceMeans, DeviceStateHistory, FirmDevices, LatestField, LatestValue, MeansQuestion, StateHistoryQuestion, StoredStateEvent,
+  DeviceMeans, DeviceStateHistory, FirmDevices, LatestField, LatestValue, MeansQuestion, SeriesInterval, SeriesIntervalsQuestion,
+  StateHistoryQuestion, StoredStateEvent,
 } from '../questions/machines.ts';
 import { and, ident, literal, scopeCondition, timeRange, type Query, type QueryResultSeries } from './influxql.ts';
 
@@ -68,6 +69,26 @@ export async function meansPerPeriod(query: Query, q: MeansQuestion): Promise<De
     }
   }
   return [...out.values()].sort((a, b) => a.period - b.period || a.deviceId.localeCompare(b.deviceId));
+}
+
+export async function seriesIntervals(query: Query, q: SeriesIntervalsQuestion): Promise<SeriesInterval[]> {
+  const f = ident(q.metric);
+  // With more than one function InfluxDB stamps each row with the start of its interval.
+  const from = Math.floor(q.from);
+  const every = Math.max(1, Math.floor(q.everyMs));
+  const where = and(firmDevices(q), `time >= ${from}ms AND time <= ${Math.floor(q.to)}ms`);
+  // InfluxDB aligns intervals to the epoch; the offset aligns them to `from` instead.
+  const stmt = `SELECT mean(${f}) AS "mean", min(${f}) AS "min", max(${f}) AS "max", count(${f}) AS "count" FROM ${ident(q.measurement)} `
+    + `WHERE ${where} GROUP BY time(${every}ms, ${((from % every) + every) % every}ms) fill(none) ORDER BY time ASC LIMIT ${Math.floor(q.limit)}`;
+  const out: SeriesInterval[] = [];
+  for (const s of await query(stmt)) {
+    const [iTime, iMean, iMin, iMax, iCount] = ['time', 'mean', 'min', 'max', 'count'].map((c) => s.columns.indexOf(c)) as [number, number, number, number, number];
+    for (const row of s.values) {
+      const [ts, mean, min, max, count] = [iTime, iMean, iMin, iMax, iCount].map((i) => num(row[i]));
+      if (ts != null && mean != null && min != null && max != null && count != null && count > 0) out.push({ ts, mean, min, max, count });
+    }
+  }
+  return out.sort((a, b) => a.ts - b.ts);
 }
 
 export async function latestValues(query: Query, scope: Scope, fields: readonly LatestField[]): Promise<LatestValue[]> {

@@ -72,11 +72,37 @@ export interface LatestValue {
   value: string | number | boolean;
 }
 
+export interface SeriesIntervalsQuestion extends FirmDevices {
+  deviceId: string;
+  measurement: string;
+  metric: string;
+  /** Points in [from, to] (closed, as deviceSeries). */
+  from: number;
+  to: number;
+  /** Interval length: the intervals are [from + k·everyMs, from + (k+1)·everyMs), the last one cut at `to`. */
+  everyMs: number;
+  /** At most this many intervals, the oldest first. */
+  limit: number;
+}
+
+/** One interval of a downsampled series: the mean, and the extremes so a short spike stays visible. */
+export interface SeriesInterval {
+  /** Start of the interval. */
+  ts: number;
+  mean: number;
+  min: number;
+  max: number;
+  /** Points in the interval. */
+  count: number;
+}
+
 export interface MachineQuestions {
   /** State events of one device or of every device of a firm in a range, with the state before it (sorted by device id). */
   stateHistory(q: StateHistoryQuestion): Promise<DeviceStateHistory[]>;
   /** The mean of some fields of one measurement per device and period; devices without points are left out. */
   meansPerPeriod(q: MeansQuestion): Promise<DeviceMeans[]>;
+  /** One metric of one device per interval (mean, min, max, count), oldest first; intervals without points are left out. */
+  seriesIntervals(q: SeriesIntervalsQuestion): Promise<SeriesInterval[]>;
   /**
    * The newest value of each field within its window, per stored series (a device whose firm or place tags
    * changed has one series per tag set) of a scope; series without device and firm tags are left out.
