@@ -14,6 +14,7 @@ import { createBroker, type DehongBroker } from '../../broker/broker.ts';
 import { DEFAULT_HOST_ID } from '../../broker/sparkplug/host.ts';
 import { stateTopic } from '../../broker/sparkplug/topic.ts';
 import { createLogger } from '../../common/log.ts';
+import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
 import { freePort, waitFor } from '../../scripts/net.ts';
 
 let sys: TestSystem;
@@ -100,8 +101,19 @@ const online = async (deviceId: string): Promise<boolean> => (await sys.registry
 describe('Sparkplug B edge node', () => {
   test('births and data by alias are stored and read back through the API; the devices are online; the state metric is a state', async () => {
     const s = await setup();
-    const t = Date.now() - 2000;
+    // The firm page's live view comes from admission's per-second summaries, as for JSON devices.
+    const live = new Promise<LiveDevice>((resolve) => {
+      const listener = (summary: LiveSummary): void => {
+        const d = summary.devices.find((x) => x.deviceId === s.loom && x.metrics.speed_rpm === 612.5);
+        if (d) { broker.admission.off('live', listener); resolve(d); }
+      };
+      broker.admission.on('live', listener);
+    });
+    const t = afterBirth();
     s.edge.data(s.loom, [{ alias: 1, type: 'Float', value: 612.5 }, { alias: 2, type: 'Float', value: 6.5 }], t);
+    const seen = await Promise.race([live, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('no live summary with the loom')), 10_000).unref())]);
+    assert.equal(seen.firmId, s.firmId);
+    assert.equal(seen.state, 'running');
     s.edge.data(s.dyeing, [{ alias: 11, type: 'Double', value: 98.5 }], t);
     await stored(s.loom, 'speed_rpm', t, 612.5);
     await stored(s.loom, 'power_kw', t, 6.5);
@@ -112,6 +124,8 @@ describe('Sparkplug B edge node', () => {
     assert.equal(states.status, 200, JSON.stringify(states.body));
     assert.ok(states.body.events.some((e) => e.state === 'running'), JSON.stringify(states.body));
     await waitFor(async () => (await online(s.loom)) && (await online(s.dyeing)), 5000, 'devices online');
+    const latest = await api<{ values: Array<{ metric: string; value: number }> }>(sys, sys.adminToken, 'GET', `/api/v1/devices/${s.dyeing}/latest`);
+    assert.deepEqual(latest.body.values.map((v) => [v.metric, v.value]), [['bath_temp_c', 98.5]]);
     assert.deepEqual(await rejected(s.firmId, s.loom), []);
     s.edge.stop();
   });
