@@ -29,6 +29,8 @@ export interface SparkplugPayload {
 /** The Node Control metric a host sets to ask an edge node for new birth certificates. */
 export const REBIRTH_METRIC = 'Node Control/Rebirth';
 export const BD_SEQ_METRIC = 'bdSeq';
+/** The uuid of a payload whose body is another payload, compressed (GZIP or DEFLATE): not read here. */
+const COMPRESSED_UUID = 'SPBV1.0_COMPRESSED';
 
 function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -56,9 +58,10 @@ function metricOf(m: UMetric): SparkplugMetric {
   };
 }
 
-/** Decodes a Sparkplug B payload; throws (the codec's error) when the bytes are not one. */
+/** Decodes a Sparkplug B payload; throws (the codec's error) when the bytes are not one, or are compressed. */
 export function decodeSparkplug(bytes: Uint8Array): SparkplugPayload {
   const p: UPayload = codec!.decodePayload(bytes);
+  if (p.uuid === COMPRESSED_UUID) throw new Error('compressed payloads are not read: publish uncompressed');
   const timestamp = toNumber(p.timestamp);
   const seq = toNumber(p.seq);
   return {

@@ -55,8 +55,9 @@ describe('Sparkplug payloads', () => {
     assert.equal(p.metrics[4]!.value, null);
   });
 
-  test('bytes that are not a payload throw; the rebirth request is Node Control/Rebirth = true', () => {
+  test('bytes that are not a payload, or a compressed one, throw; the rebirth request is Node Control/Rebirth = true', () => {
     assert.throws(() => decodeSparkplug(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])));
+    assert.throws(() => decodeSparkplug(encodeSparkplug({ uuid: 'SPBV1.0_COMPRESSED', body: Buffer.from([1, 2, 3]), metrics: [{ name: 'algorithm', type: 'String', value: 'GZIP' }] })), /compressed/);
     const r = decodeSparkplug(rebirthRequest(1795800000000));
     assert.deepEqual(r.metrics.map((m) => [m.name, m.type, m.value]), [[REBIRTH_METRIC, 'Boolean', true]]);
   });
