@@ -166,17 +166,19 @@ export class AlarmEngine {
     const actions = this.queue;
     this.queue = [];
     let failure: unknown;
-    await this.store.batch(async () => {
-      for (const a of actions) {
-        try {
-          await this.apply(a);
-        } catch (err) {
-          // A failed raise is tried again by the next observation; the rest of the round still gets written.
-          if ('raise' in a && a.st.openId === PENDING) a.st.openId = null;
-          failure ??= err;
+    // A raise that did not happen is tried again by the next observation.
+    const retry = () => { for (const a of actions) if ('raise' in a && a.st.openId === PENDING) a.st.openId = null; };
+    try {
+      await this.store.batch(async () => {
+        for (const a of actions) {
+          // One failure does not keep the rest of the round from being written.
+          try { await this.apply(a); } catch (err) { failure ??= err; }
         }
-      }
-    });
+      });
+    } catch (err) {
+      failure ??= err;
+    }
+    retry();
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
   }
 

@@ -232,3 +232,21 @@ describe('open alarm counts', () => {
     assert.deepEqual((await store.openCounts('d1')).get('d1'), { active: 0, acknowledged: 1, critical: 1 });
   });
 });
+
+describe('store failures', () => {
+  test('a raise the store refused is tried again by the next observation; the round reports the failure', async () => {
+    await only({ kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 140 });
+    let refuse = true;
+    const flaky: AlarmStore = Object.assign(Object.create(store) as AlarmStore, {
+      raise: (a: Parameters<AlarmStore['raise']>[0]) => refuse ? Promise.reject(new Error('store down')) : store.raise(a),
+    });
+    const e = new AlarmEngine(flaky);
+    const seen: string[] = [];
+    e.subscribe((ev) => seen.push(ev.event));
+    await assert.rejects(e.onLive({ at: 1000, devices: [dye(1000, { bath_temp_c: 150 })] }), /store down/);
+    refuse = false;
+    await e.onLive({ at: 2000, devices: [dye(2000, { bath_temp_c: 151 })] });
+    assert.deepEqual(seen, ['raised']);
+    assert.equal((await store.openAlarms()).length, 1);
+  });
+});
