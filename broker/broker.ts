@@ -98,7 +98,7 @@ export async function createBroker(opts: BrokerOptions): Promise<DehongBroker> {
   const auth = new Authenticator({ aedes, registry, admission, identities, throttle, serviceSecret: opts.serviceSecret, cacheMs: opts.authCacheMs ?? 5 * 60_000, log });
   aedes.preConnect = throttle.preConnect;
   aedes.authenticate = auth.authenticate;
-  const sparkplug = new SparkplugHost({ aedes, admission, registry, log, hostId: DEFAULT_HOST_ID, maxPayloadBytes: limits.maxPayloadBytes, ...opts.sparkplug });
+  const sparkplug = new SparkplugHost({ aedes, admission, registry, log, hostId: DEFAULT_HOST_ID, maxPayloadBytes: limits.maxPayloadBytes, sharedState: opts.cluster !== undefined, ...opts.sparkplug });
   aedes.authorizePublish = new PublishGate(aedes, admission, identities, limits, log, sparkplug).authorizePublish;
   skipUnrelayed(aedes);
   aedes.authorizeSubscribe = subscribeAuthorizer(identities, log, sparkplug.state.hostId);

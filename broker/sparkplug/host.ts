@@ -43,6 +43,11 @@ export interface SparkplugHostOptions {
   rebirthIntervalMs?: number;
   /** How long a gateway's mappings are used before they are read from the registry again. */
   mappingsTtlMs?: number;
+  /**
+   * The retained STATE is shared with other brokers (cluster mode): one broker stopping must not say the host is
+   * offline while the others serve on, so only online is published.
+   */
+  sharedState?: boolean;
 }
 
 type Done = (err: Error | null) => void;
@@ -94,7 +99,7 @@ export class SparkplugHost {
   }
 
   close(): Promise<void> {
-    return this.state.offline();
+    return this.opts.sharedState ? Promise.resolve() : this.state.offline();
   }
 
   private handle(node: EdgeNode, t: SparkplugTopic, topic: string, raw: Buffer, payload: SparkplugPayload, device: AdmissionDevice | undefined, done: Done): void {
