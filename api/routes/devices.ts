@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
 import { range, toMs } from '../time-range.ts';
-import { DAY, HOUR } from '../../common/time.ts';
+import { DAY, HOUR, MINUTE } from '../../common/time.ts';
 import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
@@ -31,6 +31,20 @@ const ReleaseResult = Type.Object({
   released: Type.Array(Type.Integer()), alreadyReleased: Type.Array(Type.Integer()), points: Type.Integer(),
 });
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: MINUTE, h: HOUR, d: DAY };
+/** Interval lengths `points` chooses from: round ones, so chart ticks and interval starts read well. */
+const INTERVALS = [1, 5, 10, 30].map((n) => n * 1000).concat([1, 5, 15, 30].map((n) => n * MINUTE), [1, 3, 6, 12, 24].map((n) => n * HOUR));
+
+/** "15m" → 900000 (the schema's pattern guarantees the form). */
+function durationMs(every: string): number {
+  return Number(every.slice(0, -1)) * (UNIT_MS[every.slice(-1)] ?? 1000);
+}
+
+/** The shortest round interval that splits a span into at most `points` intervals (a day when none does). */
+function intervalFor(spanMs: number, points: number): number {
+  return INTERVALS.find((ms) => Math.ceil(spanMs / ms) <= points) ?? DAY;
+}
+
 interface DeviceRouteOptions { registry: Registry; store: TelemetryStore; spool: Spool }
 
 /** Devices and what InfluxDB holds of them. */
@@ -46,10 +60,22 @@ const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (a
   app.get('/devices/:id/telemetry', {
     schema: {
       tags: ['telemetry'], summary: 'One metric of a device over a time range (default: the last hour, at most 31 days)',
+      description: 'Raw points by default. With `every` (or `points`) one point per interval [from + k·every, from + (k+1)·every) instead: '
+        + '`value` is the mean of the raw points in it, `min`, `max` and `count` come with it, `ts` is the interval start; '
+        + 'intervals without points are left out and `limit` counts intervals.',
       params: DeviceParams,
-      querystring: Type.Object({ metric: Type.String({ minLength: 1 }), from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }) }),
+      querystring: Type.Object({
+        metric: Type.String({ minLength: 1 }), from: Type.Optional(TimeParam), to: Type.Optional(TimeParam),
+        limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
+        every: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}(s|m|h|d)$', description: 'interval length, e.g. 60s, 15m, 1h, 1d' })),
+        points: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'at most about this many intervals: the shortest of 1s, 5s, 10s, 30s, 1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1d that fits (ignored with every)' })),
+      }),
       response: {
-        200: Type.Object({ deviceId: Type.String(), metric: Type.String(), unit: Type.String(), from: Type.Integer(), to: Type.Integer(), points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Number() })) }),
+        200: Type.Object({
+          deviceId: Type.String(), metric: Type.String(), unit: Type.String(), from: Type.Integer(), to: Type.Integer(),
+          everyMs: Nullable(Type.Integer({ description: 'interval length; null for raw points' })),
+          points: Type.Array(Type.Object({ ts: Type.Integer(), value: Type.Number(), min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()), count: Type.Optional(Type.Integer()) })),
+        }),
         400: ErrorBody, 404: ErrorBody,
       },
     },
@@ -59,8 +85,12 @@ const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (a
     const type = deviceType(device.type);
     if (!spec || !type) throw new HttpError(400, `"${req.query.metric}" is not a metric of a ${device.type}; it has: ${type?.metrics.map((m) => m.name).join(', ')}`);
     const { from, to } = range(req.query.from, req.query.to, HOUR, 31 * DAY, { closed: true });
-    const points = await store.deviceSeries({ firmId: device.firmId, deviceId: device.id, measurement: type.measurement, metric: spec.name, from, to, limit: req.query.limit });
-    return { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, points };
+    const q = { firmId: device.firmId, deviceId: device.id, measurement: type.measurement, metric: spec.name, from, to, limit: req.query.limit };
+    const everyMs = req.query.every !== undefined ? durationMs(req.query.every) : req.query.points !== undefined ? intervalFor(to - from, req.query.points) : null;
+    const head = { deviceId: device.id, metric: spec.name, unit: spec.unit, from, to, everyMs };
+    if (everyMs === null) return { ...head, points: await store.deviceSeries(q) };
+    const intervals = await store.seriesIntervals({ ...q, everyMs });
+    return { ...head, points: intervals.map((i) => ({ ts: i.ts, value: i.mean, min: i.min, max: i.max, count: i.count })) };
   });
 
   app.get('/devices/:id/latest', {
