@@ -164,6 +164,27 @@ describe('Sparkplug B edge node', () => {
     s.edge.stop();
   });
 
+  test('mappings: read by whoever sees the firm, replaced by its engineer or an admin; other firms get 404', async () => {
+    const firm = testFirm();
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', firm)).status, 201);
+    const { gateway } = await sys.registry.createGateway({ firmId: firm.id, name: 'gw', deviceIds: [] });
+    const path = `/api/v1/gateways/${gateway.id}/sparkplug-mappings`;
+    const own = (await sys.registry.createApiToken('engineer', firm.id, 'own engineer')).token;
+    const otherFirm = testFirm();
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', otherFirm)).status, 201);
+    const other = (await sys.registry.createApiToken('engineer', otherFirm.id, 'other engineer')).token;
+    const bureau = (await sys.registry.createApiToken('bureau', null, 'bureau')).token;
+    const body = { electricity_meter: { 'Meter/P': 'power_kw' } };
+    assert.equal((await api(sys, own, 'PUT', path, body)).status, 200);
+    assert.deepEqual((await api<{ mappings: unknown }>(sys, bureau, 'GET', path)).body.mappings, body);
+    assert.equal((await api(sys, bureau, 'PUT', path, body)).status, 403);
+    assert.equal((await api(sys, other, 'GET', path)).status, 404);
+    assert.equal((await api(sys, other, 'PUT', path, body)).status, 404);
+    assert.equal((await api(sys, sys.adminToken, 'GET', '/api/v1/gateways/gw-nonexistent/sparkplug-mappings')).status, 404);
+    const audit = await sys.registry.listAudit({ limit: 5, target: gateway.id });
+    assert.ok(audit.some((e) => e.action === 'gateway.sparkplug-mappings'));
+  });
+
   test('historical metrics are stored with their own timestamps (the backfill path)', async () => {
     const s = await setup();
     const t0 = Date.now() - 3_600_000;
