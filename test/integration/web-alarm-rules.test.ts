@@ -43,6 +43,22 @@ after(async () => {
 });
 
 describe('alarm rules in the page', () => {
+  // First: the browser test below stores live points of its own.
+  test('preview over the API: an engineer previews only their firm\'s devices; kinds without telemetry are refused', async () => {
+    const other = testFirm();
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', other)).status, 201);
+    const eng = (await sys.registry.createApiToken('engineer', other.id, 'engineer of the other firm')).token;
+    const rule = { name: 'hot', kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 120, durationS: 60, severity: 'warning' };
+    const mine = await api<{ fired: number; devicesMatched: number }>(web, eng, 'POST', '/api/v1/alarm-rules/preview', rule);
+    assert.equal(mine.status, 200);
+    assert.deepEqual([mine.body.fired, mine.body.devicesMatched], [0, 0], 'the other firm\'s dyeing machine is not replayed');
+    assert.equal((await api(web, eng, 'POST', '/api/v1/alarm-rules/preview', { ...rule, deviceId: dyer.id })).status, 404);
+    const admin = await api<{ fired: number; devicesMatched: number; devices: Array<{ deviceId: string; episodes: Array<{ peak: number }> }> }>(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 3 });
+    assert.deepEqual([admin.body.fired, admin.body.devicesMatched, admin.body.devices[0]?.episodes[0]?.peak], [2, 1, 125]);
+    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { name: 's', kind: 'spool', value: 5, severity: 'info' })).status, 400);
+    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 8 })).status, 400);
+  });
+
   test('edit a threshold rule, see the 7-day preview, save; a violating message raises the alarm on the page', async () => {
     await withBrowser('alarm-rules', async (_ctx, page, problems) => {
       await signIn(page, web.apiUrl, sys.adminToken, '#/alarm-rules');
@@ -76,21 +92,6 @@ describe('alarm rules in the page', () => {
       assert.deepEqual(stored.body.map((a) => [a.deviceId, a.ruleName]), [[dyer.id, '染液超温 / dyeing bath above 140 °C']]);
       assert.deepEqual(problems, []);
     });
-  });
-
-  test('preview over the API: an engineer previews only their firm\'s devices; kinds without telemetry are refused', async () => {
-    const other = testFirm();
-    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', other)).status, 201);
-    const eng = (await sys.registry.createApiToken('engineer', other.id, 'engineer of the other firm')).token;
-    const rule = { name: 'hot', kind: 'threshold', deviceType: 'dyeing_machine', metric: 'bath_temp_c', op: '>', value: 120, durationS: 60, severity: 'warning' };
-    const mine = await api<{ fired: number; devicesMatched: number }>(web, eng, 'POST', '/api/v1/alarm-rules/preview', rule);
-    assert.equal(mine.status, 200);
-    assert.deepEqual([mine.body.fired, mine.body.devicesMatched], [0, 0], 'the other firm\'s dyeing machine is not replayed');
-    assert.equal((await api(web, eng, 'POST', '/api/v1/alarm-rules/preview', { ...rule, deviceId: dyer.id })).status, 404);
-    const admin = await api<{ fired: number; devicesMatched: number; devices: Array<{ deviceId: string; episodes: Array<{ peak: number }> }> }>(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 3 });
-    assert.deepEqual([admin.body.fired, admin.body.devicesMatched, admin.body.devices[0]?.episodes[0]?.peak], [2, 1, 125]);
-    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { name: 's', kind: 'spool', value: 5, severity: 'info' })).status, 400);
-    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/alarm-rules/preview', { ...rule, days: 8 })).status, 400);
   });
 
   test('channels page: a webhook channel is added, a test message sent, and its delivery log opens', async () => {
