@@ -15,7 +15,7 @@ import { admitParts, type ContractPart } from './admit.ts';
 import { HostState } from './host-state.ts';
 
 export { DEFAULT_HOST_ID } from './host-state.ts';
-import { bdSeqOf, decodeSparkplug, rebirthRequest, type SparkplugPayload } from './payload.ts';
+import { bdSeqOf, decodeSparkplug, keptText, rebirthRequest, type SparkplugPayload } from './payload.ts';
 import { EdgeNodeSession } from './session.ts';
 import { ncmdTopic, parseSparkplugTopic, type SparkplugTopic } from './topic.ts';
 import { toContract } from './translate.ts';
@@ -77,10 +77,10 @@ export class SparkplugHost {
     const t = parseSparkplugTopic(topic);
     const device = t?.deviceId === undefined ? undefined : node.devices.get(t.deviceId);
     const wrong = this.topicProblem(node, t, topic, device);
-    if (wrong || !t) return this.reject(node, device, topic, raw, wrong ?? { field: '(topic)', rule: 'topic', message: `"${topic}" is not a Sparkplug topic` }, done);
+    if (wrong || !t) return this.reject(node, device, topic, keptText(raw), wrong ?? { field: '(topic)', rule: 'topic', message: `"${topic}" is not a Sparkplug topic` }, done);
     if (raw.length > this.opts.maxPayloadBytes) {
       const message = `payload is ${raw.length} bytes; at most ${this.opts.maxPayloadBytes} are accepted`;
-      return this.reject(node, device, topic, raw, { field: '(message)', rule: 'payload-size', message }, done);
+      return this.reject(node, device, topic, keptText(raw.subarray(0, 1024)), { field: '(message)', rule: 'payload-size', message }, done);
     }
     let payload: SparkplugPayload;
     try {
@@ -88,7 +88,7 @@ export class SparkplugHost {
     } catch (err) {
       if (t.type !== 'NDEATH') this.requestRebirth(node, 'undecodable payload');
       const message = `not a Sparkplug B payload (${(err as Error).message})`;
-      return this.reject(node, device, topic, raw, { field: '(message)', rule: PAYLOAD_RULE, message }, done);
+      return this.reject(node, device, topic, keptText(raw), { field: '(message)', rule: PAYLOAD_RULE, message }, done);
     }
     this.handle(node, t, topic, raw, payload, device, done);
   }
@@ -116,7 +116,7 @@ export class SparkplugHost {
     }
     if (!session.bornOn(node)) {
       this.requestRebirth(node, `${t.type} before NBIRTH`);
-      return this.rejectOutOfSequence(node, device, topic, raw, `${t.type} before the edge node's NBIRTH: a rebirth was requested`, done);
+      return this.rejectOutOfSequence(node, device, topic, keptText(raw, payload), `${t.type} before the edge node's NBIRTH: a rebirth was requested`, done);
     }
     const seq = session.checkSeq(payload.seq);
     if (seq === 'gap') this.requestRebirth(node, `seq ${payload.seq ?? 'missing'}: a message was lost`);
@@ -135,7 +135,7 @@ export class SparkplugHost {
       this.setOnline(deviceId, true);
     } else if (!session.isBorn(deviceId)) {
       this.requestRebirth(node, `DDATA of ${deviceId} before its DBIRTH`);
-      return this.rejectOutOfSequence(node, device, topic, raw, `DDATA of ${deviceId} before its DBIRTH: a rebirth was requested`, done);
+      return this.rejectOutOfSequence(node, device, topic, keptText(raw, payload), `DDATA of ${deviceId} before its DBIRTH: a rebirth was requested`, done);
     }
     this.admitDevice(node, session, device!, topic, raw, payload, seq === 'repeat', done);
   }
@@ -155,7 +155,9 @@ export class SparkplugHost {
         seq: (count) => session.takePointSeq(deviceId, count, repeat),
       });
       const parts: ContractPart[] = [...out.telemetry.map((p) => ({ kind: 'telemetry' as const, payload: p })), ...out.states.map((p) => ({ kind: 'state' as const, payload: p }))];
-      admitParts(this.opts.admission, d, topic, raw, parts, [...problems, ...out.problems], (err, reported) => {
+      const all = [...problems, ...out.problems];
+      // The Sparkplug problems are kept with the decoded payload (JSON); made only when there are some.
+      admitParts(this.opts.admission, d, topic, all.length > 0 ? keptText(raw, payload) : raw, parts, all, (err, reported) => {
         if (err) this.opts.log.error({ err: err.message }, 'spool commit failed: Sparkplug publish not acknowledged, the edge node will resend');
         else if (reported.length > 0) this.report(node, topic, reported);
         done(err);
@@ -175,13 +177,13 @@ export class SparkplugHost {
     return why === undefined ? undefined : { field: '(topic)', rule: 'topic', message: `${why}: publish on ${expected}` };
   }
 
-  private rejectOutOfSequence(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, raw: Buffer, message: string, done: Done): void {
-    this.reject(node, device, topic, raw, { field: '(message)', rule: SEQUENCE_RULE, message }, done);
+  private rejectOutOfSequence(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, kept: Buffer, message: string, done: Done): void {
+    this.reject(node, device, topic, kept, { field: '(message)', rule: SEQUENCE_RULE, message }, done);
   }
 
   /** A rejection, kept as a dead letter of the device (of the gateway itself when the message is no device's); acknowledged. */
-  private reject(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, raw: Buffer, problem: Problem, done: Done): void {
-    this.opts.admission.refuse(device?.ctx ?? node.self, topic, raw, problem, (err) => {
+  private reject(node: EdgeNode, device: AdmissionDevice | undefined, topic: string, kept: Buffer, problem: Problem, done: Done): void {
+    this.opts.admission.refuse(device?.ctx ?? node.self, topic, kept, problem, (err) => {
       if (!err) this.report(node, topic, [problem]);
       done(err);
     });

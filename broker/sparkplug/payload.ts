@@ -71,6 +71,14 @@ export function decodeSparkplug(bytes: Uint8Array): SparkplugPayload {
   };
 }
 
+/**
+ * The payload as a rejected message keeps it, readable: the decoded payload as JSON, or the bytes in base64 when
+ * they could not be decoded (protobuf is binary; the dead-letter store keeps text).
+ */
+export function keptText(raw: Buffer, decoded?: SparkplugPayload): Buffer {
+  return Buffer.from(decoded ? JSON.stringify(decoded) : `base64:${raw.toString('base64')}`);
+}
+
 /** The NCMD payload asking an edge node to publish its NBIRTH and every DBIRTH again. */
 export function rebirthRequest(now: number): Buffer {
   return Buffer.from(codec!.encodePayload({ timestamp: now, metrics: [{ name: REBIRTH_METRIC, type: 'Boolean', value: true, timestamp: now }] }));

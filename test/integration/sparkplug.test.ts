@@ -86,9 +86,9 @@ async function stored(deviceId: string, metric: string, ts: number, value: numbe
   }, 20_000, `${metric}=${value} of ${deviceId} at ${ts}`);
 }
 
-async function rejected(firmId: string, deviceId: string): Promise<Array<{ rule: string; reason: string; topic: string }>> {
+async function rejected(firmId: string, deviceId: string): Promise<Array<{ rule: string; reason: string; topic: string; payload: string }>> {
   await drained();
-  const r = await api<Array<{ rule: string; reason: string; topic: string }>>(sys, sys.adminToken, 'GET', `/api/v1/firms/${firmId}/rejected?deviceId=${deviceId}`);
+  const r = await api<Array<{ rule: string; reason: string; topic: string; payload: string }>>(sys, sys.adminToken, 'GET', `/api/v1/firms/${firmId}/rejected?deviceId=${deviceId}`);
   assert.equal(r.status, 200);
   return r.body;
 }
@@ -149,6 +149,8 @@ describe('Sparkplug B edge node', () => {
     await waitFor(async () => (await rejected(s.firmId, s.loom)).length > 0, 10_000, 'the rejection');
     const [first] = await rejected(s.firmId, s.loom);
     assert.equal(first!.rule, 'sparkplug-mapping');
+    // Kept readable: the decoded Sparkplug payload as JSON.
+    assert.equal((JSON.parse(first!.payload) as { metrics: Array<{ name: string; value: number }> }).metrics[0]?.name, 'Spindle Speed');
     assert.match(first!.reason, new RegExp(`"Spindle Speed" of device type loom is not mapped.*PUT /api/v1/gateways/${s.gatewayId}/sparkplug-mappings`));
     const path = `/api/v1/gateways/${s.gatewayId}/sparkplug-mappings`;
     const bad = await api<{ message: string }>(sys, sys.adminToken, 'PUT', path, { loom: { 'Spindle Speed': 'spindle_rpm' }, looms: {} });

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { edgeNodeMaySubscribe, ncmdTopic, parseSparkplugTopic, stateTopic } from '../../broker/sparkplug/topic.ts';
-import { bdSeqOf, decodeSparkplug, encodeSparkplug, REBIRTH_METRIC, rebirthRequest, type SparkplugMetric } from '../../broker/sparkplug/payload.ts';
+import { bdSeqOf, decodeSparkplug, encodeSparkplug, keptText, REBIRTH_METRIC, rebirthRequest, type SparkplugMetric } from '../../broker/sparkplug/payload.ts';
 import { EdgeNodeSession } from '../../broker/sparkplug/session.ts';
 import { MAPPING_RULE, toContract, VALUE_RULE, type TranslateInput } from '../../broker/sparkplug/translate.ts';
 import { checkMappings, resolveMetric } from '../../common/contract/sparkplug-mapping.ts';
@@ -58,7 +58,9 @@ describe('Sparkplug payloads', () => {
   test('bytes that are not a payload, or a compressed one, throw; the rebirth request is Node Control/Rebirth = true', () => {
     assert.throws(() => decodeSparkplug(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])));
     assert.throws(() => decodeSparkplug(encodeSparkplug({ uuid: 'SPBV1.0_COMPRESSED', body: Buffer.from([1, 2, 3]), metrics: [{ name: 'algorithm', type: 'String', value: 'GZIP' }] })), /compressed/);
+    assert.equal(keptText(Buffer.from([0xff, 0x00])).toString(), 'base64:/wA=');
     const r = decodeSparkplug(rebirthRequest(1795800000000));
+    assert.equal((JSON.parse(keptText(Buffer.alloc(0), r).toString()) as { metrics: Array<{ name: string }> }).metrics[0]?.name, REBIRTH_METRIC);
     assert.deepEqual(r.metrics.map((m) => [m.name, m.type, m.value]), [[REBIRTH_METRIC, 'Boolean', true]]);
   });
 });
