@@ -13,6 +13,7 @@ import { provisionDevice } from '../../simulators/provision.ts';
 import { createBroker, type DehongBroker } from '../../broker/broker.ts';
 import { DEFAULT_HOST_ID } from '../../broker/sparkplug/host.ts';
 import { stateTopic } from '../../broker/sparkplug/topic.ts';
+import { decodeSparkplug, encodeSparkplug } from '../../broker/sparkplug/payload.ts';
 import { createLogger } from '../../common/log.ts';
 import type { LiveDevice, LiveSummary } from '../../common/contract/live.ts';
 import { freePort, waitFor } from '../../scripts/net.ts';
@@ -185,6 +186,28 @@ describe('Sparkplug B edge node', () => {
     assert.equal((await api(sys, sys.adminToken, 'GET', '/api/v1/gateways/gw-nonexistent/sparkplug-mappings')).status, 404);
     const audit = await sys.registry.listAudit({ limit: 5, target: gateway.id });
     assert.ok(audit.some((e) => e.action === 'gateway.sparkplug-mappings'));
+  });
+
+  test('with QoS 1 the PUBACK comes once the message is kept; a seq gap asks for a rebirth (an edge node on MQTT.js)', async () => {
+    const firm = testFirm();
+    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', firm)).status, 201);
+    const loom = (await provisionDevice(sys.apiUrl, sys.adminToken, firm.id, 'loom', 'qos1 loom')).id;
+    const { gateway, token } = await sys.registry.createGateway({ firmId: firm.id, name: 'qos1', deviceIds: [loom] });
+    const c = await mqtt.connectAsync(mqttUrl, { clientId: gateway.id, username: gateway.id, password: token, reconnectPeriod: 0 });
+    const ncmd = new Promise<string[]>((resolve) => c.on('message', (_t, p) => resolve(decodeSparkplug(p).metrics.map((m) => `${m.name}=${String(m.value)}`))));
+    await c.subscribeAsync(`spBv1.0/${firm.id}/NCMD/${gateway.id}`, { qos: 0 });
+    const base = `spBv1.0/${firm.id}`;
+    const now = Date.now();
+    await c.publishAsync(`${base}/NBIRTH/${gateway.id}`, encodeSparkplug({ timestamp: now, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 1 }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }] }), { qos: 1 });
+    await c.publishAsync(`${base}/DBIRTH/${gateway.id}/${loom}`, encodeSparkplug({ timestamp: now, seq: 1, metrics: [{ name: 'speed_rpm', alias: 1, type: 'Float', value: 600 }] }), { qos: 1 });
+    await c.publishAsync(`${base}/DDATA/${gateway.id}/${loom}`, encodeSparkplug({ timestamp: now + 10, seq: 2, metrics: [{ name: 'Bobbin', type: 'Float', value: 1 }] }), { qos: 1 });
+    // Acknowledged only after the dead letter was committed: it is there at once.
+    const dead = await sys.spool.listDeadLetters({ firmId: firm.id, deviceId: loom, limit: 10 });
+    assert.equal(dead[0]?.rule, 'sparkplug-mapping');
+    await c.publishAsync(`${base}/DDATA/${gateway.id}/${loom}`, encodeSparkplug({ timestamp: now + 20, seq: 9, metrics: [{ alias: 1, type: 'Float', value: 615 }] }), { qos: 1 });
+    assert.deepEqual(await ncmd, ['Node Control/Rebirth=true']);
+    await stored(loom, 'speed_rpm', now + 20, 615);
+    await c.endAsync();
   });
 
   test('historical metrics are stored with their own timestamps (the backfill path)', async () => {
