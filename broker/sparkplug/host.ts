@@ -1,7 +1,7 @@
 // The broker as a Sparkplug B 3.0 Primary Host Application. An edge node is a gateway of a firm (group id = firm
 // id, edge node id = gateway id, device ids = the gateway's platform devices). Births define metric names and
 // aliases; device births and data become contract messages and pass the same admission as JSON (acknowledged
-// only once durable); NDEATH (matched by bdSeq) and DDEATH take devices offline; a seq gap, an unknown alias or
+// only once durable); NDEATH (matched by connection and bdSeq) and DDEATH take devices offline; a seq gap, an unknown alias or
 // data before its birth is answered with a rebirth request (NCMD Node Control/Rebirth), at most one per node per
 // rebirthIntervalMs, and the message is still acknowledged. Node-level metrics are not kept (no platform device).
 import type { Aedes, PublishPacket } from 'aedes';
@@ -13,12 +13,12 @@ import { topicFor } from '../../common/contract/topics.ts';
 import type { SparkplugMappingTable } from '../../common/contract/sparkplug-mapping.ts';
 import { admitParts, type ContractPart } from './admit.ts';
 import { HostState } from './host-state.ts';
-
-export { DEFAULT_HOST_ID } from './host-state.ts';
 import { bdSeqOf, decodeSparkplug, keptText, rebirthRequest, type SparkplugPayload } from './payload.ts';
 import { EdgeNodeSession } from './session.ts';
 import { ncmdTopic, parseSparkplugTopic, type SparkplugTopic } from './topic.ts';
 import { toContract } from './translate.ts';
+
+export { DEFAULT_HOST_ID } from './host-state.ts';
 
 export const SEQUENCE_RULE = 'sparkplug-sequence';
 export const PAYLOAD_RULE = 'sparkplug-payload';
