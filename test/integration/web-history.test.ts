@@ -12,6 +12,7 @@ import { assertHistoryMatches as historyMatches, close, shownHistory } from '../
 import { SimulatedDevice, type DeviceCredentials } from '../../simulators/device.ts';
 import { createModel, seededRng } from '../../simulators/models.ts';
 import { provisionDevice } from '../../simulators/provision.ts';
+import { writeLoomRange } from '../helpers/device-range.ts';
 
 const DAY = 86_400_000;
 const OFFSET = 8 * 3_600_000;
@@ -162,6 +163,47 @@ describe('history, drill-down and exports in Chromium', () => {
       await page.waitForFunction((n) => Number(document.querySelector('[data-chart=power_kw] .chart')?.getAttribute('data-points')) === n, t.body.points.length, { timeout: 10_000 });
       await page.selectOption('#device-charts [data-range-preset]', 'year');
       await page.waitForFunction(() => /31/.test(document.querySelector('[data-testid=device-range-note]')?.textContent ?? ''));
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  test('a device page over 30 days draws 15-minute means from the API and a state strip whose time per state is the monitoring report\'s', async () => {
+    const loom = await provisionDevice(sys.apiUrl, sys.adminToken, firmA.id, 'loom', '月度织机', '织造车间');
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    await writeLoomRange(sys.store, firmA, loom.id, now - 32 * DAY, now);
+    await withBrowser('history-device-month', async (_ctx, page, problems) => {
+      const asked: string[] = [];
+      page.on('request', (r) => { if (r.url().includes(`/devices/${loom.id}/telemetry`)) asked.push(r.url()); });
+      await signIn(page, web.apiUrl, sys.adminToken, `#/device/${loom.id}`);
+      await page.waitForSelector('[data-chart=speed_rpm] .chart[data-every="0"]');
+      await page.selectOption('#device-charts [data-range-preset]', '30d');
+      await page.waitForSelector('[data-chart=speed_rpm] .chart[data-every="900000"]', { timeout: 15_000 });
+      const url = asked.find((u) => u.includes('metric=speed_rpm') && u.includes('every='));
+      assert.ok(url, `the page asks for intervals: ${asked.join(', ')}`);
+      const q = new URL(url).searchParams;
+      assert.equal(q.get('every'), '900s');
+      const series = await api<{ everyMs: number; points: Array<{ ts: number; value: number; min: number; max: number }> }>(web, sys.adminToken, 'GET', `/api/v1/devices/${loom.id}/telemetry?${q.toString()}`);
+      assert.equal(series.body.everyMs, 900_000);
+      assert.ok(series.body.points.length > 2500 && series.body.points.length <= 3000, `about 30 days of quarters: ${series.body.points.length}`);
+      await page.waitForFunction((n) => Number(document.querySelector('[data-chart=speed_rpm] .chart')?.getAttribute('data-points')) === n, series.body.points.length, { timeout: 15_000 });
+      assert.match(await page.textContent('[data-testid=device-chart-basis]') ?? '', /每 15 分钟平均/);
+
+      // The state strip over the same range; its time per state equals the monitoring report's for that range.
+      await page.waitForSelector('[data-testid=state-strip][data-loading=false] .seg', { timeout: 15_000 });
+      const strip = await page.$eval('[data-testid=state-strip]', (el) => ({ from: Number((el as HTMLElement).dataset.from), to: Number((el as HTMLElement).dataset.to) }));
+      const shown = Object.fromEntries(await page.$$eval('[data-testid=state-totals] [data-state]', (els) => els.map((el) => [el.getAttribute('data-state') ?? '', Number(el.getAttribute('data-ms'))] as const)));
+      let times: Record<string, number> | undefined;
+      // The monitoring keeps its own index of devices: the loom provisioned above appears in it within a refresh.
+      for (let i = 0; i < 100 && !times; i++) {
+        const report = await api<{ periods: Array<{ devices: Array<{ deviceId: string; times: Record<string, number> }> }> }>(web, sys.adminToken, 'GET', `/api/v1/monitoring/states?deviceId=${loom.id}&from=${strip.from}&to=${strip.to}&by=total`);
+        times = report.body.periods[0]?.devices.find((d) => d.deviceId === loom.id)?.times;
+        if (!times) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(times, 'the monitoring report has the loom');
+      assert.deepEqual(shown, Object.fromEntries(Object.entries(times).filter(([, ms]) => ms > 0)));
+      assert.equal(Object.values(shown).reduce((a, b) => a + b, 0), strip.to - strip.from, 'the strip covers the range');
+      assert.ok(Object.keys(shown).length >= 5, `several states over a month: ${JSON.stringify(shown)}`);
+      await page.screenshot({ path: path.join(RESULTS, 'web-history-device-month.png'), fullPage: true });
       assert.deepEqual(problems, []);
     });
   });

@@ -113,9 +113,9 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   else void get<DeviceLatest>(`/devices/${encodeURIComponent(device.id)}/latest`).then((l) => { if (scope.alive) values.showStored(l.values); }, () => {});
   const charts = new MetricCharts(chartsCard.body, metrics.filter((m) => !m.counter), device.id, scope);
   const picker = new RangePicker(DEVICE_PRESETS, '1h');
-  picker.onChange((r) => charts.show(r));
+  const timeline = new StateTimeline(statesCard.body, device.id, () => scope.alive);
+  picker.onChange((r) => { charts.show(r); timeline.show(r); });
   chartsCard.extra.append(picker.el, h('button', { type: 'button', class: 'small', 'data-testid': 'download-chart', onclick: () => charts.save() }, tx('downloadChart')));
-  const timeline = new StateTimeline(statesCard.body, device.id);
   seedState(scope, device, head, timeline);
   if (initial?.state) timeline.note(initial.state);
   const alarmList = new AlarmList((a) => a.deviceId === device.id, true);
@@ -139,7 +139,7 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   };
   loadAll();
   charts.show(picker.range);
-  timeline.renderStrip();
+  timeline.show(picker.range);
   scope.every(60_000, loadAll);
-  scope.add(feed.resync.on(() => { loadAll(); charts.loadHistory(); }));
+  scope.add(feed.resync.on(() => { loadAll(); charts.loadHistory(); timeline.show(picker.range); }));
 }

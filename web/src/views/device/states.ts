@@ -1,15 +1,39 @@
-// The device view's state timeline: a live strip of the last hour since the page opened (built from the states
-// the live feed reports), and today's time per state by shift from the API.
+// The device view's state timeline: for the live hour a strip since the page opened (built from the states the
+// live feed reports); for any other picked range a strip of that range from the stored state events (with the
+// state before it) and the time per state summed over it, as the monitoring report counts it. Below, today's
+// time per state by shift from the API.
+import { get, qs } from '../../api.ts';
 import { STATE_COLORS } from '../../components.ts';
 import { clear, h } from '../../dom.ts';
-import { duration, pct, time } from '../../format.ts';
+import { dateTime, duration, pct, time } from '../../format.ts';
 import { t, tMaybe } from '../../i18n.ts';
+import type { TimeRange } from '../../range.ts';
 import type { StateKey, StatesReport } from '../../types.ts';
 import { STATES } from '../../types.ts';
+import { rx } from './range-texts.ts';
 
 const HOUR = 3_600_000;
+const MAX_SPAN = 31 * 86_400_000;
+const EVENT_LIMIT = 10_000;
 
 interface Segment { state: string; from: number; to: number }
+interface StateEvent { ts: number; state: string }
+interface StateHistory { before: StateEvent | null; events: StateEvent[]; truncated: boolean }
+
+const stateKey = (s: string): StateKey => ((STATES as readonly string[]).includes(s) ? (s as StateKey) : 'unknown');
+
+/** Segments of [from, to): the state before `from` (unknown without one) until the first event, each event until the next. */
+export function rangeSegments(h: StateHistory, from: number, to: number): Segment[] {
+  const out: Segment[] = [];
+  let cur = { state: h.before?.state ?? 'unknown', from };
+  for (const e of h.events) {
+    if (e.ts >= to) break;
+    if (e.ts > cur.from) out.push({ ...cur, to: e.ts });
+    cur = { state: e.state, from: Math.max(e.ts, from) };
+  }
+  if (to > cur.from) out.push({ ...cur, to });
+  return out;
+}
 
 export class StateTimeline {
   readonly shiftBox = h('div', { class: 'by-shift' }, h('p', { class: 'muted' }, t('loading')));
@@ -17,10 +41,59 @@ export class StateTimeline {
   private readonly segments: Segment[] = [];
   private readonly strip = h('div', { class: 'state-strip', 'data-testid': 'state-strip' });
   private readonly axis = h('div', { class: 'strip-axis muted small-text' });
+  private readonly title = h('h3', null, t('stateLive'));
+  private readonly totals = h('div', { class: 'state-totals', 'data-testid': 'state-totals', hidden: true });
+  /** The picked range other than the live hour, while one is shown. */
+  private range: TimeRange | undefined;
+  private seq = 0;
 
-  constructor(body: HTMLElement, private readonly deviceId: string) {
+  constructor(body: HTMLElement, private readonly deviceId: string, private readonly alive: () => boolean = () => true) {
     const legend = h('div', { class: 'legend' }, ...STATES.map((s) => h('span', { class: 'legend-item' }, h('i', { style: `background:${STATE_COLORS[s]}` }), tMaybe('state_', s))));
-    clear(body, h('h3', null, t('stateLive')), this.strip, this.axis, legend, h('h3', null, t('stateByShift')), this.shiftBox);
+    clear(body, this.title, this.strip, this.axis, this.totals, legend, h('h3', null, t('stateByShift')), this.shiftBox);
+  }
+
+  /** The live hour (strip from the live feed), or another range (strip and time per state from the API). */
+  show(r: TimeRange): void {
+    const seq = ++this.seq;
+    if (r.preset === '1h') {
+      this.range = undefined;
+      this.title.textContent = t('stateLive');
+      this.totals.hidden = true;
+      delete this.strip.dataset.from;
+      delete this.strip.dataset.to;
+      this.renderStrip();
+      return;
+    }
+    this.range = r;
+    this.title.textContent = rx('stateRange');
+    const to = r.live ? Date.now() : r.to;
+    const from = Math.max(r.from, to - MAX_SPAN);
+    this.strip.dataset.loading = 'true';
+    void get<StateHistory>(`/devices/${encodeURIComponent(this.deviceId)}/states${qs({ from, to, limit: EVENT_LIMIT })}`).then((hist) => {
+      if (!this.alive() || seq !== this.seq) return;
+      this.drawRange(rangeSegments(hist, from, to), from, to, hist.truncated);
+    }, () => {
+      if (seq === this.seq) clear(this.strip, h('p', { class: 'muted' }, t('noData')));
+    });
+  }
+
+  private drawRange(segments: Segment[], from: number, to: number, truncated: boolean): void {
+    const span = Math.max(1, to - from);
+    this.strip.replaceChildren(...segments.map((s) => this.segment(s, span, dateTime)));
+    this.axis.replaceChildren(h('span', null, dateTime(from)), h('span', null, dateTime(to)));
+    const sums = new Map<string, number>();
+    for (const s of segments) sums.set(stateKey(s.state), (sums.get(stateKey(s.state)) ?? 0) + s.to - s.from);
+    this.totals.hidden = false;
+    clear(this.totals, h('h4', null, rx('stateTotals')), h('div', { class: 'legend' }, ...STATES.filter((k) => (sums.get(k) ?? 0) > 0).map((k) => {
+      const ms = sums.get(k) ?? 0;
+      return h('span', { class: 'legend-item', 'data-state': k, 'data-ms': String(ms) }, h('i', { style: `background:${STATE_COLORS[k]}` }), `${tMaybe('state_', k)} ${duration(ms)} (${pct(ms / span, 1)})`);
+    })), truncated ? h('p', { class: 'muted small-text' }, rx('stateTruncated', { n: EVENT_LIMIT })) : '');
+    Object.assign(this.strip.dataset, { from: String(from), to: String(to), loading: 'false' });
+  }
+
+  private segment(s: Segment, span: number, fmt: (ms: number) => string): HTMLElement {
+    const key = stateKey(s.state);
+    return h('div', { class: 'seg', 'data-state': s.state, style: `width:${(((s.to - s.from) / span) * 100).toFixed(2)}%;background:${STATE_COLORS[key]}`, title: `${tMaybe('state_', s.state)} ${fmt(s.from)}–${fmt(s.to)}` });
   }
 
   get empty(): boolean {
@@ -35,16 +108,14 @@ export class StateTimeline {
     this.segments.push({ state: s, from: last ? at : this.opened, to: Number.POSITIVE_INFINITY });
   }
 
+  /** The live strip (nothing while another range is shown). */
   renderStrip(): void {
+    if (this.range) return;
     const now = Date.now();
     const start = Math.max(this.opened, now - HOUR);
     const span = Math.max(1, now - start);
-    this.strip.replaceChildren(...this.segments.filter((s) => Math.min(s.to, now) > start).map((s) => {
-      const from = Math.max(s.from, start);
-      const to = Math.min(s.to, now);
-      const key = (STATES as readonly string[]).includes(s.state) ? (s.state as StateKey) : 'unknown';
-      return h('div', { class: 'seg', 'data-state': s.state, style: `width:${(((to - from) / span) * 100).toFixed(2)}%;background:${STATE_COLORS[key]}`, title: `${tMaybe('state_', s.state)} ${time(from)}–${time(to)}` });
-    }));
+    this.strip.replaceChildren(...this.segments.filter((s) => Math.min(s.to, now) > start)
+      .map((s) => this.segment({ state: s.state, from: Math.max(s.from, start), to: Math.min(s.to, now) }, span, time)));
     this.axis.replaceChildren(h('span', null, time(start)), h('span', null, time(now)));
   }
 
