@@ -137,13 +137,16 @@ export class SparkplugHost {
       this.requestRebirth(node, `DDATA of ${deviceId} before its DBIRTH`);
       return this.rejectOutOfSequence(node, device, topic, keptText(raw, payload), `DDATA of ${deviceId} before its DBIRTH: a rebirth was requested`, done);
     }
-    this.admitDevice(node, session, device!, topic, raw, payload, seq === 'repeat', done);
+    this.admitDevice(node, session, device!, topic, raw, payload, seq === 'repeat', t.type === 'DBIRTH', done);
   }
 
   /** A DBIRTH's or DDATA's metrics, named from the birth, mapped and admitted as contract messages. */
-  private admitDevice(node: EdgeNode, session: EdgeNodeSession, d: AdmissionDevice, topic: string, raw: Buffer, payload: SparkplugPayload, repeat: boolean, done: Done): void {
+  private admitDevice(node: EdgeNode, session: EdgeNodeSession, d: AdmissionDevice, topic: string, raw: Buffer, payload: SparkplugPayload, repeat: boolean, birth: boolean, done: Done): void {
     const deviceId = d.ctx.device.id;
-    const { metrics, unknownAliases } = session.resolve(deviceId, payload.metrics);
+    const resolved = session.resolve(deviceId, payload.metrics);
+    const { unknownAliases } = resolved;
+    const now = Date.now();
+    const metrics = session.take(deviceId, resolved.metrics, payload.timestamp ?? now, birth);
     const problems: Problem[] = [];
     if (unknownAliases.length > 0) {
       this.requestRebirth(node, `unknown alias ${unknownAliases.join(', ')} of ${deviceId}`);
@@ -151,7 +154,7 @@ export class SparkplugHost {
     }
     this.mappingsOf(node.ctx.gateway.id).then((mappings) => {
       const out = toContract({
-        deviceType: d.ctx.device.type, gatewayId: node.ctx.gateway.id, metrics, payloadTs: payload.timestamp, now: Date.now(), mappings,
+        deviceType: d.ctx.device.type, gatewayId: node.ctx.gateway.id, metrics, payloadTs: payload.timestamp, now, mappings,
         seq: (count) => session.takePointSeq(deviceId, count, repeat),
       });
       const parts: ContractPart[] = [...out.telemetry.map((p) => ({ kind: 'telemetry' as const, payload: p })), ...out.states.map((p) => ({ kind: 'state' as const, payload: p }))];

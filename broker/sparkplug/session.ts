@@ -30,6 +30,8 @@ export class EdgeNodeSession {
   /** Per device: a running number for the contract's `seq`, one per point, across rebirths. */
   private readonly pointSeq = new Map<string, { next: number; lastFirst: number }>();
   lastRebirthRequest = -Infinity;
+  /** Per device and metric name: the newest timestamp taken, across rebirths (a birth repeats current values). */
+  private readonly newest = new Map<string, Map<string, number>>();
 
   /** A new session: everything the old births defined is forgotten. */
   nbirth(owner: object, bdSeq: number | undefined, seq: number | undefined, metrics: readonly SparkplugMetric[]): void {
@@ -111,6 +113,26 @@ export class EdgeNodeSession {
     if (repeat) return st.lastFirst;
     this.pointSeq.set(deviceId, { next: st.next + count, lastFirst: st.next });
     return st.next;
+  }
+
+  /**
+   * The metrics of a device's message worth storing, with the newest time of each remembered: a DBIRTH repeats
+   * current values with the time they were read, and storing one already taken again under another contract seq
+   * would be a conflict, so a birth's metric no newer than what was taken is left out. Data is always kept (a
+   * late value is store-and-forward).
+   */
+  take(deviceId: string, metrics: readonly SparkplugMetric[], fallbackTs: number, birth: boolean): SparkplugMetric[] {
+    let times = this.newest.get(deviceId);
+    if (!times) this.newest.set(deviceId, (times = new Map()));
+    const out: SparkplugMetric[] = [];
+    for (const m of metrics) {
+      const ts = m.timestamp ?? fallbackTs;
+      const seen = m.name === undefined ? undefined : times.get(m.name);
+      if (birth && seen !== undefined && ts <= seen) continue;
+      if (m.name !== undefined && (seen === undefined || ts > seen)) times.set(m.name, ts);
+      out.push(m);
+    }
+    return out;
   }
 
   /** True (and remembered) when no rebirth was asked of this node within `intervalMs`. */

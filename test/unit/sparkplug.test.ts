@@ -109,6 +109,17 @@ describe('an edge node session', () => {
     assert.equal(s.ddeath('loom-01'), false);
   });
 
+  test('a birth repeating values already taken is left out; data, also late data, is always kept', () => {
+    const s = new EdgeNodeSession();
+    const names = (ms: SparkplugMetric[]): string[] => ms.map((m) => `${m.name}@${m.timestamp ?? '-'}`);
+    assert.deepEqual(names(s.take('a', [metric('speed_rpm', 600, { timestamp: 1000 }), metric('power_kw', 5)], 1000, true)), ['speed_rpm@1000', 'power_kw@-']);
+    assert.deepEqual(names(s.take('a', [metric('speed_rpm', 610, { timestamp: 2000 })], 2000, false)), ['speed_rpm@2000']);
+    // A rebirth: speed_rpm was read at 2000 (taken), power_kw is new at 3000.
+    assert.deepEqual(names(s.take('a', [metric('speed_rpm', 610, { timestamp: 2000 }), metric('power_kw', 6, { timestamp: 3000 })], 3000, true)), ['power_kw@3000']);
+    assert.deepEqual(names(s.take('a', [metric('speed_rpm', 500, { timestamp: 500 })], 3000, false)), ['speed_rpm@500']);
+    assert.deepEqual(names(s.take('b', [metric('speed_rpm', 600, { timestamp: 2000 })], 3000, true)), ['speed_rpm@2000']);
+  });
+
   test('contract seq numbers run on per device; a redelivery gets the same ones; rebirth requests are rate-limited', () => {
     const s = new EdgeNodeSession();
     assert.equal(s.takePointSeq('a', 3, false), 0);
