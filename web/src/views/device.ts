@@ -113,7 +113,8 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
   else void get<DeviceLatest>(`/devices/${encodeURIComponent(device.id)}/latest`).then((l) => { if (scope.alive) values.showStored(l.values); }, () => {});
   const charts = new MetricCharts(chartsCard.body, metrics.filter((m) => !m.counter), device.id, scope);
   const picker = new RangePicker(DEVICE_PRESETS, '1h');
-  const timeline = new StateTimeline(statesCard.body, device.id, () => scope.alive);
+  let lastSeen = device.lastSeenAt;
+  const timeline = new StateTimeline(statesCard.body, device.id, () => scope.alive, () => lastSeen);
   picker.onChange((r) => { charts.show(r); timeline.show(r); });
   chartsCard.extra.append(picker.el, h('button', { type: 'button', class: 'small', 'data-testid': 'download-chart', onclick: () => charts.save() }, tx('downloadChart')));
   seedState(scope, device, head, timeline);
@@ -129,6 +130,7 @@ export async function mountDevice(root: HTMLElement, ctx: ViewContext, deviceId:
     charts.push(d);
     if (d.state) timeline.note(d.state, d.ts);
     head.markSeen(d.ts);
+    lastSeen = d.ts;
   }));
   scope.every(1000, () => { timeline.renderStrip(); head.tick(); });
 

@@ -14,21 +14,12 @@ import { pick } from '../../i18n.ts';
 import { localDateTime, type TimeRange } from '../../range.ts';
 import type { LiveDevice, MetricSpec } from '../../types.ts';
 import { tx } from '../history/texts.ts';
+import { chartInterval, MAX_POINTS } from './range-series.ts';
 import { rx } from './range-texts.ts';
 
 const MINUTE = 60_000;
 const MAX_SPAN = 31 * 86_400_000;
 const LIMIT = 100_000;
-/** Points a chart draws at most (a month in 15-minute intervals is 2,976). */
-const MAX_POINTS = 3000;
-/** Interval lengths to choose from: 24 h in minutes, 7 days in 5 minutes, 31 days in 15 minutes. */
-const INTERVALS = [1, 5, 15, 30, 60].map((n) => n * MINUTE);
-
-/** Raw points where a range is short enough (0), else the shortest interval giving at most MAX_POINTS. */
-export function chartInterval(spanMs: number): number {
-  if (spanMs <= 3 * 60 * MINUTE) return 0;
-  return INTERVALS.find((ms) => Math.ceil(spanMs / ms) <= MAX_POINTS) ?? 60 * MINUTE;
-}
 
 interface Point { ts: number; value: number; min?: number; max?: number }
 interface Series { everyMs: number | null; points: Point[] }

@@ -10,30 +10,16 @@ import { t, tMaybe } from '../../i18n.ts';
 import type { TimeRange } from '../../range.ts';
 import type { StateKey, StatesReport } from '../../types.ts';
 import { STATES } from '../../types.ts';
+import { rangeSegments, timePerState, UNKNOWN_AFTER_MS, type Segment } from './range-series.ts';
 import { rx } from './range-texts.ts';
 
 const HOUR = 3_600_000;
 const MAX_SPAN = 31 * 86_400_000;
 const EVENT_LIMIT = 10_000;
 
-interface Segment { state: string; from: number; to: number }
-interface StateEvent { ts: number; state: string }
-interface StateHistory { before: StateEvent | null; events: StateEvent[]; truncated: boolean }
+interface StateHistory { before: { ts: number; state: string } | null; events: Array<{ ts: number; state: string }>; truncated: boolean }
 
 const stateKey = (s: string): StateKey => ((STATES as readonly string[]).includes(s) ? (s as StateKey) : 'unknown');
-
-/** Segments of [from, to): the state before `from` (unknown without one) until the first event, each event until the next. */
-export function rangeSegments(h: StateHistory, from: number, to: number): Segment[] {
-  const out: Segment[] = [];
-  let cur = { state: h.before?.state ?? 'unknown', from };
-  for (const e of h.events) {
-    if (e.ts >= to) break;
-    if (e.ts > cur.from) out.push({ ...cur, to: e.ts });
-    cur = { state: e.state, from: Math.max(e.ts, from) };
-  }
-  if (to > cur.from) out.push({ ...cur, to });
-  return out;
-}
 
 export class StateTimeline {
   readonly shiftBox = h('div', { class: 'by-shift' }, h('p', { class: 'muted' }, t('loading')));
@@ -47,7 +33,11 @@ export class StateTimeline {
   private range: TimeRange | undefined;
   private seq = 0;
 
-  constructor(body: HTMLElement, private readonly deviceId: string, private readonly alive: () => boolean = () => true) {
+  /**
+   * `lastSeen` tells when the device last sent anything (null: never), so a range after it went silent shows
+   * unknown, as the monitoring counts it.
+   */
+  constructor(body: HTMLElement, private readonly deviceId: string, private readonly alive: () => boolean = () => true, private readonly lastSeen: () => number | null = () => null) {
     const legend = h('div', { class: 'legend' }, ...STATES.map((s) => h('span', { class: 'legend-item' }, h('i', { style: `background:${STATE_COLORS[s]}` }), tMaybe('state_', s))));
     clear(body, this.title, this.strip, this.axis, this.totals, legend, h('h3', null, t('stateByShift')), this.shiftBox);
   }
@@ -71,7 +61,8 @@ export class StateTimeline {
     this.strip.dataset.loading = 'true';
     void get<StateHistory>(`/devices/${encodeURIComponent(this.deviceId)}/states${qs({ from, to, limit: EVENT_LIMIT })}`).then((hist) => {
       if (!this.alive() || seq !== this.seq) return;
-      this.drawRange(rangeSegments(hist, from, to), from, to, hist.truncated);
+      const seen = this.lastSeen();
+      this.drawRange(rangeSegments(hist, from, to, seen === null ? to : seen + UNKNOWN_AFTER_MS), from, to, hist.truncated);
     }, () => {
       if (seq === this.seq) clear(this.strip, h('p', { class: 'muted' }, t('noData')));
     });
@@ -81,8 +72,7 @@ export class StateTimeline {
     const span = Math.max(1, to - from);
     this.strip.replaceChildren(...segments.map((s) => this.segment(s, span, dateTime)));
     this.axis.replaceChildren(h('span', null, dateTime(from)), h('span', null, dateTime(to)));
-    const sums = new Map<string, number>();
-    for (const s of segments) sums.set(stateKey(s.state), (sums.get(stateKey(s.state)) ?? 0) + s.to - s.from);
+    const sums = timePerState(segments, STATES);
     this.totals.hidden = false;
     clear(this.totals, h('h4', null, rx('stateTotals')), h('div', { class: 'legend' }, ...STATES.filter((k) => (sums.get(k) ?? 0) > 0).map((k) => {
       const ms = sums.get(k) ?? 0;
