@@ -1,9 +1,12 @@
 // Each fault the simulators inject, through the real platform (private influxd, the broker on a real socket,
 // the ingest writer, an API with its Monitoring fed by the broker's live summaries): its alarm appears in
-// GET /alarms, and the firm's 企业微信 group (a local stand-in) is told. Rule durations are seconds here so
-// the file stays short.
+// GET /alarms, and the firm's 企业微信 group (a local stand-in) is told. Then the alarms issue's "done when" as one
+// check on the same running system: every fault kind reached a generic webhook whose HMAC signature the test
+// recomputes on its own, is in the history (cleared ones too), and is listed in Chinese on the page in headless
+// Chromium. Rule durations are seconds here so the file stays short.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
@@ -17,6 +20,7 @@ import { buildApp } from '../../api/app.ts';
 import { openMonitoring, type Monitoring } from '../../analytics/index.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Alarm } from '../../analytics/alarms/alarms.ts';
+import { signIn, withBrowser } from '../helpers/browser.ts';
 
 let sys: TestSystem;
 let monitoring: Monitoring;
@@ -31,6 +35,17 @@ const robot = http.createServer((req, res) => {
   req.on('end', () => {
     posted.push(JSON.parse(body) as { markdown: { content: string } });
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
+  });
+});
+/** Stands in for a generic receiver (a firm's MES, a duty system): each request's raw body and headers. */
+const HOOK_SECRET = 'whsec_测试_0123456789';
+const hooked: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+const hook = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    hooked.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    res.writeHead(204).end();
   });
 });
 const dev: Record<'skewed' | 'dyer' | 'meter' | 'loom', DeviceCredentials | undefined> = { skewed: undefined, dyer: undefined, meter: undefined, loom: undefined };
@@ -68,9 +83,14 @@ before(async () => {
   await new Promise<void>((r) => robot.listen(0, '127.0.0.1', r));
   const wecom = { name: '染整车间群', kind: 'wecom', url: `http://127.0.0.1:${(robot.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, firmId, minSeverity: 'info', maxPerHour: 100 };
   assert.equal((await api(node, sys.adminToken, 'POST', '/api/v1/alarm-channels', wecom)).status, 201);
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  // Every firm and the platform, so the platform alarms (spool, InfluxDB) reach it too.
+  const webhook = { name: '值班系统', kind: 'webhook', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alarms`, secret: HOOK_SECRET, firmId: null, minSeverity: 'info', maxPerHour: 100 };
+  assert.equal((await api(node, sys.adminToken, 'POST', '/api/v1/alarm-channels', webhook)).status, 201);
 });
 after(async () => {
   await new Promise((r) => robot.close(r));
+  await new Promise((r) => hook.close(r));
   await app.close();
   await monitoring.close();
   await sys.close();
@@ -161,5 +181,86 @@ describe('every injected fault raises its alarm', () => {
     assert.ok(oneDevice.every((a) => a.deviceId === creds('meter').id));
     // (Its readings were sent 10 s in the past, beyond the 5 s clock rule: a clock alarm may be there too.)
     for (const kind of ['counter_reset', 'quarantine']) assert.ok(oneDevice.some((a) => a.kind === kind), kind);
+  });
+});
+
+/** Every kind the faults above raise, with a word its Chinese template must contain (analytics/alarms/templates.ts). */
+const FAULT_KINDS: Record<string, string> = {
+  clock_skew: '时钟', rejected: '条消息被拒收', stuck: '停在', state: '处于故障状态', counter_reset: '计数归零',
+  quarantine: '被隔离', offline: '分钟无消息', store_down: 'InfluxDB 无法访问', spool: '缓冲队列积压',
+};
+
+/** The receiver's own check, written from the documented contract rather than with the platform's signer. */
+function verifies(timestamp: string, body: string, signature: string): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', HOOK_SECRET).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`);
+  const got = Buffer.from(signature);
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+interface Hooked { event: string; alarm: Alarm; text: string; timestamp: string; signature: string; body: string }
+const hookedEvents = (): Hooked[] => hooked.map((h) => {
+  const parsed = JSON.parse(h.body) as { event: string; alarm: Alarm; text: string };
+  return { ...parsed, timestamp: String(h.headers['x-dehong-timestamp'] ?? ''), signature: String(h.headers['x-dehong-signature'] ?? ''), body: h.body };
+});
+
+/** The newest alarm of each fault kind in the history (status=all), once every kind is there. */
+async function historyByKind(): Promise<Map<string, Alarm>> {
+  const all = await api<Alarm[]>(node, sys.adminToken, 'GET', '/api/v1/alarms?status=all&limit=500');
+  assert.equal(all.status, 200);
+  const byKind = new Map<string, Alarm>();
+  for (const a of all.body) if (!byKind.has(a.kind)) byKind.set(a.kind, a);
+  assert.deepEqual(Object.keys(FAULT_KINDS).filter((k) => !byKind.has(k)), [], 'every fault kind in the history');
+  return byKind;
+}
+
+describe('done when: signed delivery, history and the page in Chinese for every fault kind', () => {
+  test('a signed webhook delivery for each kind raised; the receiver\'s own HMAC check refuses a tampered body', async () => {
+    const byKind = await historyByKind();
+    const raisedIds = [...byKind.values()].map((a) => a.id);
+    let missing: string[] = [];
+    await waitFor(async () => {
+      const got = new Set(hookedEvents().filter((e) => e.event === 'raised').map((e) => e.alarm.id));
+      missing = [...byKind.values()].filter((a) => !got.has(a.id)).map((a) => a.kind);
+      return missing.length === 0;
+    }, 15_000, 'a webhook delivery of each kind').catch(() => assert.fail(`no webhook delivery for ${missing.join(', ')}`));
+    for (const e of hookedEvents().filter((x) => x.event === 'raised' && raisedIds.includes(x.alarm.id))) {
+      assert.match(e.signature, /^sha256=[0-9a-f]{64}$/, e.alarm.kind);
+      assert.ok(verifies(e.timestamp, e.body, e.signature), `${e.alarm.kind}: the signature verifies`);
+      assert.ok(Math.abs(Date.now() - Number(e.timestamp)) < 5 * 60_000, `${e.alarm.kind}: a fresh timestamp`);
+      assert.ok(e.text.includes(e.alarm.messages.zh), `${e.alarm.kind}: the Chinese text is in the message`);
+      const tampered = e.body.replace(e.alarm.severity, e.alarm.severity === 'critical' ? 'info' : 'critical');
+      assert.notEqual(tampered, e.body);
+      assert.equal(verifies(e.timestamp, tampered, e.signature), false, `${e.alarm.kind}: a tampered body is refused`);
+      assert.equal(verifies(String(Number(e.timestamp) + 1), e.body, e.signature), false, `${e.alarm.kind}: a replayed signature under another timestamp is refused`);
+    }
+  });
+
+  test('the history keeps every kind, cleared ones too: InfluxDB back, its alarm clears and the clearing is delivered signed', async () => {
+    await sys.influxd.restart();
+    await waitFor(async () => (await historyByKind()).get('store_down')?.clearedAt != null, 20_000, 'the InfluxDB alarm to clear');
+    const byKind = await historyByKind();
+    for (const [kind, word] of Object.entries(FAULT_KINDS)) assert.ok(byKind.get(kind)?.messages.zh.includes(word), `${kind}: ${byKind.get(kind)?.messages.zh}`);
+    const down = byKind.get('store_down') as Alarm;
+    assert.ok(['cleared', 'closed'].includes(down.status), down.status);
+    await waitFor(async () => hookedEvents().some((e) => e.event === 'cleared' && e.alarm.id === down.id), 15_000, 'the clearing to be delivered');
+    const cleared = hookedEvents().find((e) => e.event === 'cleared' && e.alarm.id === down.id) as Hooked;
+    assert.ok(verifies(cleared.timestamp, cleared.body, cleared.signature), 'the clearing is signed');
+  });
+
+  test('the page lists each kind\'s alarm in Chinese, with its status (one headless Chromium)', async () => {
+    const byKind = await historyByKind();
+    await withBrowser('alarm-faults', async (_ctx, page, problems) => {
+      await signIn(page, node.apiUrl, sys.adminToken, '#/');
+      for (const [kind, word] of Object.entries(FAULT_KINDS)) {
+        const a = byKind.get(kind) as Alarm;
+        const row = page.locator(`[data-alarm="${a.id}"]`).first();
+        await row.waitFor({ timeout: 15_000 });
+        const text = await row.textContent() ?? '';
+        assert.ok(text.includes(a.messages.zh) && text.includes(word), `${kind}: the page shows ${JSON.stringify(text)}`);
+      }
+      const down = page.locator(`[data-alarm="${(byKind.get('store_down') as Alarm).id}"]`).first();
+      assert.match(await down.textContent() ?? '', /已恢复|已关闭/, 'the cleared InfluxDB alarm says so');
+      assert.deepEqual(problems, []);
+    });
   });
 });
