@@ -10,6 +10,7 @@ import { texts, t } from '../../i18n.ts';
 import type { Device, Firm } from '../../types.ts';
 import type { ViewContext } from '../context.ts';
 import { copyButton } from '../device/connection.ts';
+import { sparkplugMappingButton } from './sparkplug-mapping.ts';
 
 const zh = {
   title: '网关',
@@ -145,7 +146,8 @@ export class GatewaysCard {
     const name = (id: string) => this.devices.find((d) => d.id === id)?.name ?? id;
     const headers = [gx('colGateway'), gx('colDevices'), gx('colState'), gx('colLastSeen'), ...(this.manage ? [gx('colActions')] : [])];
     clear(this.list, table(headers, this.gateways.map((g) => h('tr', { 'data-gateway': g.id },
-      td(h('span', null, g.name, h('span', { class: 'muted small-text' }, ` ${g.id}`))),
+      td(h('span', null, g.name, h('span', { class: 'muted small-text' }, ` ${g.id}`), ' ',
+        sparkplugMappingButton({ gatewayId: g.id, devices: this.devices.filter((d) => g.deviceIds.includes(d.id)), manage: this.manage, scope: this.scope }))),
       td(g.deviceIds.length === 0 ? h('span', { class: 'muted' }, t('none')) : h('span', null, g.deviceIds.map(name).join('、'))),
       td(h('span', null, h('span', { class: `dot ${g.online ? 'on' : 'off'}` }), ` ${g.online ? gx('online') : gx('offline')}`)),
       td(g.lastSeenAt === null ? '–' : ago(g.lastSeenAt)),
