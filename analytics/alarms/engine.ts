@@ -307,7 +307,8 @@ export class AlarmEngine {
       const fresh = d.ts > (this.lastTs.get(d.deviceId) ?? -Infinity);
       if (fresh) {
         this.lastTs.set(d.deviceId, d.ts);
-        this.lastSkewS.set(d.deviceId, (d.ts - at) / 1000);
+        // ts 0: only a state has come, no reading yet; that says nothing about the device's clock.
+        if (d.ts > 0) this.lastSkewS.set(d.deviceId, (d.ts - at) / 1000);
         this.keepSamples(d);
       }
       this.lastLiveAt.set(d.deviceId, at);

@@ -140,6 +140,9 @@ describe('every injected fault raises its alarm', () => {
     assert.match(stuck.messages.zh, /^3号染色机 染液温度 停在 95.5 °C/);
     const fault = await alarmOf('state', c.id);
     assert.match(fault.messages.en, /^3号染色机 in state fault/);
+    // Its state came before any reading: no clock is judged from that (it once read as 57 years behind).
+    const clock = await api<Alarm[]>(node, sys.adminToken, 'GET', `/api/v1/alarms?status=all&kind=clock_skew&deviceId=${c.id}`);
+    assert.deepEqual(clock.body.map((a) => a.messages.zh), []);
   });
 
   test('a counter reset, then an implausible jump (quarantined)', async () => {
