@@ -139,7 +139,12 @@ async function runShape(shared: Shared, shape: Shape, si: number): Promise<StepR
 /** bench-results/cluster.json and docs/benchmarks-cluster.md. */
 function writeReport(results: ShapeResult[]): void {
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  const out = { date: new Date().toISOString(), machine, command: 'npm run bench:cluster', seconds, devices: deviceCount, results };
+  const twoProcesses = cpuRatio(results[0]?.steps ?? [], results[1]?.steps ?? []);
+  const twoNodes = cpuRatio(results[0]?.steps ?? [], results[2]?.steps ?? []);
+  const out = {
+    date: new Date().toISOString(), machine, command: 'npm run bench:cluster', seconds, devices: deviceCount,
+    clusterCpuRatio: twoProcesses?.ratio ?? null, clusterCpuRatioAtMsgPerSec: twoProcesses?.rate ?? null, twoNodeCpuRatio: twoNodes?.ratio ?? null, results,
+  };
   fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench-results/cluster.json'), `${JSON.stringify(out, null, 2)}\n`);
   const best = (steps: StepResult[]) => Math.max(0, ...steps.filter((s) => s.loss === 0 && s.ackedPerSec >= 0.95 * s.rate).map((s) => s.ackedPerSec));
@@ -154,12 +159,25 @@ ${seconds} s per step. CPU is summed over brokers (and their cluster workers), w
 |---|---|
 ${results.map((r) => `| ${r.shape.name} | ${best(r.steps).toFixed(0)} msg/s |`).join('\n')}
 
+CPU per message of 2 broker processes with Redis ÷ 1 embedded process (\`clusterCpuRatio\`, target ≤ 1.3), at the
+highest rate both kept up with (${twoProcesses ? `${twoProcesses.rate} msg/s` : 'none'}): **${twoProcesses ? twoProcesses.ratio.toFixed(2) : '–'}**; 2 nodes ÷ 1 node at
+${twoNodes ? `${twoNodes.rate} msg/s` : '–'}: **${twoNodes ? twoNodes.ratio.toFixed(2) : '–'}**. At lower rates the ratio is higher: each process's fixed costs
+(timers, status, Redis heartbeats, commits carrying fewer messages) are shared by fewer messages.
+
 | shape | target msg/s | acknowledged msg/s | acknowledged / stored | loss | drain ms | µs CPU per msg |
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 See docs/scaling.md for what these numbers mean for a deployment.
 `);
+}
+
+/** CPU per message of `other` ÷ `base` at the highest rate both kept up with (zero loss, ≥ 95 % acknowledged). */
+function cpuRatio(base: readonly StepResult[], other: readonly StepResult[]): { rate: number; ratio: number } | undefined {
+  const ok = (s: StepResult) => s.loss === 0 && s.ackedPerSec >= 0.95 * s.rate;
+  const both = base.filter(ok).map((b) => [b, other.find((o) => o.rate === b.rate && ok(o))] as const).filter((p): p is readonly [StepResult, StepResult] => p[1] !== undefined);
+  const top = both.at(-1);
+  return top ? { rate: top[0].rate, ratio: top[1].cpuMicrosPerMsg / top[0].cpuMicrosPerMsg } : undefined;
 }
 
 /** A process and its children (the cluster workers of a broker primary), from /proc. */

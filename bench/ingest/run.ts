@@ -125,6 +125,8 @@ async function main(): Promise<void> {
   if (args['render-only']) {
     // Re-render docs/benchmarks.md from the last results (after editing the analysis text).
     const r = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench-results/latest.json'), 'utf8')) as Result;
+    Object.assign(r, lastCluster());
+    fs.writeFileSync(path.join(ROOT, 'bench-results/latest.json'), `${JSON.stringify(r, null, 2)}\n`);
     fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), renderMarkdown(r));
     return;
   }
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
     pubackP99MsAt15k: steps.find((s) => s.rate === 15000)?.pubackP99Ms ?? null,
     outage,
     reconnectStorm: storm,
+    ...lastCluster(),
     steps,
   };
   const out = args.out ? path.resolve(args.out) : undefined;
@@ -349,7 +352,20 @@ interface Result {
   influxRawPointsPerSec: number; relayRatio: number | null; cpuMicrosPerMsg: number | null; pubackP99MsAt15k: number | null;
   outage: { seconds: number; rate: number; acked: number; stored: number; peakRssMb: { broker: number; ingest: number }; drainMs: number };
   reconnectStorm?: StormFigures | null;
+  /** From the last `npm run bench:cluster` (bench-results/cluster.json): it starts Redis, PostgreSQL and three shapes, too long to repeat here. */
+  clusterCpuRatio?: number | null;
+  cluster?: { atMsgPerSec: number | null; twoNodeRatio: number | null; measured: string } | null;
   steps: Step[];
+}
+
+/** The cluster figures of the last `npm run bench:cluster`, if it has run on this checkout. */
+function lastCluster(): Pick<Result, 'clusterCpuRatio' | 'cluster'> {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench-results/cluster.json'), 'utf8')) as { date: string; clusterCpuRatio?: number | null; clusterCpuRatioAtMsgPerSec?: number | null; twoNodeCpuRatio?: number | null };
+    return { clusterCpuRatio: c.clusterCpuRatio ?? null, cluster: { atMsgPerSec: c.clusterCpuRatioAtMsgPerSec ?? null, twoNodeRatio: c.twoNodeCpuRatio ?? null, measured: c.date } };
+  } catch {
+    return { clusterCpuRatio: null, cluster: null };
+  }
 }
 
 function renderMarkdown(r: Result): string {
@@ -376,6 +392,7 @@ ${r.devices} device connections at QoS1, 6 metrics per message, unique device ti
 | peak RSS through the outage: broker / writer | ${f(r.outage.peakRssMb.broker)} / ${f(r.outage.peakRssMb.ingest)} MB | < 300 MB each |
 | backlog drained after InfluxDB returned | ${f(r.outage.drainMs / 1000, 1)} s | |
 ${stormRow(r.reconnectStorm)}
+${clusterRow(r)}
 
 ## Rate steps
 
@@ -387,6 +404,13 @@ The machine-readable results are in \`bench-results/latest.json\`.
 
 ${ANALYSIS}
 `.replace('\n## Rate steps', `${handWritten()}\n## Rate steps`);
+}
+
+function clusterRow(r: Result): string {
+  const target = '≤ 1.3';
+  const c = r.cluster;
+  if (!c || r.clusterCpuRatio === null || r.clusterCpuRatio === undefined) return `| CPU per message, 2 broker processes with Redis ÷ 1 process (\`npm run bench:cluster\`) | not measured | ${target} |`;
+  return `| CPU per message, 2 broker processes with Redis ÷ 1 process, at ${c.atMsgPerSec} msg/s (\`npm run bench:cluster\` of ${c.measured.slice(0, 10)}; 2 nodes ÷ 1: ${c.twoNodeRatio?.toFixed(2) ?? '–'}) | **${r.clusterCpuRatio.toFixed(2)}** | ${target} |`;
 }
 
 function stormRow(st: StormFigures | null | undefined): string {
