@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { deviceType, metricSpec } from '../../common/contract/catalogue.ts';
 import { range, toMs } from '../time-range.ts';
 import { DAY, HOUR, MINUTE } from '../../common/time.ts';
-import type { ApiPrincipal, Registry } from '../../common/registry/registry.ts';
+import type { ApiPrincipal, Device as DeviceRow, Registry } from '../../common/registry/registry.ts';
 import type { Spool } from '../../common/spool/spool.ts';
 import type { TelemetryStore } from '../../common/telemetry-store/store.ts';
 import { assertFirmVisible, audit, requireRole, visibleDevice } from '../access.ts';
@@ -47,8 +47,22 @@ function intervalFor(spanMs: number, points: number): number {
 
 interface DeviceRouteOptions { registry: Registry; store: TelemetryStore; spool: Spool }
 
-/** Devices and what InfluxDB holds of them. */
-const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, { registry, store }) => {
+/** The newest value of each metric of a device within 30 days (as far back as store-and-forward data may come). */
+async function newestValues(store: TelemetryStore, device: Pick<DeviceRow, 'id' | 'firmId' | 'type'>, now: number): Promise<Array<{ metric: string; unit: string; ts: number; value: number }>> {
+  const type = deviceType(device.type);
+  if (!type) return [];
+  // An hour ahead for a device clock that runs fast.
+  const fields = type.metrics.map((m) => ({ measurement: type.measurement, field: m.name, after: now - 30 * DAY, until: now + HOUR }));
+  const found = await store.latestValues({ kind: 'device', id: device.id }, fields);
+  return type.metrics.flatMap((m) => {
+    // The device's own firm only: its series under another firm's tags are not its history.
+    const newest = found.filter((v) => v.field === m.name && v.owner.firmId === device.firmId && typeof v.value === 'number').sort((a, b) => b.ts - a.ts)[0];
+    return newest ? [{ metric: m.name, unit: m.unit, ts: newest.ts, value: newest.value as number }] : [];
+  });
+}
+
+/** The devices a caller may see. */
+const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, { registry }) => {
   const readableDevice = (req: { principal: ApiPrincipal }, id: string) => visibleDevice(registry, req.principal, id);
 
   app.get('/devices', { schema: { tags: ['devices'], summary: 'All devices you may see', response: { 200: Type.Array(Device) } } }, async (req) => {
@@ -56,6 +70,11 @@ const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (a
   });
 
   app.get('/devices/:id', { schema: { tags: ['devices'], summary: 'One device (engineers: only their firm’s)', params: DeviceParams, response: { 200: Device, 404: ErrorBody } } }, async (req) => readableDevice(req, req.params.id));
+};
+
+/** What InfluxDB holds of one device: a metric over a range, its newest values, its machine states. */
+const deviceTelemetryRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, { registry, store }) => {
+  const readableDevice = (req: { principal: ApiPrincipal }, id: string) => visibleDevice(registry, req.principal, id);
 
   app.get('/devices/:id/telemetry', {
     schema: {
@@ -104,17 +123,7 @@ const deviceReadRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (a
     },
   }, async (req) => {
     const device = await readableDevice(req, req.params.id);
-    const type = deviceType(device.type);
-    const now = Date.now();
-    // As far back as a device may send store-and-forward data; an hour ahead for a device clock that runs fast.
-    const fields = (type?.metrics ?? []).map((m) => ({ measurement: type?.measurement ?? '', field: m.name, after: now - 30 * DAY, until: now + HOUR }));
-    const found = fields.length === 0 ? [] : await store.latestValues({ kind: 'device', id: device.id }, fields);
-    const values = (type?.metrics ?? []).flatMap((m) => {
-      // The device's own firm only: its series under another firm's tags are not its history.
-      const newest = found.filter((v) => v.field === m.name && v.owner.firmId === device.firmId && typeof v.value === 'number').sort((a, b) => b.ts - a.ts)[0];
-      return newest ? [{ metric: m.name, unit: m.unit, ts: newest.ts, value: newest.value as number }] : [];
-    });
-    return { deviceId: device.id, values };
+    return { deviceId: device.id, values: await newestValues(store, device, Date.now()) };
   });
 
   app.get('/devices/:id/states', {
@@ -183,5 +192,6 @@ const rejectedRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app
 
 export const deviceRoutes: FastifyPluginAsyncTypebox<DeviceRouteOptions> = async (app, opts) => {
   await app.register(deviceReadRoutes, opts);
+  await app.register(deviceTelemetryRoutes, opts);
   await app.register(rejectedRoutes, opts);
 };
