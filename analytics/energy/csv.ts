@@ -4,6 +4,7 @@ import { QUARTER_HOUR, floorTo, localDateTime } from '../../common/time.ts';
 import { CARRIER_RULE_TEXT, QUANTITY_UNIT, carrierRule, countedSource, isFlow, isOutputSource, type Quantity } from './carriers.ts';
 import type { EnergyEnv } from './context.ts';
 import { firmSteamSource, hasMeter, isCarrier } from './figures.ts';
+import { demoFilter } from './demo.ts';
 import { provisionalOf, type Provisional } from './sources.ts';
 import { csvCell } from '../base/csv.ts';
 
@@ -12,15 +13,17 @@ const HEADER = 'firm_id,firm_name,county,park,segment,quantity,unit,source,used_
 /** Export and generation rows: measured, never in the firm's total. */
 const FLOW_RULE = 'measured and not counted: purchased electricity is the grid import';
 
-export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null }> {
+export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: number, maxRows: number, includeDemo = false): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null; demoFirmsLeftOut: number }> {
   const idx = await env.ctx.index.get();
+  // Over a county, park or the prefecture, demo firms' rows are left out unless asked for (demo.ts).
+  const demo = demoFilter(idx, scope, includeDemo);
   const a = floorTo(from, QUARTER_HOUR);
   const b = floorTo(to - 1, QUARTER_HOUR) + QUARTER_HOUR;
   const lines = [HEADER];
   let rows = 0;
   let truncated = false;
   const [stored, provisional] = await Promise.all([env.ctx.store.rollupRows({ scope, from: a, to: b, limit: maxRows + 1 }), provisionalOf(env, scope, 'rollup', a, b)]);
-  const series = stored.sort((x, y) => x.firmId.localeCompare(y.firmId) || x.quantity.localeCompare(y.quantity));
+  const series = stored.filter((x) => !demo.leftOut.has(x.firmId)).sort((x, y) => x.firmId.localeCompare(y.firmId) || x.quantity.localeCompare(y.quantity));
   for (const s of series) {
     const f = idx.firms.get(s.firmId);
     const quantity = s.quantity as Quantity;
@@ -36,5 +39,5 @@ export async function rollupCsv(env: EnergyEnv, scope: Scope, from: number, to: 
       rows++;
     }
   }
-  return { csv: `${lines.join('\r\n')}\r\n`, rows, truncated, provisional };
+  return { csv: `${lines.join('\r\n')}\r\n`, rows, truncated, provisional, demoFirmsLeftOut: demo.demoFirmsLeftOut };
 }

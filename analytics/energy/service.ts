@@ -77,7 +77,7 @@ export class EnergyService {
   }
 
   /** The 15-minute rollups of a scope as CSV (one row per firm, quantity, source and interval). */
-  rollupCsv(scope: Scope, from: number, to: number, maxRows: number): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null }> {
-    return rollupCsv(this.env, scope, from, to, maxRows);
+  rollupCsv(scope: Scope, from: number, to: number, maxRows: number, includeDemo = false): Promise<{ csv: string; rows: number; truncated: boolean; provisional: Provisional | null; demoFirmsLeftOut: number }> {
+    return rollupCsv(this.env, scope, from, to, maxRows, includeDemo);
   }
 }

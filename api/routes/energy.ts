@@ -315,8 +315,8 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
   app.get('/energy/rollups.csv', {
     schema: {
       tags: ['energy'], summary: '15-minute rollups per firm, quantity and source as CSV (text/csv)',
-      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule; never for export and generation), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), counting_rule (how the row\'s carrier is counted at the firm\'s boundary), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will.',
-      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), ...CsvQuery }),
+      description: 'Columns: firm_id, firm_name, county, park, segment, quantity, unit, source, used_for_firm_total (meters first, then the steam-source rule; never for export and generation), boundary_rule (the firm\'s steam source: bought, own-boiler, cogeneration), counting_rule (how the row\'s carrier is counted at the firm\'s boundary), interval_start, interval_end (local time), value, devices, resets. Headers x-provisional-quarters and x-provisional-until: firm-quarters with stored data the rollups do not reflect yet, and when they will. Over a county, park or the prefecture, demo firms are left out unless includeDemo=true (header x-demo-firms-left-out).',
+      querystring: Type.Object({ ...ScopeQuery, from: Type.Optional(TimeParam), to: Type.Optional(TimeParam), includeDemo: IncludeDemoQuery, ...CsvQuery }),
       response: CsvResponses,
     },
   }, async (req, reply) => {
@@ -324,7 +324,7 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
     if (scope.kind === 'device') throw new HttpError(400, 'rollups are per firm; ask for scope=firm');
     const maxDays = scope.kind === 'firm' ? 366 : 31;
     const { from, to } = range(req.query.from, req.query.to, DAY, maxDays * DAY);
-    const out = await m.energy.rollupCsv(scope, from, to, 200_000);
+    const out = await m.energy.rollupCsv(scope, from, to, 200_000, req.query.includeDemo ?? false);
     // Readable names: local dates, the last one the range's last day.
     const days = dayRange(from, to);
     const names = { zh: fileName(['德宏', '能耗', '15分钟', SCOPE_ZH[scope.kind], scope.id, days.zh]), en: fileName(['energy', '15min', scope.kind, scope.id, days.en.replace('_to_', '_')]) };
@@ -333,7 +333,8 @@ const energyRollupRoutes: FastifyPluginAsyncTypebox<EnergyRouteOptions> = async 
       .header('x-truncated', String(out.truncated))
       // Rollups that do not reflect every stored reading yet (see EnergyProvisional): count and expected time.
       .header('x-provisional-quarters', String(out.provisional?.dirtyQuarters ?? 0))
-      .header('x-provisional-until', out.provisional?.until == null ? '' : String(out.provisional.until));
+      .header('x-provisional-until', out.provisional?.until == null ? '' : String(out.provisional.until))
+      .header('x-demo-firms-left-out', String(out.demoFirmsLeftOut));
     return sendCsv(reply, { csv: out.csv, names, lang: req.query.lang, bom: req.query.bom });
   });
 

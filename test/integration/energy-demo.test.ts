@@ -77,3 +77,18 @@ test('summaries, rankings, series and the completeness overview leave demo firms
   const mine = await get<Summary>(`/energy/summary?scope=firm&id=${demo.id}&${range}&source=rollup`);
   assert.ok(mine.carriers.electricity.measured > 1000 && mine.demoFirmsLeftOut === 0, 'a demo firm\'s own figure is its own');
 });
+
+test('the rollups CSV of a county leaves demo firms\' rows out by default, counts them with includeDemo=true, and says so', async () => {
+  const csv = async (query: string) => {
+    const r = await sys.app.inject({ method: 'GET', url: `/api/v1/energy/rollups.csv?scope=county&id=${real.county}&from=${FROM}&to=${TO}${query}`, headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(r.statusCode, 200, r.body);
+    const firms = new Set(r.body.trim().split('\r\n').slice(1).map((line) => line.split(',')[0]));
+    return { firms, leftOut: r.headers['x-demo-firms-left-out'] };
+  };
+  const plain = await csv('');
+  assert.deepEqual(plain.firms, new Set([real.id]), 'only the real firm\'s rows');
+  assert.equal(plain.leftOut, '1');
+  const all = await csv('&includeDemo=true');
+  assert.deepEqual(all.firms, new Set([real.id, demo.id]));
+  assert.equal(all.leftOut, '0');
+});

@@ -175,7 +175,7 @@ export class EnergyHistory {
       type: 'button', class: 'small', 'data-testid': excel ? 'download-csv-excel' : 'download-csv', disabled: tooLong, title: tooLong ? tx('csvTooLong', { days: csvMaxDays(kind) }) : null,
       onclick: () => {
         status.textContent = tx('downloading');
-        const path = `/energy/rollups.csv${qs({ ...where, ...(excel ? { bom: 'true', lang: currentLang() } : {}) })}`;
+        const path = `/energy/rollups.csv${qs({ ...where, ...demoQuery(), ...(excel ? { bom: 'true', lang: currentLang() } : {}) })}`;
         (excel ? downloadExport(path) : downloadApiFile(path, `energy_${stem}.csv`)).then(
           () => { status.textContent = ''; },
           (err: unknown) => { status.textContent = tx('downloadFailed', { message: err instanceof Error ? err.message : String(err) }); });
