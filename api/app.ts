@@ -166,6 +166,12 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(authPlugin, { registry, throttle, session: signIn.policy });
   await v1.register(sessionRoutes, { registry, throttle, lockout: signIn.lockout, policy: signIn.policy });
   await v1.register(userRoutes, { registry, policy: signIn.policy, sessionsEnded: (userId) => signIn.ended.emit('ended', userId) });
+  const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
+  // A firm, device or gateway changed through this API counts in the figures at once, not after the firm index's
+  // next refresh (up to a minute): a demo firm just created must already be left out, a new device already counted.
+  v1.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && reply.statusCode < 400 && /^\/api\/v1\/(firms|devices|gateways)(\/|\?|$)/.test(req.url)) monitoring.index.invalidate();
+  });
   await v1.register(firmRoutes, { registry, mqtt: deps.mqttEndpoints });
   await v1.register(deviceRoutes, { registry, store, spool });
   await v1.register(platformRoutes, { registry, connectedWindowDays });
@@ -173,7 +179,6 @@ async function v1Routes(v1: FastifyInstance, deps: AppDeps, throttle: AuthThrott
   await v1.register(onboardingRoutes, { registry, spool, control: deps.brokerControl, mqtt: deps.mqttEndpoints });
   await v1.register(gatewayRoutes, { registry, control: deps.brokerControl });
   await v1.register(sparkplugRoutes, { registry });
-  const monitoring = deps.monitoring ?? inMemoryMonitoring(v1, deps);
   await v1.register(energyRoutes, { registry, monitoring });
   await v1.register(alarmRoutes, { registry, monitoring });
   await v1.register(planRoutes, { registry, monitoring });

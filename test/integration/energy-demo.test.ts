@@ -92,3 +92,12 @@ test('the rollups CSV of a county leaves demo firms\' rows out by default, count
   assert.deepEqual(all.firms, new Set([real.id, demo.id]));
   assert.equal(all.leftOut, '0');
 });
+
+test('a demo firm created through the API is left out at once, not after the firm index refreshes', async () => {
+  const range = `from=${FROM}&to=${TO}`;
+  assert.equal((await get<Summary>(`/energy/summary?${range}`)).demoFirmsLeftOut, 1, 'the index is warm');
+  const another = testFirm({ county: '533102', park: 'ruili-coop', name: 'Another demo firm', demo: true });
+  const r = await sys.app.inject({ method: 'POST', url: '/api/v1/firms', headers: { authorization: `Bearer ${admin}` }, payload: another });
+  assert.equal(r.statusCode, 201, r.body);
+  assert.equal((await get<Summary>(`/energy/summary?${range}`)).demoFirmsLeftOut, 2);
+});
