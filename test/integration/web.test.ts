@@ -359,7 +359,8 @@ describe('web dashboard in Chromium', () => {
 
   test('the plan view counts demo firms only when switched on, says so, and ranks per mu with coverage; an engineer edits the firm\'s head-count', async () => {
     const demo = testFirm({ name: '网页测试演示企业', demo: true, aboveScale: true });
-    assert.equal((await api(sys, sys.adminToken, 'POST', '/api/v1/firms', demo)).status, 201);
+    // Through the page's own API: another API node would see the new firm only at its index's next refresh.
+    assert.equal((await api(web, sys.adminToken, 'POST', '/api/v1/firms', demo)).status, 201);
     await withBrowser('plan-demo', async (_ctx, page, problems) => {
       await signIn(page, sys.adminToken);
       await page.waitForSelector('#kpi [data-testid=demo-note]');
