@@ -5,6 +5,7 @@
 // acknowledging (an UPDATE that only changes an open row). Same semantics as SqliteAlarmStore, checked by the
 // same conformance suite (test/conformance/alarm-store.ts).
 import pg from 'pg';
+import { migratePg } from '../../common/pg-migrate.ts';
 import type { Actor } from '../base/db.ts';
 import type { Alarm, AlarmRule, AlarmRuleInput } from './rules.ts';
 import { DEFAULT_RULES } from './defaults.ts';
@@ -172,26 +173,6 @@ export class PgAlarmStore implements AlarmStore {
   }
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS alarm_schema_version (version INTEGER NOT NULL)');
-    const r = await c.query<{ version: number }>('SELECT version FROM alarm_schema_version');
-    const current = r.rows[0]?.version ?? 0;
-    if (current > MIGRATIONS.length) throw new Error(`alarm schema version ${current} is newer than this code knows (${MIGRATIONS.length}): upgrade the service`);
-    for (let v = current; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v] as string);
-    if (current === 0) {
-      for (const d of DEFAULT_RULES) await c.query(RULE_INSERT, [...ruleValues(d), 'default', '', 0]);
-    }
-    if (r.rows.length === 0) await c.query('INSERT INTO alarm_schema_version (version) VALUES ($1)', [MIGRATIONS.length]);
-    else await c.query('UPDATE alarm_schema_version SET version = $1', [MIGRATIONS.length]);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    c.release();
-  }
+function migrate(pool: pg.Pool): Promise<void> {
+  return migratePg(pool, { versionTable: 'alarm_schema_version', lock: MIGRATION_LOCK, what: 'alarm', migrations: MIGRATIONS, seed: async (c) => { for (const d of DEFAULT_RULES) await c.query(RULE_INSERT, [...ruleValues(d), 'default', '', 0]); } });
 }

@@ -4,6 +4,7 @@
 // The schema is created on open, under an advisory lock so nodes starting together do not race.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { migratePg } from '../pg-migrate.ts';
 import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
@@ -502,23 +503,6 @@ export class PgRegistry extends GatewaysDelegate implements Registry {
   }
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const r = await c.query<{ version: number }>('SELECT version FROM schema_version');
-    const current = r.rows[0]?.version ?? 0;
-    if (current > MIGRATIONS.length) throw new Error(`registry schema version ${current} is newer than this code knows (${MIGRATIONS.length}): upgrade the service`);
-    for (let v = current; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v] as string);
-    if (r.rows.length === 0) await c.query('INSERT INTO schema_version (version) VALUES ($1)', [MIGRATIONS.length]);
-    else await c.query('UPDATE schema_version SET version = $1', [MIGRATIONS.length]);
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    c.release();
-  }
+function migrate(pool: pg.Pool): Promise<void> {
+  return migratePg(pool, { versionTable: 'schema_version', lock: MIGRATION_LOCK, what: 'registry', migrations: MIGRATIONS });
 }
