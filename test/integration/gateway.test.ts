@@ -21,6 +21,8 @@ import { startProcesses, type ProcessSystem } from '../helpers/processes.ts';
 import { api, testFirm } from '../helpers/system.ts';
 
 const POLL_MS = 200;
+/** How long the link to the platform is cut (the issue of a border-town mill: a minute and more). */
+const CUT_MS = Number(process.env.GATEWAY_CUT_MS ?? 60_000);
 
 /** The meter: power as float32 in input registers, the energy register as uint32 low word first, cos φ × 1000. */
 function startMeterServer(port: number) {
@@ -82,10 +84,12 @@ let meter: DeviceCredentials;
 /** The one credential the gateway publishes with, for the three devices. */
 let gateway: { id: string; token: string };
 let modbusPort: number;
+let opcPort: number;
 
 before(async () => {
-  const [opcPort, readOpcPort, mbPort] = [await freePort(), await freePort(), await freePort()];
+  const [loomPort, readOpcPort, mbPort] = [await freePort(), await freePort(), await freePort()];
   modbusPort = mbPort;
+  opcPort = loomPort;
   [sys, loomServer, readLoomServer] = await Promise.all([startProcesses(), startLoomServer(opcPort), startLoomServer(readOpcPort, { refuseSubscriptions: true })]);
   meterServer = startMeterServer(mbPort);
   const firm = testFirm();
@@ -124,7 +128,7 @@ async function states(device: string): Promise<string[]> {
 }
 
 describe('edge gateway', () => {
-  test('OPC UA and Modbus TCP values reach InfluxDB scaled; the broker stopped for a while loses no sample', async () => {
+  test('OPC UA and Modbus TCP values reach InfluxDB scaled; a minute without the broker loses no sample; a restarted controller is read again', async () => {
     const dir = path.join(sys.dir, 'gateway');
     fs.mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'gateway.yaml');
@@ -167,9 +171,18 @@ describe('edge gateway', () => {
       const queue = new Database(path.join(dir, 'queue.db'), { readonly: true, fileMustExist: true });
       const depth = () => queue.prepare('SELECT count(*) FROM outbox').pluck().get() as number;
       await waitFor(async () => depth() >= 30, 15_000, 'samples queued while the broker is down');
+      await new Promise((r) => setTimeout(r, Math.max(0, CUT_MS - 1000)));
+      const queued = depth();
+      assert.ok(queued >= (CUT_MS / POLL_MS) * 0.5, `samples of the whole cut kept: ${queued}`);
       await sys.restart('broker');
-      await waitFor(async () => depth() === 0, 30_000, 'the queue to drain');
+      await waitFor(async () => depth() === 0, 60_000, 'the queue to drain');
       queue.close();
+
+      // The loom's controller restarts (the machine side): the gateway connects again and its values go on.
+      await loomServer.stop();
+      loomServer = await startLoomServer(opcPort);
+      loomServer.set('Speed', DataType.Double, 655);
+      await waitFor(async () => (await latest('loom', loom.id))?.speed_rpm === 655, 90_000, 'the restarted controller\'s speed');
       gw.child.kill('SIGTERM');
       assert.equal(await gw.exited, 0, gw.output());
     } finally {
