@@ -447,8 +447,18 @@ publish-to-queryable p99 127 ms, nothing acknowledged lost through a 60 s Influx
 (devices reconnect with a random delay doubling to 10 s while refused; the broker listened again 2.1 s after the
 kill). **Not met:** sustained ≥ 45,000 msg/s, ≤ 25 µs server CPU per message (56 µs at the sustained step; 86 µs at
 15,000 msg/s, where commits carry fewer messages each), PUBACK p99 < 100 ms at 15,000 msg/s (100.4 ms in the step,
-81 ms when the step was repeated for the latency probe). The cluster ratio (2 broker processes with Redis ÷ 1) is
-in [benchmarks-cluster.md](benchmarks-cluster.md) and was not rerun.
+81 ms when the step was repeated for the latency probe). **Met in the cluster run of the same day**
+([benchmarks-cluster.md](benchmarks-cluster.md)): with admitted telemetry no longer relayed through Aedes (so no
+Redis PUBLISH per message), 2 broker processes on Redis cost 1.10 × the CPU per message of one at 20,000 msg/s, and
+both multi-process shapes kept up with 29,700-29,800 msg/s where one process reached 25,700.
+
+**Admission alone** (\`node --import tsx bench/ingest/admission-micro.ts\`: validation, line protocol and group
+commits into a real spool on its worker thread, no sockets, no Aedes): about 24 µs CPU per message on this machine,
+of which the main thread about 11 (JSON parse, Ajv, line protocol, and about a fifth garbage collection), the spool's
+worker thread about 7 (SQLite inserts about 3.4 per row; the WAL appends, checkpoints and the writer's deletes grow
+with the bytes per row, not the rows), V8's helper threads about 5. Handing a commit to the worker as columns instead
+of record objects, and rows of many messages, were tried on 2026-12-03 and showed no gain above the noise of a shared
+machine (large rows spill into overflow pages and were slower).
 
 **Profile (2026-11-27: V8 CPU profiles of the broker and the writer at 20,000 msg/s, CPU from /proc per process):**
 - Broker: about 26 µs CPU per message in all. Its event loop is about 73 % idle since the spool commits moved to a
