@@ -1,7 +1,7 @@
 // Schema migrations on PostgreSQL for a store several processes open at once (the registry, the alarm store): one
 // transaction under an advisory lock, so two nodes starting together never apply a migration twice, and a schema
 // newer than the code refuses to start instead of being misread.
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface PgMigrations {
   /** Table holding the applied version, e.g. `schema_version`. */
@@ -35,4 +35,18 @@ export async function migratePg(pool: pg.Pool, m: PgMigrations): Promise<void> {
   } finally {
     c.release();
   }
+}
+
+/** A pool on a schema created or upgraded by `m`; ended again when that fails. */
+export async function openMigratedPool(config: pg.PoolConfig, m: PgMigrations): Promise<pg.Pool> {
+  const pool = new pg.Pool(config);
+  // An idle client losing its server connection emits 'error' on the pool; without a listener it kills the process.
+  pool.on('error', () => {});
+  try {
+    await migratePg(pool, m);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return pool;
 }

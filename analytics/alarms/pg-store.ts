@@ -5,7 +5,7 @@
 // acknowledging (an UPDATE that only changes an open row). Same semantics as SqliteAlarmStore, checked by the
 // same conformance suite (test/conformance/alarm-store.ts).
 import pg from 'pg';
-import { migratePg } from '../../common/pg-migrate.ts';
+import { openMigratedPool, type PgMigrations } from '../../common/pg-migrate.ts';
 import type { Actor } from '../base/db.ts';
 import type { Alarm, AlarmRule, AlarmRuleInput } from './rules.ts';
 import { DEFAULT_RULES } from './defaults.ts';
@@ -69,16 +69,7 @@ export class PgAlarmStore implements AlarmStore {
 
   /** Connects and creates or upgrades the schema (the default rules come with it). */
   static async open(connectionString: string, poolSize = 5): Promise<PgAlarmStore> {
-    const pool = new pg.Pool({ connectionString, max: poolSize, types });
-    // An idle client losing its server connection emits 'error' on the pool; without a listener it kills the process.
-    pool.on('error', () => {});
-    try {
-      await migrate(pool);
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new PgAlarmStore(pool);
+    return new PgAlarmStore(await openMigratedPool({ connectionString, max: poolSize, types }, SCHEMA));
   }
 
   private async rows<R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<R[]> {
@@ -173,6 +164,4 @@ export class PgAlarmStore implements AlarmStore {
   }
 }
 
-function migrate(pool: pg.Pool): Promise<void> {
-  return migratePg(pool, { versionTable: 'alarm_schema_version', lock: MIGRATION_LOCK, what: 'alarm', migrations: MIGRATIONS, seed: async (c) => { for (const d of DEFAULT_RULES) await c.query(RULE_INSERT, [...ruleValues(d), 'default', '', 0]); } });
-}
+const SCHEMA: PgMigrations = { versionTable: 'alarm_schema_version', lock: MIGRATION_LOCK, what: 'alarm', migrations: MIGRATIONS, seed: async (c) => { for (const d of DEFAULT_RULES) await c.query(RULE_INSERT, [...ruleValues(d), 'default', '', 0]); } };

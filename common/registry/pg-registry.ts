@@ -4,7 +4,7 @@
 // The schema is created on open, under an advisory lock so nodes starting together do not race.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migratePg } from '../pg-migrate.ts';
+import { openMigratedPool, type PgMigrations } from '../pg-migrate.ts';
 import { hashSecret, newToken, sha256, verifySecret } from '../ids.ts';
 import {
   ConflictError, NotFoundError,
@@ -132,16 +132,7 @@ export class PgRegistry extends GatewaysDelegate implements Registry {
   /** Connects and creates or upgrades the schema. */
   static async open(opts: PgRegistryOptions | string): Promise<PgRegistry> {
     const o = typeof opts === 'string' ? { connectionString: opts } : opts;
-    const pool = new pg.Pool({ max: 10, ...o.pool, ...(o.connectionString ? { connectionString: o.connectionString } : {}), types });
-    // An idle client losing its server connection emits 'error' on the pool; without a listener it kills the process.
-    pool.on('error', () => {});
-    try {
-      await migrate(pool);
-    } catch (err) {
-      await pool.end();
-      throw err;
-    }
-    return new PgRegistry(pool);
+    return new PgRegistry(await openMigratedPool({ max: 10, ...o.pool, ...(o.connectionString ? { connectionString: o.connectionString } : {}), types }, SCHEMA));
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -503,6 +494,4 @@ export class PgRegistry extends GatewaysDelegate implements Registry {
   }
 }
 
-function migrate(pool: pg.Pool): Promise<void> {
-  return migratePg(pool, { versionTable: 'schema_version', lock: MIGRATION_LOCK, what: 'registry', migrations: MIGRATIONS });
-}
+const SCHEMA: PgMigrations = { versionTable: 'schema_version', lock: MIGRATION_LOCK, what: 'registry', migrations: MIGRATIONS };
